@@ -1,0 +1,245 @@
+//! The `Gateway` trait and one module per site. The engine never asks which site it talks to;
+//! envelopes, auth, full-object writes and other hazards stay inside the adapters.
+
+use crate::clock::Clock;
+use crate::error::{Error, ErrorClass, Result};
+use crate::http::{Request, Response, Transport};
+use crate::model::{Channel, ChannelId, ChannelUpdate, Site, SiteKind};
+use crate::redact::redact;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::rc::Rc;
+
+pub mod new_api;
+
+/// What a site can do; the UI says so instead of pretending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// Per-channel model mapping (Octopus has none: it uses groups).
+    pub model_mapping: bool,
+    /// New API ratio sync endpoints.
+    pub ratio_sync: bool,
+}
+
+/// The result of "Test connection".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionReport {
+    pub reachable: bool,
+    pub authenticated: bool,
+    pub admin: bool,
+    /// `None` when the site cannot tell.
+    pub root: Option<bool>,
+    pub version: Option<String>,
+    /// Which flavour/era the answers looked like (e.g. "new-api ≥ 2025-06 envelope").
+    pub flavour_hint: Option<String>,
+    pub channel_count: Option<usize>,
+    pub round_trip_ms: u64,
+}
+
+#[async_trait(?Send)]
+pub trait Gateway {
+    fn site(&self) -> &Site;
+    fn capabilities(&self) -> Capabilities;
+    async fn test_connection(&self) -> Result<ConnectionReport>;
+    /// Every channel, all pages, tag folding expanded.
+    async fn list_channels(&self) -> Result<Vec<Channel>>;
+    /// One channel, read fresh.
+    async fn get_channel(&self, id: &ChannelId) -> Result<Channel>;
+    /// Ask the gateway to fetch the channel's upstream model list. Never changes the channel.
+    async fn fetch_upstream_models(&self, channel: &Channel) -> Result<Vec<String>>;
+    /// Write models and/or mapping, safely for this site; returns the channel as stored.
+    async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel>;
+}
+
+/// Everything an adapter needs from the outside world.
+#[derive(Clone)]
+pub struct Ctx {
+    pub site: Site,
+    pub transport: Rc<dyn Transport>,
+    pub clock: Rc<dyn Clock>,
+    /// Per-request time limit for admin API calls.
+    pub timeout_ms: u64,
+}
+
+impl Ctx {
+    pub fn new(site: Site, transport: Rc<dyn Transport>, clock: Rc<dyn Clock>) -> Self {
+        Ctx {
+            site,
+            transport,
+            clock,
+            timeout_ms: 30_000,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.site.api_base(), path)
+    }
+
+    /// Redact this site's secrets (and token shapes) from a message.
+    pub fn redact(&self, text: &str) -> String {
+        redact(text, &self.site.credentials.secrets())
+    }
+
+    /// Send a request; transport failures become classified errors.
+    pub async fn send(&self, req: Request) -> Result<Response> {
+        let req = if req.timeout_ms == 0 || req.timeout_ms > self.timeout_ms {
+            req.timeout_ms(self.timeout_ms)
+        } else {
+            req
+        };
+        self.transport.send(req).await.map_err(|e| {
+            let e: Error = e.into();
+            Error {
+                message: self.redact(&e.message),
+                ..e
+            }
+        })
+    }
+
+    /// Parse a response body as JSON, classifying HTML pages, empty and truncated bodies.
+    pub fn parse_json(&self, resp: &Response) -> Result<serde_json::Value> {
+        let body = resp.body.trim_start();
+        if body.is_empty() {
+            return Err(self.status_error(resp, "empty response body"));
+        }
+        if body.starts_with('<') {
+            let hint = if body.to_ascii_lowercase().contains("cloudflare") {
+                "an HTML page (Cloudflare?) instead of JSON"
+            } else if body.to_ascii_lowercase().contains("login") {
+                "an HTML page (a login page?) instead of JSON"
+            } else {
+                "an HTML page instead of JSON"
+            };
+            return Err(self.status_error(resp, hint));
+        }
+        serde_json::from_str(body).map_err(|e| {
+            let what = if e.is_eof() {
+                "truncated JSON"
+            } else {
+                "malformed JSON"
+            };
+            self.status_error(resp, &format!("{what}: {e}"))
+        })
+    }
+
+    /// An error for a response that was not usable, classified by its HTTP status.
+    pub fn status_error(&self, resp: &Response, detail: &str) -> Error {
+        let class = class_for_status(resp.status).unwrap_or(ErrorClass::InvalidResponse);
+        let mut e = Error::new(
+            class,
+            self.redact(&format!("HTTP {}: {detail}", resp.status)),
+        );
+        if resp.status != 200 {
+            e = e.with_status(resp.status);
+        }
+        e.with_retry_after(resp.retry_after_ms())
+    }
+}
+
+/// The error class an HTTP status implies on its own, if any.
+pub fn class_for_status(status: u16) -> Option<ErrorClass> {
+    Some(match status {
+        401 => ErrorClass::Auth,
+        403 => ErrorClass::Permission,
+        404 | 410 => ErrorClass::NotFound,
+        408 => ErrorClass::Timeout,
+        429 => ErrorClass::RateLimited,
+        400 | 409 | 415 | 422 => ErrorClass::Validation,
+        500..=599 => ErrorClass::Server,
+        _ => return None,
+    })
+}
+
+/// Find a wrapped upstream HTTP status in a gateway message (`status code: 401`,
+/// `failed to fetch models: 401`).
+pub fn wrapped_status(message: &str) -> Option<u16> {
+    let lower = message.to_ascii_lowercase();
+    for marker in [
+        "status code: ",
+        "status code ",
+        "status: ",
+        "failed to fetch models: ",
+    ] {
+        if let Some(pos) = lower.find(marker) {
+            let digits: String = lower[pos + marker.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            if let Ok(code) = digits.parse::<u16>() {
+                if (100..600).contains(&code) {
+                    return Some(code);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Build the adapter for a site. Adding a gateway = one module + one line here.
+pub fn connect(ctx: Ctx) -> Box<dyn Gateway> {
+    match ctx.site.kind {
+        SiteKind::NewApi | SiteKind::Veloera => Box::new(new_api::NewApi::new(ctx)),
+        // Filled in by the adapters issue; until then these sites answer with a clear error.
+        SiteKind::DoneHub | SiteKind::Octopus | SiteKind::AxonHub => Box::new(Unsupported { ctx }),
+    }
+}
+
+struct Unsupported {
+    ctx: Ctx,
+}
+
+impl Unsupported {
+    fn err<T>(&self) -> Result<T> {
+        Err(Error::validation(format!(
+            "{} sites are not supported yet",
+            self.ctx.site.kind.label()
+        )))
+    }
+}
+
+#[async_trait(?Send)]
+impl Gateway for Unsupported {
+    fn site(&self) -> &Site {
+        &self.ctx.site
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            model_mapping: false,
+            ratio_sync: false,
+        }
+    }
+    async fn test_connection(&self) -> Result<ConnectionReport> {
+        self.err()
+    }
+    async fn list_channels(&self) -> Result<Vec<Channel>> {
+        self.err()
+    }
+    async fn get_channel(&self, _id: &ChannelId) -> Result<Channel> {
+        self.err()
+    }
+    async fn fetch_upstream_models(&self, _c: &Channel) -> Result<Vec<String>> {
+        self.err()
+    }
+    async fn update_channel(&self, _c: &Channel, _u: &ChannelUpdate) -> Result<Channel> {
+        self.err()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapped_statuses_are_found() {
+        let rows = [
+            ("获取模型列表失败: status code: 401", Some(401)),
+            ("status code: 503", Some(503)),
+            ("failed to fetch models: 429", Some(429)),
+            ("record not found", None),
+            ("status code: 99999", None),
+        ];
+        for (msg, want) in rows {
+            assert_eq!(wrapped_status(msg), want, "{msg}");
+        }
+    }
+}

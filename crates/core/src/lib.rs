@@ -1,0 +1,18 @@
+//! msync-core: every decision msync makes, with no I/O of its own.
+//!
+//! The world reaches this crate only through three small traits: [`http::Transport`],
+//! [`clock::Clock`] and [`store::KvStore`]. The browser worker implements them with
+//! `fetch`/timers/`chrome.storage`, the CLI with reqwest/tokio/files, and tests with
+//! in-memory fakes and virtual time. Nothing in here may depend on web-sys, js-sys,
+//! wasm-bindgen, tokio or reqwest.
+
+pub mod clock;
+pub mod error;
+pub mod gateway;
+pub mod http;
+pub mod model;
+pub mod protocol;
+pub mod redact;
+pub mod store;
+
+pub use error::{Error, ErrorClass, Result};

@@ -1,0 +1,266 @@
+//! Domain types shared by every layer: sites, channels, mappings.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A gateway's channel id. New API family ids are integers, AxonHub's are `gid://axonhub/channel/N`;
+/// both are kept as text so the engine never cares.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ChannelId(pub String);
+
+impl fmt::Display for ChannelId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<i64> for ChannelId {
+    fn from(v: i64) -> Self {
+        ChannelId(v.to_string())
+    }
+}
+
+/// Our own id for a configured site (stable across renames).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SiteId(pub String);
+
+impl fmt::Display for SiteId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SiteKind {
+    #[serde(rename = "new-api")]
+    NewApi,
+    #[serde(rename = "veloera")]
+    Veloera,
+    #[serde(rename = "done-hub")]
+    DoneHub,
+    #[serde(rename = "octopus")]
+    Octopus,
+    #[serde(rename = "axonhub")]
+    AxonHub,
+}
+
+impl SiteKind {
+    pub const ALL: [SiteKind; 5] = [
+        SiteKind::NewApi,
+        SiteKind::Veloera,
+        SiteKind::DoneHub,
+        SiteKind::Octopus,
+        SiteKind::AxonHub,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SiteKind::NewApi => "new-api",
+            SiteKind::Veloera => "veloera",
+            SiteKind::DoneHub => "done-hub",
+            SiteKind::Octopus => "octopus",
+            SiteKind::AxonHub => "axonhub",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SiteKind::NewApi => "New API",
+            SiteKind::Veloera => "Veloera",
+            SiteKind::DoneHub => "DoneHub",
+            SiteKind::Octopus => "Octopus",
+            SiteKind::AxonHub => "AxonHub",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SiteKind> {
+        SiteKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for SiteKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A secret string: never printed by `Debug`, never serialized into history or exports
+/// (only the site record keeps it).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+/// Credentials, by what the site type needs (SPEC §2).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    /// New API / Veloera / DoneHub access token.
+    #[serde(default, skip_serializing_if = "Secret::is_empty")]
+    pub token: Secret,
+    /// New API / Veloera user id (sent as `New-Api-User` / `Veloera-User`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Octopus username, AxonHub email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Secret::is_empty")]
+    pub password: Secret,
+}
+
+impl Credentials {
+    /// Every secret value, for redaction.
+    pub fn secrets(&self) -> Vec<String> {
+        [&self.token, &self.password]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.0.clone())
+            .collect()
+    }
+}
+
+/// A managed gateway site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Site {
+    pub id: SiteId,
+    pub name: String,
+    pub kind: SiteKind,
+    pub base_url: String,
+    pub credentials: Credentials,
+}
+
+impl Site {
+    /// Base URL without trailing slashes (a path prefix is kept: sites may live under one).
+    pub fn api_base(&self) -> &str {
+        self.base_url.trim().trim_end_matches('/')
+    }
+}
+
+/// A channel's model mapping ("requested name → actual upstream name"), as read from the site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Mapping {
+    /// No mapping (absent, `""` or `{}`).
+    Empty,
+    /// Pairs in the site's order.
+    Valid { pairs: Vec<(String, String)> },
+    /// Text we could not parse; never overwritten without explicit confirmation.
+    Invalid { raw: String, error: String },
+    /// The site has no per-channel mapping (Octopus).
+    Unsupported,
+}
+
+impl Mapping {
+    pub fn pairs(&self) -> &[(String, String)] {
+        match self {
+            Mapping::Valid { pairs } => pairs,
+            _ => &[],
+        }
+    }
+
+    /// Parse a New API / DoneHub `model_mapping` JSON string.
+    pub fn from_json_text(text: Option<&str>) -> Mapping {
+        let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Mapping::Empty;
+        };
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(map)) => {
+                let mut pairs = Vec::with_capacity(map.len());
+                for (k, v) in map {
+                    match v {
+                        serde_json::Value::String(s) => pairs.push((k, s)),
+                        other => {
+                            return Mapping::Invalid {
+                                raw: text.to_string(),
+                                error: format!("value of {k:?} is not a string: {other}"),
+                            }
+                        }
+                    }
+                }
+                if pairs.is_empty() {
+                    Mapping::Empty
+                } else {
+                    Mapping::Valid { pairs }
+                }
+            }
+            Ok(_) => Mapping::Invalid {
+                raw: text.to_string(),
+                error: "model_mapping is not a JSON object".into(),
+            },
+            Err(e) => Mapping::Invalid {
+                raw: text.to_string(),
+                error: format!("model_mapping is not valid JSON: {e}"),
+            },
+        }
+    }
+
+    /// Serialize pairs back to the JSON-string form (`""` for none).
+    pub fn to_json_text(pairs: &[(String, String)]) -> String {
+        if pairs.is_empty() {
+            return String::new();
+        }
+        let map: serde_json::Map<String, serde_json::Value> = pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        serde_json::Value::Object(map).to_string()
+    }
+}
+
+/// A channel as the engine sees it. Site-specific fields stay inside the adapter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub name: String,
+    pub enabled: bool,
+    /// The site's channel type, as text (`1`, `openai`, …), for display and filters.
+    pub channel_type: String,
+    /// The channel's upstream base URL, if the site exposes it (for per-host rate limits).
+    pub upstream_base_url: Option<String>,
+    pub models: Vec<String>,
+    pub mapping: Mapping,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+}
+
+impl Channel {
+    /// The host the gateway will contact when fetching this channel's models.
+    pub fn upstream_host(&self) -> Option<String> {
+        let base = self.upstream_base_url.as_deref()?.trim();
+        if base.is_empty() {
+            return None;
+        }
+        url::Url::parse(base)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    }
+}
+
+/// What to change on a channel. `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelUpdate {
+    pub models: Option<Vec<String>>,
+    /// The full mapping to store ("requested → actual"), already merged by the caller.
+    pub mapping: Option<Vec<(String, String)>>,
+}
+
+impl ChannelUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.models.is_none() && self.mapping.is_none()
+    }
+}
