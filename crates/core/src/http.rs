@@ -82,7 +82,7 @@ impl Response {
     pub fn retry_after_ms(&self) -> Option<u64> {
         let v = self.header("retry-after")?.trim();
         let secs: f64 = v.parse().ok()?;
-        (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0) as u64)
+        (secs.is_finite() && secs >= 0.0).then_some((secs * 1000.0) as u64)
     }
 }
 
