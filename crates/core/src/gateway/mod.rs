@@ -19,6 +19,10 @@ pub struct Capabilities {
     pub model_mapping: bool,
     /// New API ratio sync endpoints.
     pub ratio_sync: bool,
+    /// A mapping's request-side names must also be listed in the channel's models for the
+    /// gateway to route them (New API, Veloera, DoneHub). AxonHub exposes mapping `from` names
+    /// by itself and its models list holds upstream ids only.
+    pub aliases_must_be_listed: bool,
 }
 
 /// The result of "Test connection".
@@ -206,6 +210,7 @@ impl Gateway for Unsupported {
         Capabilities {
             model_mapping: false,
             ratio_sync: false,
+            aliases_must_be_listed: false,
         }
     }
     async fn test_connection(&self) -> Result<ConnectionReport> {

@@ -185,6 +185,7 @@ impl Gateway for NewApi {
         Capabilities {
             model_mapping: true,
             ratio_sync: self.ctx.site.kind == SiteKind::NewApi,
+            aliases_must_be_listed: true,
         }
     }
 
