@@ -1,1 +1,60 @@
-fn main() {}
+//! `cargo xtask …`: every multi-step chore of the project, so nothing lives in shell history.
+//!
+//! * `setup` — install what the build needs (idempotent, quick when done): Debian's
+//!   rustc-web + rust-web-src + lld-22 (wasm32 std is built with -Zbuild-std; there is no
+//!   prebuilt one) unless rustup has a wasm32 target, chromium + chromedriver, wasm-bindgen-cli
+//!   at the Cargo.lock version, trunk, and the npm tooling (playwright-core, binaryen's wasm-opt).
+//! * `dist` — the MV3 extension in `dist/extension/` (+ Firefox variant) and zips.
+//! * `demo` — build, start the mock gateway, open the extension against it.
+//! * `test` — fmt, clippy, native tests, wasm tests in headless Chromium, end-to-end tests.
+
+mod build;
+mod proc;
+mod setup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+fn usage() -> &'static str {
+    "usage: cargo xtask <command>
+
+commands:
+  setup            install the toolchain and test tools (idempotent)
+  dist             build the extension into dist/ (Chrome + Firefox, unpacked and zipped)
+  demo             build, start the demo gateway and open the extension against it
+                   (headless without a display: saves screenshots under target/demo/)
+  test [--quick]   fmt, clippy, native tests, wasm tests, end-to-end tests
+                   (--quick: skip the wasm and browser parts)
+  e2e              only the end-to-end browser tests (builds what they need)"
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup::setup(),
+        Some("dist") => build::dist().map(|_| ()),
+        Some("demo") => build::demo(),
+        Some("test") => build::test(args.iter().any(|a| a == "--quick")),
+        Some("e2e") => build::e2e(),
+        Some("help") | Some("--help") | Some("-h") | None => {
+            println!("{}", usage());
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command {other:?}\n\n{}", usage())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}

@@ -1,0 +1,175 @@
+//! core's I/O traits implemented on the browser: `fetch`, timers and `chrome.storage.local`.
+
+use crate::chrome;
+use async_trait::async_trait;
+use js_sys::{Function, Promise, Reflect};
+use msync_core::clock::Clock;
+use msync_core::http::{Request, Response, Transport, TransportError};
+use msync_core::store::{KvStore, StoreError};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &Function, ms: i32) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// Resolve after `ms` milliseconds (works in windows and service workers alike).
+pub async fn sleep_ms(ms: u64) {
+    let ms = ms.min(i32::MAX as u64) as i32;
+    let promise = Promise::new(&mut |resolve, _| {
+        set_timeout(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+pub struct JsClock;
+
+#[async_trait(?Send)]
+impl Clock for JsClock {
+    fn now_ms(&self) -> u64 {
+        js_sys::Date::now() as u64
+    }
+    async fn sleep_ms(&self, ms: u64) {
+        sleep_ms(ms).await
+    }
+}
+
+/// HTTP through the global `fetch`, with an AbortController for the time limit.
+pub struct FetchTransport;
+
+#[async_trait(?Send)]
+impl Transport for FetchTransport {
+    async fn send(&self, req: Request) -> Result<Response, TransportError> {
+        let init = web_sys::RequestInit::new();
+        init.set_method(req.method.as_str());
+        let headers = web_sys::Headers::new().map_err(|e| TransportError::Io(chrome::js_err(e)))?;
+        for (k, v) in &req.headers {
+            headers
+                .append(k, v)
+                .map_err(|e| TransportError::Io(chrome::js_err(e)))?;
+        }
+        init.set_headers(&headers);
+        if let Some(body) = &req.body {
+            init.set_body(&JsValue::from_str(body));
+        }
+        // Credentials are ours to send in headers; never let the browser attach site cookies.
+        init.set_credentials(web_sys::RequestCredentials::Omit);
+        let controller = web_sys::AbortController::new().ok();
+        if let Some(c) = &controller {
+            init.set_signal(Some(&c.signal()));
+        }
+        let timer = match (&controller, req.timeout_ms) {
+            (Some(c), ms) if ms > 0 => {
+                let c = c.clone();
+                let cb = Closure::once_into_js(move || c.abort());
+                Some(set_timeout(
+                    cb.unchecked_ref(),
+                    ms.min(i32::MAX as u64) as i32,
+                ))
+            }
+            _ => None,
+        };
+        let request = web_sys::Request::new_with_str_and_init(&req.url, &init)
+            .map_err(|e| TransportError::Connect(chrome::js_err(e)))?;
+        let global = js_sys::global();
+        let fetch: Function = Reflect::get(&global, &"fetch".into())
+            .map_err(|e| TransportError::Io(chrome::js_err(e)))?
+            .dyn_into()
+            .map_err(|_| TransportError::Io("fetch is not available".into()))?;
+        let aborted = || {
+            controller
+                .as_ref()
+                .map(|c| c.signal().aborted())
+                .unwrap_or(false)
+        };
+        let result = async {
+            let promise: Promise = fetch
+                .call1(&global, &request)
+                .map_err(|e| TransportError::Connect(chrome::js_err(e)))?
+                .dyn_into()
+                .map_err(|_| TransportError::Io("fetch did not return a promise".into()))?;
+            let resp: web_sys::Response = JsFuture::from(promise)
+                .await
+                .map_err(|e| {
+                    if aborted() {
+                        TransportError::Timeout
+                    } else {
+                        // fetch gives no detail (refused, DNS, CORS, no host permission).
+                        TransportError::Connect(chrome::js_err(e))
+                    }
+                })?
+                .dyn_into()
+                .map_err(|_| TransportError::Io("not a Response".into()))?;
+            let mut headers = Vec::new();
+            if let Ok(Some(iter)) = js_sys::try_iter(&resp.headers()) {
+                for entry in iter.flatten() {
+                    let pair: js_sys::Array = entry.unchecked_into();
+                    if let (Some(k), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                        headers.push((k, v));
+                    }
+                }
+            }
+            let text_promise = resp
+                .text()
+                .map_err(|e| TransportError::Io(chrome::js_err(e)))?;
+            let body = JsFuture::from(text_promise)
+                .await
+                .map_err(|e| {
+                    if aborted() {
+                        TransportError::Timeout
+                    } else {
+                        TransportError::Io(chrome::js_err(e))
+                    }
+                })?
+                .as_string()
+                .unwrap_or_default();
+            Ok(Response {
+                status: resp.status(),
+                headers,
+                body,
+            })
+        }
+        .await;
+        if let Some(t) = timer {
+            clear_timeout(&t);
+        }
+        result
+    }
+}
+
+/// `chrome.storage.local`, values kept as JSON text under flat keys.
+pub struct ChromeStore;
+
+#[async_trait(?Send)]
+impl KvStore for ChromeStore {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let all = chrome::storage_get(&key.into()).await.map_err(StoreError)?;
+        let v = Reflect::get(&all, &key.into()).map_err(|e| StoreError(chrome::js_err(e)))?;
+        Ok(v.as_string())
+    }
+    async fn set(&self, key: &str, value: String) -> Result<(), StoreError> {
+        chrome::storage_set(key, &JsValue::from_str(&value))
+            .await
+            .map_err(StoreError)
+    }
+    async fn remove(&self, key: &str) -> Result<(), StoreError> {
+        chrome::storage_remove(key).await.map_err(StoreError)
+    }
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let all = chrome::storage_get(&JsValue::NULL)
+            .await
+            .map_err(StoreError)?;
+        let mut keys: Vec<String> = js_sys::Object::keys(all.unchecked_ref::<js_sys::Object>())
+            .iter()
+            .filter_map(|k| k.as_string())
+            .filter(|k| k.starts_with(prefix))
+            .collect();
+        keys.sort();
+        Ok(keys)
+    }
+}

@@ -1,0 +1,21 @@
+// msync service worker (MV3 module worker). Listeners must be registered synchronously on the
+// first turn, and service workers allow no top-level await: keep init() as a promise and
+// forward every event into Rust once it resolves.
+import init, { on_startup, on_alarm, on_message } from './worker/msync_worker.js';
+
+const ready = init({ module_or_path: new URL('./worker/msync_worker_bg.wasm', import.meta.url) });
+
+chrome.alarms.onAlarm.addListener((alarm) => {
+  ready.then(() => on_alarm(alarm.name)).catch((e) => console.error('msync: alarm failed', e));
+});
+
+chrome.runtime.onMessage.addListener((message, _sender, sendResponse) => {
+  ready
+    .then(() => on_message(message))
+    .then(sendResponse, (e) => sendResponse({ reply: 'error', class: 'internal', message: String(e) }));
+  return true; // answer asynchronously
+});
+
+// Exposed for tests and diagnostics: resolves with the stored meta record once Rust has started.
+self.msyncStarted = ready.then(() => on_startup());
+self.msyncStarted.catch((e) => console.error('msync: startup failed', e));

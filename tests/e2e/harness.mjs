@@ -1,0 +1,86 @@
+// Shared helpers for the end-to-end tests: launch Debian's Chromium with the built extension,
+// start the mock gateway on 127.0.0.1, and talk to the service worker.
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const EXT_DIR = process.env.MSYNC_EXTENSION_DIR;
+export const MOCKGW = process.env.MSYNC_MOCKGW;
+export const ARTIFACTS = process.env.MSYNC_ARTIFACTS || join(tmpdir(), 'msync-artifacts');
+
+if (!EXT_DIR || !MOCKGW) {
+  throw new Error('run through `cargo xtask e2e` (MSYNC_EXTENSION_DIR and MSYNC_MOCKGW are not set)');
+}
+
+/** Launch Chromium with the extension; resolves once its service worker is up. */
+export async function launch({ colorScheme = 'light', locale = 'en-US', headless = true } = {}) {
+  const userDataDir = await mkdtemp(join(tmpdir(), 'msync-e2e-'));
+  const ctx = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless,
+    colorScheme,
+    locale,
+    viewport: { width: 1280, height: 800 },
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--no-first-run', '--disable-sync', '--disable-quic',
+      `--disable-extensions-except=${EXT_DIR}`, `--load-extension=${EXT_DIR}`,
+      `--lang=${locale}`,
+    ],
+  });
+  const sw = ctx.serviceWorkers()[0] ?? (await ctx.waitForEvent('serviceworker', { timeout: 15000 }));
+  const extId = new URL(sw.url()).host;
+  // Wait for Rust's on_startup to have run.
+  await sw.evaluate(() => self.msyncStarted);
+  return {
+    ctx,
+    sw,
+    extId,
+    url: (page) => `chrome-extension://${extId}/${page}`,
+    async close() {
+      await ctx.close();
+      await rm(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Start mockgw on a free loopback port. */
+export async function startGateway(args = []) {
+  const proc = spawn(MOCKGW, ['--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: proc.stdout });
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('mockgw did not start')), 15000);
+    proc.on('exit', (code) => reject(new Error(`mockgw exited with ${code}`)));
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      const m = line.match(/http:\/\/127\.0\.0\.1:\d+/);
+      m ? resolve(m[0]) : reject(new Error(`unexpected mockgw output: ${line}`));
+    });
+  });
+  lines.on('line', () => {}); // keep draining
+  return {
+    url,
+    async control(path, body) {
+      const res = await fetch(`${url}/__mock/${path}`, body === undefined ? {} : {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+      });
+      return res.json();
+    },
+    stop() { proc.kill(); },
+  };
+}
+
+/** Send one protocol command from an extension page, as the UI does. */
+export async function command(page, cmd) {
+  return page.evaluate((c) => chrome.runtime.sendMessage(c), cmd);
+}
+
+export async function screenshot(page, name) {
+  await mkdir(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}

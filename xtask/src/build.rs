@@ -1,0 +1,238 @@
+//! dist, demo, test, e2e.
+
+use crate::proc::{cargo_bin_dir, manifest_version, native_cargo, run, wasm_cmd};
+use crate::{root, setup, Result};
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Build the extension: `dist/extension/` (Chrome, unpacked), `dist/extension-firefox/`,
+/// `dist/msync-<version>.zip`, `dist/msync-<version>-firefox.zip`.
+pub fn dist() -> Result<PathBuf> {
+    setup::setup()?;
+    let r = root();
+    let dist = r.join("dist");
+    let ext = dist.join("extension");
+    // Trunk runs cargo --offline: make sure every crate is in the local registry first.
+    run(wasm_cmd("cargo").arg("fetch"))?;
+    run(wasm_cmd("trunk").args(["build", "--release"]))?;
+    // Trunk names its output after index.html; the manifest calls it options.html.
+    fs::rename(ext.join("index.html"), ext.join("options.html"))
+        .map_err(|e| format!("renaming index.html: {e}"))?;
+    build_worker(&ext)?;
+
+    let version = manifest_version()?;
+    let firefox = dist.join("extension-firefox");
+    copy_dir(&ext, &firefox)?;
+    edit_manifest(&firefox, firefox_manifest)?;
+    zip_dir(&ext, &dist.join(format!("msync-{version}.zip")))?;
+    zip_dir(&firefox, &dist.join(format!("msync-{version}-firefox.zip")))?;
+    eprintln!(
+        "dist: {} (unpacked), msync-{version}.zip, msync-{version}-firefox.zip",
+        ext.display()
+    );
+    Ok(ext)
+}
+
+/// The service worker crate: cargo → wasm-bindgen (ES module) → wasm-opt.
+fn build_worker(ext: &Path) -> Result {
+    run(wasm_cmd("cargo").args([
+        "build",
+        "--release",
+        "--offline",
+        "-p",
+        "msync-worker",
+        "--target",
+        WASM_TARGET,
+    ]))?;
+    let out = ext.join("worker");
+    let wasm = root().join(format!("target/{WASM_TARGET}/release/msync_worker.wasm"));
+    run(wasm_cmd(cargo_bin_dir().join("wasm-bindgen"))
+        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .arg(&out)
+        .arg(&wasm))?;
+    let bg = out.join("msync_worker_bg.wasm");
+    run(wasm_cmd(root().join("node_modules/.bin/wasm-opt"))
+        .arg("-Oz")
+        .arg(&bg)
+        .arg("-o")
+        .arg(&bg))
+}
+
+fn firefox_manifest(m: &mut serde_json::Value) {
+    // Firefox runs MV3 background pages as event pages: `scripts`, not `service_worker`.
+    m["background"] = serde_json::json!({ "scripts": ["background.js"], "type": "module" });
+    m["browser_specific_settings"] = serde_json::json!({
+        "gecko": { "id": "msync@msync.dev", "strict_min_version": "128.0" }
+    });
+    if let Some(obj) = m.as_object_mut() {
+        obj.remove("minimum_chrome_version");
+    }
+}
+
+fn edit_manifest(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> Result {
+    let path = dir.join("manifest.json");
+    let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut m: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    edit(&mut m);
+    let pretty = serde_json::to_string_pretty(&m).map_err(|e| e.to_string())?;
+    fs::write(&path, pretty + "\n").map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result {
+    if to.exists() {
+        fs::remove_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    }
+    for file in walk(from)? {
+        let rel = file.strip_prefix(from).map_err(|e| e.to_string())?;
+        let dest = to.join(rel);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        fs::copy(&file, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    }
+    Ok(())
+}
+
+/// Every file under `dir`, sorted (so zips are reproducible).
+fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn zip_dir(dir: &Path, zip_path: &Path) -> Result {
+    let file = fs::File::create(zip_path).map_err(|e| format!("{}: {e}", zip_path.display()))?;
+    let mut zip = zip::ZipWriter::new(file);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default());
+    for path in walk(dir)? {
+        let rel = path
+            .strip_prefix(dir)
+            .map_err(|e| e.to_string())?
+            .to_string_lossy()
+            .replace('\\', "/");
+        zip.start_file(rel, opts).map_err(|e| e.to_string())?;
+        let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        zip.write_all(&bytes).map_err(|e| e.to_string())?;
+    }
+    zip.finish().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The Chrome build plus a host permission for 127.0.0.1 only, for tests and the demo:
+/// Chromium offers automation no way to accept an optional-permission prompt. The shipped
+/// package keeps `optional_host_permissions` only.
+fn loopback_extension(ext: &Path) -> Result<PathBuf> {
+    let dir = root().join("target/extension-loopback");
+    copy_dir(ext, &dir)?;
+    edit_manifest(&dir, |m| {
+        m["host_permissions"] = serde_json::json!(["http://127.0.0.1/*"]);
+    })?;
+    Ok(dir)
+}
+
+/// Native binaries the browser tests and the demo run.
+fn build_native_tools() -> Result {
+    run(native_cargo().args(["build", "-p", "msync-mockgw", "-p", "msync-cli"]))
+}
+
+pub fn e2e() -> Result {
+    let ext = dist()?;
+    e2e_with(&ext)
+}
+
+fn e2e_with(ext: &Path) -> Result {
+    let ext = loopback_extension(ext)?;
+    build_native_tools()?;
+    let r = root();
+    let artifacts = r.join("target/e2e-artifacts");
+    fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
+    run(Command::new("node")
+        .args(["--test", "--test-concurrency=1", "tests/e2e/"])
+        .current_dir(&r)
+        .env("MSYNC_EXTENSION_DIR", &ext)
+        .env("MSYNC_MOCKGW", r.join("target/debug/msync-mockgw"))
+        .env("MSYNC_CLI", r.join("target/debug/msync"))
+        .env("MSYNC_ARTIFACTS", &artifacts))
+}
+
+pub fn test(quick: bool) -> Result {
+    run(native_cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(native_cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(native_cargo().args(["test", "--workspace"]))?;
+    if quick {
+        eprintln!("test: --quick, skipping the wasm and browser tests");
+        return Ok(());
+    }
+    setup::setup()?;
+    // wasm-bindgen-test in headless Chromium (the runner starts /usr/bin/chromedriver itself).
+    run(wasm_cmd("cargo").args(["test", "-p", "msync-worker", "--target", WASM_TARGET]))?;
+    let ext = dist()?;
+    e2e_with(&ext)?;
+    eprintln!("test: all green");
+    Ok(())
+}
+
+/// Build, start the demo gateway, load the extension against it.
+pub fn demo() -> Result {
+    let ext = dist()?;
+    let ext = loopback_extension(&ext)?;
+    build_native_tools()?;
+    let r = root();
+    let mut gw = Command::new(r.join("target/debug/msync-mockgw"))
+        .args(["--port", "0", "--flavor", "new-api", "--channels", "60"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("starting the demo gateway: {e}"))?;
+    let url = read_listen_url(gw.stdout.take())?;
+    eprintln!("demo: gateway at {url}");
+    let out = r.join("target/demo");
+    fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let result = run(Command::new("node")
+        .arg("tests/demo.mjs")
+        .current_dir(&r)
+        .env("MSYNC_EXTENSION_DIR", &ext)
+        .env("MSYNC_GATEWAY_URL", &url)
+        .env("MSYNC_DEMO_OUT", &out));
+    let _ = gw.kill();
+    let _ = gw.wait();
+    result
+}
+
+/// mockgw prints `mockgw listening on http://127.0.0.1:PORT …` first.
+fn read_listen_url(stdout: Option<std::process::ChildStdout>) -> Result<String> {
+    let stdout = stdout.ok_or("no stdout from the gateway")?;
+    let mut reader = BufReader::new(stdout);
+    let mut line = String::new();
+    reader.read_line(&mut line).map_err(|e| e.to_string())?;
+    // Keep draining so the gateway never writes into a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    line.split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .map(str::to_string)
+        .ok_or_else(|| format!("unexpected first line from the gateway: {line:?}"))
+}

@@ -1,0 +1,129 @@
+//! Running commands, with the environment the wasm toolchain needs.
+
+use crate::{root, Result};
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Print and run a command; fail with its exit status.
+pub fn run(cmd: &mut Command) -> Result {
+    eprintln!("$ {}", describe(cmd));
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not start {}: {e}", describe(cmd)))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{} failed ({status})", describe(cmd)))
+    }
+}
+
+/// Run quietly and return stdout, or None if it could not run or failed.
+pub fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.stderr(Stdio::null()).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+pub fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+pub fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"))
+}
+
+pub fn cargo_bin_dir() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home().join(".cargo"))
+        .join("bin")
+}
+
+/// How wasm32 gets built on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WasmToolchain {
+    /// rustup's toolchain has the wasm32-unknown-unknown std installed.
+    Rustup,
+    /// Debian's rustc-web with std built from rust-web-src (`-Zbuild-std`).
+    DebianWeb,
+}
+
+pub fn wasm_toolchain() -> WasmToolchain {
+    let has_rustup_wasm = output(Command::new("rustc").args(["--print", "sysroot"]))
+        .map(|s| {
+            Path::new(s.trim())
+                .join("lib/rustlib/wasm32-unknown-unknown/lib")
+                .is_dir()
+        })
+        .unwrap_or(false);
+    if has_rustup_wasm {
+        WasmToolchain::Rustup
+    } else {
+        WasmToolchain::DebianWeb
+    }
+}
+
+/// PATH with the project's npm tools (wasm-opt 132) and cargo-installed tools first.
+fn tool_path(first: &[PathBuf]) -> std::ffi::OsString {
+    let mut parts: Vec<PathBuf> = first.to_vec();
+    parts.push(root().join("node_modules/.bin"));
+    parts.push(cargo_bin_dir());
+    if let Some(p) = std::env::var_os("PATH") {
+        parts.extend(std::env::split_paths(&p));
+    }
+    std::env::join_paths(parts).unwrap_or_default()
+}
+
+/// A command for the wasm side (trunk, cargo for wasm32, wasm-bindgen-test-runner).
+/// With Debian's toolchain, /usr/bin's cargo/rustc must win over rustup's shims and rustc
+/// must accept build-std's -Z flags.
+pub fn wasm_cmd(program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.current_dir(root());
+    match wasm_toolchain() {
+        WasmToolchain::DebianWeb => {
+            cmd.env("PATH", tool_path(&[PathBuf::from("/usr/bin")]))
+                .env("CARGO", "/usr/bin/cargo")
+                .env("RUSTC", "/usr/bin/rustc")
+                .env("RUSTDOC", "/usr/bin/rustdoc")
+                .env("RUSTC_BOOTSTRAP", "1")
+                .env_remove("RUSTUP_TOOLCHAIN");
+        }
+        WasmToolchain::Rustup => {
+            cmd.env("PATH", tool_path(&[]))
+                // build-std is not needed with a prebuilt std
+                .env_remove("CARGO_UNSTABLE_BUILD_STD");
+        }
+    }
+    cmd
+}
+
+/// A command for the native side: rustup's cargo, whatever the wasm side uses.
+pub fn native_cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root())
+        .env("PATH", tool_path(&[]))
+        .env_remove("RUSTC_BOOTSTRAP");
+    cmd
+}
+
+/// The extension's version, from manifest.json.
+pub fn manifest_version() -> Result<String> {
+    let text = std::fs::read_to_string(root().join("manifest.json"))
+        .map_err(|e| format!("reading manifest.json: {e}"))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("manifest.json: {e}"))?;
+    v.get("version")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| "manifest.json has no version".into())
+}
