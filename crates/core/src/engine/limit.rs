@@ -18,7 +18,7 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 
 const UNITS_PER_TOKEN: u64 = 60_000;
-/// How long a bucket stays slowed after a 429.
+/// How long a bucket stays slowed after a 429 (counted from the end of its `Retry-After`).
 pub const SLOW_WINDOW_MS: u64 = 60_000;
 /// While slowed, each admission costs this many tokens.
 pub const SLOW_FACTOR: u64 = 2;
@@ -178,7 +178,7 @@ impl TokenBucket {
         st.blocked_until_ms = st.blocked_until_ms.max(now + retry_after_ms.unwrap_or(0));
         // Refill only from the end of the block: no burst right after the server's wait.
         st.last_ms = st.last_ms.max(st.blocked_until_ms);
-        st.slow_until_ms = st.slow_until_ms.max(now + SLOW_WINDOW_MS);
+        st.slow_until_ms = st.slow_until_ms.max(st.blocked_until_ms + SLOW_WINDOW_MS);
     }
 }
 

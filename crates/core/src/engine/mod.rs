@@ -287,7 +287,7 @@ impl Engine {
     ///   [`Engine::resume`] continues it.
     pub async fn run(&self, req: RunRequest, obs: &dyn Observer) -> Result<RunRecord> {
         let now = self.clock.now_ms();
-        let id = self.new_run_id(now);
+        let id = self.new_run_id(now).await?;
         let mode = match (&req.selection, req.dry_run) {
             (_, true) => RunMode::DryRun,
             (Selection::All, _) => RunMode::All,
@@ -350,7 +350,7 @@ impl Engine {
             )));
         }
         let now = self.clock.now_ms();
-        let id = self.new_run_id(now);
+        let id = self.new_run_id(now).await?;
         let job = Job::Apply {
             plan_run: plan.run.clone(),
             force: opts.force,
@@ -538,8 +538,18 @@ impl Engine {
 
     // ----- run plumbing --------------------------------------------------------------------
 
-    fn new_run_id(&self, now: u64) -> RunId {
-        RunId::new(now, self.rng.borrow_mut().next_u64())
+    /// A run id greater than every stored one (ids sort by start time, then sequence).
+    async fn new_run_id(&self, now: u64) -> Result<RunId> {
+        let candidate = RunId::new(now, 0);
+        let last = self.history().run_ids().await?.pop();
+        Ok(match last {
+            Some(last) if last >= candidate => {
+                let (ms, seq) = last.0.split_once('-').unwrap_or((&last.0, "0"));
+                let ms = ms.parse().unwrap_or(now);
+                RunId::new(ms, u64::from_str_radix(seq, 16).unwrap_or(0) + 1)
+            }
+            _ => candidate,
+        })
     }
 
     fn new_head(&self, id: RunId, trigger: Trigger, mode: RunMode, job: Job, now: u64) -> RunHead {
@@ -754,7 +764,7 @@ impl Engine {
         obs: &dyn Observer,
     ) -> Result<RunRecord> {
         let now = self.clock.now_ms();
-        let id = self.new_run_id(now);
+        let id = self.new_run_id(now).await?;
         let job = Job::Revert {
             of: of.clone(),
             force,
@@ -994,10 +1004,33 @@ impl Engine {
             .then(|| start + u64::from(self.settings.channel_timeout_secs) * 1000)
     }
 
-    /// What to do after failed attempt number `attempts`.
-    fn retry_after(&self, err: &Error, attempts: u32) -> RetryDecision {
-        let mut rng = self.rng.borrow_mut();
-        retry::decide(&self.settings.retry, err, attempts, &mut **rng)
+    /// What to do after failed attempt number `attempts`. A wait that would end past the
+    /// deadline is not started: the item fails now, with its real error and a note why.
+    fn retry_after(&self, err: &mut Error, attempts: u32, deadline: Option<u64>) -> RetryDecision {
+        let decision = {
+            let mut rng = self.rng.borrow_mut();
+            retry::decide(&self.settings.retry, err, attempts, &mut **rng)
+        };
+        match (decision, deadline) {
+            (RetryDecision::After(ms), Some(d)) if self.clock.now_ms().saturating_add(ms) >= d => {
+                err.message = format!(
+                    "{} (no time left for another retry within the {} s limit)",
+                    err.message, self.settings.channel_timeout_secs
+                );
+                RetryDecision::GiveUp
+            }
+            (RetryDecision::GiveUp, _)
+                if err.retryable && err.retry_after_ms.unwrap_or(0) > retry::MAX_RETRY_AFTER_MS =>
+            {
+                err.message = format!(
+                    "{} (the server asked to wait {} s; not waited for)",
+                    err.message,
+                    err.retry_after_ms.unwrap_or(0) / 1000
+                );
+                RetryDecision::GiveUp
+            }
+            (d, _) => d,
+        }
     }
 
     /// Call `op` until it succeeds, fails for good, or the deadline passes.
@@ -1009,22 +1042,14 @@ impl Engine {
     ) -> Result<T> {
         loop {
             *attempts += 1;
-            let err = match self.within(deadline, op()).await {
+            let mut err = match self.within(deadline, op()).await {
                 Ok(Ok(v)) => return Ok(v),
                 Ok(Err(e)) => e,
                 Err(Deadline) => return Err(self.deadline_error()),
             };
-            match self.retry_after(&err, *attempts) {
+            match self.retry_after(&mut err, *attempts, deadline) {
                 RetryDecision::GiveUp => return Err(err),
-                RetryDecision::After(ms) => {
-                    if self
-                        .within(deadline, self.clock.sleep_ms(ms))
-                        .await
-                        .is_err()
-                    {
-                        return Err(self.deadline_error());
-                    }
-                }
+                RetryDecision::After(ms) => self.clock.sleep_ms(ms).await,
             }
         }
     }
@@ -1203,14 +1228,14 @@ impl Engine {
                     let plan = ChannelPlan::without_change(&channel, Decision::Failed { error: e });
                     return (self.item_from_plan(&plan, start, attempts), Some(plan));
                 }
-                Err(Fail::Err(e, in_write)) => {
+                Err(Fail::Err(mut e, in_write)) => {
                     reread |= in_write;
-                    let give_up = match self.retry_after(&e, attempts) {
+                    let give_up = match self.retry_after(&mut e, attempts, deadline) {
                         RetryDecision::GiveUp => true,
-                        RetryDecision::After(ms) => self
-                            .within(deadline, self.clock.sleep_ms(ms))
-                            .await
-                            .is_err(),
+                        RetryDecision::After(ms) => {
+                            self.clock.sleep_ms(ms).await;
+                            false
+                        }
                     };
                     if give_up {
                         let plan =

@@ -5,14 +5,14 @@ use crate::model::{ChannelId, Mapping, SiteId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A run's id: `{start ms, 13 digits}-{4 hex}`, so ids sort by start time.
+/// A run's id: `{start ms, 13 digits}-{sequence, 4 hex}`, so ids sort by start time.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RunId(pub String);
 
 impl RunId {
-    pub fn new(started_ms: u64, salt: u64) -> RunId {
-        RunId(format!("{started_ms:013}-{:04x}", salt & 0xffff))
+    pub fn new(started_ms: u64, seq: u64) -> RunId {
+        RunId(format!("{started_ms:013}-{seq:04x}"))
     }
 }
 
