@@ -46,6 +46,8 @@ pub struct WriteLog {
 #[derive(Default)]
 struct State {
     channels: Vec<Channel>,
+    /// Position of each channel in `channels`.
+    index: HashMap<ChannelId, usize>,
     upstream: HashMap<ChannelId, Vec<String>>,
     fetch_faults: HashMap<ChannelId, VecDeque<Error>>,
     write_faults: HashMap<ChannelId, VecDeque<Error>>,
@@ -132,6 +134,8 @@ impl FakeGateway {
             channel.id.clone(),
             upstream.iter().map(|s| s.to_string()).collect(),
         );
+        let pos = st.channels.len();
+        st.index.insert(channel.id.clone(), pos);
         st.channels.push(channel);
     }
 
@@ -189,7 +193,14 @@ impl FakeGateway {
     /// Delete a channel (404 from then on).
     pub fn delete(&self, id: i64) {
         let id = ChannelId::from(id);
-        self.st.borrow_mut().channels.retain(|c| c.id != id);
+        let mut st = self.st.borrow_mut();
+        st.channels.retain(|c| c.id != id);
+        st.index = st
+            .channels
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
     }
 
     pub fn channel(&self, id: i64) -> Option<Channel> {
@@ -251,12 +262,10 @@ impl FakeGateway {
     }
 
     fn find(&self, id: &ChannelId) -> Result<Channel> {
-        self.st
-            .borrow()
-            .channels
-            .iter()
-            .find(|c| &c.id == id)
-            .cloned()
+        let st = self.st.borrow();
+        st.index
+            .get(id)
+            .map(|&pos| st.channels[pos].clone())
             .ok_or_else(|| {
                 Error::new(ErrorClass::NotFound, format!("channel {id} not found")).with_status(404)
             })
@@ -357,13 +366,14 @@ impl Gateway for FakeGateway {
         let stored = {
             let mut st = self.st.borrow_mut();
             let now = self.clock.now_ms();
-            let Some(c) = st.channels.iter_mut().find(|c| c.id == channel.id) else {
+            let Some(&pos) = st.index.get(&channel.id) else {
                 return Err(Error::new(
                     ErrorClass::NotFound,
                     format!("channel {} not found", channel.id),
                 )
                 .with_status(404));
             };
+            let c = &mut st.channels[pos];
             if let Some(m) = &update.models {
                 c.models = m.clone();
             }

@@ -804,13 +804,13 @@ impl Engine {
     fn progress(
         &self,
         head: &RunHead,
-        results: &HashMap<ChannelId, ItemResult>,
+        counts: &Totals,
         in_flight: &[QueuedChannel],
         session: (u64, usize),
     ) -> Progress {
         let now = self.clock.now_ms();
         let total = head.queue.len();
-        let done = results.len();
+        let done = total - counts.queued;
         let session_done = done.saturating_sub(session.1);
         let session_ms = now.saturating_sub(session.0);
         let rate_per_min = if session_ms > 0 {
@@ -820,7 +820,7 @@ impl Engine {
         };
         let eta_ms = (session_done > 0 && session_ms > 0)
             .then(|| ((total - done) as u64).saturating_mul(session_ms) / session_done as u64);
-        let mut totals = Totals::of(results.values(), total);
+        let mut totals = counts.clone();
         totals.running = in_flight.len();
         totals.queued = totals.queued.saturating_sub(in_flight.len());
         Progress {
@@ -853,6 +853,8 @@ impl Engine {
             .filter(|q| !done.contains_key(&q.id))
             .cloned()
             .collect();
+        // Counts kept up to date as items finish (recounting per event would be quadratic).
+        let counts = RefCell::new(Totals::of(done.values(), head.queue.len()));
         let results = RefCell::new(done);
         let in_flight: RefCell<Vec<QueuedChannel>> = RefCell::new(Vec::new());
         let work = RefCell::new(work);
@@ -862,12 +864,12 @@ impl Engine {
             Job::Sync { dry_run, confirmed } => (*dry_run, *confirmed, false),
             Job::Apply { force, .. } | Job::Revert { force, .. } => (false, true, *force),
         };
-        obs.on_progress(&self.progress(&head, &results.borrow(), &[], session));
+        obs.on_progress(&self.progress(&head, &counts.borrow(), &[], session));
         let concurrency = self.settings.concurrency.max(1) as usize;
         stream::iter(pending)
             .for_each_concurrent(concurrency, |q| {
-                let (h, run, head, results, in_flight, work, priors, fatal) = (
-                    &h, &run, &head, &results, &in_flight, &work, &priors, &fatal,
+                let (h, run, head, results, counts, in_flight, work, priors, fatal) = (
+                    &h, &run, &head, &results, &counts, &in_flight, &work, &priors, &fatal,
                 );
                 async move {
                     if fatal.borrow().is_some() {
@@ -876,7 +878,7 @@ impl Engine {
                     in_flight.borrow_mut().push(q.clone());
                     obs.on_progress(&self.progress(
                         head,
-                        &results.borrow(),
+                        &counts.borrow(),
                         &in_flight.borrow(),
                         session,
                     ));
@@ -894,7 +896,7 @@ impl Engine {
                         None => (self.failed_item(&q, &not_found(&q.id)), None),
                     };
                     let checkpoint = async {
-                        if let Some(p) = &plan {
+                        if let Some(p) = plan.as_ref().filter(|_| dry_run) {
                             h.put_plan_entry(run, p).await?;
                         }
                         h.put_item(run, &item).await?;
@@ -911,10 +913,23 @@ impl Engine {
                     }
                     in_flight.borrow_mut().retain(|f| f.id != q.id);
                     obs.on_item(&item);
+                    {
+                        let mut c = counts.borrow_mut();
+                        c.queued = c.queued.saturating_sub(1);
+                        match item.status {
+                            ItemStatus::Success => c.success += 1,
+                            ItemStatus::Unchanged => c.unchanged += 1,
+                            ItemStatus::Failed => c.failed += 1,
+                            ItemStatus::Skipped => c.skipped += 1,
+                            ItemStatus::NeedsReview => c.needs_review += 1,
+                            ItemStatus::Running => c.running += 1,
+                            ItemStatus::Queued => c.queued += 1,
+                        }
+                    }
                     results.borrow_mut().insert(q.id.clone(), item);
                     obs.on_progress(&self.progress(
                         head,
-                        &results.borrow(),
+                        &counts.borrow(),
                         &in_flight.borrow(),
                         session,
                     ));
