@@ -7,12 +7,18 @@
 //! wasm-bindgen, tokio or reqwest.
 
 pub mod clock;
+pub mod engine;
 pub mod error;
+pub mod filter;
 pub mod gateway;
+pub mod history;
 pub mod http;
 pub mod model;
 pub mod protocol;
 pub mod redact;
+pub mod settings;
+pub mod sim;
 pub mod store;
+pub mod testing;
 
 pub use error::{Error, ErrorClass, Result};

@@ -1,0 +1,444 @@
+//! The per-channel decision (SPEC §3.2 steps 2–6) as a pure function, and the plan as a value.
+
+use super::record::{ChannelState, RunId};
+use crate::error::Error;
+use crate::filter::{normalize, Filters};
+use crate::model::{Channel, ChannelId, SiteId};
+use crate::settings::{SyncMode, SyncSettings};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// What will (or would) happen to one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    /// The model set changes: write `new`.
+    Write,
+    /// The model set is already right.
+    Unchanged,
+    /// Not synced on purpose.
+    Skip { reason: String },
+    /// A guard held the change; applying the plan confirms it.
+    NeedsReview { reason: String },
+    /// The channel could not be planned (fetch failed…).
+    Failed { error: Error },
+}
+
+/// One channel's plan: its state when planned, the new list and the decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelPlan {
+    pub channel_id: ChannelId,
+    pub channel_name: String,
+    /// The channel as read when planning; apply refuses if it changed since (unless forced).
+    pub before: ChannelState,
+    pub new: Vec<String>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    /// Models the upstream listed (after normalization, before filters).
+    pub upstream_count: usize,
+    pub decision: Decision,
+}
+
+impl ChannelPlan {
+    /// A plan for a channel that is not fetched at all (excluded, disabled, failed).
+    pub fn without_change(channel: &Channel, decision: Decision) -> ChannelPlan {
+        ChannelPlan {
+            channel_id: channel.id.clone(),
+            channel_name: channel.name.clone(),
+            before: ChannelState {
+                models: channel.models.clone(),
+                mapping: channel.mapping.clone(),
+            },
+            new: channel.models.clone(),
+            added: Vec::new(),
+            removed: Vec::new(),
+            upstream_count: 0,
+            decision,
+        }
+    }
+}
+
+/// A dry run's result: a value that can be shown, stored, and applied with
+/// [`crate::engine::Engine::apply_plan`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncPlan {
+    pub site: SiteId,
+    /// The dry run that produced this plan.
+    pub run: RunId,
+    pub created_ms: u64,
+    pub channels: Vec<ChannelPlan>,
+}
+
+impl SyncPlan {
+    /// Channels that applying the plan would write (changes, including those held for review).
+    pub fn writes(&self) -> impl Iterator<Item = &ChannelPlan> {
+        self.channels
+            .iter()
+            .filter(|c| matches!(c.decision, Decision::Write | Decision::NeedsReview { .. }))
+    }
+}
+
+/// Whether two lists hold the same names (order-insensitive).
+pub fn same_set(a: &[String], b: &[String]) -> bool {
+    let a: HashSet<&str> = a.iter().map(String::as_str).collect();
+    let b: HashSet<&str> = b.iter().map(String::as_str).collect();
+    a == b
+}
+
+/// Everything [`plan_channel`] reads besides the channel and the upstream reply.
+pub struct PlanRules<'a> {
+    pub settings: &'a SyncSettings,
+    pub filters: &'a Filters,
+    /// [`crate::gateway::Capabilities::aliases_must_be_listed`].
+    pub keep_aliases: bool,
+    /// The run was confirmed from a dry-run plan: the mass-removal guard is lifted.
+    pub confirmed: bool,
+}
+
+/// Decide one channel from its upstream reply. Pure; the order of the new list is stable:
+/// upstream order, then kept extras (merge/add-only), then pinned models, then routed aliases.
+pub fn plan_channel(channel: &Channel, upstream: &[String], rules: &PlanRules<'_>) -> ChannelPlan {
+    let id = channel.id.0.as_str();
+    let cfg = rules.settings.channels.get(id);
+    let mode = cfg.map(|c| c.mode).unwrap_or_default();
+    let old = normalize(&channel.models);
+    let upstream = normalize(upstream);
+    let mut new = rules.filters.apply(id, &upstream);
+    let mut have: HashSet<String> = new.iter().cloned().collect();
+    let mut push = |name: &str, new: &mut Vec<String>| {
+        if have.insert(name.to_string()) {
+            new.push(name.to_string());
+        }
+    };
+    match mode {
+        SyncMode::Replace => {}
+        SyncMode::Merge => {
+            for m in old.iter().filter(|m| rules.filters.keeps(id, m)) {
+                push(m, &mut new);
+            }
+        }
+        SyncMode::AddOnly => {
+            for m in &old {
+                push(m, &mut new);
+            }
+        }
+    }
+    if let Some(cfg) = cfg {
+        for m in normalize(&cfg.pinned) {
+            push(&m, &mut new);
+        }
+    }
+    if rules.keep_aliases {
+        // A redirect's request-side name must stay listed or the gateway stops routing it
+        // (the anchor drops these on the next sync).
+        let listed: HashSet<&str> = old.iter().map(String::as_str).collect();
+        for (from, _) in channel.mapping.pairs() {
+            let from = from.trim();
+            if listed.contains(from) {
+                push(from, &mut new);
+            }
+        }
+    }
+    let new_set: HashSet<&str> = new.iter().map(String::as_str).collect();
+    let old_set: HashSet<&str> = old.iter().map(String::as_str).collect();
+    let added: Vec<String> = new
+        .iter()
+        .filter(|m| !old_set.contains(m.as_str()))
+        .cloned()
+        .collect();
+    let removed: Vec<String> = old
+        .iter()
+        .filter(|m| !new_set.contains(m.as_str()))
+        .cloned()
+        .collect();
+    let allow_empty = rules.settings.allow_empty_for(id);
+    let threshold = u64::from(rules.settings.removal_threshold_pct);
+    let decision = if added.is_empty() && removed.is_empty() {
+        Decision::Unchanged
+    } else if upstream.is_empty() && !old.is_empty() && !allow_empty {
+        Decision::Skip {
+            reason: format!(
+                "the upstream returned an empty model list; the channel keeps its {} models (allow empty lists for this channel to change that)",
+                old.len()
+            ),
+        }
+    } else if new.is_empty() && !old.is_empty() && !allow_empty {
+        Decision::Skip {
+            reason: format!(
+                "the filters leave no model of the {} the upstream listed; the channel keeps its {} models",
+                upstream.len(),
+                old.len()
+            ),
+        }
+    } else if !rules.confirmed && (removed.len() as u64) * 100 > threshold * old.len() as u64 {
+        Decision::NeedsReview {
+            reason: format!(
+                "would remove {} of {} models ({}%), more than the {}% threshold; confirm it from a dry-run plan",
+                removed.len(),
+                old.len(),
+                removed.len() * 100 / old.len().max(1),
+                threshold
+            ),
+        }
+    } else {
+        Decision::Write
+    };
+    ChannelPlan {
+        channel_id: channel.id.clone(),
+        channel_name: channel.name.clone(),
+        before: ChannelState {
+            models: channel.models.clone(),
+            mapping: channel.mapping.clone(),
+        },
+        new,
+        added,
+        removed,
+        upstream_count: upstream.len(),
+        decision,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::{FilterAction, Rule};
+    use crate::model::Mapping;
+    use crate::settings::ChannelConfig;
+
+    fn v(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn channel(models: &[&str], mapping: &[(&str, &str)]) -> Channel {
+        Channel {
+            id: ChannelId("1".into()),
+            name: "one".into(),
+            enabled: true,
+            channel_type: "1".into(),
+            upstream_base_url: None,
+            models: v(models),
+            mapping: if mapping.is_empty() {
+                Mapping::Empty
+            } else {
+                Mapping::Valid {
+                    pairs: mapping
+                        .iter()
+                        .map(|(a, b)| (a.to_string(), b.to_string()))
+                        .collect(),
+                }
+            },
+            tag: None,
+        }
+    }
+
+    struct Row {
+        name: &'static str,
+        old: Vec<&'static str>,
+        mapping: Vec<(&'static str, &'static str)>,
+        upstream: Vec<&'static str>,
+        cfg: ChannelConfig,
+        keep_aliases: bool,
+        confirmed: bool,
+        want_new: Vec<&'static str>,
+        want: &'static str,
+    }
+
+    fn row(
+        name: &'static str,
+        old: &[&'static str],
+        upstream: &[&'static str],
+        want_new: &[&'static str],
+        want: &'static str,
+    ) -> Row {
+        Row {
+            name,
+            old: old.to_vec(),
+            mapping: vec![],
+            upstream: upstream.to_vec(),
+            cfg: ChannelConfig::default(),
+            keep_aliases: true,
+            confirmed: false,
+            want_new: want_new.to_vec(),
+            want,
+        }
+    }
+
+    #[test]
+    fn decisions_table() {
+        let mut rows = vec![
+            row("replace adds", &["a"], &["a", "b"], &["a", "b"], "write"),
+            row(
+                "reordered is unchanged",
+                &["b", "a"],
+                &["a", "b", " a "],
+                &["a", "b"],
+                "unchanged",
+            ),
+            row("empty reply guarded", &["a", "b"], &[], &[], "skip"),
+            row("blank reply guarded", &["a"], &["  ", ""], &[], "skip"),
+            row("empty channel stays empty", &[], &[], &[], "unchanged"),
+            row(
+                "half removal passes",
+                &["a", "b", "c", "d"],
+                &["a", "b", "x"],
+                &["a", "b", "x"],
+                "write",
+            ),
+            row(
+                "mass removal held",
+                &["a", "b", "c", "d"],
+                &["a", "x"],
+                &["a", "x"],
+                "review",
+            ),
+            row("first fill", &[], &["a", "b"], &["a", "b"], "write"),
+        ];
+        let mut r = row(
+            "confirmed mass removal",
+            &["a", "b", "c", "d"],
+            &["a"],
+            &["a"],
+            "write",
+        );
+        r.confirmed = true;
+        rows.push(r);
+        let mut r = row(
+            "allow empty still passes the removal guard",
+            &["a"],
+            &[],
+            &[],
+            "review",
+        );
+        r.cfg.allow_empty = Some(true);
+        rows.push(r);
+        let mut r = row("allow empty, confirmed", &["a"], &[], &[], "write");
+        r.cfg.allow_empty = Some(true);
+        r.confirmed = true;
+        rows.push(r);
+        let mut r = row(
+            "merge keeps extras after upstream",
+            &["z", "a"],
+            &["b", "a"],
+            &["b", "a", "z"],
+            "write",
+        );
+        r.cfg.mode = SyncMode::Merge;
+        rows.push(r);
+        let mut r = row(
+            "merge still filters extras",
+            &["z", "bad-1", "a"],
+            &["a"],
+            &["a", "z"],
+            "write",
+        );
+        r.cfg.mode = SyncMode::Merge;
+        r.cfg.rules = vec![Rule::substring("bad", FilterAction::Exclude)];
+        rows.push(r);
+        let mut r = row(
+            "add-only never removes",
+            &["z", "bad-1"],
+            &["a"],
+            &["a", "z", "bad-1"],
+            "write",
+        );
+        r.cfg.mode = SyncMode::AddOnly;
+        r.cfg.rules = vec![Rule::substring("bad", FilterAction::Exclude)];
+        rows.push(r);
+        let mut r = row(
+            "add-only with empty reply is unchanged",
+            &["z"],
+            &[],
+            &["z"],
+            "unchanged",
+        );
+        r.cfg.mode = SyncMode::AddOnly;
+        rows.push(r);
+        let mut r = row(
+            "pinned kept",
+            &["a", "mine"],
+            &["a", "b"],
+            &["a", "b", "mine"],
+            "write",
+        );
+        r.cfg.pinned = vec!["mine".into(), " ".into()];
+        rows.push(r);
+        let mut r = row("filters empty everything", &["a"], &["x"], &[], "skip");
+        r.cfg.rules = vec![Rule::substring("x", FilterAction::Exclude)];
+        rows.push(r);
+        let mut r = row(
+            "routed alias survives",
+            &["gpt-4o", "openai/gpt-4o"],
+            &["openai/gpt-4o", "o1"],
+            &["openai/gpt-4o", "o1", "gpt-4o"],
+            "write",
+        );
+        r.mapping = vec![("gpt-4o", "openai/gpt-4o")];
+        rows.push(r);
+        let mut r = row(
+            "alias not listed is not added",
+            &["openai/gpt-4o"],
+            &["openai/gpt-4o", "o1"],
+            &["openai/gpt-4o", "o1"],
+            "write",
+        );
+        r.mapping = vec![("gpt-4o", "openai/gpt-4o")];
+        rows.push(r);
+        let mut r = row(
+            "aliases not kept where the site does not need them",
+            &["gpt-4o", "x"],
+            &["x", "y"],
+            &["x", "y"],
+            "write",
+        );
+        r.mapping = vec![("gpt-4o", "x")];
+        r.keep_aliases = false;
+        rows.push(r);
+
+        for r in rows {
+            let mut settings = SyncSettings::default();
+            settings.channels.insert("1".into(), r.cfg.clone());
+            let filters = Filters::compile(&settings).unwrap();
+            let rules = PlanRules {
+                settings: &settings,
+                filters: &filters,
+                keep_aliases: r.keep_aliases,
+                confirmed: r.confirmed,
+            };
+            let ch = channel(&r.old, &r.mapping);
+            let p = plan_channel(&ch, &v(&r.upstream), &rules);
+            let got = match &p.decision {
+                Decision::Write => "write",
+                Decision::Unchanged => "unchanged",
+                Decision::Skip { .. } => "skip",
+                Decision::NeedsReview { .. } => "review",
+                Decision::Failed { .. } => "failed",
+            };
+            assert_eq!(got, r.want, "{}: {:?}", r.name, p.decision);
+            if r.want != "skip" {
+                assert_eq!(p.new, v(&r.want_new), "{}", r.name);
+            }
+            for a in &p.added {
+                assert!(!r.old.contains(&a.as_str()), "{}", r.name);
+            }
+        }
+    }
+
+    #[test]
+    fn review_reason_states_numbers() {
+        let settings = SyncSettings::default();
+        let filters = Filters::compile(&settings).unwrap();
+        let rules = PlanRules {
+            settings: &settings,
+            filters: &filters,
+            keep_aliases: false,
+            confirmed: false,
+        };
+        let p = plan_channel(&channel(&["a", "b", "c"], &[]), &v(&["x"]), &rules);
+        let Decision::NeedsReview { reason } = p.decision else {
+            panic!("{:?}", p.decision)
+        };
+        assert!(reason.contains("remove 3 of 3 models (100%)"), "{reason}");
+        assert_eq!(p.removed, v(&["a", "b", "c"]));
+        assert_eq!(p.added, v(&["x"]));
+    }
+}

@@ -1,0 +1,334 @@
+//! What a run leaves behind (SPEC §3.4): per-channel [`ItemResult`]s and a [`RunHead`] per run.
+
+use crate::error::{Error, ErrorClass};
+use crate::model::{ChannelId, Mapping, SiteId};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A run's id: `{start ms, 13 digits}-{sequence, 4 hex}`, so ids sort by start time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunId(pub String);
+
+impl RunId {
+    pub fn new(started_ms: u64, seq: u64) -> RunId {
+        RunId(format!("{started_ms:013}-{seq:04x}"))
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The status of one channel in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    /// Written (or, in a dry run, would be written).
+    Success,
+    /// The model set is already right; nothing written.
+    Unchanged,
+    Failed,
+    /// Not processed on purpose (excluded, disabled, empty upstream reply…); see `reason`.
+    Skipped,
+    /// Held back by a guard; see `reason`. Apply the run's plan to confirm.
+    NeedsReview,
+    Running,
+    Queued,
+}
+
+impl ItemStatus {
+    pub const ALL: [ItemStatus; 7] = [
+        ItemStatus::Success,
+        ItemStatus::Unchanged,
+        ItemStatus::Failed,
+        ItemStatus::Skipped,
+        ItemStatus::NeedsReview,
+        ItemStatus::Running,
+        ItemStatus::Queued,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::Success => "success",
+            ItemStatus::Unchanged => "unchanged",
+            ItemStatus::Failed => "failed",
+            ItemStatus::Skipped => "skipped",
+            ItemStatus::NeedsReview => "needs_review",
+            ItemStatus::Running => "running",
+            ItemStatus::Queued => "queued",
+        }
+    }
+
+    /// Whether the channel is done for this run (a resumed run does not touch it again).
+    pub fn is_final(self) -> bool {
+        !matches!(self, ItemStatus::Running | ItemStatus::Queued)
+    }
+}
+
+impl fmt::Display for ItemStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One channel's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemResult {
+    pub channel_id: ChannelId,
+    pub channel_name: String,
+    pub status: ItemStatus,
+    /// Why it was skipped or held for review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<ErrorClass>,
+    /// The (already redacted) error message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub attempts: u32,
+    pub duration_ms: u64,
+    pub started_ms: u64,
+    pub finished_ms: u64,
+    #[serde(default)]
+    pub old: Vec<String>,
+    #[serde(default)]
+    pub new: Vec<String>,
+    #[serde(default)]
+    pub added: Vec<String>,
+    #[serde(default)]
+    pub removed: Vec<String>,
+    /// A snapshot of the channel was stored before a write (the item can be reverted).
+    #[serde(default)]
+    pub snapshot: bool,
+}
+
+impl ItemResult {
+    pub fn new(
+        channel_id: ChannelId,
+        channel_name: String,
+        status: ItemStatus,
+        now: u64,
+    ) -> ItemResult {
+        ItemResult {
+            channel_id,
+            channel_name,
+            status,
+            reason: None,
+            http_status: None,
+            error_class: None,
+            message: None,
+            attempts: 0,
+            duration_ms: 0,
+            started_ms: now,
+            finished_ms: now,
+            old: Vec::new(),
+            new: Vec::new(),
+            added: Vec::new(),
+            removed: Vec::new(),
+            snapshot: false,
+        }
+    }
+
+    pub fn fail(&mut self, e: &Error) {
+        self.status = ItemStatus::Failed;
+        self.error_class = Some(e.class);
+        self.http_status = e.http_status;
+        self.message = Some(e.message.clone());
+    }
+
+    /// Whether the item mentions `needle` (case-insensitive) in its channel name, id, reason or
+    /// error message.
+    pub fn matches_text(&self, needle: &str) -> bool {
+        let needle = needle.trim().to_lowercase();
+        if needle.is_empty() {
+            return true;
+        }
+        [
+            Some(self.channel_name.as_str()),
+            Some(self.channel_id.0.as_str()),
+            self.message.as_deref(),
+            self.reason.as_deref(),
+            self.error_class.map(ErrorClass::as_str),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|s| s.to_lowercase().contains(&needle))
+    }
+}
+
+/// Who started a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Manual,
+    Scheduled,
+    /// "Retry failed only".
+    Retry,
+    /// Continued after an interruption (the worker was stopped).
+    Resume,
+}
+
+/// What kind of run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    All,
+    Selected,
+    Failed,
+    DryRun,
+    /// Applying a confirmed dry-run plan.
+    Apply,
+    /// Restoring snapshots.
+    Revert,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    /// In progress, or interrupted (then [`crate::engine::Engine::resume`] continues it).
+    Running,
+    Finished,
+    /// The run could not start or went wrong as a whole (e.g. listing channels failed).
+    Failed,
+    /// A scheduled run found another run in progress and did nothing.
+    Skipped,
+}
+
+/// What a run does; kept in its head so an interrupted run can be resumed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "job", rename_all = "snake_case")]
+pub enum Job {
+    /// Sync (or plan only). `confirmed`: guards that hold changes for review are lifted.
+    Sync { dry_run: bool, confirmed: bool },
+    /// Apply the plan stored with run `plan_run`.
+    Apply { plan_run: RunId, force: bool },
+    /// Restore the snapshots of run `of`.
+    Revert { of: RunId, force: bool },
+}
+
+/// Counts per status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub total: usize,
+    pub success: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub needs_review: usize,
+    pub running: usize,
+    pub queued: usize,
+}
+
+impl Totals {
+    pub fn of<'a>(items: impl IntoIterator<Item = &'a ItemResult>, total: usize) -> Totals {
+        let mut t = Totals {
+            total,
+            ..Default::default()
+        };
+        let mut seen = 0;
+        for it in items {
+            seen += 1;
+            match it.status {
+                ItemStatus::Success => t.success += 1,
+                ItemStatus::Unchanged => t.unchanged += 1,
+                ItemStatus::Failed => t.failed += 1,
+                ItemStatus::Skipped => t.skipped += 1,
+                ItemStatus::NeedsReview => t.needs_review += 1,
+                ItemStatus::Running => t.running += 1,
+                ItemStatus::Queued => t.queued += 1,
+            }
+        }
+        t.queued += total.saturating_sub(seen);
+        t
+    }
+
+    pub fn get(&self, s: ItemStatus) -> usize {
+        match s {
+            ItemStatus::Success => self.success,
+            ItemStatus::Unchanged => self.unchanged,
+            ItemStatus::Failed => self.failed,
+            ItemStatus::Skipped => self.skipped,
+            ItemStatus::NeedsReview => self.needs_review,
+            ItemStatus::Running => self.running,
+            ItemStatus::Queued => self.queued,
+        }
+    }
+}
+
+/// A channel queued in a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedChannel {
+    pub id: ChannelId,
+    pub name: String,
+}
+
+/// Everything about a run except its items (stored separately, one key per channel, so a
+/// checkpoint costs one small write).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunHead {
+    pub id: RunId,
+    pub site: SiteId,
+    pub trigger: Trigger,
+    /// The trigger that first started the run (differs from `trigger` after a resume).
+    pub first_trigger: Trigger,
+    pub mode: RunMode,
+    pub state: RunState,
+    pub job: Job,
+    pub started_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_ms: Option<u64>,
+    pub duration_ms: u64,
+    pub totals: Totals,
+    /// The run-level error (state `Failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Error>,
+    /// A human note ("skipped: run 0001…-ab12 in progress").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// When the next scheduled run is due (filled by the caller that schedules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_scheduled_ms: Option<u64>,
+    /// The channels of the run, in processing order.
+    pub queue: Vec<QueuedChannel>,
+    /// How many times the run was resumed.
+    #[serde(default)]
+    pub resumes: u32,
+}
+
+/// A run with its items, in queue order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub head: RunHead,
+    pub items: Vec<ItemResult>,
+}
+
+impl RunRecord {
+    pub fn item(&self, id: &ChannelId) -> Option<&ItemResult> {
+        self.items.iter().find(|i| &i.channel_id == id)
+    }
+}
+
+/// A channel's state as far as sync is concerned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelState {
+    pub models: Vec<String>,
+    pub mapping: Mapping,
+}
+
+/// Taken before every write; restoring it reverts the channel exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub channel_id: ChannelId,
+    pub channel_name: String,
+    pub taken_ms: u64,
+    /// The channel before the write.
+    pub before: ChannelState,
+    /// What the write was meant to leave (used to detect later changes before a revert, and to
+    /// recognise a write that landed just before an interruption).
+    pub after: ChannelState,
+}
