@@ -16,6 +16,9 @@ pub mod new_api;
 pub mod octopus;
 pub mod testing;
 
+#[cfg(test)]
+mod tests;
+
 /// What a site can do; the UI says so instead of pretending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Capabilities {
@@ -232,7 +235,7 @@ where
 }
 
 #[cfg(test)]
-mod tests {
+mod helper_tests {
     use super::*;
 
     #[test]
