@@ -337,7 +337,8 @@ fn error_rows_are_classified_and_redacted() {
 
 #[test]
 fn fetch_models_reads_null_arrays_and_wrapped_upstream_statuses() {
-    let rows: Vec<(Response, Result<Vec<&str>, (ErrorClass, Option<u16>, bool)>)> = vec![
+    type Want = Result<Vec<&'static str>, (ErrorClass, Option<u16>, bool)>;
+    let rows: Vec<(Response, Want)> = vec![
         (ok(Value::Null), Ok(vec![])),
         (ok(json!([])), Ok(vec![])),
         (
