@@ -237,9 +237,9 @@ impl AxonHub {
     }
 
     /// The `settings` selection: from the schema if it can be introspected, else documented.
-    async fn settings_selection(&self) -> String {
+    async fn settings_selection(&self) -> Result<String> {
         if let Some(s) = self.settings_selection.borrow().clone() {
-            return s;
+            return Ok(s);
         }
         let mut cache = HashMap::new();
         let found = match self.selection_for("ChannelSettings", 0, &mut cache).await {
@@ -261,13 +261,25 @@ impl AxonHub {
                 self.selection_source.set("schema introspection");
                 sel
             }
+            // Sign-in, network and rate-limit failures are real failures, not "no schema".
+            Err(e)
+                if !matches!(
+                    e.class,
+                    ErrorClass::Validation
+                        | ErrorClass::Server
+                        | ErrorClass::InvalidResponse
+                        | ErrorClass::NotFound
+                ) =>
+            {
+                return Err(e)
+            }
             _ => {
                 self.selection_source.set("documented fields");
                 STATIC_SETTINGS.to_string()
             }
         };
         *self.settings_selection.borrow_mut() = Some(found.clone());
-        found
+        Ok(found)
     }
 
     fn channel_fields(settings: &str) -> String {
@@ -282,7 +294,7 @@ impl AxonHub {
         build: impl Fn(&str) -> String,
         variables: Value,
     ) -> Result<Value> {
-        let settings = self.settings_selection().await;
+        let settings = self.settings_selection().await?;
         match self
             .gql(
                 operation,
