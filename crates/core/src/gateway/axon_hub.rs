@@ -51,6 +51,8 @@ pub struct AxonHub {
     settings_input_fields: RefCell<Option<HashSet<String>>>,
     /// How the settings selection was found, for "Test connection".
     selection_source: Cell<&'static str>,
+    /// The server has no `queryChannels` (v0.1.x).
+    legacy_list: Cell<bool>,
 }
 
 impl AxonHub {
@@ -62,6 +64,7 @@ impl AxonHub {
             settings_selection: RefCell::new(None),
             settings_input_fields: RefCell::new(None),
             selection_source: Cell::new("unknown"),
+            legacy_list: Cell::new(false),
         }
     }
 
@@ -157,7 +160,21 @@ impl AxonHub {
             resp = self.ctx.send(self.gql_request(&token, &body)).await?;
         }
         if !(200..300).contains(&resp.status) {
-            return Err(self.rest_error(&resp, "AxonHub GraphQL"));
+            // gqlgen answers parse and validation failures with 422 and a GraphQL `errors` body.
+            let gql_errors = self.ctx.parse_json(&resp).ok().and_then(|v| {
+                v.get("errors")?
+                    .as_array()?
+                    .first()?
+                    .get("message")?
+                    .as_str()
+                    .map(str::to_string)
+            });
+            return Err(match gql_errors {
+                Some(m) if resp.status < 500 => {
+                    classify_graphql_error(&self.redact(&m)).with_status(resp.status)
+                }
+                _ => self.rest_error(&resp, "AxonHub GraphQL"),
+            });
         }
         let v = self.ctx.parse_json(&resp).map_err(|e| Error {
             message: self.redact(&e.message),
@@ -321,27 +338,41 @@ impl AxonHub {
         let mut after: Option<String> = None;
         let mut seen_cursors = HashSet::new();
         for _ in 0..MAX_PAGES {
-            let vars = json!({ "input": {
-                "first": PAGE_SIZE,
-                "after": after,
-                "where": { "statusIn": ["enabled", "disabled"] },
-            }});
-            let data = self
-                .channel_query(
-                    "QueryChannels",
-                    |fields| {
-                        format!(
-                            "query QueryChannels($input: QueryChannelInput!) {{ queryChannels(input: $input) \
-                             {{ edges {{ node {{ {fields} }} cursor }} pageInfo {{ hasNextPage endCursor }} totalCount }} }}"
-                        )
-                    },
-                    vars,
-                )
-                .await?;
+            let data = if self.legacy_list.get() {
+                self.legacy_page(after.clone()).await?
+            } else {
+                let vars = json!({ "input": {
+                    "first": PAGE_SIZE,
+                    "after": after,
+                    "where": { "statusIn": ["enabled", "disabled"] },
+                }});
+                let modern = self
+                    .channel_query(
+                        "QueryChannels",
+                        |fields| {
+                            format!(
+                                "query QueryChannels($input: QueryChannelInput!) {{ queryChannels(input: $input) \
+                                 {{ edges {{ node {{ {fields} }} cursor }} pageInfo {{ hasNextPage endCursor }} totalCount }} }}"
+                            )
+                        },
+                        vars,
+                    )
+                    .await;
+                match modern {
+                    Ok(d) => d,
+                    // v0.1.x has no queryChannels: the ent `channels` connection instead.
+                    Err(e) if is_unknown_field(&e) && e.message.contains("queryChannels") => {
+                        self.legacy_list.set(true);
+                        self.legacy_page(after.clone()).await?
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
             let conn = data
                 .get("queryChannels")
+                .or_else(|| data.get("channels"))
                 .filter(|c| c.is_object())
-                .ok_or_else(|| Error::invalid_response("queryChannels answered nothing"))?;
+                .ok_or_else(|| Error::invalid_response("the channel query answered nothing"))?;
             if let Some(edges) = conn.get("edges").and_then(Value::as_array) {
                 for e in edges {
                     if let Some(node) = e.get("node").filter(|n| n.is_object()) {
@@ -370,6 +401,21 @@ impl AxonHub {
         Err(Error::invalid_response(format!(
             "channel list did not end after {MAX_PAGES} pages"
         )))
+    }
+
+    /// One page of the ent `channels` connection (every AxonHub version has it).
+    async fn legacy_page(&self, after: Option<String>) -> Result<Value> {
+        self.channel_query(
+            "Channels",
+            |fields| {
+                format!(
+                    "query Channels($first: Int, $after: Cursor) {{ channels(first: $first, after: $after) \
+                     {{ edges {{ node {{ {fields} }} cursor }} pageInfo {{ hasNextPage endCursor }} totalCount }} }}"
+                )
+            },
+            json!({ "first": PAGE_SIZE, "after": after }),
+        )
+        .await
     }
 
     async fn get_raw(&self, id: &ChannelId) -> Result<Value> {
