@@ -10,7 +10,14 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 
+pub mod axon_hub;
+pub mod done_hub;
 pub mod new_api;
+pub mod octopus;
+pub mod testing;
+
+#[cfg(test)]
+mod tests;
 
 /// What a site can do; the UI says so instead of pretending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +89,14 @@ impl Ctx {
     /// Redact this site's secrets (and token shapes) from a message.
     pub fn redact(&self, text: &str) -> String {
         redact(text, &self.site.credentials.secrets())
+    }
+
+    /// Like [`Ctx::redact`], plus secrets learnt at run time (a session token, a channel key
+    /// read back from the gateway).
+    pub fn redact_with(&self, text: &str, extra: &[String]) -> String {
+        let mut secrets = self.site.credentials.secrets();
+        secrets.extend(extra.iter().filter(|s| !s.is_empty()).cloned());
+        redact(text, &secrets)
     }
 
     /// Send a request; transport failures become classified errors.
@@ -183,55 +198,44 @@ pub fn wrapped_status(message: &str) -> Option<u16> {
 pub fn connect(ctx: Ctx) -> Box<dyn Gateway> {
     match ctx.site.kind {
         SiteKind::NewApi | SiteKind::Veloera => Box::new(new_api::NewApi::new(ctx)),
-        // Filled in by the adapters issue; until then these sites answer with a clear error.
-        SiteKind::DoneHub | SiteKind::Octopus | SiteKind::AxonHub => Box::new(Unsupported { ctx }),
+        SiteKind::DoneHub => Box::new(done_hub::DoneHub::new(ctx)),
+        SiteKind::Octopus => Box::new(octopus::Octopus::new(ctx)),
+        SiteKind::AxonHub => Box::new(axon_hub::AxonHub::new(ctx)),
     }
 }
 
-struct Unsupported {
-    ctx: Ctx,
-}
-
-impl Unsupported {
-    fn err<T>(&self) -> Result<T> {
-        Err(Error::validation(format!(
-            "{} sites are not supported yet",
-            self.ctx.site.kind.label()
-        )))
-    }
-}
-
-#[async_trait(?Send)]
-impl Gateway for Unsupported {
-    fn site(&self) -> &Site {
-        &self.ctx.site
-    }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            model_mapping: false,
-            ratio_sync: false,
-            aliases_must_be_listed: false,
+/// Percent-encode one URL path segment (a DoneHub tag, say): everything but unreserved bytes.
+pub fn encode_path_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
         }
     }
-    async fn test_connection(&self) -> Result<ConnectionReport> {
-        self.err()
+    out
+}
+
+/// Normalise a model list read from a site: trimmed, no empty names, first occurrence kept.
+pub fn clean_models<I, S>(names: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for n in names {
+        let n = n.as_ref().trim();
+        if !n.is_empty() && seen.insert(n.to_string()) {
+            out.push(n.to_string());
+        }
     }
-    async fn list_channels(&self) -> Result<Vec<Channel>> {
-        self.err()
-    }
-    async fn get_channel(&self, _id: &ChannelId) -> Result<Channel> {
-        self.err()
-    }
-    async fn fetch_upstream_models(&self, _c: &Channel) -> Result<Vec<String>> {
-        self.err()
-    }
-    async fn update_channel(&self, _c: &Channel, _u: &ChannelUpdate) -> Result<Channel> {
-        self.err()
-    }
+    out
 }
 
 #[cfg(test)]
-mod tests {
+mod helper_tests {
     use super::*;
 
     #[test]

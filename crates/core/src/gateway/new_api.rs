@@ -5,24 +5,40 @@
 //! auth change (401/403 with `code`), wrapped upstream statuses, `"status"` rejected in PUT bodies
 //! (we send a minimal body: id, models, model_mapping), and `"models":""` being ignored.
 
-use super::{class_for_status, wrapped_status, Capabilities, ConnectionReport, Ctx, Gateway};
+use super::{
+    class_for_status, clean_models, wrapped_status, Capabilities, ConnectionReport, Ctx, Gateway,
+};
 use crate::error::{Error, ErrorClass, Result};
 use crate::http::{Method, Request, Response};
 use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, Site, SiteKind};
 use async_trait::async_trait;
 use serde_json::{json, Value};
+use std::cell::Cell;
 
 const PAGE_SIZE: usize = 100;
-/// A hard stop for paging loops against a misbehaving server.
-const MAX_PAGES: usize = 1_000;
+/// A hard stop for paging loops against a misbehaving server (100 000 channels).
+pub(super) const MAX_PAGES: usize = 1_000;
+
+/// Which list envelope the server answered with (told apart by `data` being an array or object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListFormat {
+    /// 2025-06-12 and later: `{items,total,page,page_size}`, `p` 1-based.
+    Paged,
+    /// Before 2025-06-12 and Veloera: a bare array, `p` 0-based.
+    BareArray,
+}
 
 pub struct NewApi {
     ctx: Ctx,
+    format: Cell<Option<ListFormat>>,
 }
 
 impl NewApi {
     pub fn new(ctx: Ctx) -> Self {
-        NewApi { ctx }
+        NewApi {
+            ctx,
+            format: Cell::new(None),
+        }
     }
 
     fn user_header(&self) -> &'static str {
@@ -32,6 +48,8 @@ impl NewApi {
         }
     }
 
+    /// Both headers on every call: `Authorization` works in every era; the user-id header is
+    /// required from 2024-07 to 2026-07 and ignored after (era B), so it never hurts.
     fn request(&self, method: Method, path: &str) -> Request {
         let creds = &self.ctx.site.credentials;
         let mut req = Request::new(method, self.ctx.url(path))
@@ -46,76 +64,158 @@ impl NewApi {
     /// Send and unwrap the `{success, message, data}` envelope.
     async fn call(&self, req: Request) -> Result<Value> {
         let resp = self.ctx.send(req).await?;
-        self.unwrap_envelope(&resp)
-    }
-
-    fn unwrap_envelope(&self, resp: &Response) -> Result<Value> {
-        let parsed = self.ctx.parse_json(resp);
-        if !(200..300).contains(&resp.status) {
-            let message = parsed
-                .as_ref()
-                .ok()
-                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
-                .unwrap_or_default();
-            let code = parsed
-                .as_ref()
-                .ok()
-                .and_then(|v| v.get("code").and_then(Value::as_str).map(str::to_string));
-            let class = class_for_status(resp.status).unwrap_or(ErrorClass::Server);
-            let detail = match (code, message.is_empty()) {
-                (Some(code), false) => format!("{code}: {message}"),
-                (Some(code), true) => code,
-                (None, false) => message,
-                (None, true) => "no message".into(),
-            };
-            return Err(Error::new(
-                class,
-                self.ctx.redact(&format!("HTTP {}: {detail}", resp.status)),
-            )
-            .with_status(resp.status)
-            .with_retry_after(resp.retry_after_ms()));
-        }
-        let v = parsed?;
-        let Some(obj) = v.as_object() else {
-            return Err(Error::invalid_response("response is not a JSON object"));
-        };
-        match obj.get("success").and_then(Value::as_bool) {
-            Some(true) => Ok(obj.get("data").cloned().unwrap_or(Value::Null)),
-            Some(false) => {
-                let message = obj
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no message");
-                Err(classify_business_error(&self.ctx.redact(message)))
-            }
-            None => Err(Error::invalid_response(
-                "response has no \"success\" field (is this a New API site?)",
-            )),
-        }
-    }
-
-    fn parse_channel(&self, v: &Value) -> Result<Channel> {
-        let id = match v.get("id") {
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::String(s)) => s.clone(),
-            _ => return Err(Error::invalid_response("channel without an id")),
-        };
-        let str_field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-        let models = str_field("models").unwrap_or_default();
-        Ok(Channel {
-            id: ChannelId(id),
-            name: str_field("name").unwrap_or_default(),
-            enabled: v.get("status").and_then(Value::as_i64) == Some(1),
-            channel_type: v.get("type").map(|t| t.to_string()).unwrap_or_default(),
-            upstream_base_url: str_field("base_url").filter(|s| !s.trim().is_empty()),
-            models: split_models(&models),
-            mapping: Mapping::from_json_text(v.get("model_mapping").and_then(Value::as_str)),
-            tag: str_field("tag").filter(|s| !s.is_empty()),
-        })
+        unwrap_envelope(&self.ctx, &resp)
     }
 
     fn parse_channels(&self, items: &[Value]) -> Result<Vec<Channel>> {
-        items.iter().map(|v| self.parse_channel(v)).collect()
+        items.iter().map(parse_channel).collect()
+    }
+
+    async fn list_page(&self, p: usize) -> Result<Value> {
+        let path = format!("/api/channel/?p={p}&page_size={PAGE_SIZE}&id_sort=true&tag_mode=false");
+        self.call(self.request(Method::Get, &path)).await
+    }
+}
+
+/// Unwrap a New API family envelope (`{success, message, data}`; also used by DoneHub).
+///
+/// Non-2xx answers are classified by status and, since New API 2026-07, by their `code`
+/// (`AUTH_*`); a wrapped upstream status in the message becomes `http_status`. HTTP 200 with
+/// `success:false` is a business error classified by [`classify_business_error`].
+pub(super) fn unwrap_envelope(ctx: &Ctx, resp: &Response) -> Result<Value> {
+    let parsed = ctx.parse_json(resp);
+    if !(200..300).contains(&resp.status) {
+        let field = |k: &str| {
+            parsed
+                .as_ref()
+                .ok()
+                .and_then(|v| v.get(k).and_then(Value::as_str).map(str::to_string))
+        };
+        let message = ctx.redact(&field("message").unwrap_or_default());
+        let code = field("code");
+        let detail = match (&code, message.is_empty()) {
+            (Some(code), false) => format!("{code}: {message}"),
+            (Some(code), true) => code.clone(),
+            (None, false) => message.clone(),
+            (None, true) if parsed.is_err() && !resp.body.trim().is_empty() => {
+                // Not JSON at all (an HTML error page): say so, without echoing the page.
+                return Err(ctx.status_error(resp, "not a JSON answer"));
+            }
+            (None, true) => "no message".into(),
+        };
+        let mut class = class_for_status(resp.status).unwrap_or(ErrorClass::Server);
+        let mut status = resp.status;
+        match code.as_deref() {
+            Some("AUTH_INSUFFICIENT_PRIVILEGE") => class = ErrorClass::Permission,
+            Some("AUTH_INTERNAL_ERROR") => class = ErrorClass::Server,
+            Some(c) if c.starts_with("AUTH_") => class = ErrorClass::Auth,
+            Some("channel_not_found") => class = ErrorClass::NotFound,
+            Some("fetch_models_failed") => class = ErrorClass::Upstream,
+            _ => {}
+        }
+        if matches!(class, ErrorClass::Server | ErrorClass::Upstream) {
+            let business = classify_business_error(&message);
+            if business.class == ErrorClass::Upstream {
+                class = ErrorClass::Upstream;
+                status = business.http_status.unwrap_or(status);
+            }
+        }
+        let e = Error::new(
+            class,
+            ctx.redact(&format!("HTTP {}: {detail}", resp.status)),
+        )
+        .with_status(status)
+        .with_retry_after(resp.retry_after_ms());
+        return Err(e);
+    }
+    let v = parsed?;
+    let Some(obj) = v.as_object() else {
+        return Err(Error::invalid_response("response is not a JSON object"));
+    };
+    match obj.get("success").and_then(Value::as_bool) {
+        Some(true) => Ok(obj.get("data").cloned().unwrap_or(Value::Null)),
+        Some(false) => {
+            let message = obj
+                .get("message")
+                .and_then(Value::as_str)
+                .filter(|m| !m.trim().is_empty())
+                .unwrap_or("no message");
+            Err(classify_business_error(&ctx.redact(message)))
+        }
+        None => Err(Error::invalid_response(
+            "response has no \"success\" field (is this the right site type?)",
+        )),
+    }
+}
+
+/// A New API / Veloera / DoneHub channel object → a core [`Channel`].
+pub(super) fn parse_channel(v: &Value) -> Result<Channel> {
+    let id = match v.get("id") {
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        _ => return Err(Error::invalid_response("channel without an id")),
+    };
+    let str_field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let models = str_field("models").unwrap_or_default();
+    let mapping = match v.get("model_mapping") {
+        None | Some(Value::Null) => Mapping::Empty,
+        Some(Value::String(s)) => Mapping::from_json_text(Some(s)),
+        // Never seen on the wire, but an object is readable; anything else is kept as invalid.
+        Some(Value::Object(_)) => Mapping::from_json_text(Some(&v["model_mapping"].to_string())),
+        Some(other) => Mapping::Invalid {
+            raw: other.to_string(),
+            error: "model_mapping is neither a string nor an object".into(),
+        },
+    };
+    Ok(Channel {
+        id: ChannelId(id),
+        name: str_field("name").unwrap_or_default(),
+        enabled: v.get("status").and_then(Value::as_i64) == Some(1),
+        channel_type: v.get("type").map(|t| t.to_string()).unwrap_or_default(),
+        upstream_base_url: str_field("base_url").filter(|s| !s.trim().is_empty()),
+        models: split_models(&models),
+        mapping,
+        tag: str_field("tag").filter(|s| !s.is_empty()),
+    })
+}
+
+/// A model list from `fetch_models`: `null` (2025 builds, empty) or an array of ids.
+pub(super) fn parse_model_list(data: Value) -> Result<Vec<String>> {
+    match data {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for v in items {
+                match v {
+                    Value::String(s) => out.push(s),
+                    Value::Object(o) => out.push(
+                        o.get("id")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                            .ok_or_else(|| Error::invalid_response("model entry without id"))?,
+                    ),
+                    Value::Null => {}
+                    other => {
+                        return Err(Error::invalid_response(format!(
+                            "model list entry is not a string: {}",
+                            truncate(&other.to_string(), 80)
+                        )))
+                    }
+                }
+            }
+            Ok(clean_models(out))
+        }
+        _ => Err(Error::invalid_response("model list is not an array")),
+    }
+}
+
+pub(super) fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max).collect();
+        t.push('…');
+        t
     }
 }
 
@@ -146,6 +246,11 @@ pub fn classify_business_error(message: &str) -> Error {
         "无权进行此操作",
         "封禁",
         "banned",
+        "会话无效",
+        "用户校验失败",
+        "用户信息无效",
+        "invalid user",
+        "not logged in",
     ]) {
         return Error::new(ErrorClass::Auth, message).not_retryable();
     }
@@ -157,6 +262,8 @@ pub fn classify_business_error(message: &str) -> Error {
         "解析响应失败",
         "status code",
         "failed to fetch models",
+        "failed to parse models",
+        "upstream",
     ]) {
         let mut e = Error::new(ErrorClass::Upstream, message);
         if let Some(status) = wrapped_status(message) {
@@ -198,52 +305,75 @@ impl Gateway for NewApi {
             .send(Request::new(Method::Get, self.ctx.url("/api/status")))
             .await?;
         report.reachable = true;
-        if let Ok(v) = self.unwrap_envelope(&status) {
-            report.version = v.get("version").and_then(Value::as_str).map(str::to_string);
+        if let Ok(v) = unwrap_envelope(&self.ctx, &status) {
+            report.version = v
+                .get("version")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
         }
+        // Listing channels needs admin rights: success proves both.
         let channels = self.list_channels().await?;
         report.authenticated = true;
         report.admin = true;
         report.channel_count = Some(channels.len());
+        // Root is needed for ratio sync and options; /api/option/ answers only to root.
+        report.root = match self.call(self.request(Method::Get, "/api/option/")).await {
+            Ok(_) => Some(true),
+            Err(e) if matches!(e.class, ErrorClass::Permission | ErrorClass::Auth) => Some(false),
+            Err(_) => None,
+        };
+        let era = match self.format.get() {
+            Some(ListFormat::Paged) => "paged list envelope (2025-06 or later)",
+            Some(ListFormat::BareArray) => "bare-array list envelope (before 2025-06)",
+            None => "list envelope unknown",
+        };
+        report.flavour_hint = Some(format!("{}: {era}", self.ctx.site.kind.label()));
         report.round_trip_ms = self.ctx.clock.now_ms().saturating_sub(started);
-        // Root is needed for ratio sync; /api/option/ answers only to root.
-        if self.ctx.site.kind == SiteKind::NewApi {
-            report.root = Some(
-                self.call(self.request(Method::Get, "/api/option/"))
-                    .await
-                    .is_ok(),
-            );
-        }
         Ok(report)
     }
 
     async fn list_channels(&self) -> Result<Vec<Channel>> {
         let mut out: Vec<Channel> = Vec::new();
-        // Try the current 1-based envelope first; a bare array means the old 0-based format.
-        let mut page = 1usize;
-        let mut zero_based = false;
-        for _ in 0..MAX_PAGES {
-            let p = if zero_based { page - 1 } else { page };
-            let path =
-                format!("/api/channel/?p={p}&page_size={PAGE_SIZE}&id_sort=true&tag_mode=false");
-            let data = self.call(self.request(Method::Get, &path)).await?;
+        // New API: try the current 1-based envelope; a bare array means the old 0-based format
+        // (and our p=1 skipped its first page, so start again at 0). Veloera is always old.
+        let mut format = match self.ctx.site.kind {
+            SiteKind::Veloera => Some(ListFormat::BareArray),
+            _ => self.format.get(),
+        };
+        let mut page = 0usize; // pages read so far
+        let mut seen_raw = 0usize;
+        for _ in 0..MAX_PAGES + 1 {
+            let p = match format {
+                Some(ListFormat::BareArray) => page,
+                _ => page + 1,
+            };
+            let data = self.list_page(p).await?;
             match data {
                 Value::Object(obj) => {
-                    let items = obj
-                        .get("items")
-                        .and_then(Value::as_array)
-                        .ok_or_else(|| Error::invalid_response("channel list without items"))?;
+                    self.format.set(Some(ListFormat::Paged));
+                    format = Some(ListFormat::Paged);
+                    let items = match obj.get("items") {
+                        Some(Value::Array(items)) => items.as_slice(),
+                        None | Some(Value::Null) => &[],
+                        Some(_) => {
+                            return Err(Error::invalid_response("channel list items is not a list"))
+                        }
+                    };
                     let total = obj.get("total").and_then(Value::as_u64).unwrap_or(0) as usize;
+                    seen_raw += items.len();
                     out.extend(self.parse_channels(items)?);
-                    if items.is_empty() || out.len() >= total {
+                    if items.is_empty() || seen_raw >= total {
                         return Ok(dedup_channels(out));
                     }
                 }
                 Value::Array(items) => {
-                    if page == 1 && !zero_based {
-                        // Old servers read p as 0-based: our p=1 skipped the first page.
-                        zero_based = true;
-                        continue;
+                    if format != Some(ListFormat::BareArray) {
+                        format = Some(ListFormat::BareArray);
+                        self.format.set(format);
+                        if page == 0 {
+                            continue; // re-read from p=0
+                        }
                     }
                     let n = items.len();
                     out.extend(self.parse_channels(&items)?);
@@ -259,72 +389,75 @@ impl Gateway for NewApi {
                 }
             }
             page += 1;
+            if page >= MAX_PAGES {
+                break;
+            }
         }
-        Err(Error::invalid_response(
-            "channel list did not end after 1000 pages",
-        ))
+        Err(Error::invalid_response(format!(
+            "channel list did not end after {MAX_PAGES} pages"
+        )))
     }
 
     async fn get_channel(&self, id: &ChannelId) -> Result<Channel> {
+        let id = numeric_id(id)?;
         let data = self
-            .call(self.request(Method::Get, &format!("/api/channel/{}", id.0)))
+            .call(self.request(Method::Get, &format!("/api/channel/{id}")))
             .await?;
-        self.parse_channel(&data)
+        if data.is_null() {
+            return Err(Error::new(
+                ErrorClass::NotFound,
+                format!("channel {id} not found"),
+            ));
+        }
+        parse_channel(&data)
     }
 
     async fn fetch_upstream_models(&self, channel: &Channel) -> Result<Vec<String>> {
-        let path = format!("/api/channel/fetch_models/{}", channel.id.0);
+        let id = numeric_id(&channel.id)?;
+        let path = format!("/api/channel/fetch_models/{id}");
         let data = self.call(self.request(Method::Get, &path)).await?;
-        match data {
-            // 2025 builds answer `null` for an empty upstream list.
-            Value::Null => Ok(Vec::new()),
-            Value::Array(items) => items
-                .into_iter()
-                .map(|v| match v {
-                    Value::String(s) => Ok(s),
-                    Value::Object(o) => o
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .ok_or_else(|| Error::invalid_response("model entry without id")),
-                    other => Err(Error::invalid_response(format!(
-                        "model list entry is not a string: {other}"
-                    ))),
-                })
-                .collect(),
-            _ => Err(Error::invalid_response("model list is not an array")),
-        }
+        parse_model_list(data)
     }
 
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel> {
-        let id: i64 =
-            channel.id.0.parse().map_err(|_| {
-                Error::validation(format!("channel id {} is not a number", channel.id))
-            })?;
+        let id = numeric_id(&channel.id)?;
+        if update.is_empty() {
+            return self.get_channel(&channel.id).await;
+        }
         // Minimal body: never echo the GET object (`status` is rejected since 2026-06-27 and
         // stale read-only fields were written back by 2025 builds).
         let mut body = json!({ "id": id });
         if let Some(models) = &update.models {
+            let models = clean_models(models);
             if models.is_empty() {
                 // `"models":""` is silently ignored by the server: refuse instead of lying.
-                return Err(Error::validation(
-                    "New API cannot store an empty model list (the server ignores it)",
-                ));
+                return Err(Error::validation(format!(
+                    "{} cannot store an empty model list (the server ignores it)",
+                    self.ctx.site.kind.label()
+                )));
             }
             body["models"] = Value::String(models.join(","));
         }
         if let Some(pairs) = &update.mapping {
+            // A pointer field: `""` clears the mapping, present values are always written.
             body["model_mapping"] = Value::String(Mapping::to_json_text(pairs));
         }
         let data = self
             .call(self.request(Method::Put, "/api/channel/").json(&body))
             .await?;
         if data.is_object() {
-            self.parse_channel(&data)
+            parse_channel(&data)
         } else {
             self.get_channel(&channel.id).await
         }
     }
+}
+
+/// New API family ids are integers; refuse anything else before building a URL with it.
+pub(super) fn numeric_id(id: &ChannelId) -> Result<i64> {
+    id.0.trim()
+        .parse()
+        .map_err(|_| Error::validation(format!("channel id {:?} is not a number", id.0)))
 }
 
 /// Unstable ordering on the server can repeat a channel across pages; keep the first.

@@ -1,0 +1,149 @@
+//! [`ReqwestTransport`]: core's [`Transport`] over reqwest, for the CLI.
+//!
+//! * A per-request timeout (the request's own `timeout_ms`, else the transport's default).
+//! * Redirects are followed (up to 10): a redirect to a login page then comes back as the HTML
+//!   it is, and the adapter classifies it as an invalid response.
+//! * Bodies are read in chunks up to a cap (64 MiB by default), so a hostile or broken server
+//!   cannot make us buffer without bound; a larger body is an I/O error, not a truncated success.
+//! * Failures below HTTP map to [`TransportError`]; messages never include request headers.
+//!
+//! The trait is `?Send`: run it on a current-thread tokio runtime.
+
+use async_trait::async_trait;
+use msync_core::http::{Method, Request, Response, Transport, TransportError};
+use std::time::Duration;
+
+/// Default cap on a response body.
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
+
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+    default_timeout: Duration,
+    max_body: usize,
+}
+
+impl ReqwestTransport {
+    pub fn new() -> Result<Self, TransportError> {
+        Self::with_limits(Duration::from_secs(30), DEFAULT_MAX_BODY)
+    }
+
+    pub fn with_limits(default_timeout: Duration, max_body: usize) -> Result<Self, TransportError> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::limited(10))
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("msync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TransportError::Io(format!("cannot build the HTTP client: {e}")))?;
+        Ok(ReqwestTransport {
+            client,
+            default_timeout,
+            max_body,
+        })
+    }
+}
+
+fn method(m: Method) -> reqwest::Method {
+    match m {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Put => reqwest::Method::PUT,
+        Method::Delete => reqwest::Method::DELETE,
+    }
+}
+
+/// Map a reqwest failure to a transport error. The URL is dropped from the message: the
+/// adapter knows which site it called, and a URL could carry something private.
+fn classify(e: reqwest::Error) -> TransportError {
+    if e.is_timeout() {
+        return TransportError::Timeout;
+    }
+    let is_connect = e.is_connect();
+    let is_redirect = e.is_redirect();
+    let chain = error_chain(&e.without_url());
+    let lower = chain.to_ascii_lowercase();
+    if lower.contains("dns")
+        || lower.contains("failed to lookup address")
+        || lower.contains("name or service not known")
+        || lower.contains("no such host")
+        || lower.contains("nodename nor servname")
+    {
+        return TransportError::Dns(chain);
+    }
+    if is_connect {
+        return TransportError::Connect(chain);
+    }
+    if is_redirect {
+        return TransportError::Io(format!("too many redirects: {chain}"));
+    }
+    TransportError::Io(chain)
+}
+
+/// The error and its sources, joined.
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        src = s.source();
+    }
+    parts.join(": ")
+}
+
+#[async_trait(?Send)]
+impl Transport for ReqwestTransport {
+    async fn send(&self, req: Request) -> Result<Response, TransportError> {
+        let timeout = if req.timeout_ms == 0 {
+            self.default_timeout
+        } else {
+            Duration::from_millis(req.timeout_ms)
+        };
+        let mut builder = self
+            .client
+            .request(method(req.method), &req.url)
+            .timeout(timeout);
+        for (k, v) in &req.headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        if let Some(body) = req.body {
+            builder = builder.body(body);
+        }
+        let mut resp = builder.send().await.map_err(classify)?;
+        let status = resp.status().as_u16();
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        if let Some(len) = resp.content_length() {
+            if len > self.max_body as u64 {
+                return Err(TransportError::Io(format!(
+                    "response body of {len} bytes exceeds the {} byte limit",
+                    self.max_body
+                )));
+            }
+        }
+        let mut body: Vec<u8> = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > self.max_body {
+                return Err(TransportError::Io(format!(
+                    "response body exceeds the {} byte limit",
+                    self.max_body
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Response {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+}
