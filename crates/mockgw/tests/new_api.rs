@@ -383,6 +383,11 @@ async fn preview_fetch_is_root_only_and_finds_the_upstream_by_key() {
         .post("/api/channel/fetch_models", json!({"key": "x"}))
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        r.json(),
+        json!({"success": false, "message": "Unauthorized, insufficient privileges"}),
+        "the permission check has no code"
+    );
 }
 
 #[tokio::test]
