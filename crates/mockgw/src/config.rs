@@ -104,8 +104,8 @@ pub const DEFAULT_AXONHUB_EMAIL: &str = "owner@example.com";
 pub const DEFAULT_AXONHUB_PASSWORD: &str = "password";
 
 /// Everything a mock server needs to start. `MockConfig::new(flavor)` gives the documented
-/// defaults; the fields are public so tests can tweak them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// defaults; the fields are public so tests can tweak them. `Debug` hides the token and password.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct MockConfig {
     pub flavor: Flavor,
     /// Port on 127.0.0.1; 0 picks a free one.
@@ -134,6 +134,28 @@ pub struct MockConfig {
     pub email: String,
     /// Overrides the version string of `GET /api/status`.
     pub version: Option<String>,
+}
+
+impl fmt::Debug for MockConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockConfig")
+            .field("flavor", &self.flavor)
+            .field("port", &self.port)
+            .field("channels", &self.channels)
+            .field("seed", &self.seed)
+            .field("token", &"[REDACTED]")
+            .field("user_id", &self.user_id)
+            .field("role", &self.role)
+            .field("era", &self.era)
+            .field("legacy", &self.legacy)
+            .field("latency_ms", &self.latency_ms)
+            .field("rate_limit", &self.rate_limit)
+            .field("username", &self.username)
+            .field("password", &"[REDACTED]")
+            .field("email", &self.email)
+            .field("version", &self.version)
+            .finish()
+    }
 }
 
 impl MockConfig {

@@ -6,7 +6,8 @@
 use crate::fault::Op;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `Debug` hides credential headers; the fields themselves stay raw for assertions.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct RecordedRequest {
     /// 1, 2, 3… in arrival order.
     pub seq: u64,
@@ -27,6 +28,37 @@ pub struct RecordedRequest {
     pub fault: Option<String>,
 }
 
+/// Header names whose values `Debug` never prints.
+const SECRET_HEADERS: &[&str] = &["authorization", "cookie", "set-cookie", "x-api-key"];
+
+impl std::fmt::Debug for RecordedRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                if SECRET_HEADERS.contains(&k.as_str()) {
+                    (k.as_str(), "[REDACTED]")
+                } else {
+                    (k.as_str(), v.as_str())
+                }
+            })
+            .collect();
+        f.debug_struct("RecordedRequest")
+            .field("seq", &self.seq)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("headers", &headers)
+            .field("body_len", &self.body.len())
+            .field("op", &self.op)
+            .field("channel", &self.channel)
+            .field("status", &self.status)
+            .field("fault", &self.fault)
+            .finish()
+    }
+}
+
 impl RecordedRequest {
     /// The first header with this (case-insensitive) name.
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -39,5 +71,40 @@ impl RecordedRequest {
     /// The body parsed as JSON, if it is JSON.
     pub fn json(&self) -> Option<serde_json::Value> {
         serde_json::from_str(&self.body).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_credentials() {
+        let r = RecordedRequest {
+            seq: 1,
+            method: "GET".into(),
+            path: "/api/channel/".into(),
+            query: String::new(),
+            headers: vec![
+                ("authorization".into(), "Bearer secret-token".into()),
+                ("cookie".into(), "auth=secret-jwt".into()),
+                ("accept".into(), "application/json".into()),
+            ],
+            body: "{\"key\":\"sk-secret\"}".into(),
+            op: Op::ListChannels,
+            channel: None,
+            status: 200,
+            fault: None,
+        };
+        let text = format!("{r:?}");
+        assert!(!text.contains("secret"), "{text}");
+        assert!(text.contains("application/json"));
+        assert_eq!(r.header("Authorization"), Some("Bearer secret-token"));
+        let cfg = crate::MockConfig::new(crate::Flavor::Octopus);
+        let text = format!("{cfg:?}");
+        assert!(
+            !text.contains(&cfg.token) && !text.contains("password: \"admin\""),
+            "{text}"
+        );
     }
 }

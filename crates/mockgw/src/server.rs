@@ -12,6 +12,7 @@ use axum::extract::State as AxState;
 use axum::http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use axum::Router;
 use bytes::Bytes;
+use futures::StreamExt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -117,10 +118,16 @@ const LOGIN_HTML: &str = "<!DOCTYPE html><html><head><title>Sign in</title></hea
 <input name=\"username\"><input name=\"password\" type=\"password\"><button>Sign in</button></form></body></html>";
 
 fn nginx_html(status: u16) -> String {
-    let text = StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Error");
+    // nginx's own wording (ngx_http_special_response.c), not the RFC reason phrases.
+    let text = match status {
+        502 => "Bad Gateway",
+        503 => "Service Temporarily Unavailable",
+        504 => "Gateway Time-out",
+        s => StatusCode::from_u16(s)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error"),
+    };
     format!(
         "<html>\r\n<head><title>{status} {text}</title></head>\r\n<body>\r\n<center><h1>{status} {text}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
     )
@@ -144,14 +151,22 @@ fn into_response(reply: Reply) -> Response<Body> {
 fn mid_body_drop(reply: Reply) -> Response<Body> {
     let full = reply.body.len();
     let half = Bytes::from(reply.body[..full / 2].to_vec());
-    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-        Ok(half),
-        Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "mock: connection dropped mid-body",
-        )),
-    ];
-    let stream = futures::stream::iter(chunks);
+    // The pause lets hyper flush the headers and the first half before the error aborts the
+    // connection.
+    let stream = futures::stream::iter([true, false]).then(move |first| {
+        let half = half.clone();
+        async move {
+            if first {
+                Ok(half)
+            } else {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "mock: connection dropped mid-body",
+                ))
+            }
+        }
+    });
     let mut resp = into_response(Reply {
         body: Vec::new(),
         ..reply

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::Instant;
 
-/// A received request, fully read.
-#[derive(Debug, Clone)]
+/// A received request, fully read. (No `Debug`: it holds credentials.)
+#[derive(Clone)]
 pub struct Req {
     pub method: String,
     pub path: String,
@@ -111,8 +111,8 @@ impl Reply {
     }
 }
 
-/// Everything behind the server's mutex. Never held across an `.await`.
-#[derive(Debug)]
+/// Everything behind the server's mutex. Never held across an `.await`. (No `Debug`: it holds
+/// channel keys and session tokens.)
 pub struct State {
     pub config: MockConfig,
     /// Channels by id, each stored as the flavour's **full** JSON object (key included).

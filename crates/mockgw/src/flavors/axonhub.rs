@@ -813,7 +813,7 @@ impl AxonHub {
             _ => Map::new(),
         };
         match (root.mutation, root.field.as_str()) {
-            (false, "queryChannels") if !self.legacy => {
+            (false, "queryChannels") => {
                 self.query_channels(st, &query, "queryChannels", &input(), fault)
             }
             (false, "channels") => {
@@ -852,9 +852,10 @@ impl AxonHub {
                     return gql_validation("status: invalid enum value", None);
                 }
                 match id.and_then(|id| st.channels.get_mut(&id).map(|c| (id, c))) {
-                    Some((_, c)) => {
+                    Some((id, c)) => {
                         c.insert("status".into(), json!(status));
                         let v = Self::view(c, false);
+                        st.count_write(id);
                         data("updateChannelStatus", v)
                     }
                     None => gql_error("updateChannelStatus", "ent: channel not found"),

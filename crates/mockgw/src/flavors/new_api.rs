@@ -775,7 +775,6 @@ impl FlavorApi for NewApiFamily {
             return self.status(st);
         }
         let min = match route {
-            ("POST", ["api", "channel", "fetch_models"]) if !self.d.legacy => Role::Root,
             (_, ["api", "option"]) => Role::Root,
             ("GET", ["api", "user", "token"]) => Role::Common,
             _ => Role::Admin,
@@ -796,6 +795,16 @@ impl FlavorApi for NewApiFamily {
         }
         if let Err(reply) = self.authenticate(st, req, min) {
             return reply;
+        }
+        if let ("POST", ["api", "channel", "fetch_models"]) = route {
+            // Root-only since 2026-03-31; since 2026-06 the `channel.sensitive_write` permission
+            // check denies with a plain 403 and no `code` (§1.2, §1.4).
+            if !self.d.legacy && st.config.role < Role::Root {
+                return Reply::json(
+                    403,
+                    &json!({"success": false, "message": "Unauthorized, insufficient privileges"}),
+                );
+            }
         }
         let reply = match route {
             ("GET", ["api", "channel"]) => self.list(st, req, fault),

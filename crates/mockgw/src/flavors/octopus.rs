@@ -444,6 +444,7 @@ impl FlavorApi for Octopus {
                 match st.channels.get_mut(&id) {
                     Some(c) => {
                         c.insert("enabled".into(), json!(enabled));
+                        st.count_write(id);
                         ok(Value::Null)
                     }
                     None => err(500, "channel not found"),
