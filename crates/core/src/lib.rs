@@ -13,6 +13,7 @@ pub mod http;
 pub mod model;
 pub mod protocol;
 pub mod redact;
+pub mod redirect;
 pub mod store;
 
 pub use error::{Error, ErrorClass, Result};
