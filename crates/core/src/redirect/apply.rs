@@ -5,11 +5,11 @@
 //! site's [`Capabilities`], and returns a [`ChannelPreview`] whose `update` is the
 //! [`ChannelUpdate`] to hand to `Gateway::update_channel` (empty when nothing changes).
 
+use super::fxhash::{FxMap as HashMap, FxSet as HashSet};
 use super::matcher::{MatchResult, Matcher, StandardOutcome};
 use crate::gateway::Capabilities;
 use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, SiteKind};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
 
 /// Mapping entries ("requested → actual"), in the site's order.
 pub type Pairs = Vec<(String, String)>;
@@ -70,7 +70,7 @@ pub struct ChannelPreview {
     pub channel_name: String,
     pub status: PlanStatus,
     pub old_models: Vec<String>,
-    pub new_models: Vec<String>,
+    /// Names the write adds to / removes from the models list (the new list is in `update`).
     pub added_models: Vec<String>,
     pub removed_models: Vec<String>,
     pub old_mapping: Mapping,
@@ -94,6 +94,13 @@ pub struct PlanTotals {
     pub keys_set: usize,
     /// Mapping keys removed (prune or clear).
     pub keys_removed: usize,
+}
+
+impl ChannelPreview {
+    /// The models list after the write (the old one when models do not change).
+    pub fn new_models(&self) -> &[String] {
+        self.update.models.as_deref().unwrap_or(&self.old_models)
+    }
 }
 
 pub fn totals(previews: &[ChannelPreview]) -> PlanTotals {
@@ -128,7 +135,7 @@ pub fn mapping_target(site: SiteKind, value: &str) -> &str {
 /// The channel's actual (upstream) models: its models list without the mapping's alias keys
 /// (a key that maps to something other than itself is a request-side name, not an upstream
 /// model — on New API-style sites msync itself lists such names). Trimmed, empty names dropped.
-pub fn actual_models(channel: &Channel, site: SiteKind) -> Vec<String> {
+pub fn actual_models(channel: &Channel, site: SiteKind) -> Vec<&str> {
     let aliases: HashSet<&str> = channel
         .mapping
         .pairs()
@@ -141,7 +148,6 @@ pub fn actual_models(channel: &Channel, site: SiteKind) -> Vec<String> {
         .iter()
         .map(|m| m.trim())
         .filter(|m| !m.is_empty() && !aliases.contains(m))
-        .map(str::to_string)
         .collect()
 }
 
@@ -153,12 +159,12 @@ pub fn actual_models(channel: &Channel, site: SiteKind) -> Vec<String> {
 /// * Veloera, AxonHub, others: the target itself must be available.
 ///
 /// `available` is the channel's actual model list (see [`actual_models`]).
-pub fn prune_missing_targets(
+pub fn prune_missing_targets<S: AsRef<str>>(
     site: SiteKind,
     pairs: &[(String, String)],
-    available: &[String],
+    available: &[S],
 ) -> (Pairs, Pairs) {
-    let avail: HashSet<&str> = available.iter().map(|m| m.trim()).collect();
+    let avail: HashSet<&str> = available.iter().map(|m| m.as_ref().trim()).collect();
     let links: HashMap<&str, &str> = pairs
         .iter()
         .map(|(k, v)| (k.trim(), mapping_target(site, v)))
@@ -169,7 +175,8 @@ pub fn prune_missing_targets(
         let mut cur = mapping_target(site, v);
         let mut ok = avail.contains(cur);
         if !ok && site == SiteKind::NewApi {
-            let mut seen: HashSet<&str> = HashSet::from([k.trim()]);
+            let mut seen: HashSet<&str> = HashSet::default();
+            seen.insert(k.trim());
             while let Some(&next) = links.get(cur) {
                 if next == cur || !seen.insert(cur) {
                     break;
@@ -253,7 +260,6 @@ fn blocked(channel: &Channel, reason: BlockReason, message: String) -> ChannelPr
         channel_name: channel.name.clone(),
         status: PlanStatus::Blocked { reason, message },
         old_models: channel.models.clone(),
-        new_models: channel.models.clone(),
         added_models: Vec::new(),
         removed_models: Vec::new(),
         old_mapping: channel.mapping.clone(),
@@ -265,34 +271,32 @@ fn blocked(channel: &Channel, reason: BlockReason, message: String) -> ChannelPr
     }
 }
 
-/// Assemble a preview from the old channel and the new mapping/models.
+/// A change to the models list: the new list and what it adds and removes.
+struct ModelsChange {
+    new: Vec<String>,
+    added: Vec<String>,
+    removed: Vec<String>,
+}
+
+/// Assemble a preview from the old channel and the new mapping/models (`None`: models unchanged).
 fn finish(
     channel: &Channel,
     base: &[(String, String)],
     new_mapping: Vec<(String, String)>,
-    new_models: Vec<String>,
+    models: Option<ModelsChange>,
     pruned: Vec<(String, String)>,
     outcomes: Vec<StandardOutcome>,
     force_mapping_write: bool,
 ) -> ChannelPreview {
     let changes = diff_mapping(base, &new_mapping);
     let mapping_changed = force_mapping_write || !changes.is_empty();
-    let models_changed = new_models != channel.models;
-    let old_set: HashSet<&str> = channel.models.iter().map(String::as_str).collect();
-    let new_set: HashSet<&str> = new_models.iter().map(String::as_str).collect();
-    let added_models = new_models
-        .iter()
-        .filter(|m| !old_set.contains(m.as_str()))
-        .cloned()
-        .collect();
-    let removed_models = channel
-        .models
-        .iter()
-        .filter(|m| !new_set.contains(m.as_str()))
-        .cloned()
-        .collect();
+    let models = models.filter(|m| m.new != channel.models);
+    let (new_models, added_models, removed_models) = match models {
+        Some(m) => (Some(m.new), m.added, m.removed),
+        None => (None, Vec::new(), Vec::new()),
+    };
     let update = ChannelUpdate {
-        models: models_changed.then(|| new_models.clone()),
+        models: new_models,
         mapping: mapping_changed.then(|| new_mapping.clone()),
     };
     ChannelPreview {
@@ -304,7 +308,6 @@ fn finish(
             PlanStatus::Change
         },
         old_models: channel.models.clone(),
-        new_models,
         added_models,
         removed_models,
         old_mapping: channel.mapping.clone(),
@@ -316,16 +319,27 @@ fn finish(
     }
 }
 
-/// `models` plus `names` not yet listed (appended in order).
-fn with_names(models: &[String], names: impl Iterator<Item = String>) -> Vec<String> {
-    let mut out = models.to_vec();
-    let mut have: HashSet<String> = models.iter().map(|m| m.trim().to_string()).collect();
+/// `models` plus the `names` not yet listed (appended in order); `None` when all are listed.
+fn with_names<'a>(models: &[String], names: impl Iterator<Item = &'a str>) -> Option<ModelsChange> {
+    let have: HashSet<&str> = models.iter().map(|m| m.trim()).collect();
+    let mut extra: Vec<&str> = Vec::new();
     for n in names {
-        if have.insert(n.clone()) {
-            out.push(n);
+        if !have.contains(n) && !extra.contains(&n) {
+            extra.push(n);
         }
     }
-    out
+    if extra.is_empty() {
+        return None;
+    }
+    let added: Vec<String> = extra.into_iter().map(str::to_string).collect();
+    let mut new = Vec::with_capacity(models.len() + added.len());
+    new.extend_from_slice(models);
+    new.extend(added.iter().cloned());
+    Some(ModelsChange {
+        new,
+        added,
+        removed: Vec::new(),
+    })
 }
 
 /// Plan a redirect for one channel: match, (optionally) prune, merge, and list the standard names
@@ -384,9 +398,9 @@ pub fn plan_redirect(
     };
     let merged = merge_mapping(site, &kept, &mapping);
     let new_models = if caps.aliases_must_be_listed {
-        with_names(&channel.models, mapping.iter().map(|(k, _)| k.clone()))
+        with_names(&channel.models, mapping.iter().map(|(k, _)| k.as_str()))
     } else {
-        channel.models.clone()
+        None
     };
     finish(
         channel,
@@ -429,15 +443,7 @@ pub fn plan_prune(channel: &Channel, caps: &Capabilities, site: SiteKind) -> Cha
         return p;
     };
     let (kept, pruned) = prune_missing_targets(site, pairs, &actual_models(channel, site));
-    finish(
-        channel,
-        pairs,
-        kept,
-        channel.models.clone(),
-        pruned,
-        Vec::new(),
-        false,
-    )
+    finish(channel, pairs, kept, None, pruned, Vec::new(), false)
 }
 
 /// What bulk clear removes.
@@ -486,7 +492,7 @@ pub fn plan_clear(
                 channel,
                 &[],
                 Vec::new(),
-                channel.models.clone(),
+                None,
                 Vec::new(),
                 Vec::new(),
                 false,
@@ -494,15 +500,9 @@ pub fn plan_clear(
         }
         Mapping::Invalid { error, .. } => {
             return match (opts.scope, opts.confirm_overwrite_invalid) {
-                (ClearScope::All, true) => finish(
-                    channel,
-                    &[],
-                    Vec::new(),
-                    channel.models.clone(),
-                    Vec::new(),
-                    Vec::new(),
-                    true,
-                ),
+                (ClearScope::All, true) => {
+                    finish(channel, &[], Vec::new(), None, Vec::new(), Vec::new(), true)
+                }
                 (ClearScope::All, false) => blocked(
                     channel,
                     BlockReason::InvalidMapping,
@@ -539,14 +539,18 @@ pub fn plan_clear(
             .map(|(k, _)| k.trim())
             .filter(|k| !still_used.contains(k))
             .collect();
-        channel
+        let (new, removed): (Vec<String>, Vec<String>) = channel
             .models
             .iter()
-            .filter(|m| !drop.contains(m.trim()))
             .cloned()
-            .collect()
+            .partition(|m| !drop.contains(m.trim()));
+        Some(ModelsChange {
+            new,
+            added: Vec::new(),
+            removed,
+        })
     } else {
-        channel.models.clone()
+        None
     };
     finish(
         channel,

@@ -6,10 +6,12 @@
 //! against them (one hash lookup per name; parsed names are cached across channels), so a run
 //! over thousands of channels does no quadratic string work.
 
-use super::normalize::{core_identity, key_and_skeleton, strip_dates, DateStamp};
+use super::fxhash::{FxMap, FxSet};
+use super::normalize::{
+    core_identity, key_and_skeleton, key_and_skeleton_into, strip_dates, DateStamp,
+};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 /// A user alias: requests for `name` go to the channel model matched by `pattern`.
 ///
@@ -188,6 +190,8 @@ struct Entry {
     name: String,
     rule: Rule,
     skeleton: Option<u32>,
+    /// Id of `name` in the name table (entries are interned first, so ids are `0..entries`).
+    name_id: u32,
 }
 
 /// What the matcher remembers about one actual id.
@@ -200,8 +204,62 @@ struct Info {
     date: Option<DateStamp>,
 }
 
-/// The cache is dropped when it grows past this many names (memory bound for huge sites).
-const CACHE_LIMIT: usize = 200_000;
+/// The name table stops growing at this many names (memory bound for huge sites); names beyond
+/// it are parsed on each use and de-duplicated through a per-channel map.
+const CACHE_LIMIT: usize = 65_536;
+
+/// Names the matcher has seen, interned (up to [`CACHE_LIMIT`]; the standard names always): one
+/// hash lookup per name and channel gives the parsed facts and, through an epoch stamp,
+/// de-duplication and "present verbatim" checks without a per-channel hash map.
+#[derive(Debug, Default)]
+struct NameTable {
+    ids: FxMap<Box<str>, u32>,
+    infos: Vec<Info>,
+    /// (epoch, position in the current channel) per name id.
+    stamps: Vec<(u32, u32)>,
+    epoch: u32,
+    /// Reused buffers for parsing new names.
+    scratch_key: String,
+    scratch_skeleton: String,
+}
+
+impl NameTable {
+    fn intern(&mut self, name: &str, info: impl FnOnce() -> Info) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.infos.len() as u32;
+        self.ids.insert(name.into(), id);
+        self.infos.push(info());
+        self.stamps.push((0, 0));
+        id
+    }
+
+    /// Start a channel: a fresh epoch makes every stamp stale.
+    fn next_epoch(&mut self) -> u32 {
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.stamps.iter_mut().for_each(|s| *s = (0, 0));
+            self.epoch = 1;
+        }
+        self.epoch
+    }
+}
+
+/// `str::trim` with a fast path for the common already-trimmed ASCII name.
+fn fast_trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(b))
+            if a.is_ascii()
+                && b.is_ascii()
+                && !a.is_ascii_whitespace()
+                && !b.is_ascii_whitespace() =>
+        {
+            s
+        }
+        _ => s.trim(),
+    }
+}
 
 /// A prepared standard list. Build once per run, then call [`Matcher::match_models`] per channel.
 #[derive(Debug)]
@@ -209,10 +267,10 @@ pub struct Matcher {
     /// Processing order: aliases first (explicit intent wins contested models), then standards
     /// in list order.
     entries: Vec<Entry>,
-    keys: HashMap<String, u32>,
-    skeletons: HashMap<String, u32>,
+    keys: FxMap<String, u32>,
+    skeletons: FxMap<String, u32>,
     opts: MatchOptions,
-    cache: RefCell<HashMap<String, Info>>,
+    names: RefCell<NameTable>,
 }
 
 impl Matcher {
@@ -221,12 +279,12 @@ impl Matcher {
     pub fn new(standards: &[String], aliases: &[Alias], opts: MatchOptions) -> Matcher {
         let mut m = Matcher {
             entries: Vec::new(),
-            keys: HashMap::new(),
-            skeletons: HashMap::new(),
+            keys: FxMap::default(),
+            skeletons: FxMap::default(),
             opts,
-            cache: RefCell::new(HashMap::new()),
+            names: RefCell::new(NameTable::default()),
         };
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = FxSet::default();
         for a in aliases {
             let name = a.name.trim();
             if name.is_empty() || !seen.insert(name.to_string()) {
@@ -248,6 +306,7 @@ impl Matcher {
                 name: name.to_string(),
                 rule,
                 skeleton,
+                name_id: 0,
             });
         }
         for s in standards {
@@ -260,9 +319,21 @@ impl Matcher {
                 name: name.to_string(),
                 rule,
                 skeleton,
+                name_id: 0,
             });
         }
+        m.reset_names();
         m
+    }
+
+    /// (Re)build the name table with the entries' own names first.
+    fn reset_names(&mut self) {
+        let mut table = NameTable::default();
+        for i in 0..self.entries.len() {
+            let info = self.compute_info(&self.entries[i].name);
+            self.entries[i].name_id = table.intern(&self.entries[i].name, || info);
+        }
+        *self.names.get_mut() = table;
     }
 
     fn key_rule(&mut self, name: &str, alias: Option<String>) -> (Rule, Option<u32>) {
@@ -292,23 +363,23 @@ impl Matcher {
         self.entries.iter().map(|e| e.name.as_str())
     }
 
-    fn info(&self, name: &str) -> Info {
-        if let Some(i) = self.cache.borrow().get(name) {
-            return *i;
-        }
+    fn compute_info(&self, name: &str) -> Info {
+        let (mut key, mut skeleton) = (String::new(), String::new());
+        self.compute_info_with(name, &mut key, &mut skeleton)
+    }
+
+    fn compute_info_with(&self, name: &str, key: &mut String, skeleton: &mut String) -> Info {
         let (normalized, date) = strip_dates(core_identity(name));
-        let (key, skeleton) = key_and_skeleton(normalized);
-        let info = Info {
-            key: key.and_then(|k| self.keys.get(k.as_str()).copied()),
+        let has_key = key_and_skeleton_into(normalized, key, skeleton);
+        Info {
+            key: if has_key {
+                self.keys.get(key.as_str()).copied()
+            } else {
+                None
+            },
             skeleton: self.skeletons.get(skeleton.as_str()).copied(),
             date,
-        };
-        let mut cache = self.cache.borrow_mut();
-        if cache.len() >= CACHE_LIMIT {
-            cache.clear();
         }
-        cache.insert(name.to_string(), info);
-        info
     }
 
     /// Whether `standard → target` is a pair this matcher could generate (the key is one of its
@@ -322,7 +393,7 @@ impl Matcher {
         let target = target.trim();
         match &e.rule {
             Rule::Key { key, date, .. } => {
-                let info = self.info(target);
+                let info = self.compute_info(target);
                 info.key == Some(*key) && (date.is_none() || info.date == *date)
             }
             Rule::Glob { lower, .. } => glob_match(lower, &target.to_lowercase()),
@@ -333,20 +404,43 @@ impl Matcher {
     /// Match one channel's models. `models` are the channel's *actual* models (for New API-style
     /// sites: the `models` list without the mapping's own alias keys, see
     /// [`super::apply::actual_models`]). Names are trimmed; empty and duplicate names ignored.
-    pub fn match_models(&self, models: &[String]) -> MatchResult {
+    pub fn match_models<S: AsRef<str>>(&self, models: &[S]) -> MatchResult {
         // index the channel once
-        let mut pos: HashMap<&str, usize> = HashMap::with_capacity(models.len());
+        let mut table = self.names.borrow_mut();
+        // names not in the (full) table: position in this channel
+        let mut overflow: FxMap<&str, usize> = FxMap::default();
+        let epoch = table.next_epoch();
         let mut actual: Vec<(&str, Info)> = Vec::with_capacity(models.len());
         let mut by_key: Vec<Vec<usize>> = vec![Vec::new(); self.keys.len()];
         let mut by_skeleton: Vec<Vec<usize>> = vec![Vec::new(); self.skeletons.len()];
         for m in models {
-            let name = m.trim();
-            if name.is_empty() || pos.contains_key(name) {
+            let name = fast_trim(m.as_ref());
+            if name.is_empty() {
                 continue;
             }
-            let info = self.info(name);
             let i = actual.len();
-            pos.insert(name, i);
+            let info = match table.ids.get(name) {
+                Some(&id) => {
+                    let id = id as usize;
+                    if table.stamps[id].0 == epoch {
+                        continue; // duplicate in this channel
+                    }
+                    table.stamps[id] = (epoch, i as u32);
+                    table.infos[id]
+                }
+                None => {
+                    let t = &mut *table;
+                    let info =
+                        self.compute_info_with(name, &mut t.scratch_key, &mut t.scratch_skeleton);
+                    if t.infos.len() < CACHE_LIMIT {
+                        let id = t.intern(name, || info) as usize;
+                        t.stamps[id] = (epoch, i as u32);
+                    } else if overflow.insert(name, i).is_some() {
+                        continue; // duplicate in this channel
+                    }
+                    info
+                }
+            };
             if let Some(k) = info.key {
                 by_key[k as usize].push(i);
             }
@@ -355,6 +449,16 @@ impl Matcher {
             }
             actual.push((name, info));
         }
+        // present verbatim: the entry's own name was stamped in this epoch
+        let present: Vec<Option<usize>> = self
+            .entries
+            .iter()
+            .map(|e| {
+                let (ep, p) = table.stamps[e.name_id as usize];
+                (ep == epoch).then_some(p as usize)
+            })
+            .collect();
+        drop(table);
 
         let n = self.entries.len();
         let mut outcomes: Vec<Option<Outcome>> = vec![None; n];
@@ -362,8 +466,8 @@ impl Matcher {
         let mut used: Vec<Option<usize>> = vec![None; actual.len()];
 
         // pass 0: names present verbatim serve themselves
-        for (ei, e) in self.entries.iter().enumerate() {
-            if let Some(&ai) = pos.get(e.name.as_str()) {
+        for (ei, _) in self.entries.iter().enumerate() {
+            if let Some(ai) = present[ei] {
                 if used[ai].is_none() {
                     used[ai] = Some(ei);
                 }

@@ -11,6 +11,7 @@
 //! The rules, with examples, are in `docs/redirect.md`.
 
 pub mod apply;
+mod fxhash;
 pub mod matcher;
 pub mod normalize;
 pub mod presets;

@@ -97,12 +97,25 @@ fn short_year(y: u32) -> bool {
     (23..=49).contains(&y)
 }
 
+/// Up to three trailing runs of ASCII digits of a name, last first (no allocation).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Groups {
+    spans: [(usize, usize); 3],
+    len: usize,
+}
+
+impl Groups {
+    fn get(&self, i: usize) -> Option<&(usize, usize)> {
+        self.spans[..self.len].get(i)
+    }
+}
+
 /// The trailing runs of ASCII digits of `s`, last first, each with the byte range it spans.
-/// Stops after `max` runs or at the first token that is not all digits.
-fn trailing_digit_groups(s: &[u8], max: usize) -> Vec<(usize, usize)> {
-    let mut out = Vec::with_capacity(max);
+/// Stops after three runs or at the first token that is not all digits.
+fn trailing_digit_groups(s: &[u8]) -> Groups {
+    let mut out = Groups::default();
     let mut end = s.len();
-    while out.len() < max && end > 0 {
+    while out.len < 3 && end > 0 {
         let mut start = end;
         while start > 0 && s[start - 1].is_ascii_digit() {
             start -= 1;
@@ -110,7 +123,8 @@ fn trailing_digit_groups(s: &[u8], max: usize) -> Vec<(usize, usize)> {
         if start == end {
             break;
         }
-        out.push((start, end));
+        out.spans[out.len] = (start, end);
+        out.len += 1;
         // the group must be a whole token: preceded by a separator (or nothing)
         if start == 0 || !is_lead_sep(s[start - 1]) {
             break;
@@ -135,7 +149,7 @@ fn trailing_digit_groups(s: &[u8], max: usize) -> Vec<(usize, usize)> {
 /// Numbers that fail these checks (`-32k`, `-405b`, `-4096`, `-2048`, `-002`, `-12345`) are not dates.
 pub fn split_date(core: &str) -> Option<(usize, DateStamp)> {
     let s = core.as_bytes();
-    let groups = trailing_digit_groups(s, 3);
+    let groups = trailing_digit_groups(s);
     let g = |i: usize| -> Option<&[u8]> { groups.get(i).map(|&(a, b)| &s[a..b]) };
     // byte index of the name end before group i, if group i is preceded by a separator
     // and a non-empty name
@@ -320,42 +334,102 @@ fn is_sep(c: char) -> bool {
     matches!(c, '-' | '_' | '.' | '@') || c.is_whitespace() || c.is_control()
 }
 
-/// Split a normalized name into tokens (lowercased), applying the letter→digit split.
-pub fn tokens(normalized: &str) -> Vec<String> {
-    let lower = normalized.to_lowercase();
-    let mut out = Vec::new();
-    for raw in lower.split(is_sep).filter(|t| !t.is_empty()) {
-        // letters then a digit: split once at the first digit
-        let first_digit = raw.char_indices().find(|(_, c)| c.is_ascii_digit());
-        match first_digit {
-            Some((i, _)) if i > 0 && raw[..i].chars().all(char::is_alphabetic) => {
-                out.push(raw[..i].to_string());
-                out.push(raw[i..].to_string());
+/// Lowercase, borrowing when there is nothing to change.
+fn lowercase(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_ascii() {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(s.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(s)
+        }
+    } else {
+        std::borrow::Cow::Owned(s.to_lowercase())
+    }
+}
+
+fn is_sep_byte(b: u8) -> bool {
+    matches!(b, b'-' | b'_' | b'.' | b'@') || b.is_ascii_whitespace() || b.is_ascii_control()
+}
+
+/// Push one raw token, applying the letter→digit split.
+fn push_token<'a>(raw: &'a str, out: &mut Vec<&'a str>) {
+    // letters then a digit: split once at the first digit
+    match raw.bytes().position(|b| b.is_ascii_digit()) {
+        Some(i) if i > 0 && raw[..i].chars().all(char::is_alphabetic) => {
+            out.push(&raw[..i]);
+            out.push(&raw[i..]);
+        }
+        _ => out.push(raw),
+    }
+}
+
+/// Push the tokens of an already-lowercased name, applying the letter→digit split.
+fn push_tokens<'a>(lower: &'a str, out: &mut Vec<&'a str>) {
+    if lower.is_ascii() {
+        // byte scan; every separator is one ASCII byte, so the slices stay on char boundaries
+        let b = lower.as_bytes();
+        let mut start = 0;
+        for i in 0..=b.len() {
+            if i == b.len() || is_sep_byte(b[i]) {
+                if i > start {
+                    push_token(&lower[start..i], out);
+                }
+                start = i + 1;
             }
-            _ => out.push(raw.to_string()),
+        }
+    } else {
+        for raw in lower.split(is_sep).filter(|t| !t.is_empty()) {
+            push_token(raw, out);
         }
     }
-    out
+}
+
+/// Split a normalized name into tokens (lowercased), applying the letter→digit split.
+pub fn tokens(normalized: &str) -> Vec<String> {
+    let lower = lowercase(normalized);
+    let mut out = Vec::new();
+    push_tokens(&lower, &mut out);
+    out.into_iter().map(str::to_string).collect()
+}
+
+fn is_number(t: &str) -> bool {
+    t.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The token key and the "family skeleton" (sorted alphabetic words minus qualifiers) of a
 /// normalized name. The skeleton groups other versions and variants of a model for explanations.
 pub(crate) fn key_and_skeleton(normalized: &str) -> (Option<TokenKey>, String) {
-    let toks = tokens(normalized);
+    let (mut key, mut skeleton) = (String::new(), String::new());
+    if key_and_skeleton_into(normalized, &mut key, &mut skeleton) {
+        (Some(TokenKey(key)), skeleton)
+    } else {
+        (None, String::new())
+    }
+}
+
+/// [`key_and_skeleton`] into caller-owned buffers (cleared first); `false` when there is no key.
+pub(crate) fn key_and_skeleton_into(
+    normalized: &str,
+    key: &mut String,
+    skeleton: &mut String,
+) -> bool {
+    key.clear();
+    skeleton.clear();
+    let lower = lowercase(normalized);
+    let mut toks: Vec<&str> = Vec::with_capacity(12);
+    push_tokens(&lower, &mut toks);
     if toks.is_empty() {
-        return (None, String::new());
+        return false;
     }
-    let mut words: Vec<&str> = Vec::with_capacity(toks.len());
-    let mut nums: Vec<&str> = Vec::new();
-    for t in &toks {
-        if t.bytes().all(|b| b.is_ascii_digit()) {
-            nums.push(t);
-        } else {
-            words.push(t);
-        }
-    }
-    words.sort_unstable();
-    let mut key = String::with_capacity(normalized.len() + 2);
+    // words first, sorted; numbers after, in their original order (the sort is stable)
+    toks.sort_by(|a, b| match (is_number(a), is_number(b)) {
+        (false, false) => a.cmp(b),
+        (true, true) => std::cmp::Ordering::Equal,
+        (false, true) => std::cmp::Ordering::Less,
+        (true, false) => std::cmp::Ordering::Greater,
+    });
+    let n_words = toks.iter().take_while(|t| !is_number(t)).count();
+    let (words, nums) = toks.split_at(n_words);
     for (i, w) in words.iter().enumerate() {
         if i > 0 {
             key.push('-');
@@ -369,7 +443,6 @@ pub(crate) fn key_and_skeleton(normalized: &str) -> (Option<TokenKey>, String) {
         }
         key.push_str(n);
     }
-    let mut skeleton = String::new();
     for w in words
         .iter()
         .filter(|w| w.chars().all(char::is_alphabetic) && !QUALIFIERS.contains(w))
@@ -379,7 +452,7 @@ pub(crate) fn key_and_skeleton(normalized: &str) -> (Option<TokenKey>, String) {
         }
         skeleton.push_str(w);
     }
-    (Some(TokenKey(key)), skeleton)
+    true
 }
 
 /// Everything the matcher needs to know about one model id.
@@ -413,10 +486,13 @@ mod tests {
 
     #[test]
     fn digit_groups_stop_at_words() {
-        let s = b"gpt-4-0613";
-        assert_eq!(trailing_digit_groups(s, 3), vec![(6, 10), (4, 5)]);
-        assert_eq!(trailing_digit_groups(b"x4096", 3), vec![(1, 5)]);
-        assert_eq!(trailing_digit_groups(b"abc", 3), vec![]);
+        let g = trailing_digit_groups(b"gpt-4-0613");
+        assert_eq!(&g.spans[..g.len], &[(6, 10), (4, 5)]);
+        let g = trailing_digit_groups(b"x4096");
+        assert_eq!(&g.spans[..g.len], &[(1, 5)]);
+        assert_eq!(trailing_digit_groups(b"abc").len, 0);
+        let g = trailing_digit_groups(b"a-1-2-3-4");
+        assert_eq!(&g.spans[..g.len], &[(8, 9), (6, 7), (4, 5)]);
     }
 
     #[test]

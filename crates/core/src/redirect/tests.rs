@@ -955,7 +955,7 @@ fn clear_generated_keeps_hand_written_entries() {
         ..opts
     };
     let p = plan_clear(&m, &c, &NEW_API, SiteKind::NewApi, &opts);
-    assert_eq!(p.new_models, strs(&["openai/gpt-4o", "mine"]));
+    assert_eq!(p.new_models(), strs(&["openai/gpt-4o", "mine"]));
     assert_eq!(p.removed_models, strs(&["gpt-4o", "claude-4.5-sonnet"]));
     // AxonHub never had names added
     let p = plan_clear(&m, &c, &AXON, SiteKind::AxonHub, &opts);
