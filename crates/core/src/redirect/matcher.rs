@@ -47,7 +47,7 @@ impl Default for MatchOptions {
 
 /// Which rule produced a mapping.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "rule", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MatchRule {
     /// Identical token key, undated actual id.
     SameKey,
@@ -59,7 +59,7 @@ pub enum MatchRule {
 
 /// Why a standard model was or was not mapped in one channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Outcome {
     Mapped {
         target: String,
@@ -435,8 +435,14 @@ impl Matcher {
                     if t.infos.len() < CACHE_LIMIT {
                         let id = t.intern(name, || info) as usize;
                         t.stamps[id] = (epoch, i as u32);
-                    } else if overflow.insert(name, i).is_some() {
-                        continue; // duplicate in this channel
+                    } else {
+                        if overflow.capacity() == 0 {
+                            // one allocation per channel; on failure the map just grows
+                            let _ = overflow.try_reserve(models.len());
+                        }
+                        if overflow.insert(name, i).is_some() {
+                            continue; // duplicate in this channel
+                        }
                     }
                     info
                 }
@@ -698,6 +704,40 @@ mod tests {
 
     fn g(p: &str, t: &str) -> bool {
         glob_match(&p.chars().collect::<Vec<_>>(), t)
+    }
+
+    #[test]
+    fn a_full_name_table_still_matches_and_dedupes() {
+        let stds: Vec<String> = ["gpt-4o", "claude-4.5-sonnet"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let m = Matcher::new(&stds, &[], MatchOptions::default());
+        let filler: Vec<String> = (0..CACHE_LIMIT + 10).map(|i| format!("f{i}")).collect();
+        m.match_models(&filler);
+        assert_eq!(m.names.borrow().infos.len(), CACHE_LIMIT);
+        // these names are new and the table is full: the overflow path
+        let models: Vec<String> = [
+            "x/claude-sonnet-4-5",
+            "x/claude-sonnet-4-5",
+            "gpt-4o",
+            "y/gpt-4o",
+            "y/gpt-4o",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let got = m.match_models(&models);
+        let fresh = Matcher::new(&stds, &[], MatchOptions::default()).match_models(&models);
+        assert_eq!(got, fresh);
+        assert_eq!(got.outcome("gpt-4o"), Some(&Outcome::AlreadyPresent));
+        assert_eq!(
+            got.mapping,
+            vec![(
+                "claude-4.5-sonnet".to_string(),
+                "x/claude-sonnet-4-5".to_string()
+            )]
+        );
     }
 
     #[test]

@@ -529,8 +529,10 @@ fn outcomes_describe_themselves() {
     assert_eq!(text[2], "no candidate in this channel");
     // serializes as tagged JSON for the UI
     let json = serde_json::to_value(&r.outcomes[0]).unwrap();
-    assert_eq!(json["outcome"]["outcome"], "mapped");
-    assert_eq!(json["outcome"]["rule"]["rule"], "same_key");
+    assert_eq!(json["standard"], "gpt-4o");
+    assert_eq!(json["outcome"]["kind"], "mapped");
+    assert_eq!(json["outcome"]["target"], "x/gpt-4o");
+    assert_eq!(json["outcome"]["rule"]["kind"], "same_key");
 }
 
 #[test]
