@@ -16,6 +16,7 @@ pub mod http;
 pub mod model;
 pub mod protocol;
 pub mod redact;
+pub mod redirect;
 pub mod settings;
 pub mod sim;
 pub mod store;

@@ -108,6 +108,9 @@ impl Env {
                     .into_iter()
                     .map(|s| SiteSummary {
                         has_credentials: !s.credentials.secrets().is_empty(),
+                        user_id: s.credentials.user_id,
+                        username: s.credentials.username.clone(),
+                        insecure: false,
                         id: s.id,
                         name: s.name,
                         kind: s.kind,
@@ -126,6 +129,11 @@ impl Env {
                 Reply::Channels {
                     channels: gw.list_channels().await?,
                 }
+            }
+            other => {
+                return Err(Error::validation(format!(
+                    "this worker build does not handle {other:?} yet"
+                )))
             }
         })
     }
