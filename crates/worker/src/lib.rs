@@ -71,7 +71,7 @@ mod exports {
         };
         let reply = match parse_command(value) {
             Ok(cmd) => env().handle(cmd).await,
-            Err(reply) => reply,
+            Err(e) => msync_core::protocol::Reply::error(&e),
         };
         to_js(&reply)
     }

@@ -140,9 +140,6 @@ impl Env {
 }
 
 /// Parse a message from a page; anything malformed becomes a clear error reply.
-pub fn parse_command(value: serde_json::Value) -> Result<Command, Reply> {
-    serde_json::from_value(value).map_err(|e| Reply::Error {
-        class: ErrorClass::Validation.to_string(),
-        message: format!("invalid message: {e}"),
-    })
+pub fn parse_command(value: serde_json::Value) -> Result<Command, Error> {
+    serde_json::from_value(value).map_err(|e| Error::validation(format!("invalid message: {e}")))
 }
