@@ -219,11 +219,16 @@ impl<'a> History<'a> {
         Ok(out)
     }
 
-    /// The newest run that actually processed channels (not skipped, not a revert).
+    /// The newest run that actually processed channels (not skipped, not a revert, not a
+    /// redirect).
     pub async fn last_sync_run(&self) -> Result<Option<RunRecord>> {
         for h in self.runs().await? {
             if h.state != RunState::Skipped
-                && !matches!(h.job, crate::engine::record::Job::Revert { .. })
+                && !matches!(
+                    h.job,
+                    crate::engine::record::Job::Revert { .. }
+                        | crate::engine::record::Job::Redirect { .. }
+                )
             {
                 return self.run(&h.id).await;
             }

@@ -18,6 +18,7 @@
 pub mod limit;
 pub mod plan;
 pub mod record;
+pub mod redirect;
 pub mod retry;
 
 #[cfg(test)]
@@ -484,6 +485,8 @@ impl Engine {
                     }
                 }
             }
+            // Resuming redirect runs arrives with the redirect apply path.
+            Job::Redirect { .. } => {}
         }
         h.put_head(&head).await?;
         self.execute(head, work, done, priors, obs).await.map(Some)
@@ -862,7 +865,9 @@ impl Engine {
         let fatal: RefCell<Option<Error>> = RefCell::new(None);
         let (dry_run, confirmed, force) = match &head.job {
             Job::Sync { dry_run, confirmed } => (*dry_run, *confirmed, false),
-            Job::Apply { force, .. } | Job::Revert { force, .. } => (false, true, *force),
+            Job::Apply { force, .. } | Job::Revert { force, .. } | Job::Redirect { force, .. } => {
+                (false, true, *force)
+            }
         };
         obs.on_progress(&self.progress(&head, &counts.borrow(), &[], session));
         let concurrency = self.settings.concurrency.max(1) as usize;
