@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use msync_core::clock::Clock;
 use msync_core::engine::plan::Decision;
-use msync_core::engine::record::{ItemResult, ItemStatus, RunId, RunRecord, RunState};
+use msync_core::engine::record::{ItemResult, ItemStatus, RunId, RunMode, RunRecord, RunState};
 use msync_core::engine::{ApplyOptions, Engine, Observer, Progress, RunRequest, Selection};
 use msync_core::gateway::Ctx;
 use msync_core::history::{export_csv, export_json, History, ItemQuery};
@@ -862,7 +862,7 @@ impl App {
                 r
             };
             let rec = rec.map_err(|e| from_error(&name, &e))?;
-            if rec.head.mode == msync_core::engine::record::RunMode::DryRun && !self.cli.json {
+            if rec.head.mode == RunMode::DryRun && !self.cli.json {
                 self.info(&format!(
                     "dry run: nothing written. Apply this plan with `msync apply {}`",
                     rec.head.id
@@ -916,6 +916,18 @@ impl App {
         let sc = self.site_of_run(&cfg, &store, &run).await?;
         let engine = self.engine(sc, store.clone())?;
         let name = sc.site.name.clone();
+        let head = engine
+            .history()
+            .head(&run)
+            .await
+            .map_err(|e| from_error(&name, &e))?;
+        if let Some(h) = head.filter(|h| h.mode != RunMode::DryRun) {
+            let mode = serde_json::to_value(h.mode).unwrap_or(Value::Null);
+            return Err(usage(format!(
+                "run {run} is a {} run, not a dry run; only the plan of a dry run (`msync plan`) can be applied",
+                mode.as_str().unwrap_or("?")
+            )));
+        }
         let plan = engine
             .history()
             .plan(&run)
