@@ -154,7 +154,7 @@ fn missing_and_misplaced_credentials_are_reported() {
             "unknown site type",
         ),
         (
-            format!("[[sites]]\nname = \"a\"\ntype = \"done-hub\"\nbase_url = \"ftp://x\"\ntoken_file = \"secret\"\n"),
+            "[[sites]]\nname = \"a\"\ntype = \"done-hub\"\nbase_url = \"ftp://x\"\ntoken_file = \"secret\"\n".to_string(),
             ":4: sites[0].base_url: ",
             "not an http(s) URL",
         ),
