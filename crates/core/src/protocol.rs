@@ -12,6 +12,10 @@ use crate::engine::record::{ItemResult, ItemStatus, RunHead, RunId};
 use crate::engine::{Progress, Selection};
 use crate::gateway::{Capabilities, ConnectionReport};
 use crate::model::{Channel, ChannelId, Credentials, SiteId, SiteKind};
+use crate::ratio::{
+    RatioApplyOutcome, RatioChoice, RatioDiff, RatioPreview, RatioRevertOutcome, RatioSnapshotHead,
+    RatioSources, RatioUpstream,
+};
 use crate::settings::{SettingsIssue, SyncSettings};
 use serde::{Deserialize, Serialize};
 
@@ -164,6 +168,47 @@ pub enum Command {
     ImportSettings {
         content: String,
     },
+    // ---- Ratio / price sync (New API, root only; see `crate::ratio` and docs/ratios.md) ----
+    /// Sources for the ratio diff (channels with a base URL, presets −100/−101) and the
+    /// default endpoint for custom upstreams. → [`Reply::RatioSources`].
+    ListRatioSources {
+        site: SiteId,
+    },
+    /// Fetch the difference table for these upstreams (sources via `RatioSource::upstream()`,
+    /// custom ones via `RatioUpstream::custom`). `timeout_s` defaults to 10.
+    /// → [`Reply::RatioDiff`].
+    FetchRatioDiff {
+        site: SiteId,
+        upstreams: Vec<RatioUpstream>,
+        #[serde(default)]
+        timeout_s: Option<u32>,
+    },
+    /// Old → new per model for these choices (resolve a `RatioSelection` against the diff with
+    /// `RatioSelection::resolve` first). Writes nothing. → [`Reply::RatioPreview`].
+    PreviewRatios {
+        site: SiteId,
+        choices: Vec<RatioChoice>,
+    },
+    /// Snapshot, write the changed option keys, read back. `base` = the preview's `base`: the
+    /// apply is refused when the site's maps changed since. → [`Reply::RatioApplied`].
+    ApplyRatios {
+        site: SiteId,
+        choices: Vec<RatioChoice>,
+        #[serde(default)]
+        base: Option<String>,
+    },
+    /// This site's ratio snapshots, newest first. → [`Reply::RatioSnapshots`].
+    ListRatioSnapshots {
+        site: SiteId,
+    },
+    /// Restore the maps a ratio apply replaced. Refused when they were changed again since,
+    /// unless `force`. → [`Reply::RatioReverted`].
+    RevertRatios {
+        site: SiteId,
+        snapshot: String,
+        #[serde(default)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,6 +261,24 @@ pub enum Reply {
         class: String,
         message: String,
     },
+    RatioSources {
+        sources: RatioSources,
+    },
+    RatioDiff {
+        diff: RatioDiff,
+    },
+    RatioPreview {
+        preview: RatioPreview,
+    },
+    RatioApplied {
+        outcome: RatioApplyOutcome,
+    },
+    RatioSnapshots {
+        snapshots: Vec<RatioSnapshotHead>,
+    },
+    RatioReverted {
+        outcome: RatioRevertOutcome,
+    },
 }
 
 impl Reply {
@@ -231,18 +294,9 @@ impl Reply {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    Progress {
-        site: SiteId,
-        progress: Progress,
-    },
-    Item {
-        site: SiteId,
-        item: ItemResult,
-    },
-    RunFinished {
-        site: SiteId,
-        head: RunHead,
-    },
+    Progress { site: SiteId, progress: Progress },
+    Item { site: SiteId, item: ItemResult },
+    RunFinished { site: SiteId, head: RunHead },
 }
 
 #[cfg(test)]
@@ -270,5 +324,48 @@ mod tests {
             }
         );
         assert!(serde_json::from_str::<Command>(r#"{"cmd":"format_disk"}"#).is_err());
+    }
+
+    #[test]
+    fn ratio_commands_are_tagged_json() {
+        let c: Command = serde_json::from_str(
+            r#"{"cmd":"fetch_ratio_diff","site":"s1",
+                "upstreams":[{"id":-100,"name":"官方倍率预设","base_url":"https://basellm.github.io",
+                              "endpoint":"/llm-metadata/api/newapi/ratio_config-v1-base.json"}]}"#,
+        )
+        .unwrap();
+        match c {
+            Command::FetchRatioDiff {
+                upstreams,
+                timeout_s,
+                ..
+            } => {
+                assert_eq!(upstreams[0].display_name(), "官方倍率预设(-100)");
+                assert_eq!(timeout_s, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        let c: Command = serde_json::from_str(
+            r#"{"cmd":"apply_ratios","site":"s1","base":"abc",
+                "choices":[{"model":"gpt-4o","field":"model_ratio","value":2.5,"upstream":"a(3)"}]}"#,
+        )
+        .unwrap();
+        assert!(matches!(c, Command::ApplyRatios { ref choices, .. } if choices.len() == 1));
+        let c: Command =
+            serde_json::from_str(r#"{"cmd":"revert_ratios","site":"s1","snapshot":"1-000"}"#)
+                .unwrap();
+        assert_eq!(
+            c,
+            Command::RevertRatios {
+                site: SiteId("s1".into()),
+                snapshot: "1-000".into(),
+                force: false
+            }
+        );
+        let r = serde_json::to_value(Reply::RatioSnapshots { snapshots: vec![] }).unwrap();
+        assert_eq!(
+            r,
+            serde_json::json!({"reply":"ratio_snapshots","snapshots":[]})
+        );
     }
 }
