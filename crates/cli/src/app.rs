@@ -10,13 +10,14 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use msync_core::clock::Clock;
 use msync_core::engine::plan::Decision;
 use msync_core::engine::record::{ItemResult, ItemStatus, RunId, RunMode, RunRecord, RunState};
+use msync_core::engine::redirect::{RedirectApplyOptions, RedirectOp};
 use msync_core::engine::{ApplyOptions, Engine, Observer, Progress, RunRequest, Selection};
 use msync_core::gateway::Ctx;
 use msync_core::history::{export_csv, export_json, History, ItemQuery};
 use msync_core::http::{Request, Response, Transport, TransportError};
 use msync_core::model::{ChannelId, Mapping, SiteId};
 use msync_core::redact::redact;
-use msync_core::redirect::{MatchOptions, Matcher};
+use msync_core::redirect::{MatchOptions, Matcher, PlanStatus};
 use msync_core::{Error, ErrorClass};
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -242,6 +243,33 @@ pub enum RedirectCmd {
         /// Never map to dated ids such as claude-sonnet-4-5-20250929.
         #[arg(long)]
         no_dated: bool,
+    },
+    /// Preview the mappings [sync.redirect] would merge into each channel; writes nothing.
+    Plan {
+        /// Only this site (by name).
+        #[arg(long, value_name = "NAME")]
+        site: Option<String>,
+        /// Only these channel ids (comma-separated).
+        #[arg(long, value_name = "IDS", value_delimiter = ',')]
+        channels: Option<Vec<String>>,
+    },
+    /// Merge the mappings into the channels (a snapshot first; `msync revert RUN` undoes it).
+    Apply {
+        /// Only this site (by name).
+        #[arg(long, value_name = "NAME")]
+        site: Option<String>,
+        /// Only these channel ids (comma-separated).
+        #[arg(long, value_name = "IDS", value_delimiter = ',')]
+        channels: Option<Vec<String>>,
+        /// Apply this stored preview (from `msync redirect plan`) instead of previewing afresh.
+        #[arg(long, value_name = "ID")]
+        preview: Option<String>,
+        /// Write channels that changed since the preview.
+        #[arg(long)]
+        force: bool,
+        /// Replace mappings that are not valid JSON (otherwise they are held for review).
+        #[arg(long)]
+        overwrite_invalid: bool,
     },
 }
 
@@ -868,7 +896,18 @@ impl App {
                     rec.head.id
                 ));
             }
-            runs.push((name, rec));
+            let after = if sc.settings.redirect.enabled && rec.head.mode != RunMode::DryRun {
+                let reporter = Reporter::new(self);
+                let r = interruptible(&name, engine.redirect_after_sync(&rec, &reporter)).await?;
+                reporter.finish();
+                r.map_err(|e| from_error(&name, &e))?
+            } else {
+                None
+            };
+            runs.push((name.clone(), rec));
+            if let Some(r) = after {
+                runs.push((name, r));
+            }
         }
         if runs.is_empty() {
             if self.cli.json {
@@ -1105,6 +1144,140 @@ impl App {
         Ok(EXIT_OK)
     }
 
+    async fn redirect_plan(&self, site: Option<&str>, channels: Option<&[String]>) -> Res<i32> {
+        let cfg = self.load_config()?;
+        let sites = self.sites(&cfg, site, true)?;
+        let store = self.store()?;
+        let ids = channels.map(parse_ids).transpose()?;
+        let mut docs = Vec::new();
+        for sc in sites {
+            let engine = self.engine(sc, store.clone())?;
+            let name = sc.site.name.clone();
+            let op = RedirectOp::Redirect {
+                settings: sc.settings.redirect.clone(),
+            };
+            let preview = interruptible(&name, engine.preview_redirect(op, ids.as_deref(), false))
+                .await?
+                .map_err(|e| from_error(&name, &e))?;
+            if self.cli.json {
+                let mut v = serde_json::to_value(&preview).unwrap_or(Value::Null);
+                v["site_name"] = json!(name);
+                docs.push(v);
+                continue;
+            }
+            let t = &preview.totals;
+            outln!(
+                "{} redirect preview {}: {} to change, {} unchanged, {} blocked ({} keys set, {} removed)",
+                self.out.bold(&name),
+                preview.id,
+                t.change,
+                t.unchanged,
+                t.blocked,
+                t.keys_set,
+                t.keys_removed
+            );
+            for c in &preview.channels {
+                match &c.status {
+                    PlanStatus::Change => {
+                        outln!("  #{:<6} {}", c.channel_id.0, c.channel_name);
+                        for ch in &c.changes {
+                            let v = serde_json::to_value(ch).unwrap_or(Value::Null);
+                            outln!("      {}", change_line(&v));
+                        }
+                    }
+                    PlanStatus::Blocked { message, .. } => outln!(
+                        "  #{:<6} {}  {} {}",
+                        c.channel_id.0,
+                        c.channel_name,
+                        self.out.yellow("blocked:"),
+                        message
+                    ),
+                    PlanStatus::Unchanged => {
+                        if self.cli.verbose > 0 {
+                            outln!("  #{:<6} {}  unchanged", c.channel_id.0, c.channel_name);
+                        }
+                    }
+                }
+                if self.cli.verbose > 0 {
+                    for o in &c.outcomes {
+                        outln!(
+                            "      {:<28} {}",
+                            o.standard,
+                            self.out.dim(&o.outcome.describe())
+                        );
+                    }
+                }
+            }
+            self.info(&format!(
+                "nothing written; apply with `msync redirect apply --site {name} --preview {}`",
+                preview.id
+            ));
+        }
+        if self.cli.json {
+            self.print_json(&json!({ "previews": docs }));
+        }
+        Ok(EXIT_OK)
+    }
+
+    async fn redirect_apply(
+        &self,
+        site: Option<&str>,
+        channels: Option<&[String]>,
+        preview: Option<&str>,
+        force: bool,
+        overwrite_invalid: bool,
+    ) -> Res<i32> {
+        let cfg = self.load_config()?;
+        let sites = self.sites(&cfg, site, true)?;
+        if preview.is_some() && sites.len() > 1 {
+            return Err(usage("--preview names one site's preview; add --site"));
+        }
+        let store = self.store()?;
+        let ids = channels.map(parse_ids).transpose()?;
+        let mut runs = Vec::new();
+        for sc in sites {
+            let engine = self.engine(sc, store.clone())?;
+            let name = sc.site.name.clone();
+            let opts = RedirectApplyOptions {
+                channels: ids.clone(),
+                confirm_overwrite_invalid: overwrite_invalid,
+                confirm_clear: false,
+                force,
+            };
+            let reporter = Reporter::new(self);
+            let rec = match preview {
+                Some(id) => {
+                    interruptible(&name, engine.apply_stored_redirect(id, opts, &reporter)).await?
+                }
+                None => {
+                    let op = RedirectOp::Redirect {
+                        settings: sc.settings.redirect.clone(),
+                    };
+                    let p = interruptible(
+                        &name,
+                        engine.preview_redirect(op, ids.as_deref(), overwrite_invalid),
+                    )
+                    .await?
+                    .map_err(|e| from_error(&name, &e))?;
+                    if p.totals.change == 0 {
+                        self.info(&format!("{name}: every mapping is already up to date"));
+                        continue;
+                    }
+                    interruptible(&name, engine.apply_redirect(&p, opts, &reporter)).await?
+                }
+            };
+            reporter.finish();
+            runs.push((name.clone(), rec.map_err(|e| from_error(&name, &e))?));
+        }
+        if runs.is_empty() {
+            if self.cli.json {
+                self.print_json(&json!({ "runs": [] }));
+            }
+            return Ok(EXIT_OK);
+        }
+        Ok(self.finish_runs(&runs))
+    }
+
     fn redirect_match(&self, standard_file: &Path, models_file: &Path, no_dated: bool) -> Res<i32> {
         let standards = read_names(standard_file)?;
         let models = read_names(models_file)?;
@@ -1175,6 +1348,21 @@ impl App {
     }
 }
 
+/// One mapping change as text (`+ key → value`, `~ key: old → new`, `- key`).
+fn change_line(v: &Value) -> String {
+    let get = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+    let key = get("key");
+    match (
+        v.get("old").and_then(Value::as_str),
+        v.get("new").and_then(Value::as_str),
+    ) {
+        (None, Some(n)) => format!("+ {key} → {n}"),
+        (Some(o), Some(n)) => format!("~ {key}: {o} → {n}"),
+        (Some(o), None) => format!("- {key} (was {o})"),
+        (None, None) => v.to_string(),
+    }
+}
+
 fn yes_no(b: bool) -> &'static str {
     if b {
         "yes"
@@ -1221,6 +1409,26 @@ pub async fn run(cli: Cli) -> i32 {
             models_file,
             no_dated,
         }) => app.redirect_match(standard_file, models_file, *no_dated),
+        Command::Redirect(RedirectCmd::Plan { site, channels }) => {
+            app.redirect_plan(site.as_deref(), channels.as_deref())
+                .await
+        }
+        Command::Redirect(RedirectCmd::Apply {
+            site,
+            channels,
+            preview,
+            force,
+            overwrite_invalid,
+        }) => {
+            app.redirect_apply(
+                site.as_deref(),
+                channels.as_deref(),
+                preview.as_deref(),
+                *force,
+                *overwrite_invalid,
+            )
+            .await
+        }
     };
     match result {
         Ok(code) => code,

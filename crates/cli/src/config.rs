@@ -141,6 +141,27 @@ struct RawSync {
     allow_list: S<Vec<String>>,
     rules: S<Vec<RawRule>>,
     channels: Option<BTreeMap<String, Spanned<RawChannel>>>,
+    redirect: Option<Spanned<RawRedirect>>,
+}
+
+/// `[sync.redirect]`: model redirect settings (SPEC §4).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRedirect {
+    /// Run a redirect after each successful sync.
+    enabled: Option<bool>,
+    presets: Option<Vec<String>>,
+    standard_models: Option<Vec<String>>,
+    aliases: Option<Vec<RawAlias>>,
+    allow_dated_targets: Option<bool>,
+    prune_missing_targets: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlias {
+    name: String,
+    pattern: String,
 }
 
 #[derive(Deserialize)]
@@ -342,6 +363,35 @@ impl<'a> Loader<'a> {
                 })
                 .collect();
             note("rules", "rules", rules.span());
+        }
+        if let Some(r) = &raw.redirect {
+            let v = r.get_ref();
+            let t = &mut s.redirect;
+            if let Some(x) = v.enabled {
+                t.enabled = x;
+            }
+            if let Some(x) = &v.presets {
+                t.presets = x.clone();
+            }
+            if let Some(x) = &v.standard_models {
+                t.standard_models = x.clone();
+            }
+            if let Some(x) = &v.aliases {
+                t.aliases = x
+                    .iter()
+                    .map(|a| msync_core::redirect::Alias {
+                        name: a.name.clone(),
+                        pattern: a.pattern.clone(),
+                    })
+                    .collect();
+            }
+            if let Some(x) = v.allow_dated_targets {
+                t.matching.allow_dated_targets = x;
+            }
+            if let Some(x) = v.prune_missing_targets {
+                t.prune_missing_targets = x;
+            }
+            note("redirect", "redirect", r.span());
         }
         for (id, ch) in raw.channels.iter().flatten() {
             let c = ch.get_ref();
@@ -728,7 +778,9 @@ impl<'a> Loader<'a> {
         for issue in issues {
             let field = issue.field.as_str();
             // `channels.12.rules[0].pattern` → origin `channels.12`; `rules[1].pattern` → `rules`.
-            let lookup = if let Some(rest) = field.strip_prefix("channels.") {
+            let lookup = if field.starts_with("redirect.") {
+                "redirect".to_string()
+            } else if let Some(rest) = field.strip_prefix("channels.") {
                 let id = rest.split('.').next().unwrap_or(rest);
                 format!("channels.{id}")
             } else {
@@ -740,6 +792,7 @@ impl<'a> Loader<'a> {
                     let tail = if lookup.starts_with("channels.")
                         || lookup == "rules"
                         || lookup == "allow_list"
+                        || lookup == "redirect"
                     {
                         tail.to_string()
                     } else {
