@@ -1,3 +1,13 @@
 //! The native side of msync: the pieces the `msync` binary (and its tests) are built from.
+//!
+//! * [`config`] — `msync.toml`: sites, credentials, sync settings, located errors;
+//! * [`store`] — [`store::FileStore`], core's key-value store as files in the state directory;
+//! * [`transport`] — [`transport::ReqwestTransport`], core's HTTP transport over reqwest;
+//! * [`output`] — JSON documents and tables;
+//! * [`app`] — the commands (clap).
 
+pub mod app;
+pub mod config;
+pub mod output;
+pub mod store;
 pub mod transport;

@@ -1,0 +1,453 @@
+//! What the CLI prints: the JSON documents for scripts and the tables for people.
+//!
+//! Records never hold secrets (core keeps them out), so nothing here needs to redact.
+
+use msync_core::engine::plan::{Decision, SyncPlan};
+use msync_core::engine::record::{ItemResult, ItemStatus, RunHead, RunRecord, RunState};
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+
+/// Colours, only on a terminal and only without `NO_COLOR`.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub fn stdout() -> Style {
+        Style {
+            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+    pub fn stderr() -> Style {
+        Style {
+            color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    pub fn red(&self, s: &str) -> String {
+        self.paint("31", s)
+    }
+    pub fn green(&self, s: &str) -> String {
+        self.paint("32", s)
+    }
+    pub fn yellow(&self, s: &str) -> String {
+        self.paint("33", s)
+    }
+    pub fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    pub fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+    pub fn status(&self, s: ItemStatus) -> String {
+        match s {
+            ItemStatus::Success => self.green(s.as_str()),
+            ItemStatus::Failed => self.red(s.as_str()),
+            ItemStatus::NeedsReview => self.yellow(s.as_str()),
+            _ => s.as_str().to_string(),
+        }
+    }
+}
+
+/// Unix milliseconds as an RFC 3339 UTC timestamp (`2025-01-31T12:00:00.000Z`).
+pub fn rfc3339(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+pub fn duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        format!("{}m{:02}s", ms / 60_000, ms / 1000 % 60)
+    }
+}
+
+fn snake<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// The `run` object of the JSON output.
+pub fn run_json(head: &RunHead, site_name: &str) -> Value {
+    let t = &head.totals;
+    let mut v = json!({
+        "id": head.id.0,
+        "site": site_name,
+        "mode": snake(&head.mode),
+        "trigger": snake(&head.trigger),
+        "state": snake(&head.state),
+        "started_at": rfc3339(head.started_ms),
+        "finished_at": head.finished_ms.map(rfc3339),
+        "duration_ms": head.duration_ms,
+        "totals": {
+            "total": t.total,
+            "success": t.success,
+            "unchanged": t.unchanged,
+            "failed": t.failed,
+            "skipped": t.skipped,
+            "needs_review": t.needs_review,
+        },
+    });
+    if let Some(e) = &head.error {
+        v["error"] = json!({
+            "class": e.class.as_str(),
+            "http_status": e.http_status,
+            "message": e.message,
+        });
+    }
+    if let Some(n) = &head.note {
+        v["note"] = json!(n);
+    }
+    v
+}
+
+/// One item of the JSON output.
+pub fn item_json(i: &ItemResult) -> Value {
+    json!({
+        "channel_id": i.channel_id.0,
+        "channel_name": i.channel_name,
+        "status": i.status.as_str(),
+        "reason": i.reason,
+        "http_status": i.http_status,
+        "error_class": i.error_class.map(|c| c.as_str()),
+        "message": i.message,
+        "attempts": i.attempts,
+        "duration_ms": i.duration_ms,
+        "old_models": i.old,
+        "new_models": i.new,
+        "added": i.added,
+        "removed": i.removed,
+    })
+}
+
+/// `{"run": …, "items": […]}`.
+pub fn record_json(rec: &RunRecord, site_name: &str) -> Value {
+    json!({
+        "run": run_json(&rec.head, site_name),
+        "items": rec.items.iter().map(item_json).collect::<Vec<_>>(),
+    })
+}
+
+/// The plan of a dry run, per channel (for `plan --json`).
+pub fn plan_json(plan: &SyncPlan) -> Value {
+    let channels: Vec<Value> = plan
+        .channels
+        .iter()
+        .map(|c| {
+            let (decision, reason) = match &c.decision {
+                Decision::Write => ("write", None),
+                Decision::Unchanged => ("unchanged", None),
+                Decision::Skip { reason } => ("skip", Some(reason.clone())),
+                Decision::NeedsReview { reason } => ("needs_review", Some(reason.clone())),
+                Decision::Failed { error } => ("failed", Some(error.message.clone())),
+            };
+            json!({
+                "channel_id": c.channel_id.0,
+                "channel_name": c.channel_name,
+                "decision": decision,
+                "reason": reason,
+                "added": c.added,
+                "removed": c.removed,
+            })
+        })
+        .collect();
+    json!({ "run": plan.run.0, "channels": channels })
+}
+
+fn short(s: &str, max: usize) -> String {
+    let s = s.replace(['\n', '\r'], " ");
+    if s.chars().count() <= max {
+        s
+    } else {
+        let cut: String = s.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+fn list_preview(names: &[String], max: usize) -> String {
+    let mut s = names
+        .iter()
+        .take(max)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > max {
+        let _ = write!(s, " and {} more", names.len() - max);
+    }
+    s
+}
+
+/// A run as a human-readable report.
+pub fn render_record(rec: &RunRecord, site_name: &str, st: Style, verbose: bool) -> String {
+    let h = &rec.head;
+    let mut out = String::new();
+    let mode = snake(&h.mode);
+    let trigger = snake(&h.trigger);
+    let _ = writeln!(
+        out,
+        "{} {}  run {}  ({}, {})  {}",
+        st.bold("site"),
+        st.bold(site_name),
+        h.id,
+        mode.as_str().unwrap_or("?"),
+        trigger.as_str().unwrap_or("?"),
+        duration(h.duration_ms)
+    );
+    match h.state {
+        RunState::Failed => {
+            let msg = h
+                .error
+                .as_ref()
+                .map(|e| format!("{}: {}", e.class, e.message))
+                .or_else(|| h.note.clone())
+                .unwrap_or_else(|| "the run failed".into());
+            let _ = writeln!(out, "  {} {}", st.red("run failed:"), msg);
+        }
+        RunState::Skipped => {
+            let _ = writeln!(out, "  skipped: {}", h.note.as_deref().unwrap_or(""));
+        }
+        RunState::Running => {
+            let _ = writeln!(
+                out,
+                "  {}",
+                st.yellow("interrupted; `msync resume` continues it")
+            );
+        }
+        RunState::Finished => {}
+    }
+    let t = &h.totals;
+    let _ = writeln!(
+        out,
+        "  {:<8} {:>7} {:>9} {:>6} {:>7} {:>12}",
+        "total", "success", "unchanged", "failed", "skipped", "needs_review"
+    );
+    let _ = writeln!(
+        out,
+        "  {:<8} {:>7} {:>9} {:>6} {:>7} {:>12}",
+        t.total, t.success, t.unchanged, t.failed, t.skipped, t.needs_review
+    );
+    let dry = matches!(h.mode, msync_core::engine::record::RunMode::DryRun);
+    let changed: Vec<&ItemResult> = rec
+        .items
+        .iter()
+        .filter(|i| i.status == ItemStatus::Success)
+        .collect();
+    if !changed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n  {}",
+            st.bold(if dry { "would change:" } else { "changed:" })
+        );
+        for i in &changed {
+            let _ = writeln!(
+                out,
+                "    #{:<6} {:<28} +{:<3} -{:<3} {}",
+                i.channel_id.0,
+                short(&i.channel_name, 28),
+                i.added.len(),
+                i.removed.len(),
+                if verbose {
+                    let mut parts = Vec::new();
+                    if !i.added.is_empty() {
+                        parts.push(format!("added {}", list_preview(&i.added, 20)));
+                    }
+                    if !i.removed.is_empty() {
+                        parts.push(format!("removed {}", list_preview(&i.removed, 20)));
+                    }
+                    parts.join("; ")
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    let failed: Vec<&ItemResult> = rec
+        .items
+        .iter()
+        .filter(|i| i.status == ItemStatus::Failed)
+        .collect();
+    if !failed.is_empty() {
+        let _ = writeln!(out, "\n  {}", st.red("failed:"));
+        for i in failed {
+            let status = i
+                .http_status
+                .map(|s| format!("HTTP {s} "))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "    #{:<6} {:<28} {:<16} {}{} ({} attempt{})",
+                i.channel_id.0,
+                short(&i.channel_name, 28),
+                i.error_class.map(|c| c.as_str()).unwrap_or("error"),
+                status,
+                short(i.message.as_deref().unwrap_or(""), 120),
+                i.attempts,
+                if i.attempts == 1 { "" } else { "s" }
+            );
+        }
+    }
+    let review: Vec<&ItemResult> = rec
+        .items
+        .iter()
+        .filter(|i| i.status == ItemStatus::NeedsReview)
+        .collect();
+    if !review.is_empty() {
+        let _ = writeln!(out, "\n  {}", st.yellow("needs review:"));
+        for i in review {
+            let _ = writeln!(
+                out,
+                "    #{:<6} {:<28} {}",
+                i.channel_id.0,
+                short(&i.channel_name, 28),
+                i.reason.as_deref().unwrap_or("")
+            );
+        }
+    }
+    if verbose {
+        let skipped: Vec<&ItemResult> = rec
+            .items
+            .iter()
+            .filter(|i| i.status == ItemStatus::Skipped)
+            .collect();
+        if !skipped.is_empty() {
+            let _ = writeln!(out, "\n  skipped:");
+            for i in skipped {
+                let _ = writeln!(
+                    out,
+                    "    #{:<6} {:<28} {}",
+                    i.channel_id.0,
+                    short(&i.channel_name, 28),
+                    i.reason.as_deref().unwrap_or("")
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The run list of `msync history`.
+pub fn render_runs(rows: &[(String, RunHead)], st: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        st.bold(&format!(
+            "{:<20} {:<10} {:<9} {:<9} {:<9} {:<24} {:>9}  {:>5} {:>5} {:>5} {:>5} {:>5}",
+            "run",
+            "site",
+            "mode",
+            "trigger",
+            "state",
+            "started",
+            "duration",
+            "total",
+            "ok",
+            "same",
+            "fail",
+            "hold"
+        ))
+    );
+    for (site, h) in rows {
+        let t = &h.totals;
+        let fail = if t.failed > 0 {
+            st.red(&format!("{:>5}", t.failed))
+        } else {
+            format!("{:>5}", t.failed)
+        };
+        let _ = writeln!(
+            out,
+            "{:<20} {:<10} {:<9} {:<9} {:<9} {:<24} {:>9}  {:>5} {:>5} {:>5} {} {:>5}",
+            h.id.0,
+            short(site, 10),
+            snake(&h.mode).as_str().unwrap_or("?"),
+            snake(&h.trigger).as_str().unwrap_or("?"),
+            snake(&h.state).as_str().unwrap_or("?"),
+            rfc3339(h.started_ms),
+            duration(h.duration_ms),
+            t.total,
+            t.success,
+            t.unchanged,
+            fail,
+            t.needs_review
+        );
+    }
+    out
+}
+
+/// Items as a table (history detail and search).
+pub fn render_items(items: &[(String, ItemResult)], st: Style) -> String {
+    let mut out = String::new();
+    for (run, i) in items {
+        let detail = match i.status {
+            ItemStatus::Failed => format!(
+                "{} {}{}",
+                i.error_class.map(|c| c.as_str()).unwrap_or("error"),
+                i.http_status
+                    .map(|s| format!("HTTP {s} "))
+                    .unwrap_or_default(),
+                short(i.message.as_deref().unwrap_or(""), 100)
+            ),
+            ItemStatus::Success | ItemStatus::Unchanged => {
+                format!("+{} -{}", i.added.len(), i.removed.len())
+            }
+            _ => i.reason.clone().unwrap_or_default(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<20} #{:<6} {:<28} {:<12} {}",
+            run,
+            i.channel_id.0,
+            short(&i.channel_name, 28),
+            st.status(i.status),
+            detail
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400_123), "2000-02-29T00:00:00.123Z");
+        assert_eq!(rfc3339(1_767_225_599_000), "2025-12-31T23:59:59.000Z");
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(duration(5), "5 ms");
+        assert_eq!(duration(1500), "1.5 s");
+        assert_eq!(duration(125_000), "2m05s");
+    }
+}
