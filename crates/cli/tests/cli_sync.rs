@@ -91,23 +91,15 @@ fn every_flavour_syncs_then_is_unchanged_then_reverts() {
         assert_eq!(out.code, i32::from(held > 0), "{label}: {}", out.stderr);
         let doc2 = out.json();
         assert_eq!(doc2["run"]["totals"]["needs_review"], held, "{label}");
-        // Known gap (reported): on Octopus a channel's custom models come back after a write,
-        // so the second sync removes them again instead of finding the channel unchanged.
-        let octopus = env.mock.config().flavor == Flavor::Octopus;
-        if !octopus {
-            assert_eq!(
-                doc2["run"]["totals"]["success"], 0,
-                "{label}: {}",
-                out.stdout
-            );
-            let total_writes: u64 = env.mock.write_counts().values().sum();
-            assert_eq!(total_writes as usize, success.len(), "{label}");
-        }
+        assert_eq!(
+            doc2["run"]["totals"]["success"], 0,
+            "{label}: {}",
+            out.stdout
+        );
+        let total_writes: u64 = env.mock.write_counts().values().sum();
+        assert_eq!(total_writes as usize, success.len(), "{label}");
 
         // Revert the first run: every written channel is back to what it was.
-        if octopus {
-            continue;
-        }
         let out = env.run(&["--json", "revert", &run_id]);
         assert_eq!(out.code, 0, "{label}: {}\n{}", out.stdout, out.stderr);
         let rdoc = out.json();

@@ -7,7 +7,8 @@
 //!   session expired) triggers one fresh login and one retry.
 //! * Every request carries `Content-Type: application/json` (POST/PUT without it get 415).
 //! * Models live in `model` (auto-synced) and `custom_model` (added by hand); the channel serves
-//!   their union. A sync writes only `model` and never removes hand-added `custom_model` names.
+//!   their union. msync reads and writes only `model`: hand-added `custom_model` names are never
+//!   shown as removable and never touched, so a second sync finds the channel unchanged.
 //! * No per-channel mapping (Octopus uses groups): [`Capabilities::model_mapping`] is false and a
 //!   mapping write is refused with a validation error before anything is sent.
 //! * `fetch-model` ignores the upstream HTTP status (a 401 upstream comes back as an empty list)
@@ -294,8 +295,9 @@ fn parse_channel(v: &Value) -> Result<Channel> {
     let id = id_text(v)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| Error::invalid_response("channel without an id"))?;
-    let mut models = csv(v, "model");
-    models.extend(csv(v, "custom_model"));
+    // Only `model` is synced; `custom_model` belongs to the admin and stays out of sync
+    // decisions (otherwise every sync would "remove" names it can never remove).
+    let models = csv(v, "model");
     let base_url = v
         .get("base_url")
         .and_then(Value::as_str)
