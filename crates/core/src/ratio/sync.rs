@@ -345,3 +345,121 @@ fn same_map_text(a: &str, b: &str) -> bool {
         _ => a == b,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::testing::{block_on, body_json, is, json, test_ctx, FakeTransport};
+    use crate::http::Method;
+    use crate::model::SiteKind;
+    use crate::ratio::{RatioChoice, RatioUpstream, RatioValue};
+    use crate::store::MemoryStore;
+    use serde_json::json;
+    use std::cell::RefCell;
+
+    /// A tiny New API options server; PUTs of `fail_key` answer `success:false`.
+    fn server(
+        options: Rc<RefCell<BTreeMap<String, String>>>,
+        fail_key: &'static str,
+    ) -> Rc<FakeTransport> {
+        FakeTransport::new(move |req| {
+            if is(req, Method::Get, "/api/option/") {
+                let data: Vec<Value> = options
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| json!({"key": k, "value": v}))
+                    .collect();
+                return Ok(json(
+                    200,
+                    json!({"success": true, "message": "", "data": data}),
+                ));
+            }
+            if is(req, Method::Put, "/api/option/") {
+                let b = body_json(req);
+                let key = b["key"].as_str().unwrap().to_string();
+                if key == fail_key {
+                    return Ok(json(
+                        200,
+                        json!({"success": false, "message": "数据库错误"}),
+                    ));
+                }
+                let value = b["value"].as_str().expect("value is a string").to_string();
+                options.borrow_mut().insert(key, value);
+                return Ok(json(200, json!({"success": true, "message": ""})));
+            }
+            Ok(json(404, json!({})))
+        })
+    }
+
+    fn choice(model: &str, field: RatioField, v: f64) -> RatioChoice {
+        RatioChoice {
+            model: model.into(),
+            field,
+            value: RatioValue::Number(v),
+            upstream: None,
+        }
+    }
+
+    use crate::ratio::RatioField;
+
+    #[test]
+    fn a_failed_write_rolls_back_the_keys_already_written() {
+        let options = Rc::new(RefCell::new(BTreeMap::from([
+            ("ModelRatio".to_string(), r#"{"a":1}"#.to_string()),
+            ("CompletionRatio".to_string(), r#"{"a":2}"#.to_string()),
+        ])));
+        let t = server(options.clone(), "CompletionRatio");
+        let store = Rc::new(MemoryStore::new());
+        let sync = RatioSync::new(test_ctx(SiteKind::NewApi, t.clone()), store.clone()).unwrap();
+        let out = block_on(sync.apply(
+            &[
+                choice("a", RatioField::ModelRatio, 5.0),
+                choice("a", RatioField::CompletionRatio, 6.0),
+            ],
+            None,
+        ))
+        .unwrap();
+        assert!(!out.ok());
+        assert_eq!(out.written, vec!["ModelRatio"]);
+        assert_eq!(out.rolled_back, vec!["ModelRatio"]);
+        assert_eq!(out.error.as_ref().unwrap().class, crate::ErrorClass::Server);
+        assert!(out.error.unwrap().message.contains("CompletionRatio"));
+        assert_eq!(options.borrow()["ModelRatio"], r#"{"a":1}"#);
+        assert_eq!(options.borrow()["CompletionRatio"], r#"{"a":2}"#);
+        // The snapshot was stored before the first write.
+        assert_eq!(block_on(sync.snapshots()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn fetch_sizes_its_time_limit_and_redacts_upstream_errors() {
+        let t = FakeTransport::new(|req| {
+            assert!(is(req, Method::Post, "/api/ratio_sync/fetch"));
+            Ok(json(
+                200,
+                json!({"success": true, "data": {"differences": {}, "test_results": [
+                    {"name": "x", "status": "error", "error": "401 for token tok-SECRET-0123456789"}]}}),
+            ))
+        });
+        let sync = RatioSync::new(
+            test_ctx(SiteKind::NewApi, t.clone()),
+            Rc::new(MemoryStore::new()),
+        )
+        .unwrap();
+        let ups: Vec<RatioUpstream> = (0..9)
+            .map(|i| {
+                RatioUpstream::custom(&format!("u{i}"), "http://h", None, "/api/pricing").unwrap()
+            })
+            .collect();
+        let req = FetchRequest {
+            upstreams: ups,
+            timeout_s: 5,
+        };
+        let diff = block_on(sync.fetch(&req)).unwrap();
+        let sent = &t.requests()[0];
+        // Two batches of 8, each up to 3 × 5 s plus back-off, plus a margin.
+        assert_eq!(sent.timeout_ms, 2 * (15_000 + 1_500) + 10_000);
+        assert_eq!(body_json(sent)["timeout"], json!(5));
+        let err = diff.tests[0].error.clone().unwrap();
+        assert!(!err.contains("tok-SECRET-0123456789"), "{err}");
+    }
+}
