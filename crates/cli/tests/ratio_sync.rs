@@ -554,3 +554,63 @@ fn sites_without_ratio_sync_say_so() {
         assert!(e.message.contains("no ratio sync"), "{}", e.message);
     });
 }
+
+#[test]
+fn mock_option_writes_and_control_routes_follow_the_doc() {
+    let site = main_site();
+    let legacy =
+        MockGateway::start(MockConfig::new(Flavor::NewApi).channels(1).legacy(true)).unwrap();
+    block_on(async {
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let put = |mock: &MockHandle, body: Value| {
+            http.put(format!("{}/api/option/", mock.base_url()))
+                .header("Authorization", format!("Bearer {}", mock.token()))
+                .header("New-Api-User", "1")
+                .json(&body)
+                .send()
+        };
+        // Whole-map replacement: the new map is all that remains.
+        let r = put(&site, json!({"key":"ModelRatio","value":"{\"only\":1}"}))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(map(&site, "ModelRatio"), json!({"only":1}));
+        // An object value is stored as Go's %v text by current builds...
+        put(&site, json!({"key":"CacheRatio","value":{"a":1}}))
+            .await
+            .unwrap();
+        assert_eq!(site.option("CacheRatio").unwrap(), "map[a:1]");
+        // ...and refused with 400 by the old handler.
+        let r = put(&legacy, json!({"key":"CacheRatio","value":{"a":1}}))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        // Validated keys are not saved when the JSON is bad.
+        let r: Value = put(&site, json!({"key":"ImageRatio","value":"{bad"}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(r["success"], json!(false));
+        assert_eq!(map(&site, "ImageRatio"), json!({"gpt-image-1":2}));
+
+        // Control routes: exposure on, then /api/ratio_config answers.
+        let url = format!("{}/api/ratio_config", site.base_url());
+        assert_eq!(http.get(&url).send().await.unwrap().status(), 403);
+        http.post(format!("{}/__mock/options", site.base_url()))
+            .json(&json!({"ExposeRatioEnabled": "true"}))
+            .send()
+            .await
+            .unwrap();
+        let v: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+        assert_eq!(v["data"]["model_ratio"], json!({"only":1}));
+        let r = http
+            .post(format!("{}/__mock/ratio_source", site.base_url()))
+            .json(&json!({"url": "http://x.invalid/r", "kind": "text", "status": 502, "body": "<html>"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    });
+}

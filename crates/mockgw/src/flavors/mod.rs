@@ -1,7 +1,8 @@
 //! One module per gateway. Each turns seed data into its own JSON shape, routes requests to
 //! logical operations ([`Op`]) and answers them exactly as `gateway-apis.md` describes.
 //!
-//! Ratio/price sync endpoints are not here yet; they belong in the same modules (a `ratio` part
+//! New API ratio sync lives in `crate::ratio` (routed from `new_api.rs`); other flavours' price
+//! endpoints would belong in their modules (a `ratio` part
 //! per flavour) when added.
 
 pub mod axonhub;
