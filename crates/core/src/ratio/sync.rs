@@ -12,6 +12,7 @@ use super::types::{FetchRequest, RatioSources};
 use crate::error::{Error, ErrorClass, Result};
 use crate::gateway::new_api_ratio::NewApiRatio;
 use crate::gateway::Ctx;
+use crate::protocol::{Command, Reply};
 use crate::store::KvStore;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -259,6 +260,44 @@ impl RatioSync {
             .map_err(|e| Error::invalid_response(format!("ratio snapshot {id} is damaged: {e}")))
     }
 
+    /// Answer a ratio sync [`Command`] (see [`Command::ratio_site`]); any other command is a
+    /// validation error. The caller builds this `RatioSync` for the command's site.
+    pub async fn handle(&self, cmd: Command) -> Result<Reply> {
+        Ok(match cmd {
+            Command::ListRatioSources { .. } => Reply::RatioSources {
+                sources: self.sources().await?,
+            },
+            Command::FetchRatioDiff {
+                upstreams,
+                timeout_s,
+                ..
+            } => {
+                let mut req = FetchRequest::new(upstreams);
+                if let Some(t) = timeout_s {
+                    req.timeout_s = t;
+                }
+                Reply::RatioDiff {
+                    diff: self.fetch(&req).await?,
+                }
+            }
+            Command::PreviewRatios { choices, .. } => Reply::RatioPreview {
+                preview: self.preview(&choices).await?,
+            },
+            Command::ApplyRatios { choices, base, .. } => Reply::RatioApplied {
+                outcome: self.apply(&choices, base.as_deref()).await?,
+            },
+            Command::ListRatioSnapshots { .. } => Reply::RatioSnapshots {
+                snapshots: self.snapshots().await?,
+            },
+            Command::RevertRatios {
+                snapshot, force, ..
+            } => Reply::RatioReverted {
+                outcome: self.revert(&snapshot, force).await?,
+            },
+            _ => return Err(Error::validation("not a ratio sync command")),
+        })
+    }
+
     /// Restore the maps an apply replaced. Refuses (writing nothing) when a key was changed
     /// again since that apply, unless `force`.
     pub async fn revert(&self, id: &str, force: bool) -> Result<RatioRevertOutcome> {
@@ -428,6 +467,38 @@ mod tests {
         assert_eq!(options.borrow()["CompletionRatio"], r#"{"a":2}"#);
         // The snapshot was stored before the first write.
         assert_eq!(block_on(sync.snapshots()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn protocol_commands_are_answered() {
+        let options = Rc::new(RefCell::new(BTreeMap::from([(
+            "ModelRatio".to_string(),
+            r#"{"a":1}"#.to_string(),
+        )])));
+        let t = server(options.clone(), "none");
+        let sync = RatioSync::new(
+            test_ctx(SiteKind::NewApi, t.clone()),
+            Rc::new(MemoryStore::new()),
+        )
+        .unwrap();
+        let cmd: Command = serde_json::from_value(json!({"cmd":"apply_ratios","site":"s",
+            "choices":[{"model":"a","field":"model_ratio","value":2}]}))
+        .unwrap();
+        assert!(cmd.ratio_site().is_some());
+        let Reply::RatioApplied { outcome } = block_on(sync.handle(cmd)).unwrap() else {
+            panic!("wrong reply")
+        };
+        assert!(outcome.ok());
+        assert_eq!(options.borrow()["ModelRatio"], r#"{"a":2}"#);
+        let cmd: Command =
+            serde_json::from_value(json!({"cmd":"list_ratio_snapshots","site":"s"})).unwrap();
+        let Reply::RatioSnapshots { snapshots } = block_on(sync.handle(cmd)).unwrap() else {
+            panic!("wrong reply")
+        };
+        assert_eq!(snapshots.len(), 1);
+        assert_eq!(snapshots[0].keys, vec!["ModelRatio"]);
+        assert!(Command::Ping.ratio_site().is_none());
+        assert!(block_on(sync.handle(Command::Ping)).is_err());
     }
 
     #[test]
