@@ -348,6 +348,22 @@ pub enum Reply {
     },
 }
 
+impl Command {
+    /// The site of a ratio sync command (`None` for every other command). A worker answers these
+    /// with `RatioSync::new(ctx, store)?.handle(cmd)`.
+    pub fn ratio_site(&self) -> Option<&SiteId> {
+        match self {
+            Command::ListRatioSources { site }
+            | Command::FetchRatioDiff { site, .. }
+            | Command::PreviewRatios { site, .. }
+            | Command::ApplyRatios { site, .. }
+            | Command::ListRatioSnapshots { site }
+            | Command::RevertRatios { site, .. } => Some(site),
+            _ => None,
+        }
+    }
+}
+
 impl Reply {
     pub fn error(e: &crate::Error) -> Reply {
         Reply::Error {

@@ -12,6 +12,7 @@ use super::types::{FetchRequest, RatioSources};
 use crate::error::{Error, ErrorClass, Result};
 use crate::gateway::new_api_ratio::NewApiRatio;
 use crate::gateway::Ctx;
+use crate::protocol::{Command, Reply};
 use crate::store::KvStore;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -259,6 +260,44 @@ impl RatioSync {
             .map_err(|e| Error::invalid_response(format!("ratio snapshot {id} is damaged: {e}")))
     }
 
+    /// Answer a ratio sync [`Command`] (see [`Command::ratio_site`]); any other command is a
+    /// validation error. The caller builds this `RatioSync` for the command's site.
+    pub async fn handle(&self, cmd: Command) -> Result<Reply> {
+        Ok(match cmd {
+            Command::ListRatioSources { .. } => Reply::RatioSources {
+                sources: self.sources().await?,
+            },
+            Command::FetchRatioDiff {
+                upstreams,
+                timeout_s,
+                ..
+            } => {
+                let mut req = FetchRequest::new(upstreams);
+                if let Some(t) = timeout_s {
+                    req.timeout_s = t;
+                }
+                Reply::RatioDiff {
+                    diff: self.fetch(&req).await?,
+                }
+            }
+            Command::PreviewRatios { choices, .. } => Reply::RatioPreview {
+                preview: self.preview(&choices).await?,
+            },
+            Command::ApplyRatios { choices, base, .. } => Reply::RatioApplied {
+                outcome: self.apply(&choices, base.as_deref()).await?,
+            },
+            Command::ListRatioSnapshots { .. } => Reply::RatioSnapshots {
+                snapshots: self.snapshots().await?,
+            },
+            Command::RevertRatios {
+                snapshot, force, ..
+            } => Reply::RatioReverted {
+                outcome: self.revert(&snapshot, force).await?,
+            },
+            _ => return Err(Error::validation("not a ratio sync command")),
+        })
+    }
+
     /// Restore the maps an apply replaced. Refuses (writing nothing) when a key was changed
     /// again since that apply, unless `force`.
     pub async fn revert(&self, id: &str, force: bool) -> Result<RatioRevertOutcome> {
@@ -343,5 +382,155 @@ fn same_map_text(a: &str, b: &str) -> bool {
     match (parse(a), parse(b)) {
         (Some(x), Some(y)) => json_same(&x, &y),
         _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::testing::{block_on, body_json, is, json, test_ctx, FakeTransport};
+    use crate::http::Method;
+    use crate::model::SiteKind;
+    use crate::ratio::{RatioChoice, RatioUpstream, RatioValue};
+    use crate::store::MemoryStore;
+    use serde_json::json;
+    use std::cell::RefCell;
+
+    /// A tiny New API options server; PUTs of `fail_key` answer `success:false`.
+    fn server(
+        options: Rc<RefCell<BTreeMap<String, String>>>,
+        fail_key: &'static str,
+    ) -> Rc<FakeTransport> {
+        FakeTransport::new(move |req| {
+            if is(req, Method::Get, "/api/option/") {
+                let data: Vec<Value> = options
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| json!({"key": k, "value": v}))
+                    .collect();
+                return Ok(json(
+                    200,
+                    json!({"success": true, "message": "", "data": data}),
+                ));
+            }
+            if is(req, Method::Put, "/api/option/") {
+                let b = body_json(req);
+                let key = b["key"].as_str().unwrap().to_string();
+                if key == fail_key {
+                    return Ok(json(
+                        200,
+                        json!({"success": false, "message": "数据库错误"}),
+                    ));
+                }
+                let value = b["value"].as_str().expect("value is a string").to_string();
+                options.borrow_mut().insert(key, value);
+                return Ok(json(200, json!({"success": true, "message": ""})));
+            }
+            Ok(json(404, json!({})))
+        })
+    }
+
+    fn choice(model: &str, field: RatioField, v: f64) -> RatioChoice {
+        RatioChoice {
+            model: model.into(),
+            field,
+            value: RatioValue::Number(v),
+            upstream: None,
+        }
+    }
+
+    use crate::ratio::RatioField;
+
+    #[test]
+    fn a_failed_write_rolls_back_the_keys_already_written() {
+        let options = Rc::new(RefCell::new(BTreeMap::from([
+            ("ModelRatio".to_string(), r#"{"a":1}"#.to_string()),
+            ("CompletionRatio".to_string(), r#"{"a":2}"#.to_string()),
+        ])));
+        let t = server(options.clone(), "CompletionRatio");
+        let store = Rc::new(MemoryStore::new());
+        let sync = RatioSync::new(test_ctx(SiteKind::NewApi, t.clone()), store.clone()).unwrap();
+        let out = block_on(sync.apply(
+            &[
+                choice("a", RatioField::ModelRatio, 5.0),
+                choice("a", RatioField::CompletionRatio, 6.0),
+            ],
+            None,
+        ))
+        .unwrap();
+        assert!(!out.ok());
+        assert_eq!(out.written, vec!["ModelRatio"]);
+        assert_eq!(out.rolled_back, vec!["ModelRatio"]);
+        assert_eq!(out.error.as_ref().unwrap().class, crate::ErrorClass::Server);
+        assert!(out.error.unwrap().message.contains("CompletionRatio"));
+        assert_eq!(options.borrow()["ModelRatio"], r#"{"a":1}"#);
+        assert_eq!(options.borrow()["CompletionRatio"], r#"{"a":2}"#);
+        // The snapshot was stored before the first write.
+        assert_eq!(block_on(sync.snapshots()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn protocol_commands_are_answered() {
+        let options = Rc::new(RefCell::new(BTreeMap::from([(
+            "ModelRatio".to_string(),
+            r#"{"a":1}"#.to_string(),
+        )])));
+        let t = server(options.clone(), "none");
+        let sync = RatioSync::new(
+            test_ctx(SiteKind::NewApi, t.clone()),
+            Rc::new(MemoryStore::new()),
+        )
+        .unwrap();
+        let cmd: Command = serde_json::from_value(json!({"cmd":"apply_ratios","site":"s",
+            "choices":[{"model":"a","field":"model_ratio","value":2}]}))
+        .unwrap();
+        assert!(cmd.ratio_site().is_some());
+        let Reply::RatioApplied { outcome } = block_on(sync.handle(cmd)).unwrap() else {
+            panic!("wrong reply")
+        };
+        assert!(outcome.ok());
+        assert_eq!(options.borrow()["ModelRatio"], r#"{"a":2}"#);
+        let cmd: Command =
+            serde_json::from_value(json!({"cmd":"list_ratio_snapshots","site":"s"})).unwrap();
+        let Reply::RatioSnapshots { snapshots } = block_on(sync.handle(cmd)).unwrap() else {
+            panic!("wrong reply")
+        };
+        assert_eq!(snapshots.len(), 1);
+        assert_eq!(snapshots[0].keys, vec!["ModelRatio"]);
+        assert!(Command::Ping.ratio_site().is_none());
+        assert!(block_on(sync.handle(Command::Ping)).is_err());
+    }
+
+    #[test]
+    fn fetch_sizes_its_time_limit_and_redacts_upstream_errors() {
+        let t = FakeTransport::new(|req| {
+            assert!(is(req, Method::Post, "/api/ratio_sync/fetch"));
+            Ok(json(
+                200,
+                json!({"success": true, "data": {"differences": {}, "test_results": [
+                    {"name": "x", "status": "error", "error": "401 for token tok-SECRET-0123456789"}]}}),
+            ))
+        });
+        let sync = RatioSync::new(
+            test_ctx(SiteKind::NewApi, t.clone()),
+            Rc::new(MemoryStore::new()),
+        )
+        .unwrap();
+        let ups: Vec<RatioUpstream> = (0..9)
+            .map(|i| {
+                RatioUpstream::custom(&format!("u{i}"), "http://h", None, "/api/pricing").unwrap()
+            })
+            .collect();
+        let req = FetchRequest {
+            upstreams: ups,
+            timeout_s: 5,
+        };
+        let diff = block_on(sync.fetch(&req)).unwrap();
+        let sent = &t.requests()[0];
+        // Two batches of 8, each up to 3 × 5 s plus back-off, plus a margin.
+        assert_eq!(sent.timeout_ms, 2 * (15_000 + 1_500) + 10_000);
+        assert_eq!(body_json(sent)["timeout"], json!(5));
+        let err = diff.tests[0].error.clone().unwrap();
+        assert!(!err.contains("tok-SECRET-0123456789"), "{err}");
     }
 }
