@@ -85,8 +85,8 @@ fn v10_logs_in_with_a_cookie_and_sends_json_content_type() {
     assert_eq!(chans.len(), 1);
     assert_eq!(
         chans[0].models,
-        vec!["gpt-4o", "gpt-4o-mini", "my-model"],
-        "model ∪ custom_model"
+        vec!["gpt-4o", "gpt-4o-mini"],
+        "only `model` is synced; custom_model is the admin's"
     );
     assert_eq!(chans[0].mapping, Mapping::Unsupported);
     assert_eq!(chans[0].upstream_host().as_deref(), Some("api.openai.com"));
@@ -241,7 +241,7 @@ fn model_write_touches_model_only_and_keeps_custom_models() {
         .unwrap();
     assert_eq!(body_json(&put), json!({"id": 1, "model": "gpt-4o,o3"}));
     assert_eq!(store.borrow()["custom_model"], json!("my-model"));
-    assert_eq!(got.models, vec!["gpt-4o", "o3", "my-model"]);
+    assert_eq!(got.models, vec!["gpt-4o", "o3"]);
 }
 
 #[test]
