@@ -1,5 +1,6 @@
 //! The `msync` commands: argument parsing (clap) and what each command does.
 
+use crate::clock::{now_ms, SystemClock};
 use crate::config::{self, Config, SiteConfig};
 use crate::output::{self, Style};
 use crate::store::FileStore;
@@ -7,7 +8,6 @@ use crate::transport::ReqwestTransport;
 use async_trait::async_trait;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use msync_core::clock::Clock;
 use msync_core::engine::plan::Decision;
 use msync_core::engine::record::{ItemResult, ItemStatus, RunId, RunMode, RunRecord, RunState};
 use msync_core::engine::redirect::{RedirectApplyOptions, RedirectOp};
@@ -304,25 +304,6 @@ fn from_error(site: &str, e: &Error) -> Fail {
         code_for(e),
         format!("{site}: {}{status}: {}", e.class, e.message),
     )
-}
-
-struct SystemClock;
-
-#[async_trait(?Send)]
-impl Clock for SystemClock {
-    fn now_ms(&self) -> u64 {
-        now_ms()
-    }
-    async fn sleep_ms(&self, ms: u64) {
-        tokio::time::sleep(std::time::Duration::from_millis(ms)).await
-    }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// Logs each request's method, path and status at `-vv`; never headers or bodies, and the

@@ -1,9 +1,8 @@
 //! Every adapter against the mock gateway of its flavour, over 127.0.0.1 with the real
 //! reqwest transport, on a current-thread tokio runtime.
 
-use async_trait::async_trait;
+use msync_cli::clock::SystemClock;
 use msync_cli::transport::ReqwestTransport;
-use msync_core::clock::Clock;
 use msync_core::gateway::{connect, Ctx, Gateway};
 use msync_core::model::{
     ChannelId, ChannelUpdate, Credentials, Mapping, Secret, Site, SiteId, SiteKind,
@@ -12,21 +11,6 @@ use msync_core::ErrorClass;
 use msync_mockgw::{FaultKind, FaultRule, Flavor, MockConfig, MockGateway, MockHandle, Op};
 use serde_json::Value;
 use std::rc::Rc;
-
-struct SystemClock;
-
-#[async_trait(?Send)]
-impl Clock for SystemClock {
-    fn now_ms(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
-    }
-    async fn sleep_ms(&self, ms: u64) {
-        tokio::time::sleep(std::time::Duration::from_millis(ms)).await
-    }
-}
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()

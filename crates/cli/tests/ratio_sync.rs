@@ -4,9 +4,8 @@
 //! non-root, an upstream timing out while others answer, malformed data, exposure off, and
 //! "nothing written when a read fails".
 
-use async_trait::async_trait;
+use msync_cli::clock::SystemClock;
 use msync_cli::transport::ReqwestTransport;
-use msync_core::clock::Clock;
 use msync_core::gateway::Ctx;
 use msync_core::model::{Credentials, Secret, Site, SiteId, SiteKind};
 use msync_core::ratio::{
@@ -19,21 +18,6 @@ use msync_mockgw::ratio::CannedSource;
 use msync_mockgw::{Era, FaultKind, FaultRule, Flavor, MockConfig, MockGateway, MockHandle, Role};
 use serde_json::{json, Value};
 use std::rc::Rc;
-
-struct SystemClock;
-
-#[async_trait(?Send)]
-impl Clock for SystemClock {
-    fn now_ms(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
-    }
-    async fn sleep_ms(&self, ms: u64) {
-        tokio::time::sleep(std::time::Duration::from_millis(ms)).await
-    }
-}
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()

@@ -2,9 +2,8 @@
 //! reqwest transport: sync → redirect → sync again, prune, bulk clear, revert, unreadable
 //! mappings, Octopus, and a channel whose sync failed.
 
-use async_trait::async_trait;
+use msync_cli::clock::SystemClock;
 use msync_cli::transport::ReqwestTransport;
-use msync_core::clock::Clock;
 use msync_core::engine::record::{ItemStatus, RunMode, RunRecord};
 use msync_core::engine::redirect::{RedirectApplyOptions, RedirectOp};
 use msync_core::engine::{Engine, RunRequest};
@@ -19,21 +18,6 @@ use msync_mockgw::{FaultKind, FaultRule, Flavor, MockConfig, MockGateway, MockHa
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::rc::Rc;
-
-struct SystemClock;
-
-#[async_trait(?Send)]
-impl Clock for SystemClock {
-    fn now_ms(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
-    }
-    async fn sleep_ms(&self, ms: u64) {
-        tokio::time::sleep(std::time::Duration::from_millis(ms)).await
-    }
-}
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()

@@ -360,7 +360,7 @@ impl Engine {
             plan_run: plan.run.clone(),
             force: opts.force,
         };
-        let mut head = self.new_head(id, Trigger::Manual, RunMode::Apply, job, now);
+        let head = self.new_head(id, Trigger::Manual, RunMode::Apply, job, now);
         let entries: Vec<ChannelPlan> = plan
             .channels
             .into_iter()
@@ -374,6 +374,18 @@ impl Engine {
         if entries.is_empty() {
             return Err(Error::validation("the plan has no changes to apply"));
         }
+        self.run_planned(head, entries, Work::Apply, obs).await
+    }
+
+    /// Run stored plan entries (an apply or a redirect): queue them, take the run lock, store
+    /// the head and every entry (so an interrupted run resumes with the same plan), execute.
+    async fn run_planned(
+        &self,
+        mut head: RunHead,
+        entries: Vec<ChannelPlan>,
+        work: fn(ChannelPlan) -> Work,
+        obs: &dyn Observer,
+    ) -> Result<RunRecord> {
         head.queue = entries
             .iter()
             .map(|c| QueuedChannel {
@@ -395,7 +407,7 @@ impl Engine {
             }
             let work = entries
                 .into_iter()
-                .map(|e| (e.channel_id.clone(), Work::Apply(e)))
+                .map(|e| (e.channel_id.clone(), work(e)))
                 .collect();
             self.execute(head, work, HashMap::new(), HashMap::new(), obs)
                 .await

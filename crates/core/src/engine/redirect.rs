@@ -12,10 +12,9 @@
 
 use super::plan::{same_set, ChannelPlan, Decision};
 use super::record::{
-    ChannelState, ItemResult, ItemStatus, Job, QueuedChannel, RunId, RunMode, RunRecord, Snapshot,
-    Trigger,
+    ChannelState, ItemResult, ItemStatus, Job, RunId, RunMode, RunRecord, Snapshot, Trigger,
 };
-use super::{not_found, state_of, Engine, LockOutcome, Observer, Work};
+use super::{not_found, state_of, Engine, Observer, Work};
 use crate::error::{Error, Result};
 use crate::gateway::Capabilities;
 use crate::model::{Channel, ChannelId, Mapping, SiteId, SiteKind};
@@ -480,37 +479,7 @@ impl Engine {
         };
         let mut head = self.new_head(id, trigger, RunMode::Redirect, job, now);
         head.note = Some(note);
-        head.queue = entries
-            .iter()
-            .map(|c| QueuedChannel {
-                id: c.channel_id.clone(),
-                name: c.channel_name.clone(),
-            })
-            .collect();
-        let Some(_busy) = self.enter() else {
-            return self.refuse(head, None).await;
-        };
-        if let LockOutcome::Held(l) = self.try_lock(&head.id).await? {
-            return self.refuse(head, Some(l)).await;
-        }
-        let h = self.history();
-        let result = async {
-            h.put_head(&head).await?;
-            for e in &entries {
-                h.put_plan_entry(&head.id, e).await?;
-            }
-            let work = entries
-                .into_iter()
-                .map(|e| (e.channel_id.clone(), Work::Redirect(e)))
-                .collect();
-            self.execute(head, work, HashMap::new(), HashMap::new(), obs)
-                .await
-        }
-        .await;
-        if result.is_err() {
-            let _ = h.remove_lock().await;
-        }
-        result
+        self.run_planned(head, entries, Work::Redirect, obs).await
     }
 
     /// Re-read one channel, check it against the preview, plan again on its current state and
