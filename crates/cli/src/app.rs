@@ -63,7 +63,8 @@ Examples:
   msync sync --failed                   retry only the channels that failed last time
   msync revert 0001735689600000-0001    undo a run (every channel it wrote)
   msync history --status failed --search timeout
-  msync redirect match --standard-file std.txt --models-file models.txt";
+  msync redirect match --standard-file std.txt --models-file models.txt
+  msync ratios diff --site prod --upstream official --only-differing   (New API; see `msync ratios --help`)";
 
 /// Keep the channels of self-hosted LLM gateways (New API, Veloera, DoneHub, Octopus, AxonHub)
 /// in step with their upstreams.

@@ -468,8 +468,8 @@ fn other_gateways_and_bad_arguments_are_usage_errors() {
     let out = velo.run(&["ratios", "sources"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
-        out.stderr.contains("New API sites, and")
-            || out.stderr.contains("only available on New API"),
+        out.stderr
+            .contains("ratio sync works on New API sites, and"),
         "{}",
         out.stderr
     );
