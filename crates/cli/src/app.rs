@@ -37,6 +37,8 @@ macro_rules! outln {
     }};
 }
 
+pub mod ratios;
+
 /// Exit codes.
 pub const EXIT_OK: i32 = 0;
 /// Some channels failed or need review.
@@ -61,7 +63,8 @@ Examples:
   msync sync --failed                   retry only the channels that failed last time
   msync revert 0001735689600000-0001    undo a run (every channel it wrote)
   msync history --status failed --search timeout
-  msync redirect match --standard-file std.txt --models-file models.txt";
+  msync redirect match --standard-file std.txt --models-file models.txt
+  msync ratios diff --site prod --upstream official --only-differing   (New API; see `msync ratios --help`)";
 
 /// Keep the channels of self-hosted LLM gateways (New API, Veloera, DoneHub, Octopus, AxonHub)
 /// in step with their upstreams.
@@ -148,6 +151,9 @@ pub enum Command {
     /// Model redirects (standard name → the channel's actual model).
     #[command(subcommand)]
     Redirect(RedirectCmd),
+    /// New API ratio / price sync: compare with upstreams, take values, revert.
+    #[command(subcommand, after_help = ratios::AFTER_HELP)]
+    Ratios(ratios::RatiosCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -416,7 +422,9 @@ impl App {
         Ok(sites)
     }
 
-    fn engine(&self, sc: &SiteConfig, store: Rc<FileStore>) -> Res<Engine> {
+    /// The gateway context for a site: reqwest transport (logged at -vv), system clock, the
+    /// site's request time limit.
+    fn ctx(&self, sc: &SiteConfig) -> Res<Ctx> {
         let inner = ReqwestTransport::new().map_err(|e| Fail(EXIT_FAILED, e.to_string()))?;
         let transport = LoggingTransport {
             inner,
@@ -426,6 +434,11 @@ impl App {
         };
         let mut ctx = Ctx::new(sc.site.clone(), Rc::new(transport), Rc::new(SystemClock));
         ctx.timeout_ms = sc.timeout_ms;
+        Ok(ctx)
+    }
+
+    fn engine(&self, sc: &SiteConfig, store: Rc<FileStore>) -> Res<Engine> {
+        let ctx = self.ctx(sc)?;
         self.debug(&format!(
             "site {} ({}, {}): {} rpm, burst {}, concurrency {}, {} retries",
             sc.site.name,
@@ -1410,6 +1423,7 @@ pub async fn run(cli: Cli) -> i32 {
             )
             .await
         }
+        Command::Ratios(cmd) => app.ratios(cmd).await,
     };
     match result {
         Ok(code) => code,
