@@ -13,6 +13,10 @@ use crate::engine::redirect::RedirectPreview;
 use crate::engine::{Progress, Selection};
 use crate::gateway::{Capabilities, ConnectionReport};
 use crate::model::{Channel, ChannelId, Credentials, SiteId, SiteKind};
+use crate::ratio::{
+    RatioApplyOutcome, RatioChoice, RatioDiff, RatioPreview, RatioRevertOutcome, RatioSnapshotHead,
+    RatioSources, RatioUpstream,
+};
 use crate::redirect::{ClearScope, PresetInfo, RedirectSettings};
 use crate::settings::{SettingsIssue, SyncSettings};
 use serde::{Deserialize, Serialize};
@@ -222,6 +226,48 @@ pub enum Command {
         #[serde(default)]
         force: bool,
     },
+
+    // ---- Ratio / price sync (New API, root only; see `crate::ratio` and docs/ratios.md) ----
+    /// Sources for the ratio diff (channels with a base URL, presets −100/−101) and the
+    /// default endpoint for custom upstreams. → [`Reply::RatioSources`].
+    ListRatioSources {
+        site: SiteId,
+    },
+    /// Fetch the difference table for these upstreams (sources via `RatioSource::upstream()`,
+    /// custom ones via `RatioUpstream::custom`). `timeout_s` defaults to 10.
+    /// → [`Reply::RatioDiff`].
+    FetchRatioDiff {
+        site: SiteId,
+        upstreams: Vec<RatioUpstream>,
+        #[serde(default)]
+        timeout_s: Option<u32>,
+    },
+    /// Old → new per model for these choices (resolve a `RatioSelection` against the diff with
+    /// `RatioSelection::resolve` first). Writes nothing. → [`Reply::RatioPreview`].
+    PreviewRatios {
+        site: SiteId,
+        choices: Vec<RatioChoice>,
+    },
+    /// Snapshot, write the changed option keys, read back. `base` = the preview's `base`: the
+    /// apply is refused when the site's maps changed since. → [`Reply::RatioApplied`].
+    ApplyRatios {
+        site: SiteId,
+        choices: Vec<RatioChoice>,
+        #[serde(default)]
+        base: Option<String>,
+    },
+    /// This site's ratio snapshots, newest first. → [`Reply::RatioSnapshots`].
+    ListRatioSnapshots {
+        site: SiteId,
+    },
+    /// Restore the maps a ratio apply replaced. Refused when they were changed again since,
+    /// unless `force`. → [`Reply::RatioReverted`].
+    RevertRatios {
+        site: SiteId,
+        snapshot: String,
+        #[serde(default)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -282,6 +328,24 @@ pub enum Reply {
     Error {
         class: String,
         message: String,
+    },
+    RatioSources {
+        sources: RatioSources,
+    },
+    RatioDiff {
+        diff: RatioDiff,
+    },
+    RatioPreview {
+        preview: RatioPreview,
+    },
+    RatioApplied {
+        outcome: RatioApplyOutcome,
+    },
+    RatioSnapshots {
+        snapshots: Vec<RatioSnapshotHead>,
+    },
+    RatioReverted {
+        outcome: RatioRevertOutcome,
     },
 }
 
@@ -377,5 +441,48 @@ mod tests {
         let text = serde_json::to_string(&r).unwrap();
         assert!(text.starts_with(r#"{"reply":"presets""#), "{text}");
         assert_eq!(serde_json::from_str::<Reply>(&text).unwrap(), r);
+    }
+
+    #[test]
+    fn ratio_commands_are_tagged_json() {
+        let c: Command = serde_json::from_str(
+            r#"{"cmd":"fetch_ratio_diff","site":"s1",
+                "upstreams":[{"id":-100,"name":"官方倍率预设","base_url":"https://basellm.github.io",
+                              "endpoint":"/llm-metadata/api/newapi/ratio_config-v1-base.json"}]}"#,
+        )
+        .unwrap();
+        match c {
+            Command::FetchRatioDiff {
+                upstreams,
+                timeout_s,
+                ..
+            } => {
+                assert_eq!(upstreams[0].display_name(), "官方倍率预设(-100)");
+                assert_eq!(timeout_s, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        let c: Command = serde_json::from_str(
+            r#"{"cmd":"apply_ratios","site":"s1","base":"abc",
+                "choices":[{"model":"gpt-4o","field":"model_ratio","value":2.5,"upstream":"a(3)"}]}"#,
+        )
+        .unwrap();
+        assert!(matches!(c, Command::ApplyRatios { ref choices, .. } if choices.len() == 1));
+        let c: Command =
+            serde_json::from_str(r#"{"cmd":"revert_ratios","site":"s1","snapshot":"1-000"}"#)
+                .unwrap();
+        assert_eq!(
+            c,
+            Command::RevertRatios {
+                site: SiteId("s1".into()),
+                snapshot: "1-000".into(),
+                force: false
+            }
+        );
+        let r = serde_json::to_value(Reply::RatioSnapshots { snapshots: vec![] }).unwrap();
+        assert_eq!(
+            r,
+            serde_json::json!({"reply":"ratio_snapshots","snapshots":[]})
+        );
     }
 }
