@@ -209,9 +209,16 @@ test('a run survives the service worker being stopped and resumes without double
   assert.ok(resumeAlarm, 'a short resume alarm exists while the run is in progress');
   assert.equal(resumeAlarm.periodInMinutes, 1);
 
+  // Stop the worker the way Chrome does when it retires an idle or long-running one.
   const cdp = await ext.ctx.newCDPSession(page);
+  const versions = new Set();
+  cdp.on('ServiceWorker.workerVersionUpdated', ({ versions: vs }) => {
+    for (const v of vs) if (v.runningStatus === 'running' && v.scriptURL.endsWith('/background.js')) versions.add(v.versionId);
+  });
   await cdp.send('ServiceWorker.enable');
+  await new Promise((r) => setTimeout(r, 200));
   await cdp.send('ServiceWorker.stopAllWorkers');
+  for (const versionId of versions) await cdp.send('ServiceWorker.stopWorker', { versionId }).catch(() => {});
   await waitFor('the worker to stop', async () => !ext.ctx.serviceWorkers().includes(sw), { timeout: 5000 })
     .catch(() => {}); // the start counter below is the real check
   const mid = await cmd({ cmd: 'ping' }).catch(() => null); // wakes the worker up
