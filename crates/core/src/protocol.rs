@@ -226,6 +226,7 @@ pub enum Command {
         #[serde(default)]
         force: bool,
     },
+
     // ---- Ratio / price sync (New API, root only; see `crate::ratio` and docs/ratios.md) ----
     /// Sources for the ratio diff (channels with a base URL, presets −100/−101) and the
     /// default endpoint for custom upstreams. → [`Reply::RatioSources`].
