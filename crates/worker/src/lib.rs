@@ -1,5 +1,5 @@
 //! msync's MV3 background service worker: core's traits implemented on the browser
-//! (`fetch`, timers, `chrome.storage.local`), the message protocol, and alarms.
+//! (`fetch`, timers, `chrome.storage.local`), the message protocol, alarms, runs, resume.
 //!
 //! `extension/background.js` registers the event listeners synchronously on the first turn (an
 //! MV3 requirement) and forwards into the functions exported here once the wasm is ready.
@@ -14,22 +14,27 @@ pub mod platform;
 #[cfg(target_arch = "wasm32")]
 mod exports {
     use crate::chrome;
-    use crate::platform::{ChromeStore, FetchTransport, JsClock};
-    use crate::service::{parse_command, Env};
+    use crate::platform::{ChromeBrowser, ChromeStore, FetchTransport, JsClock};
+    use crate::service::{parse_command, Env, HttpConnector};
     use std::rc::Rc;
     use wasm_bindgen::prelude::*;
 
-    /// Name of the housekeeping alarm: wakes the worker to resume interrupted runs and
-    /// release stale run locks.
-    pub const HOUSEKEEPING_ALARM: &str = "msync:housekeeping";
+    thread_local! {
+        /// One service per worker instance: it holds the runs working in it.
+        static ENV: Rc<Env> = {
+            let clock: Rc<dyn msync_core::clock::Clock> = Rc::new(JsClock);
+            Env::new(
+                Rc::new(ChromeStore),
+                clock.clone(),
+                Rc::new(ChromeBrowser),
+                Rc::new(HttpConnector { transport: Rc::new(FetchTransport), clock }),
+                chrome::extension_version(),
+            )
+        };
+    }
 
-    fn env() -> Env {
-        Env {
-            store: Rc::new(ChromeStore),
-            transport: Rc::new(FetchTransport),
-            clock: Rc::new(JsClock),
-            version: chrome::extension_version(),
-        }
+    fn env() -> Rc<Env> {
+        ENV.with(Rc::clone)
     }
 
     fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsValue> {
@@ -37,23 +42,23 @@ mod exports {
             .map_err(|e| JsValue::from_str(&e.to_string()))
     }
 
-    /// Called on every worker start (install, browser start, wake-up).
+    /// Called on every worker start (install, browser start, wake-up): migrate storage, re-arm
+    /// alarms, resume interrupted runs.
     #[wasm_bindgen]
     pub async fn on_startup() -> Result<JsValue, JsValue> {
-        let env = env();
-        let meta = env
-            .record_start()
+        let meta = env()
+            .start()
             .await
             .map_err(|e| JsValue::from_str(&e.to_string()))?;
-        chrome::ensure_periodic_alarm(HOUSEKEEPING_ALARM, 60.0)
-            .await
-            .map_err(|e| JsValue::from_str(&e))?;
         to_js(&meta)
     }
 
     #[wasm_bindgen]
     pub async fn on_alarm(name: String) -> Result<JsValue, JsValue> {
-        // Housekeeping and scheduled syncs arrive here; the sync engine hooks in by alarm name.
+        env()
+            .on_alarm(&name)
+            .await
+            .map_err(|e| JsValue::from_str(&e.to_string()))?;
         Ok(JsValue::from_str(&name))
     }
 
@@ -69,6 +74,10 @@ mod exports {
                 })
             }
         };
+        // Our own broadcasts reach the worker too when no page listens; they are not commands.
+        if value.get("event").is_some() {
+            return Ok(JsValue::UNDEFINED);
+        }
         let reply = match parse_command(value) {
             Ok(cmd) => env().handle(cmd).await,
             Err(reply) => reply,

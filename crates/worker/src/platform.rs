@@ -6,6 +6,7 @@ use js_sys::{Function, Promise, Reflect};
 use msync_core::clock::Clock;
 use msync_core::http::{Request, Response, Transport, TransportError};
 use msync_core::store::{KvStore, StoreError};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -171,5 +172,47 @@ impl KvStore for ChromeStore {
             .collect();
         keys.sort();
         Ok(keys)
+    }
+}
+
+/// The browser side of [`crate::service::Browser`]: `chrome.permissions`, `chrome.alarms`,
+/// `chrome.action`, `chrome.notifications`, `chrome.runtime.sendMessage`, `spawn_local`.
+pub struct ChromeBrowser;
+
+#[async_trait(?Send)]
+impl crate::service::Browser for ChromeBrowser {
+    async fn has_host_permission(&self, pattern: &str) -> Result<bool, String> {
+        chrome::has_origin_permission(pattern).await
+    }
+    async fn get_alarm(&self, name: &str) -> Result<Option<crate::service::AlarmInfo>, String> {
+        chrome::alarm_get(name).await
+    }
+    async fn all_alarms(&self) -> Result<Vec<crate::service::AlarmInfo>, String> {
+        chrome::alarm_get_all().await
+    }
+    async fn create_alarm(
+        &self,
+        name: &str,
+        delay_minutes: f64,
+        period_minutes: Option<f64>,
+    ) -> Result<(), String> {
+        chrome::alarm_create(name, delay_minutes, period_minutes).await
+    }
+    async fn clear_alarm(&self, name: &str) -> Result<(), String> {
+        chrome::alarm_clear(name).await
+    }
+    fn broadcast(&self, event: &msync_core::protocol::Event) {
+        if let Ok(v) = event.serialize(&serde_wasm_bindgen::Serializer::json_compatible()) {
+            chrome::broadcast(&v);
+        }
+    }
+    fn set_badge(&self, text: &str) {
+        chrome::set_badge(text);
+    }
+    fn notify(&self, id: &str, title: &str, message: &str) {
+        chrome::notify(id, title, message);
+    }
+    fn spawn(&self, fut: futures::future::LocalBoxFuture<'static, ()>) {
+        wasm_bindgen_futures::spawn_local(fut);
     }
 }

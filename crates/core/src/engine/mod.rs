@@ -489,6 +489,38 @@ impl Engine {
         self.execute(head, work, done, priors, obs).await.map(Some)
     }
 
+    /// Close the interrupted run of this site for good (the user cancelled it): its head becomes
+    /// `Failed` with `note`, its totals count the items stored so far (the rest stay `queued`),
+    /// and the run lock is released, so [`Engine::resume`] will not continue it. Snapshots stay,
+    /// so what it wrote can still be reverted. `Ok(None)` when no run is interrupted.
+    ///
+    /// Call it only after dropping the run's future (a run still working in this engine would
+    /// keep checkpointing).
+    pub async fn abandon(&self, note: &str) -> Result<Option<RunRecord>> {
+        let h = self.history();
+        let Some(mut head) = self.interrupted_run().await? else {
+            return Ok(None);
+        };
+        let Some(record) = h.run(&head.id).await? else {
+            return Ok(None);
+        };
+        let now = self.clock.now_ms();
+        head.state = RunState::Failed;
+        head.totals = Totals::of(
+            record.items.iter().filter(|i| i.status.is_final()),
+            head.queue.len(),
+        );
+        head.finished_ms = Some(now);
+        head.duration_ms = now.saturating_sub(head.started_ms);
+        head.note = Some(note.to_string());
+        h.put_head(&head).await?;
+        h.remove_lock().await?;
+        Ok(Some(RunRecord {
+            head,
+            items: record.items,
+        }))
+    }
+
     /// Revert every channel run `run` wrote, restoring each snapshot exactly (models and mapping).
     /// A channel changed since that run wrote it is not reverted (`NeedsReview`, with the reason)
     /// unless `force`. The revert is itself a run (mode `Revert`) with its own snapshots.

@@ -1,0 +1,418 @@
+//! The worker's command handling, written against core's traits and a small [`Browser`] trait
+//! (permissions, alarms, badge, notifications, broadcasting, spawning) so that all of it is
+//! tested natively with an in-memory store, a fake gateway and a fake browser.
+
+pub mod runs;
+pub mod schedule;
+pub mod sites;
+pub mod storage;
+pub mod transfer;
+
+#[cfg(test)]
+mod tests;
+
+use async_trait::async_trait;
+use futures::future::LocalBoxFuture;
+use msync_core::clock::Clock;
+use msync_core::engine::Engine;
+use msync_core::gateway::{self, Ctx, Gateway};
+use msync_core::http::Transport;
+use msync_core::model::{Site, SiteId};
+use msync_core::protocol::{Command, Event, Reply};
+use msync_core::settings::SyncSettings;
+use msync_core::store::KvStore;
+use msync_core::{Error, ErrorClass};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+pub use storage::{Meta, KEY_META, KEY_SITES, SCHEMA_VERSION};
+
+/// A `chrome.alarms` alarm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmInfo {
+    pub name: String,
+    /// Epoch ms of the next firing.
+    pub scheduled_ms: f64,
+    pub period_minutes: Option<f64>,
+}
+
+/// What the worker needs from the browser besides storage, network and time.
+#[async_trait(?Send)]
+pub trait Browser {
+    /// `chrome.permissions.contains({origins: [pattern]})`.
+    async fn has_host_permission(&self, pattern: &str) -> Result<bool, String>;
+    async fn get_alarm(&self, name: &str) -> Result<Option<AlarmInfo>, String>;
+    async fn all_alarms(&self) -> Result<Vec<AlarmInfo>, String>;
+    /// Create (or replace) an alarm firing after `delay_minutes`, then every `period_minutes`.
+    async fn create_alarm(
+        &self,
+        name: &str,
+        delay_minutes: f64,
+        period_minutes: Option<f64>,
+    ) -> Result<(), String>;
+    async fn clear_alarm(&self, name: &str) -> Result<(), String>;
+    /// Send an event to every open page (no page open is fine).
+    fn broadcast(&self, event: &Event);
+    /// Toolbar badge text ("" clears it).
+    fn set_badge(&self, text: &str);
+    fn notify(&self, id: &str, title: &str, message: &str);
+    /// Run a task in the background.
+    fn spawn(&self, fut: LocalBoxFuture<'static, ()>);
+}
+
+/// Builds adapters and engines for a site (HTTP in production, fakes in tests).
+pub trait Connector {
+    fn gateway(&self, site: &Site) -> Box<dyn Gateway>;
+    fn engine(
+        &self,
+        site: &Site,
+        store: Rc<dyn KvStore>,
+        settings: SyncSettings,
+    ) -> Result<Engine, Error>;
+}
+
+/// The production connector: core's adapters over a [`Transport`].
+pub struct HttpConnector {
+    pub transport: Rc<dyn Transport>,
+    pub clock: Rc<dyn Clock>,
+}
+
+impl Connector for HttpConnector {
+    fn gateway(&self, site: &Site) -> Box<dyn Gateway> {
+        gateway::connect(Ctx::new(
+            site.clone(),
+            self.transport.clone(),
+            self.clock.clone(),
+        ))
+    }
+
+    fn engine(
+        &self,
+        site: &Site,
+        store: Rc<dyn KvStore>,
+        settings: SyncSettings,
+    ) -> Result<Engine, Error> {
+        let ctx = Ctx::new(site.clone(), self.transport.clone(), self.clock.clone());
+        let seed = self.clock.now_ms() ^ 0x9e37_79b9_7f4a_7c15;
+        Engine::connect(ctx, store, settings, seed)
+    }
+}
+
+/// The worker's state: injected I/O plus the runs working in this worker instance.
+pub struct Env {
+    pub store: Rc<dyn KvStore>,
+    pub clock: Rc<dyn Clock>,
+    pub browser: Rc<dyn Browser>,
+    pub connector: Rc<dyn Connector>,
+    pub version: String,
+    active: RefCell<HashMap<SiteId, runs::Active>>,
+}
+
+pub fn store_err(e: msync_core::store::StoreError) -> Error {
+    storage::store_err(e)
+}
+
+impl Env {
+    pub fn new(
+        store: Rc<dyn KvStore>,
+        clock: Rc<dyn Clock>,
+        browser: Rc<dyn Browser>,
+        connector: Rc<dyn Connector>,
+        version: String,
+    ) -> Rc<Env> {
+        Rc::new(Env {
+            store,
+            clock,
+            browser,
+            connector,
+            version,
+            active: RefCell::new(HashMap::new()),
+        })
+    }
+
+    /// Record this start, creating `meta` on first install and migrating older storage.
+    pub async fn record_start(&self) -> Result<Meta, Error> {
+        let now = self.clock.now_ms();
+        let store = &*self.store;
+        let stored: Option<Meta> = storage::get_json(store, KEY_META).await?;
+        let mut meta = match stored {
+            Some(m) => m,
+            None => {
+                // No meta: a fresh install, or data from before versioning (schema 1).
+                let has_data = store.get(KEY_SITES).await.map_err(store_err)?.is_some();
+                Meta {
+                    schema: if has_data { 1 } else { SCHEMA_VERSION },
+                    version: self.version.clone(),
+                    installed_at: now,
+                    last_start: now,
+                    starts: 0,
+                }
+            }
+        };
+        storage::migrate(store, &mut meta).await?;
+        meta.version = self.version.clone();
+        meta.last_start = now;
+        meta.starts += 1;
+        storage::put_json(store, KEY_META, &meta).await?;
+        Ok(meta)
+    }
+
+    /// Everything a (re)started worker does: migrate, re-arm alarms, resume interrupted runs,
+    /// restore the badge.
+    pub async fn start(self: &Rc<Self>) -> Result<Meta, Error> {
+        let meta = self.record_start().await?;
+        self.ensure_housekeeping().await?;
+        self.rearm_all().await?;
+        self.resume_all().await;
+        self.refresh_badge().await;
+        Ok(meta)
+    }
+
+    pub async fn sites(&self) -> Result<Vec<Site>, Error> {
+        storage::load_sites(&*self.store).await
+    }
+
+    pub async fn site(&self, id: &SiteId) -> Result<Site, Error> {
+        self.sites()
+            .await?
+            .into_iter()
+            .find(|s| &s.id == id)
+            .ok_or_else(|| Error::new(ErrorClass::NotFound, format!("no site with id {id}")))
+    }
+
+    pub async fn settings(&self, id: &SiteId) -> Result<SyncSettings, Error> {
+        storage::load_settings(&*self.store, id).await
+    }
+
+    /// Fail early, with a clear message, when the extension may not reach the site.
+    pub async fn require_permission(&self, site: &Site) -> Result<(), Error> {
+        let pattern = sites::origin_pattern(&site.base_url).map_err(Error::validation)?;
+        let held = self
+            .browser
+            .has_host_permission(&pattern)
+            .await
+            .map_err(|e| {
+                Error::new(
+                    ErrorClass::Permission,
+                    format!("could not check the host permission: {e}"),
+                )
+            })?;
+        if held {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorClass::Permission,
+                format!(
+                    "msync has no permission to reach {}; grant it on the Sites page",
+                    sites::origin(&site.base_url)
+                ),
+            )
+            .not_retryable())
+        }
+    }
+
+    async fn host_permission(&self, site: &Site) -> bool {
+        match sites::origin_pattern(&site.base_url) {
+            Ok(p) => self.browser.has_host_permission(&p).await.unwrap_or(false),
+            Err(_) => false,
+        }
+    }
+
+    pub async fn handle(self: &Rc<Self>, cmd: Command) -> Reply {
+        match self.try_handle(cmd).await {
+            Ok(r) => r,
+            Err(e) => Reply::error(&e),
+        }
+    }
+
+    async fn try_handle(self: &Rc<Self>, cmd: Command) -> Result<Reply, Error> {
+        Ok(match cmd {
+            Command::Ping => Reply::Pong {
+                version: self.version.clone(),
+                schema: SCHEMA_VERSION,
+            },
+            Command::ListSites => Reply::Sites {
+                sites: self.sites().await?.iter().map(sites::summary).collect(),
+            },
+            Command::SaveSite { site } => self.save_site(site).await?,
+            Command::RemoveSite { site } => {
+                self.remove_site(&site).await?;
+                Reply::Ok
+            }
+            Command::TestSite { site } => {
+                let site = self.site(&site).await?;
+                self.require_permission(&site).await?;
+                Reply::Connection {
+                    report: self.connector.gateway(&site).test_connection().await?,
+                }
+            }
+            Command::ListChannels { site } => {
+                let site = self.site(&site).await?;
+                self.require_permission(&site).await?;
+                Reply::Channels {
+                    channels: self.connector.gateway(&site).list_channels().await?,
+                }
+            }
+            Command::GetStatus => Reply::Status {
+                sites: self.status().await?,
+            },
+            Command::GetSettings { site } => {
+                self.site(&site).await?;
+                Reply::Settings {
+                    settings: self.settings(&site).await?,
+                }
+            }
+            Command::SaveSettings { site, settings } => {
+                self.site(&site).await?;
+                if let Err(issues) = settings.validate() {
+                    return Ok(Reply::Invalid { issues });
+                }
+                storage::save_settings(&*self.store, &site, &settings).await?;
+                self.rearm(&site, &settings).await?;
+                Reply::Settings { settings }
+            }
+            Command::SetChannelExcluded {
+                site,
+                channel,
+                excluded,
+            } => {
+                self.site(&site).await?;
+                let mut settings = self.settings(&site).await?;
+                let entry = settings.channels.entry(channel.0.clone()).or_default();
+                entry.excluded = excluded;
+                if *entry == Default::default() {
+                    settings.channels.remove(&channel.0);
+                }
+                storage::save_settings(&*self.store, &site, &settings).await?;
+                Reply::Settings { settings }
+            }
+            Command::StartRun {
+                site,
+                selection,
+                dry_run,
+            } => self.start_run(&site, selection, dry_run).await?,
+            Command::CancelRun { site } => self.cancel_run(&site).await?,
+            Command::ApplyPlan {
+                site,
+                run,
+                channels,
+                force,
+            } => self.apply_plan(&site, &run, channels, force).await?,
+            Command::Revert {
+                site,
+                run,
+                channel,
+                force,
+            } => self.revert(&site, &run, channel, force).await?,
+            Command::ListRuns { site } => {
+                self.site(&site).await?;
+                Reply::Runs {
+                    runs: msync_core::history::History::new(&*self.store, site)
+                        .runs()
+                        .await?,
+                }
+            }
+            Command::GetRun { site, run, filter } => self.get_run(&site, run, filter).await?,
+            Command::ExportRun { site, run, format } => {
+                self.export_run(&site, &run, format).await?
+            }
+            Command::ExportSettings { include_secrets } => {
+                self.export_settings(include_secrets).await?
+            }
+            Command::ImportSettings { content } => self.import_settings(&content).await?,
+        })
+    }
+
+    async fn save_site(
+        self: &Rc<Self>,
+        input: msync_core::protocol::SiteInput,
+    ) -> Result<Reply, Error> {
+        let mut all = self.sites().await?;
+        let existing_pos = input
+            .id
+            .as_ref()
+            .and_then(|id| all.iter().position(|s| &s.id == id));
+        let existing = existing_pos.map(|i| all[i].clone());
+        let others: Vec<Site> = all
+            .iter()
+            .filter(|s| Some(&s.id) != existing.as_ref().map(|e| &e.id))
+            .cloned()
+            .collect();
+        let site = match sites::build_site(input, existing.as_ref(), &others) {
+            Ok(s) => s,
+            Err(issues) => return Ok(Reply::Invalid { issues }),
+        };
+        match existing_pos {
+            Some(i) => all[i] = site.clone(),
+            None => all.push(site.clone()),
+        }
+        storage::save_sites(&*self.store, &all).await?;
+        if existing.is_none()
+            && self
+                .store
+                .get(&storage::settings_key(&site.id))
+                .await
+                .map_err(store_err)?
+                .is_none()
+        {
+            storage::save_settings(&*self.store, &site.id, &SyncSettings::default()).await?;
+        }
+        Ok(Reply::Site {
+            site: sites::summary(&site),
+        })
+    }
+
+    /// Remove a site with everything stored for it: settings, alarm, and its run history
+    /// (snapshots cannot be restored without the site, and history would otherwise linger
+    /// unreachable in storage). Refused while one of its runs works.
+    async fn remove_site(self: &Rc<Self>, id: &SiteId) -> Result<(), Error> {
+        let mut all = self.sites().await?;
+        let before = all.len();
+        all.retain(|s| &s.id != id);
+        if all.len() == before {
+            return Err(Error::new(
+                ErrorClass::NotFound,
+                format!("no site with id {id}"),
+            ));
+        }
+        if self.is_active(id) {
+            return Err(Error::validation(
+                "a run of this site is in progress; cancel it before removing the site",
+            ));
+        }
+        storage::save_sites(&*self.store, &all).await?;
+        self.store
+            .remove(&storage::settings_key(id))
+            .await
+            .map_err(store_err)?;
+        for key in self
+            .store
+            .keys(&storage::history_prefix(id))
+            .await
+            .map_err(store_err)?
+        {
+            self.store.remove(&key).await.map_err(store_err)?;
+        }
+        self.browser
+            .clear_alarm(&schedule::sync_alarm(id))
+            .await
+            .map_err(|e| {
+                Error::new(
+                    ErrorClass::Server,
+                    format!("could not clear the alarm: {e}"),
+                )
+            })?;
+        self.refresh_badge().await;
+        Ok(())
+    }
+}
+
+/// Parse a message from a page; anything malformed becomes a clear error reply.
+#[allow(clippy::result_large_err)]
+pub fn parse_command(value: serde_json::Value) -> Result<Command, Reply> {
+    serde_json::from_value(value).map_err(|e| Reply::Error {
+        class: ErrorClass::Validation.to_string(),
+        message: format!("invalid message: {e}"),
+    })
+}

@@ -1,0 +1,341 @@
+//! Site records: validation of what the Sites page sends, the insecure-URL warning, the
+//! host-permission pattern, and the secret-free summary pages see.
+
+use super::storage::normalize_base_url;
+use msync_core::model::{Credentials, Site, SiteId, SiteKind};
+use msync_core::protocol::{SiteInput, SiteSummary};
+use msync_core::settings::SettingsIssue;
+use std::net::IpAddr;
+
+fn issue(field: &str, message: impl Into<String>) -> SettingsIssue {
+    SettingsIssue {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// Whether `id` is usable as a site id (it becomes part of storage keys and alarm names).
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// A new id from the name: lowercase ASCII slug, unique among `taken`.
+pub fn new_id(name: &str, taken: &[SiteId]) -> SiteId {
+    let mut slug: String = name
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    while slug.contains("--") {
+        slug = slug.replace("--", "-");
+    }
+    let mut slug = slug.trim_matches('-').to_string();
+    slug.truncate(32);
+    if slug.is_empty() {
+        slug = "site".into();
+    }
+    let mut candidate = slug.clone();
+    let mut n = 2;
+    while taken.iter().any(|t| t.0 == candidate) {
+        candidate = format!("{slug}-{n}");
+        n += 1;
+    }
+    SiteId(candidate)
+}
+
+/// The parsed base URL, or what is wrong with it.
+pub fn parse_base_url(raw: &str) -> Result<url::Url, String> {
+    let text = normalize_base_url(raw);
+    if text.is_empty() {
+        return Err("enter the site's address, e.g. https://gateway.example.com".into());
+    }
+    let url = url::Url::parse(&text).map_err(|e| format!("not a valid URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "the address must start with https:// or http://, not {}://",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("the address has no host".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // Credentials in the URL would end up in logs and permission prompts.
+        return Err("put credentials in the credential fields, not in the address".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("the address must not contain ?query or #fragment".into());
+    }
+    Ok(url)
+}
+
+/// Loopback or private-LAN host (no warning for plain http there).
+pub fn is_local_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => {
+            let d = d.to_ascii_lowercase();
+            d == "localhost"
+                || d.ends_with(".localhost")
+                || d.ends_with(".local")
+                || d.ends_with(".lan")
+                || d.ends_with(".internal")
+                || d.ends_with(".home.arpa")
+        }
+        url::Host::Ipv4(ip) => is_local_ip(IpAddr::V4(*ip)),
+        url::Host::Ipv6(ip) => is_local_ip(IpAddr::V6(*ip)),
+    }
+}
+
+fn is_local_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_local_ip(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Plain http to a host that is neither loopback nor private LAN.
+pub fn is_insecure(base_url: &str) -> bool {
+    match parse_base_url(base_url) {
+        Ok(u) => u.scheme() == "http" && u.host().is_none_or(|h| !is_local_host(&h)),
+        Err(_) => false,
+    }
+}
+
+/// The `origins` pattern of the host permission the site needs (`https://host/*`; Chrome's
+/// patterns match every port of the host).
+pub fn origin_pattern(base_url: &str) -> Result<String, String> {
+    let u = parse_base_url(base_url)?;
+    let host = match u.host() {
+        Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
+        Some(h) => h.to_string(),
+        None => return Err("the address has no host".into()),
+    };
+    Ok(format!("{}://{}/*", u.scheme(), host))
+}
+
+/// The origin for messages (`https://host:port`).
+pub fn origin(base_url: &str) -> String {
+    parse_base_url(base_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|_| base_url.to_string())
+}
+
+pub fn summary(site: &Site) -> SiteSummary {
+    SiteSummary {
+        id: site.id.clone(),
+        name: site.name.clone(),
+        kind: site.kind,
+        base_url: site.base_url.clone(),
+        has_credentials: !site.credentials.secrets().is_empty(),
+        user_id: site.credentials.user_id,
+        username: site.credentials.username.clone(),
+        insecure: is_insecure(&site.base_url),
+    }
+}
+
+/// Which credential fields a site type needs.
+fn required(kind: SiteKind) -> (&'static [&'static str], &'static str) {
+    match kind {
+        SiteKind::NewApi | SiteKind::Veloera => {
+            (&["token", "user_id"], "an access token and the user id")
+        }
+        SiteKind::DoneHub => (&["token"], "an access token"),
+        SiteKind::Octopus => (&["username", "password"], "a username and password"),
+        SiteKind::AxonHub => (&["username", "password"], "an email and password"),
+    }
+}
+
+/// Validate `input` against the stored site (`existing`, when editing) and build the record to
+/// store. Empty secrets keep the stored ones — unless the address moved to another origin: then
+/// the stored secrets are not carried over (they would be sent to a different server).
+pub fn build_site(
+    input: SiteInput,
+    existing: Option<&Site>,
+    others: &[Site],
+) -> Result<Site, Vec<SettingsIssue>> {
+    let mut issues = Vec::new();
+    let name = input.name.trim().to_string();
+    if name.is_empty() {
+        issues.push(issue("name", "enter a name for the site"));
+    } else if name.chars().count() > 100 {
+        issues.push(issue("name", "the name is longer than 100 characters"));
+    } else if others.iter().any(|o| {
+        o.name.trim().eq_ignore_ascii_case(&name) && Some(&o.id) != existing.map(|e| &e.id)
+    }) {
+        issues.push(issue(
+            "name",
+            format!("another site is already called {name:?}"),
+        ));
+    }
+    let base_url = normalize_base_url(&input.base_url);
+    if let Err(e) = parse_base_url(&base_url) {
+        issues.push(issue("base_url", e));
+    }
+    if let Some(id) = &input.id {
+        if !valid_id(&id.0) {
+            issues.push(issue(
+                "id",
+                "a site id uses only letters, digits, - and _ (at most 64)",
+            ));
+        }
+    }
+    let mut creds = input.credentials;
+    creds.username = creds
+        .username
+        .map(|u| u.trim().to_string())
+        .filter(|u| !u.is_empty());
+    if let Some(old) = existing {
+        let same_origin = origin(&old.base_url) == origin(&base_url);
+        let same_kind = old.kind == input.kind;
+        let keep = |new: &mut msync_core::model::Secret, old: &msync_core::model::Secret| {
+            if new.is_empty() {
+                *new = old.clone();
+            }
+        };
+        if same_origin && same_kind {
+            keep(&mut creds.token, &old.credentials.token);
+            keep(&mut creds.password, &old.credentials.password);
+        } else if creds.secrets().is_empty() && !old.credentials.secrets().is_empty() {
+            issues.push(issue(
+                "credentials",
+                "the address or type changed: enter the credentials again (the stored ones are not sent to a different server)",
+            ));
+        }
+    }
+    let (fields, what) = required(input.kind);
+    let missing: Vec<&str> = fields
+        .iter()
+        .copied()
+        .filter(|f| match *f {
+            "token" => creds.token.is_empty(),
+            "password" => creds.password.is_empty(),
+            "user_id" => creds.user_id.is_none(),
+            "username" => creds.username.is_none(),
+            _ => false,
+        })
+        .collect();
+    let changed_secret_issue = issues.iter().any(|i| i.field == "credentials");
+    if !changed_secret_issue {
+        for f in &missing {
+            issues.push(issue(
+                &format!("credentials.{f}"),
+                format!("{} needs {what}", input.kind.label()),
+            ));
+        }
+    }
+    if let Some(uid) = creds.user_id {
+        if uid <= 0 {
+            issues.push(issue(
+                "credentials.user_id",
+                "the user id is a positive number",
+            ));
+        }
+    }
+    if !issues.is_empty() {
+        return Err(issues);
+    }
+    Ok(Site {
+        id: input
+            .id
+            .or_else(|| existing.map(|e| e.id.clone()))
+            .unwrap_or_else(|| {
+                new_id(
+                    &name,
+                    &others.iter().map(|o| o.id.clone()).collect::<Vec<_>>(),
+                )
+            }),
+        name,
+        kind: input.kind,
+        base_url,
+        credentials: Credentials { ..creds },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insecure_means_plain_http_to_a_public_host() {
+        let rows = [
+            ("https://gw.example.com", false),
+            ("http://gw.example.com", true),
+            ("http://gw.example.com:8080/api", true),
+            ("http://127.0.0.1:3000", false),
+            ("http://localhost:3000", false),
+            ("http://10.1.2.3", false),
+            ("http://172.16.0.9", false),
+            ("http://172.32.0.9", true),
+            ("http://192.168.1.10:3000", false),
+            ("http://169.254.1.1", false),
+            ("http://[::1]:3000", false),
+            ("http://[fd00::1]", false),
+            ("http://[2001:db8::1]", true),
+            ("http://nas.local", false),
+            ("http://8.8.8.8", true),
+            ("not a url", false),
+        ];
+        for (url, want) in rows {
+            assert_eq!(is_insecure(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn origin_patterns_drop_port_and_path() {
+        assert_eq!(
+            origin_pattern("https://gw.example.com:8443/api/").unwrap(),
+            "https://gw.example.com/*"
+        );
+        assert_eq!(
+            origin_pattern("http://127.0.0.1:3000").unwrap(),
+            "http://127.0.0.1/*"
+        );
+        assert_eq!(
+            origin_pattern("http://[::1]:3000").unwrap(),
+            "http://[::1]/*"
+        );
+        assert!(origin_pattern("ftp://x").is_err());
+        assert_eq!(origin("http://127.0.0.1:3000/x"), "http://127.0.0.1:3000");
+    }
+
+    #[test]
+    fn bad_base_urls_are_refused_with_reasons() {
+        for (url, needle) in [
+            ("", "enter the site"),
+            ("gw.example.com", "not a valid URL"),
+            ("ftp://gw.example.com", "https://"),
+            ("https://admin:pw@gw.example.com", "credential fields"),
+            ("https://gw.example.com/?x=1", "query"),
+        ] {
+            let e = parse_base_url(url).unwrap_err();
+            assert!(e.contains(needle), "{url}: {e}");
+        }
+    }
+
+    #[test]
+    fn ids_are_slugs_and_unique() {
+        let taken = vec![SiteId("my-gateway".into())];
+        assert_eq!(new_id("My Gateway", &taken).0, "my-gateway-2");
+        assert_eq!(new_id("  Prod / EU ", &[]).0, "prod-eu");
+        assert_eq!(new_id("网关", &[]).0, "site");
+        assert!(valid_id("prod_eu-1"));
+        assert!(!valid_id("a/b"));
+        assert!(!valid_id(""));
+    }
+}

@@ -1,0 +1,154 @@
+//! What the worker keeps in storage, the schema version, and the migrations between versions.
+//!
+//! Layout (schema 2):
+//!
+//! | key | value |
+//! |---|---|
+//! | `meta` | [`Meta`]: schema version, extension version, start counters |
+//! | `sites` | every [`Site`] as one JSON array — **the only key holding secrets** |
+//! | `settings/{site}` | the site's [`SyncSettings`] |
+//! | `sync/{site}/…` | run history, checkpoints, snapshots, plans and the run lock (see `msync_core::history`) |
+//!
+//! Schema 1 (the first builds) had `meta` and `sites` only. Each step from version `n` to `n + 1`
+//! is one function in [`MIGRATIONS`]; a store written by a newer msync is refused, unchanged.
+
+use msync_core::model::{Site, SiteId};
+use msync_core::settings::SyncSettings;
+use msync_core::store::{KvStore, StoreError};
+use msync_core::{Error, ErrorClass};
+use serde::{Deserialize, Serialize};
+
+/// Version of the layout of what we keep in storage; bump with a migration.
+pub const SCHEMA_VERSION: u32 = 2;
+pub const KEY_META: &str = "meta";
+pub const KEY_SITES: &str = "sites";
+pub const SETTINGS_PREFIX: &str = "settings/";
+
+pub fn settings_key(site: &SiteId) -> String {
+    format!("{SETTINGS_PREFIX}{}", site.0)
+}
+
+/// Prefix of everything the engine stores for a site (history, lock, snapshots).
+pub fn history_prefix(site: &SiteId) -> String {
+    format!("sync/{}/", site.0.replace('%', "%25").replace('/', "%2F"))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    pub schema: u32,
+    pub version: String,
+    pub installed_at: u64,
+    pub last_start: u64,
+    pub starts: u64,
+}
+
+pub fn store_err(e: StoreError) -> Error {
+    Error::new(
+        ErrorClass::Server,
+        format!("could not use local storage: {}", e.0),
+    )
+    .not_retryable()
+}
+
+pub async fn get_json<T: serde::de::DeserializeOwned>(
+    store: &dyn KvStore,
+    key: &str,
+) -> Result<Option<T>, Error> {
+    match store.get(key).await.map_err(store_err)? {
+        None => Ok(None),
+        Some(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::invalid_response(format!("stored {key} is damaged: {e}"))),
+    }
+}
+
+pub async fn put_json<T: Serialize>(
+    store: &dyn KvStore,
+    key: &str,
+    value: &T,
+) -> Result<(), Error> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| Error::validation(format!("could not encode {key}: {e}")))?;
+    store.set(key, text).await.map_err(store_err)
+}
+
+pub async fn load_sites(store: &dyn KvStore) -> Result<Vec<Site>, Error> {
+    Ok(get_json(store, KEY_SITES).await?.unwrap_or_default())
+}
+
+pub async fn save_sites(store: &dyn KvStore, sites: &[Site]) -> Result<(), Error> {
+    put_json(store, KEY_SITES, &sites).await
+}
+
+/// A site's settings (defaults when none are stored yet).
+pub async fn load_settings(store: &dyn KvStore, site: &SiteId) -> Result<SyncSettings, Error> {
+    Ok(get_json(store, &settings_key(site))
+        .await?
+        .unwrap_or_default())
+}
+
+pub async fn save_settings(
+    store: &dyn KvStore,
+    site: &SiteId,
+    settings: &SyncSettings,
+) -> Result<(), Error> {
+    put_json(store, &settings_key(site), settings).await
+}
+
+/// A base URL as stored: trimmed, without trailing slashes.
+pub fn normalize_base_url(url: &str) -> String {
+    url.trim().trim_end_matches('/').to_string()
+}
+
+type Migration =
+    for<'a> fn(
+        &'a dyn KvStore,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>> + 'a>>;
+
+/// `MIGRATIONS[i]` takes a store from schema `i + 1` to `i + 2`.
+pub const MIGRATIONS: [Migration; 1] = [|s| Box::pin(migrate_1_to_2(s))];
+
+/// Schema 1 → 2: site base URLs are normalized (schema 1 stored them as typed, so a trailing
+/// slash or spaces could end up in every request URL and in the host-permission pattern), and
+/// every site gets its own settings record (defaults), which schema 2 reads per site.
+pub async fn migrate_1_to_2(store: &dyn KvStore) -> Result<(), Error> {
+    let mut sites = load_sites(store).await?;
+    for site in &mut sites {
+        site.base_url = normalize_base_url(&site.base_url);
+        if store
+            .get(&settings_key(&site.id))
+            .await
+            .map_err(store_err)?
+            .is_none()
+        {
+            save_settings(store, &site.id, &SyncSettings::default()).await?;
+        }
+    }
+    if !sites.is_empty() {
+        save_sites(store, &sites).await?;
+    }
+    Ok(())
+}
+
+/// Bring the store to [`SCHEMA_VERSION`]; returns the schema it was at. A store without `meta`
+/// but with sites is schema 1; an empty store is new. Each step is written to `meta` as soon as
+/// it is done, so an interrupted migration continues where it stopped.
+pub async fn migrate(store: &dyn KvStore, meta: &mut Meta) -> Result<u32, Error> {
+    let from = meta.schema;
+    if from > SCHEMA_VERSION {
+        return Err(Error::validation(format!(
+            "storage was written by a newer msync (schema {from}); this is {SCHEMA_VERSION}. Update msync"
+        )));
+    }
+    while meta.schema < SCHEMA_VERSION {
+        let step = MIGRATIONS
+            .get(meta.schema.saturating_sub(1) as usize)
+            .ok_or_else(|| {
+                Error::validation(format!("no migration from schema {}", meta.schema))
+            })?;
+        step(store).await?;
+        meta.schema += 1;
+        put_json(store, KEY_META, meta).await?;
+    }
+    Ok(from)
+}

@@ -1,0 +1,1166 @@
+//! The worker's behaviour natively: in-memory store, fake gateway, fake browser, a local
+//! executor standing in for `spawn_local`, and a clock whose sleeps pass instantly.
+
+use super::*;
+use crate::service::runs::CANCELLED_NOTE;
+use futures::executor::LocalPool;
+use futures::task::LocalSpawnExt;
+use msync_core::engine::record::{ItemStatus, RunState, Trigger};
+use msync_core::engine::retry::SplitMix64;
+use msync_core::engine::{EngineDeps, Selection};
+use msync_core::gateway::{Capabilities, ConnectionReport};
+use msync_core::model::{Channel, ChannelId, ChannelUpdate, Credentials, Secret, SiteKind};
+use msync_core::protocol::{ExportFormat, ItemFilter, SiteInput};
+use msync_core::store::MemoryStore;
+use msync_core::testing::{fake_channel, FakeGateway};
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+const TOKEN: &str = "sk-very-secret-admin-token-0123456789";
+
+// ----- fakes ------------------------------------------------------------------------------
+
+/// Time that passes only when someone sleeps (instantly).
+#[derive(Default)]
+struct InstantClock(Cell<u64>);
+
+#[async_trait(?Send)]
+impl Clock for InstantClock {
+    fn now_ms(&self) -> u64 {
+        1_700_000_000_000 + self.0.get()
+    }
+    async fn sleep_ms(&self, ms: u64) {
+        self.0.set(self.0.get().saturating_add(ms.min(1 << 40)));
+        Yield(false).await
+    }
+}
+
+struct Yield(bool);
+impl Future for Yield {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// Holds fetches while closed, so a run stays "in progress" as long as a test needs.
+#[derive(Default)]
+struct Gate {
+    closed: Cell<bool>,
+    /// When set, only channels with this id or higher are held.
+    hold_from: Cell<Option<i64>>,
+    wakers: RefCell<Vec<Waker>>,
+}
+
+impl Gate {
+    fn close(&self) {
+        self.closed.set(true);
+    }
+    fn open(&self) {
+        self.closed.set(false);
+        for w in self.wakers.borrow_mut().drain(..) {
+            w.wake();
+        }
+    }
+    fn wait(&self, channel: &ChannelId) -> impl Future<Output = ()> + '_ {
+        let held = self
+            .hold_from
+            .get()
+            .is_none_or(|from| channel.0.parse::<i64>().is_ok_and(|id| id >= from));
+        futures::future::poll_fn(move |cx| {
+            if held && self.closed.get() {
+                self.wakers.borrow_mut().push(cx.waker().clone());
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        })
+    }
+}
+
+/// The fake gateway, answering as our site, with a gate on upstream fetches.
+struct SiteGw {
+    site: Site,
+    inner: Rc<FakeGateway>,
+    gate: Rc<Gate>,
+}
+
+#[async_trait(?Send)]
+impl Gateway for SiteGw {
+    fn site(&self) -> &Site {
+        &self.site
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    async fn test_connection(&self) -> msync_core::Result<ConnectionReport> {
+        self.inner.test_connection().await
+    }
+    async fn list_channels(&self) -> msync_core::Result<Vec<Channel>> {
+        self.inner.list_channels().await
+    }
+    async fn get_channel(&self, id: &ChannelId) -> msync_core::Result<Channel> {
+        self.inner.get_channel(id).await
+    }
+    async fn fetch_upstream_models(&self, channel: &Channel) -> msync_core::Result<Vec<String>> {
+        self.gate.wait(&channel.id).await;
+        self.inner.fetch_upstream_models(channel).await
+    }
+    async fn update_channel(
+        &self,
+        channel: &Channel,
+        update: &ChannelUpdate,
+    ) -> msync_core::Result<Channel> {
+        self.inner.update_channel(channel, update).await
+    }
+}
+
+struct TestConnector {
+    gw: Rc<FakeGateway>,
+    gate: Rc<Gate>,
+    clock: Rc<InstantClock>,
+}
+
+impl Connector for TestConnector {
+    fn gateway(&self, site: &Site) -> Box<dyn Gateway> {
+        Box::new(SiteGw {
+            site: site.clone(),
+            inner: self.gw.clone(),
+            gate: self.gate.clone(),
+        })
+    }
+    fn engine(
+        &self,
+        site: &Site,
+        store: Rc<dyn KvStore>,
+        settings: SyncSettings,
+    ) -> Result<Engine, Error> {
+        Engine::new(
+            EngineDeps {
+                gateway: Rc::new(SiteGw {
+                    site: site.clone(),
+                    inner: self.gw.clone(),
+                    gate: self.gate.clone(),
+                }),
+                clock: self.clock.clone(),
+                store,
+                limits: None,
+                rng: Box::new(SplitMix64(1)),
+            },
+            settings,
+        )
+    }
+}
+
+#[derive(Default)]
+struct FakeBrowser {
+    granted: RefCell<Vec<String>>,
+    alarms: RefCell<BTreeMap<String, AlarmInfo>>,
+    alarm_creations: Cell<usize>,
+    events: RefCell<Vec<Event>>,
+    badge: RefCell<String>,
+    notes: RefCell<Vec<(String, String)>>,
+    spawner: RefCell<Option<futures::executor::LocalSpawner>>,
+    now: Cell<f64>,
+}
+
+#[async_trait(?Send)]
+impl Browser for FakeBrowser {
+    async fn has_host_permission(&self, pattern: &str) -> Result<bool, String> {
+        Ok(self.granted.borrow().iter().any(|g| g == pattern))
+    }
+    async fn get_alarm(&self, name: &str) -> Result<Option<AlarmInfo>, String> {
+        Ok(self.alarms.borrow().get(name).cloned())
+    }
+    async fn all_alarms(&self) -> Result<Vec<AlarmInfo>, String> {
+        Ok(self.alarms.borrow().values().cloned().collect())
+    }
+    async fn create_alarm(
+        &self,
+        name: &str,
+        delay_minutes: f64,
+        period_minutes: Option<f64>,
+    ) -> Result<(), String> {
+        self.alarm_creations.set(self.alarm_creations.get() + 1);
+        self.alarms.borrow_mut().insert(
+            name.into(),
+            AlarmInfo {
+                name: name.into(),
+                scheduled_ms: self.now.get() + delay_minutes * 60_000.0,
+                period_minutes,
+            },
+        );
+        Ok(())
+    }
+    async fn clear_alarm(&self, name: &str) -> Result<(), String> {
+        self.alarms.borrow_mut().remove(name);
+        Ok(())
+    }
+    fn broadcast(&self, event: &Event) {
+        self.events.borrow_mut().push(event.clone());
+    }
+    fn set_badge(&self, text: &str) {
+        *self.badge.borrow_mut() = text.into();
+    }
+    fn notify(&self, _id: &str, title: &str, message: &str) {
+        self.notes.borrow_mut().push((title.into(), message.into()));
+    }
+    fn spawn(&self, fut: LocalBoxFuture<'static, ()>) {
+        if let Some(s) = self.spawner.borrow().as_ref() {
+            s.spawn_local(fut).unwrap();
+        }
+    }
+}
+
+/// A worker instance over a store and a gateway that outlive it (a restarted worker is a new World
+/// over the same store and gateway).
+struct World {
+    pool: LocalPool,
+    env: Rc<Env>,
+    browser: Rc<FakeBrowser>,
+    store: Rc<MemoryStore>,
+    gw: Rc<FakeGateway>,
+    gate: Rc<Gate>,
+}
+
+impl World {
+    fn new() -> World {
+        let clock = Rc::new(InstantClock::default());
+        let gw = Rc::new(FakeGateway::new(clock.clone()));
+        World::over(
+            Rc::new(MemoryStore::new()),
+            gw,
+            Rc::new(Gate::default()),
+            clock,
+        )
+    }
+
+    fn over(
+        store: Rc<MemoryStore>,
+        gw: Rc<FakeGateway>,
+        gate: Rc<Gate>,
+        clock: Rc<InstantClock>,
+    ) -> World {
+        let pool = LocalPool::new();
+        let browser = Rc::new(FakeBrowser::default());
+        *browser.spawner.borrow_mut() = Some(pool.spawner());
+        browser.now.set(clock.now_ms() as f64);
+        let env = Env::new(
+            store.clone(),
+            clock.clone(),
+            browser.clone(),
+            Rc::new(TestConnector {
+                gw: gw.clone(),
+                gate: gate.clone(),
+                clock,
+            }),
+            "1.2.3".into(),
+        );
+        World {
+            pool,
+            env,
+            browser,
+            store,
+            gw,
+            gate,
+        }
+    }
+
+    /// The same store and gateway, a fresh worker (the old one's tasks are dropped with it).
+    fn restart(self) -> World {
+        let World {
+            store,
+            gw,
+            gate,
+            env,
+            ..
+        } = self;
+        let clock = Rc::new(InstantClock::default());
+        clock.0.set(env.clock.now_ms() - 1_700_000_000_000 + 1000);
+        World::over(store, gw, gate, clock)
+    }
+
+    fn cmd(&mut self, c: Command) -> Reply {
+        let env = self.env.clone();
+        self.pool.run_until(async move { env.handle(c).await })
+    }
+
+    fn json(&mut self, v: serde_json::Value) -> Reply {
+        match parse_command(v) {
+            Ok(c) => self.cmd(c),
+            Err(r) => r,
+        }
+    }
+
+    /// Let background runs work until nothing can proceed.
+    fn settle(&mut self) {
+        self.pool.run_until_stalled();
+    }
+
+    fn add_site(&mut self, id: &str) -> SiteId {
+        let r = self.cmd(Command::SaveSite {
+            site: input(id, "http://127.0.0.1:3000", TOKEN),
+        });
+        let Reply::Site { site } = r else {
+            panic!("{r:?}")
+        };
+        self.browser
+            .granted
+            .borrow_mut()
+            .push("http://127.0.0.1/*".into());
+        site.id
+    }
+
+    fn runs(&self, site: &SiteId) -> Vec<msync_core::engine::record::RunHead> {
+        let store = self.store.clone();
+        let site = site.clone();
+        futures::executor::block_on(async move {
+            msync_core::history::History::new(&*store, site)
+                .runs()
+                .await
+                .unwrap()
+        })
+    }
+
+    fn all_storage_text(&self) -> BTreeMap<String, String> {
+        self.store.snapshot()
+    }
+}
+
+fn input(id: &str, url: &str, token: &str) -> SiteInput {
+    SiteInput {
+        id: Some(SiteId(id.into())),
+        name: format!("Site {id}"),
+        kind: SiteKind::NewApi,
+        base_url: url.into(),
+        credentials: Credentials {
+            token: Secret(token.into()),
+            user_id: Some(1),
+            ..Default::default()
+        },
+    }
+}
+
+fn populate(gw: &FakeGateway, n: i64) {
+    for i in 1..=n {
+        gw.add(
+            fake_channel(
+                i,
+                &format!("ch{i}"),
+                &["a", "b"],
+                Some("https://up.example"),
+            ),
+            &["a", "b", "c"],
+        );
+    }
+}
+
+fn run_id(r: Reply) -> msync_core::engine::record::RunId {
+    match r {
+        Reply::RunStarted { run } => run,
+        other => panic!("expected run_started, got {other:?}"),
+    }
+}
+
+fn error_of(r: &Reply) -> (&str, &str) {
+    match r {
+        Reply::Error { class, message } => (class, message),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+fn start_all(site: &SiteId) -> Command {
+    Command::StartRun {
+        site: site.clone(),
+        selection: Selection::All,
+        dry_run: false,
+    }
+}
+
+fn auto(interval: u32, notify: bool) -> SyncSettings {
+    let mut s = SyncSettings::default();
+    s.auto_sync.enabled = true;
+    s.auto_sync.interval_minutes = interval;
+    s.auto_sync.notify = notify;
+    s
+}
+
+// ----- sites ------------------------------------------------------------------------------
+
+#[test]
+fn sites_are_validated_listed_without_secrets_and_keep_secrets_on_edit() {
+    let mut w = World::new();
+    let bad = w.cmd(Command::SaveSite {
+        site: SiteInput {
+            id: None,
+            name: " ".into(),
+            kind: SiteKind::Octopus,
+            base_url: "ftp://x".into(),
+            credentials: Credentials::default(),
+        },
+    });
+    let Reply::Invalid { issues } = bad else {
+        panic!("{bad:?}")
+    };
+    let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "name",
+            "base_url",
+            "credentials.username",
+            "credentials.password"
+        ]
+    );
+    assert!(
+        !w.store.snapshot().contains_key(KEY_SITES),
+        "nothing stored"
+    );
+
+    let r = w.cmd(Command::SaveSite {
+        site: SiteInput {
+            id: None,
+            ..input("x", "http://gw.example.com/", TOKEN)
+        },
+    });
+    let Reply::Site { site } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(site.id.0, "site-x");
+    assert_eq!(site.base_url, "http://gw.example.com");
+    assert!(site.insecure, "plain http to a public host");
+    assert!(site.has_credentials);
+
+    // Edit with an empty token: the stored one stays.
+    let mut edit = input("site-x", "http://gw.example.com", "");
+    edit.name = "Renamed".into();
+    let r = w.cmd(Command::SaveSite { site: edit });
+    assert!(matches!(r, Reply::Site { .. }), "{r:?}");
+    let stored = w.store.snapshot()[KEY_SITES].clone();
+    assert!(stored.contains(TOKEN), "token kept");
+    assert!(stored.contains("Renamed"));
+
+    // Moving to another origin without new credentials is refused (no secret to a new server).
+    let r = w.cmd(Command::SaveSite {
+        site: input("site-x", "https://other.example.com", ""),
+    });
+    let Reply::Invalid { issues } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(issues[0].field, "credentials");
+
+    let listed = w.cmd(Command::ListSites);
+    let text = serde_json::to_string(&listed).unwrap();
+    assert!(text.contains("Renamed"));
+    assert!(!text.contains(TOKEN), "no secret in list_sites");
+}
+
+#[test]
+fn network_commands_without_host_permission_fail_early_and_clearly() {
+    let mut w = World::new();
+    populate(&w.gw, 2);
+    let site = w.add_site("s");
+    w.browser.granted.borrow_mut().clear();
+    for c in [
+        start_all(&site),
+        Command::TestSite { site: site.clone() },
+        Command::ListChannels { site: site.clone() },
+    ] {
+        let r = w.cmd(c);
+        let (class, msg) = error_of(&r);
+        assert_eq!(class, "permission");
+        assert_eq!(
+            msg,
+            "msync has no permission to reach http://127.0.0.1:3000; grant it on the Sites page"
+        );
+    }
+    w.settle();
+    assert!(w.gw.writes().is_empty());
+    assert!(w.gw.calls().is_empty(), "no request was made");
+    let Reply::Status { sites } = w.cmd(Command::GetStatus) else {
+        panic!()
+    };
+    assert!(!sites[0].host_permission);
+}
+
+#[test]
+fn removing_a_site_removes_its_settings_history_and_alarm() {
+    let mut w = World::new();
+    populate(&w.gw, 2);
+    let a = w.add_site("a");
+    let b = w.add_site("b");
+    for s in [&a, &b] {
+        w.cmd(Command::SaveSettings {
+            site: s.clone(),
+            settings: auto(60, true),
+        });
+        run_id(w.cmd(start_all(s)));
+        w.settle();
+    }
+    assert_eq!(w.runs(&a).len(), 1);
+    assert_eq!(w.cmd(Command::RemoveSite { site: a.clone() }), Reply::Ok);
+    let keys: Vec<String> = w.store.snapshot().keys().cloned().collect();
+    assert!(
+        keys.iter().all(|k| !k.contains("/a/") && k != "settings/a"),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter().any(|k| k.starts_with("sync/b/")),
+        "the other site keeps its history"
+    );
+    assert!(!w.browser.alarms.borrow().contains_key("msync:sync:a"));
+    assert!(w.browser.alarms.borrow().contains_key("msync:sync:b"));
+    let r = w.cmd(Command::RemoveSite { site: a });
+    assert_eq!(error_of(&r).0, "not_found");
+}
+
+// ----- settings ---------------------------------------------------------------------------
+
+#[test]
+fn settings_are_validated_and_rearm_the_alarm_without_drift() {
+    let mut w = World::new();
+    let site = w.add_site("s");
+    let mut bad = SyncSettings::default();
+    bad.rate.rpm = 0;
+    bad.concurrency = 99;
+    let r = w.cmd(Command::SaveSettings {
+        site: site.clone(),
+        settings: bad,
+    });
+    let Reply::Invalid { issues } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(issues.len(), 2);
+    assert!(w.browser.alarms.borrow().is_empty());
+
+    w.cmd(Command::SaveSettings {
+        site: site.clone(),
+        settings: auto(120, true),
+    });
+    let first = w.browser.alarms.borrow()["msync:sync:s"].clone();
+    assert_eq!(first.period_minutes, Some(120.0));
+    assert_eq!(w.browser.alarm_creations.get(), 1);
+
+    // Unrelated change and a worker start keep the alarm (and its next time) as it is.
+    let mut s2 = auto(120, false);
+    s2.concurrency = 4;
+    w.cmd(Command::SaveSettings {
+        site: site.clone(),
+        settings: s2,
+    });
+    let env = w.env.clone();
+    w.pool.run_until(env.start()).unwrap();
+    assert_eq!(w.browser.alarms.borrow()["msync:sync:s"], first);
+    assert_eq!(
+        w.browser.alarm_creations.get(),
+        2,
+        "only the housekeeping alarm was added"
+    );
+    assert!(w
+        .browser
+        .alarms
+        .borrow()
+        .contains_key(schedule::HOUSEKEEPING_ALARM));
+
+    // A new interval re-arms; turning auto-sync off clears.
+    w.cmd(Command::SaveSettings {
+        site: site.clone(),
+        settings: auto(60, true),
+    });
+    assert_eq!(
+        w.browser.alarms.borrow()["msync:sync:s"].period_minutes,
+        Some(60.0)
+    );
+    w.cmd(Command::SaveSettings {
+        site: site.clone(),
+        settings: SyncSettings::default(),
+    });
+    assert!(!w.browser.alarms.borrow().contains_key("msync:sync:s"));
+
+    // An alarm of a site that no longer exists is cleared at start.
+    w.browser.alarms.borrow_mut().insert(
+        "msync:sync:gone".into(),
+        AlarmInfo {
+            name: "msync:sync:gone".into(),
+            scheduled_ms: 0.0,
+            period_minutes: Some(60.0),
+        },
+    );
+    let env = w.env.clone();
+    w.pool.run_until(env.start()).unwrap();
+    assert!(!w.browser.alarms.borrow().contains_key("msync:sync:gone"));
+}
+
+#[test]
+fn excluded_channels_are_persisted_and_skipped() {
+    let mut w = World::new();
+    populate(&w.gw, 3);
+    let site = w.add_site("s");
+    let r = w.cmd(Command::SetChannelExcluded {
+        site: site.clone(),
+        channel: ChannelId("2".into()),
+        excluded: true,
+    });
+    let Reply::Settings { settings } = r else {
+        panic!("{r:?}")
+    };
+    assert!(settings.channels["2"].excluded);
+    let run = run_id(w.cmd(start_all(&site)));
+    w.settle();
+    let Reply::Run { items, .. } = w.cmd(Command::GetRun {
+        site: site.clone(),
+        run: Some(run),
+        filter: ItemFilter {
+            statuses: vec![ItemStatus::Skipped],
+            text: String::new(),
+        },
+    }) else {
+        panic!()
+    };
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].channel_id.0, "2");
+    assert_eq!(w.gw.write_counts().get(&ChannelId("2".into())), None);
+    // Including it again removes the (now default) per-channel entry.
+    let Reply::Settings { settings } = w.cmd(Command::SetChannelExcluded {
+        site,
+        channel: ChannelId("2".into()),
+        excluded: false,
+    }) else {
+        panic!()
+    };
+    assert!(!settings.channels.contains_key("2"));
+}
+
+#[test]
+fn settings_export_leaves_secrets_out_unless_asked_and_import_refuses_bad_files_unchanged() {
+    let mut w = World::new();
+    let site = w.add_site("s");
+    w.cmd(Command::SaveSettings {
+        site: site.clone(),
+        settings: auto(90, true),
+    });
+    let Reply::Export {
+        content, filename, ..
+    } = w.cmd(Command::ExportSettings {
+        include_secrets: false,
+    })
+    else {
+        panic!()
+    };
+    assert_eq!(filename, "msync-settings.json");
+    assert!(!content.contains(TOKEN));
+    let Reply::Export { content: with, .. } = w.cmd(Command::ExportSettings {
+        include_secrets: true,
+    }) else {
+        panic!()
+    };
+    assert!(with.contains(TOKEN));
+
+    let before = w.store.snapshot();
+    let newer = content.replace(
+        "\"version\": 1,\n  \"exported_ms\"",
+        "\"version\": 7,\n  \"exported_ms\"",
+    );
+    assert_ne!(newer, content);
+    let mut broken_setting = content.clone();
+    broken_setting = broken_setting.replace("\"concurrency\": 2", "\"concurrency\": 0");
+    assert_ne!(broken_setting, content);
+    for (file, needle) in [
+        ("{not json", "not a JSON file"),
+        ("{\"sites\": []}", "not an msync settings file"),
+        (newer.as_str(), "newer msync"),
+        (
+            "{\"format\":\"msync-settings\",\"version\":1,\"sites\":[{\"site\":5}]}",
+            "damaged",
+        ),
+    ] {
+        let r = w.cmd(Command::ImportSettings {
+            content: file.into(),
+        });
+        let (class, msg) = error_of(&r);
+        assert_eq!(class, "validation");
+        assert!(
+            msg.contains(needle) && msg.contains("Nothing was imported")
+                || msg.contains("nothing was imported"),
+            "{msg}"
+        );
+    }
+    let r = w.cmd(Command::ImportSettings {
+        content: broken_setting,
+    });
+    let Reply::Invalid { issues } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(issues[0].field, "sites[0].settings.concurrency");
+    assert_eq!(
+        w.store.snapshot(),
+        before,
+        "nothing changed by refused imports"
+    );
+
+    // A file without secrets over the same site keeps the stored token; settings are replaced.
+    let renamed = content.replace("\"interval_minutes\": 90", "\"interval_minutes\": 180");
+    let r = w.cmd(Command::ImportSettings { content: renamed });
+    assert!(matches!(r, Reply::Sites { .. }), "{r:?}");
+    assert!(w.store.snapshot()[KEY_SITES].contains(TOKEN));
+    assert_eq!(
+        w.browser.alarms.borrow()["msync:sync:s"].period_minutes,
+        Some(180.0)
+    );
+}
+
+// ----- runs -------------------------------------------------------------------------------
+
+#[test]
+fn a_run_writes_reports_progress_and_sets_the_badge() {
+    let mut w = World::new();
+    populate(&w.gw, 4);
+    w.gw.fail_fetch(
+        3,
+        vec![Error::new(ErrorClass::Auth, "upstream key rejected").with_status(401)],
+    );
+    let site = w.add_site("s");
+    let run = run_id(w.cmd(start_all(&site)));
+    w.settle();
+    let counts = w.gw.write_counts();
+    assert_eq!(counts.len(), 3);
+    assert!(counts.values().all(|n| *n == 1));
+    assert_eq!(w.gw.channel(1).unwrap().models, vec!["a", "b", "c"]);
+    let events = w.browser.events.borrow().clone();
+    assert!(events.iter().any(|e| matches!(e, Event::Progress { .. })));
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::Item { .. }))
+            .count(),
+        4
+    );
+    let Some(Event::RunFinished { head, .. }) = events.last() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(head.id, run);
+    assert_eq!(head.totals.failed, 1);
+    assert_eq!(*w.browser.badge.borrow(), "1");
+    assert!(
+        w.browser.notes.borrow().is_empty(),
+        "no notification after a manual run"
+    );
+    assert!(!w.env.is_active(&site));
+
+    // Retry failed: the badge clears when the failure is gone.
+    let r = w.cmd(Command::StartRun {
+        site: site.clone(),
+        selection: Selection::FailedOnly,
+        dry_run: false,
+    });
+    run_id(r);
+    w.settle();
+    assert_eq!(*w.browser.badge.borrow(), "");
+
+    // Status, history, exports.
+    let Reply::Status { sites } = w.cmd(Command::GetStatus) else {
+        panic!()
+    };
+    assert!(sites[0].host_permission);
+    assert!(sites[0].running.is_none());
+    assert_eq!(sites[0].last_run.as_ref().unwrap().trigger, Trigger::Retry);
+    let Reply::Runs { runs } = w.cmd(Command::ListRuns { site: site.clone() }) else {
+        panic!()
+    };
+    assert_eq!(runs.len(), 2);
+    let Reply::Run { items, .. } = w.cmd(Command::GetRun {
+        site: site.clone(),
+        run: Some(run.clone()),
+        filter: ItemFilter {
+            statuses: vec![],
+            text: "REJECTED".into(),
+        },
+    }) else {
+        panic!()
+    };
+    assert_eq!(items.len(), 1);
+    for format in [ExportFormat::Json, ExportFormat::Csv] {
+        let Reply::Export {
+            content, filename, ..
+        } = w.cmd(Command::ExportRun {
+            site: site.clone(),
+            run: run.clone(),
+            format,
+        })
+        else {
+            panic!()
+        };
+        assert!(filename.starts_with("msync-s-"));
+        assert!(content.contains("ch3"));
+        assert!(!content.contains(TOKEN));
+    }
+}
+
+#[test]
+fn dry_run_then_apply_then_revert() {
+    let mut w = World::new();
+    populate(&w.gw, 2);
+    let site = w.add_site("s");
+    let plan = run_id(w.cmd(Command::StartRun {
+        site: site.clone(),
+        selection: Selection::All,
+        dry_run: true,
+    }));
+    w.settle();
+    assert!(w.gw.writes().is_empty(), "a dry run writes nothing");
+    let applied = run_id(w.cmd(Command::ApplyPlan {
+        site: site.clone(),
+        run: plan,
+        channels: None,
+        force: false,
+    }));
+    w.settle();
+    assert_eq!(w.gw.writes().len(), 2);
+    run_id(w.cmd(Command::Revert {
+        site: site.clone(),
+        run: applied,
+        channel: Some(ChannelId("1".into())),
+        force: false,
+    }));
+    w.settle();
+    assert_eq!(w.gw.channel(1).unwrap().models, vec!["a", "b"]);
+    assert_eq!(w.gw.channel(2).unwrap().models, vec!["a", "b", "c"]);
+    let r = w.cmd(Command::ApplyPlan {
+        site,
+        run: msync_core::engine::record::RunId("nope".into()),
+        channels: None,
+        force: false,
+    });
+    assert!(error_of(&r).1.contains("no stored plan"));
+}
+
+#[test]
+fn overlapping_runs_are_refused_and_the_scheduled_one_is_recorded_as_skipped() {
+    let mut w = World::new();
+    populate(&w.gw, 3);
+    let site = w.add_site("s");
+    // No channel time limit: the instant clock would expire it while the gate holds a fetch.
+    let mut settings = auto(60, true);
+    settings.channel_timeout_secs = 0;
+    w.cmd(Command::SaveSettings {
+        site: site.clone(),
+        settings,
+    });
+    w.gate.close();
+    let first = run_id(w.cmd(start_all(&site)));
+    w.settle();
+    assert!(w.env.is_active(&site));
+    let Reply::Status { sites } = w.cmd(Command::GetStatus) else {
+        panic!()
+    };
+    assert_eq!(sites[0].running.as_ref().unwrap().run, first);
+    assert!(sites[0].next_run_ms.is_some());
+
+    let again = w.cmd(start_all(&site));
+    assert!(error_of(&again).1.contains("in progress"), "{again:?}");
+    let env = w.env.clone();
+    w.pool.run_until(env.on_alarm("msync:sync:s")).unwrap();
+
+    w.gate.open();
+    w.settle();
+    let runs = w.runs(&site);
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let skipped = runs.iter().find(|h| h.state == RunState::Skipped).unwrap();
+    assert_eq!(skipped.trigger, Trigger::Scheduled);
+    assert!(skipped.note.as_deref().unwrap().contains("in progress"));
+    let done = runs.iter().find(|h| h.id == first).unwrap();
+    assert_eq!(done.state, RunState::Finished);
+    assert!(w.gw.write_counts().values().all(|n| *n == 1));
+    assert!(
+        w.browser.notes.borrow().is_empty(),
+        "skipped runs do not notify"
+    );
+}
+
+#[test]
+fn scheduled_runs_notify_when_enabled_and_never_with_secrets() {
+    for notify in [true, false] {
+        let mut w = World::new();
+        populate(&w.gw, 2);
+        let site = w.add_site("s");
+        w.cmd(Command::SaveSettings {
+            site: site.clone(),
+            settings: auto(60, notify),
+        });
+        let env = w.env.clone();
+        w.pool.run_until(env.on_alarm("msync:sync:s")).unwrap();
+        w.settle();
+        let runs = w.runs(&site);
+        assert_eq!(runs[0].trigger, Trigger::Scheduled);
+        assert_eq!(runs[0].state, RunState::Finished);
+        let notes = w.browser.notes.borrow().clone();
+        if notify {
+            assert_eq!(notes.len(), 1);
+            assert_eq!(notes[0].0, "msync: Site s: sync finished");
+            assert_eq!(
+                notes[0].1,
+                "2 channels: 2 updated, 0 unchanged, 0 failed, 0 skipped, 0 to review"
+            );
+        } else {
+            assert!(notes.is_empty());
+        }
+    }
+}
+
+#[test]
+fn a_scheduled_run_without_permission_notifies_and_writes_nothing() {
+    let mut w = World::new();
+    populate(&w.gw, 2);
+    let site = w.add_site("s");
+    w.cmd(Command::SaveSettings {
+        site: site.clone(),
+        settings: auto(60, true),
+    });
+    w.browser.granted.borrow_mut().clear();
+    let env = w.env.clone();
+    let err = w.pool.run_until(env.on_alarm("msync:sync:s")).unwrap_err();
+    assert_eq!(err.class, ErrorClass::Permission);
+    let notes = w.browser.notes.borrow().clone();
+    assert_eq!(notes.len(), 1);
+    assert!(notes[0].1.contains("grant it on the Sites page"));
+    assert!(!notes[0].1.contains(TOKEN));
+    assert!(w.gw.calls().is_empty());
+}
+
+#[test]
+fn cancel_closes_the_run_and_releases_the_site() {
+    let mut w = World::new();
+    populate(&w.gw, 3);
+    let site = w.add_site("s");
+    let settings = SyncSettings {
+        channel_timeout_secs: 0,
+        ..Default::default()
+    };
+    w.cmd(Command::SaveSettings {
+        site: site.clone(),
+        settings,
+    });
+    w.gate.close();
+    let run = run_id(w.cmd(start_all(&site)));
+    w.settle();
+    assert_eq!(w.cmd(Command::CancelRun { site: site.clone() }), Reply::Ok);
+    w.settle();
+    assert!(!w.env.is_active(&site));
+    let head = w.runs(&site).into_iter().find(|h| h.id == run).unwrap();
+    assert_eq!(head.state, RunState::Failed);
+    assert_eq!(head.note.as_deref(), Some(CANCELLED_NOTE));
+    assert!(w.gw.writes().is_empty());
+    let r = w.cmd(Command::CancelRun { site: site.clone() });
+    assert!(error_of(&r).1.contains("no run is in progress"));
+    // Nothing left to resume; a new run starts at once.
+    w.gate.open();
+    let env = w.env.clone();
+    assert!(w.pool.run_until(env.resume_all()).is_empty());
+    run_id(w.cmd(start_all(&site)));
+    w.settle();
+    assert_eq!(w.gw.writes().len(), 3);
+}
+
+#[test]
+fn a_run_interrupted_by_a_worker_stop_resumes_on_start_without_double_writes() {
+    let mut w = World::new();
+    populate(&w.gw, 6);
+    let site = w.add_site("s");
+    let settings = SyncSettings {
+        concurrency: 1,
+        channel_timeout_secs: 0,
+        ..Default::default()
+    };
+    w.cmd(Command::SaveSettings {
+        site: site.clone(),
+        settings,
+    });
+    // Let two channels through, then hold the third.
+    w.gate.hold_from.set(Some(3));
+    w.gate.close();
+    let run = run_id(w.cmd(start_all(&site)));
+    w.settle();
+    assert_eq!(w.gw.writes().len(), 2);
+    assert!(w
+        .browser
+        .alarms
+        .borrow()
+        .contains_key(schedule::RESUME_ALARM));
+    let alarms = w.browser.alarms.borrow().clone();
+
+    // The worker is stopped: its tasks are gone. A new one starts over the same storage.
+    let mut w = w.restart();
+    *w.browser.alarms.borrow_mut() = alarms;
+    w.browser
+        .granted
+        .borrow_mut()
+        .push("http://127.0.0.1/*".into());
+    w.gate.hold_from.set(None);
+    w.gate.open();
+    let env = w.env.clone();
+    w.pool.run_until(env.start()).unwrap();
+    w.settle();
+    let runs = w.runs(&site);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].id, run);
+    assert_eq!(runs[0].state, RunState::Finished);
+    assert_eq!(runs[0].trigger, Trigger::Resume);
+    assert_eq!(runs[0].totals.success, 6);
+    assert_eq!(w.gw.writes().len(), 6);
+    assert!(w.gw.write_counts().values().all(|n| *n == 1));
+    assert!(
+        !w.browser
+            .alarms
+            .borrow()
+            .contains_key(schedule::RESUME_ALARM),
+        "resume alarm dropped when idle"
+    );
+}
+
+#[test]
+fn secrets_live_only_in_the_site_record() {
+    let mut w = World::new();
+    populate(&w.gw, 2);
+    w.gw.fail_fetch(
+        2,
+        vec![Error::new(
+            ErrorClass::Upstream,
+            format!("bad key {}", "upstream-xyz"),
+        )],
+    );
+    let site = w.add_site("s");
+    w.cmd(Command::SaveSettings {
+        site: site.clone(),
+        settings: auto(60, true),
+    });
+    run_id(w.cmd(start_all(&site)));
+    w.settle();
+    for (k, v) in w.all_storage_text() {
+        if k != KEY_SITES {
+            assert!(!v.contains(TOKEN), "secret in {k}");
+        }
+    }
+    let events = serde_json::to_string(&*w.browser.events.borrow()).unwrap();
+    assert!(!events.contains(TOKEN));
+}
+
+#[test]
+fn malformed_messages_get_validation_errors() {
+    let mut w = World::new();
+    for v in [
+        serde_json::json!({"cmd": "format_disk"}),
+        serde_json::json!({"nope": 1}),
+        serde_json::json!({"cmd": "start_run", "site": "s"}),
+        serde_json::json!("text"),
+    ] {
+        let r = w.json(v);
+        assert_eq!(error_of(&r).0, "validation");
+    }
+    let r = w.cmd(Command::GetRun {
+        site: SiteId("x".into()),
+        run: None,
+        filter: ItemFilter::default(),
+    });
+    assert_eq!(error_of(&r).0, "not_found");
+}
+
+// ----- storage schema ---------------------------------------------------------------------
+
+fn block<T>(f: impl Future<Output = T>) -> T {
+    futures::executor::block_on(f)
+}
+
+#[test]
+fn a_fresh_install_starts_at_the_current_schema() {
+    let w = World::new();
+    let meta = block(w.env.record_start()).unwrap();
+    assert_eq!(meta.schema, SCHEMA_VERSION);
+    assert_eq!(meta.starts, 1);
+    assert_eq!(meta.version, "1.2.3");
+    let again = block(w.env.record_start()).unwrap();
+    assert_eq!(again.starts, 2);
+    assert_eq!(again.installed_at, meta.installed_at);
+}
+
+const V1_SITES: &str = r#"[{"id":"old","name":"Old","kind":"new-api","base_url":" http://127.0.0.1:3000/ ","credentials":{"token":"sk-v1-secret","user_id":1}}]"#;
+
+#[test]
+fn migration_1_to_2_normalizes_urls_and_adds_settings() {
+    for with_meta in [true, false] {
+        let w = World::new();
+        block(async {
+            if with_meta {
+                w.store
+                    .set(KEY_META, r#"{"schema":1,"version":"0.1.0","installed_at":5,"last_start":5,"starts":3}"#.into())
+                    .await
+                    .unwrap();
+            }
+            w.store.set(KEY_SITES, V1_SITES.into()).await.unwrap();
+        });
+        let meta = block(w.env.record_start()).unwrap();
+        assert_eq!(meta.schema, 2);
+        assert_eq!(meta.starts, if with_meta { 4 } else { 1 });
+        let sites = block(w.env.sites()).unwrap();
+        assert_eq!(sites[0].base_url, "http://127.0.0.1:3000");
+        assert_eq!(sites[0].credentials.token.expose(), "sk-v1-secret");
+        assert!(w.store.snapshot().contains_key("settings/old"));
+        assert_eq!(
+            block(w.env.settings(&SiteId("old".into()))).unwrap(),
+            SyncSettings::default()
+        );
+    }
+}
+
+#[test]
+fn migration_1_to_2_keeps_existing_settings() {
+    let w = World::new();
+    let custom = auto(60, false);
+    block(async {
+        w.store
+            .set(
+                KEY_META,
+                r#"{"schema":1,"version":"0.1.0","installed_at":5,"last_start":5,"starts":1}"#
+                    .into(),
+            )
+            .await
+            .unwrap();
+        w.store.set(KEY_SITES, V1_SITES.into()).await.unwrap();
+        w.store
+            .set("settings/old", serde_json::to_string(&custom).unwrap())
+            .await
+            .unwrap();
+    });
+    block(w.env.record_start()).unwrap();
+    assert_eq!(
+        block(w.env.settings(&SiteId("old".into()))).unwrap(),
+        custom
+    );
+}
+
+#[test]
+fn storage_from_a_newer_version_is_refused_unchanged() {
+    let w = World::new();
+    block(w.store.set(
+        KEY_META,
+        r#"{"schema":99,"version":"9","installed_at":1,"last_start":1,"starts":1}"#.into(),
+    ))
+    .unwrap();
+    let before = w.store.snapshot();
+    let err = block(w.env.record_start()).unwrap_err();
+    assert!(err.message.contains("newer msync"), "{}", err.message);
+    assert_eq!(w.store.snapshot(), before);
+}
+
+#[test]
+fn every_schema_step_has_a_migration() {
+    assert_eq!(storage::MIGRATIONS.len() as u32, SCHEMA_VERSION - 1);
+}
