@@ -112,7 +112,7 @@ test('settings: range and regex problems are shown next to the fields; valid set
 
 test('sync: a dry run shows its plan; filter, search and diff work; apply writes; revert restores', async () => {
   // One channel's upstream fails for good: a real failed row.
-  await gw.control('faults', { kind: 'upstream_status', status: 401, op: 'fetch_models', channel: 3 });
+  await gw.control('faults', { kind: 'upstream_status', status: 401, op: 'fetch_models', channel: 4 });
   await nav('sync');
   await page.getByTestId('no-runs').waitFor();
   await page.getByTestId('dry-run').click();
@@ -128,14 +128,14 @@ test('sync: a dry run shows its plan; filter, search and diff work; apply writes
   await page.getByTestId('chip-failed').click();
   assert.equal(await rows.count(), 1);
   const failedRow = rows.first();
-  assert.equal(await failedRow.getAttribute('data-channel'), '3');
+  assert.equal(await failedRow.getAttribute('data-channel'), '4');
   assert.match(await failedRow.innerText(), /401/);
   await page.getByTestId('chip-all').click();
   // Search by id, then by error text.
-  await page.getByTestId('search').fill('3');
+  await page.getByTestId('search').fill('4');
   assert.ok((await rows.count()) >= 1);
   for (const r of await rows.all()) {
-    assert.match(await r.innerText(), /3/);
+    assert.match(await r.innerText(), /4/);
   }
   await page.getByTestId('search').fill('no-such-channel-zzz');
   await page.getByText('No channel matches the filter.').waitFor();
@@ -214,7 +214,7 @@ test('import/export: secrets only when ticked; a malformed file is refused with 
   await page.getByTestId('import-file').setInputFiles({
     name: 'ok.json', mimeType: 'application/json', buffer: Buffer.from(plainText),
   });
-  await page.getByText('Settings imported.').waitFor();
+  await page.getByText('Settings imported.').waitFor({ timeout: 5000 }).catch(async (e) => { await screenshot(page, 'debug-import'); throw e; });
 });
 
 test('popup: last run per site, next run, quick actions', async () => {

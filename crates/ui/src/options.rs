@@ -100,7 +100,10 @@ pub fn Options() -> impl IntoView {
                     let keep = site
                         .get_untracked()
                         .filter(|id| list.iter().any(|s| &s.site.id.0 == id));
-                    site.set(keep.or_else(|| list.first().map(|s| s.site.id.0.clone())));
+                    let next = keep.or_else(|| list.first().map(|s| s.site.id.0.clone()));
+                    if site.get_untracked() != next {
+                        site.set(next);
+                    }
                     if list.is_empty() && tab.get_untracked() != Tab::Transfer {
                         tab.set(Tab::Sites);
                     }
@@ -134,6 +137,9 @@ pub fn Options() -> impl IntoView {
             version.set(v);
         }
     });
+    // Screens are rebuilt only when these change, not on every status refresh.
+    let loaded = Memo::new(move |_| sites.with(|s| s.is_some()));
+    let has_site = Memo::new(move |_| site.with(|s| s.is_some()));
     view! {
         <header class="topbar">
             <h1>"msync"</h1>
@@ -158,10 +164,10 @@ pub fn Options() -> impl IntoView {
                 <NoticeLine notice=load_error />
                 {move || {
                     let t = tab.get();
-                    if sites.with(|s| s.is_none()) {
+                    if !loaded.get() {
                         return view! { <p class="muted">{tr("common.loading")}</p> }.into_any();
                     }
-                    if t.per_site() && site.get().is_none() {
+                    if t.per_site() && !has_site.get() {
                         return view! { <NoSiteYet /> }.into_any();
                     }
                     match t {

@@ -363,7 +363,7 @@ fn StatusChips() -> impl IntoView {
         <div class="filters">
             <div class="chips" role="group" aria-label=tr("sync.filter")>
                 {chip(None)}
-                {ItemStatus::ALL.into_iter().filter(|s| s.is_final() || *s == ItemStatus::Running).map(|s| chip(Some(s))).collect_view()}
+                {ItemStatus::ALL.into_iter().filter(|s| s.is_final()).map(|s| chip(Some(s))).collect_view()}
             </div>
             <label class="search">
                 <span class="sr-only">{tr("sync.search")}</span>
