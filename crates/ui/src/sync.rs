@@ -488,7 +488,7 @@ fn ResultRow(item: ItemResult) -> impl IntoView {
             </td>
             <td><StatusBadge status=item.status /></td>
             <td class="mono">{id.clone()}</td>
-            <td>{item.channel_name.clone()}{move || is_excluded.get().then(|| view! { " " <span class="badge">{tr("sync.excluded")}</span> })}</td>
+            <td class="name">{item.channel_name.clone()}{move || is_excluded.get().then(|| view! { " " <span class="badge">{tr("sync.excluded")}</span> })}</td>
             <td class="mono">{item.http_status.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
             <td class="msgcol">
                 {class.map(|c| view! { <span class="badge st-failed small">{c}</span>" " })}
