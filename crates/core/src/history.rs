@@ -9,6 +9,7 @@
 //! | `sync/{site}/run/{run}/item/{channel}` | [`ItemResult`] (the per-channel checkpoint) |
 //! | `sync/{site}/run/{run}/snap/{channel}` | [`Snapshot`] taken before a write |
 //! | `sync/{site}/run/{run}/plan/{channel}` | [`ChannelPlan`] of a dry run (or an apply run) |
+//! | `sync/{site}/redirect-preview` | the latest redirect preview, without its explanations |
 //!
 //! Removing a run removes everything under its prefix, snapshots included.
 
@@ -132,6 +133,26 @@ impl<'a> History<'a> {
         self.put_json(&self.plan_key(run, &entry.channel_id), entry)
             .await
     }
+    /// Keep `preview` as the site's latest redirect preview (the per-standard explanations are
+    /// dropped: apply needs only the states and changes).
+    pub(crate) async fn put_redirect_preview(
+        &self,
+        preview: &crate::engine::redirect::RedirectPreview,
+    ) -> Result<()> {
+        let mut p = preview.clone();
+        for c in &mut p.channels {
+            c.outcomes.clear();
+        }
+        self.put_json(&format!("{}redirect-preview", self.root()), &p)
+            .await
+    }
+    /// The site's latest redirect preview, if any.
+    pub async fn redirect_preview(
+        &self,
+    ) -> Result<Option<crate::engine::redirect::RedirectPreview>> {
+        self.get_json(&format!("{}redirect-preview", self.root()))
+            .await
+    }
     pub(crate) async fn lock(&self) -> Result<Option<RunLock>> {
         self.get_json(&self.lock_key()).await
     }
@@ -219,11 +240,16 @@ impl<'a> History<'a> {
         Ok(out)
     }
 
-    /// The newest run that actually processed channels (not skipped, not a revert).
+    /// The newest run that actually processed channels (not skipped, not a revert, not a
+    /// redirect).
     pub async fn last_sync_run(&self) -> Result<Option<RunRecord>> {
         for h in self.runs().await? {
             if h.state != RunState::Skipped
-                && !matches!(h.job, crate::engine::record::Job::Revert { .. })
+                && !matches!(
+                    h.job,
+                    crate::engine::record::Job::Revert { .. }
+                        | crate::engine::record::Job::Redirect { .. }
+                )
             {
                 return self.run(&h.id).await;
             }

@@ -15,6 +15,7 @@ pub mod history;
 pub mod http;
 pub mod model;
 pub mod protocol;
+pub mod ratio;
 pub mod redact;
 pub mod redirect;
 pub mod settings;

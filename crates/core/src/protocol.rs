@@ -9,9 +9,15 @@
 //! together, but a page left open across an update must still get a readable error).
 
 use crate::engine::record::{ItemResult, ItemStatus, RunHead, RunId};
+use crate::engine::redirect::RedirectPreview;
 use crate::engine::{Progress, Selection};
 use crate::gateway::{Capabilities, ConnectionReport};
 use crate::model::{Channel, ChannelId, Credentials, SiteId, SiteKind};
+use crate::ratio::{
+    RatioApplyOutcome, RatioChoice, RatioDiff, RatioPreview, RatioRevertOutcome, RatioSnapshotHead,
+    RatioSources, RatioUpstream,
+};
+use crate::redirect::{ClearScope, PresetInfo, RedirectSettings};
 use crate::settings::{SettingsIssue, SyncSettings};
 use serde::{Deserialize, Serialize};
 
@@ -164,6 +170,104 @@ pub enum Command {
     ImportSettings {
         content: String,
     },
+
+    // ----- model redirect (SPEC §4; the options page's Redirect screen) --------------------
+    // Redirect settings live in `SyncSettings::redirect` (GetSettings / SaveSettings).
+    /// The built-in standard model presets by vendor. Reply: [`Reply::Presets`].
+    ListPresets,
+    /// Preview a redirect; nothing is written. Reply: [`Reply::RedirectPreview`].
+    /// `channels: None` = every channel the sync would process (excluded and, per settings,
+    /// disabled channels left out); `settings: None` = the site's saved redirect settings (pass
+    /// the form's unsaved ones to preview them). `confirm_overwrite_invalid` previews replacing
+    /// unreadable mappings.
+    PreviewRedirect {
+        site: SiteId,
+        #[serde(default)]
+        channels: Option<Vec<ChannelId>>,
+        #[serde(default)]
+        settings: Option<RedirectSettings>,
+        #[serde(default)]
+        confirm_overwrite_invalid: bool,
+    },
+    /// Preview pruning entries whose targets vanished. Reply: [`Reply::RedirectPreview`].
+    PreviewPrune {
+        site: SiteId,
+        #[serde(default)]
+        channels: Option<Vec<ChannelId>>,
+    },
+    /// Preview a bulk clear of the selected channels' mappings (`channels: None` = all).
+    /// Reply: [`Reply::RedirectPreview`].
+    PreviewClear {
+        site: SiteId,
+        #[serde(default)]
+        channels: Option<Vec<ChannelId>>,
+        scope: ClearScope,
+        /// Also remove the standard names msync had added to the models lists.
+        #[serde(default)]
+        remove_added_names: bool,
+        #[serde(default)]
+        confirm_overwrite_invalid: bool,
+    },
+    /// Apply the site's latest preview (named by its id) in the background: every change in it,
+    /// or only `channels`. Each channel is re-read first; one that changed since the preview is
+    /// held for review unless `force`. A bulk clear needs `confirm_clear` (the second
+    /// confirmation). Reply: [`Reply::RunStarted`]; progress arrives as [`Event`]s and the run
+    /// can be reverted like any other.
+    ApplyRedirect {
+        site: SiteId,
+        preview: String,
+        #[serde(default)]
+        channels: Option<Vec<ChannelId>>,
+        /// Overwrite mappings that are not valid JSON (shown as blocked in the preview).
+        #[serde(default)]
+        confirm_overwrite_invalid: bool,
+        #[serde(default)]
+        confirm_clear: bool,
+        #[serde(default)]
+        force: bool,
+    },
+
+    // ---- Ratio / price sync (New API, root only; see `crate::ratio` and docs/ratios.md) ----
+    /// Sources for the ratio diff (channels with a base URL, presets −100/−101) and the
+    /// default endpoint for custom upstreams. → [`Reply::RatioSources`].
+    ListRatioSources {
+        site: SiteId,
+    },
+    /// Fetch the difference table for these upstreams (sources via `RatioSource::upstream()`,
+    /// custom ones via `RatioUpstream::custom`). `timeout_s` defaults to 10.
+    /// → [`Reply::RatioDiff`].
+    FetchRatioDiff {
+        site: SiteId,
+        upstreams: Vec<RatioUpstream>,
+        #[serde(default)]
+        timeout_s: Option<u32>,
+    },
+    /// Old → new per model for these choices (resolve a `RatioSelection` against the diff with
+    /// `RatioSelection::resolve` first). Writes nothing. → [`Reply::RatioPreview`].
+    PreviewRatios {
+        site: SiteId,
+        choices: Vec<RatioChoice>,
+    },
+    /// Snapshot, write the changed option keys, read back. `base` = the preview's `base`: the
+    /// apply is refused when the site's maps changed since. → [`Reply::RatioApplied`].
+    ApplyRatios {
+        site: SiteId,
+        choices: Vec<RatioChoice>,
+        #[serde(default)]
+        base: Option<String>,
+    },
+    /// This site's ratio snapshots, newest first. → [`Reply::RatioSnapshots`].
+    ListRatioSnapshots {
+        site: SiteId,
+    },
+    /// Restore the maps a ratio apply replaced. Refused when they were changed again since,
+    /// unless `force`. → [`Reply::RatioReverted`].
+    RevertRatios {
+        site: SiteId,
+        snapshot: String,
+        #[serde(default)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -206,6 +310,15 @@ pub enum Reply {
         head: RunHead,
         items: Vec<ItemResult>,
     },
+    /// Built-in standard model presets, in display order.
+    Presets {
+        presets: Vec<PresetInfo>,
+    },
+    /// What a redirect, prune or bulk clear would write, per channel, with the per-standard-model
+    /// explanations (`preview.channels[i].outcomes`; `Outcome::describe` words them).
+    RedirectPreview {
+        preview: RedirectPreview,
+    },
     /// A file for the page to download.
     Export {
         filename: String,
@@ -215,6 +328,24 @@ pub enum Reply {
     Error {
         class: String,
         message: String,
+    },
+    RatioSources {
+        sources: RatioSources,
+    },
+    RatioDiff {
+        diff: RatioDiff,
+    },
+    RatioPreview {
+        preview: RatioPreview,
+    },
+    RatioApplied {
+        outcome: RatioApplyOutcome,
+    },
+    RatioSnapshots {
+        snapshots: Vec<RatioSnapshotHead>,
+    },
+    RatioReverted {
+        outcome: RatioRevertOutcome,
     },
 }
 
@@ -261,5 +392,97 @@ mod tests {
             }
         );
         assert!(serde_json::from_str::<Command>(r#"{"cmd":"format_disk"}"#).is_err());
+    }
+
+    #[test]
+    fn redirect_commands_have_defaults() {
+        let c: Command = serde_json::from_str(r#"{"cmd":"preview_redirect","site":"s1"}"#).unwrap();
+        assert_eq!(
+            c,
+            Command::PreviewRedirect {
+                site: SiteId("s1".into()),
+                channels: None,
+                settings: None,
+                confirm_overwrite_invalid: false
+            }
+        );
+        let c: Command = serde_json::from_str(
+            r#"{"cmd":"preview_clear","site":"s1","channels":["3"],"scope":"generated"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c,
+            Command::PreviewClear {
+                site: SiteId("s1".into()),
+                channels: Some(vec![ChannelId("3".into())]),
+                scope: ClearScope::Generated,
+                remove_added_names: false,
+                confirm_overwrite_invalid: false
+            }
+        );
+        let c: Command =
+            serde_json::from_str(r#"{"cmd":"apply_redirect","site":"s1","preview":"p1"}"#).unwrap();
+        let Command::ApplyRedirect {
+            confirm_clear,
+            force,
+            confirm_overwrite_invalid,
+            channels,
+            ..
+        } = c
+        else {
+            panic!("{c:?}")
+        };
+        assert!(!confirm_clear && !force && !confirm_overwrite_invalid && channels.is_none());
+        // a clear scope must be named
+        assert!(serde_json::from_str::<Command>(r#"{"cmd":"preview_clear","site":"s1"}"#).is_err());
+        let r = Reply::Presets {
+            presets: crate::redirect::preset_infos(),
+        };
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.starts_with(r#"{"reply":"presets""#), "{text}");
+        assert_eq!(serde_json::from_str::<Reply>(&text).unwrap(), r);
+    }
+
+    #[test]
+    fn ratio_commands_are_tagged_json() {
+        let c: Command = serde_json::from_str(
+            r#"{"cmd":"fetch_ratio_diff","site":"s1",
+                "upstreams":[{"id":-100,"name":"官方倍率预设","base_url":"https://basellm.github.io",
+                              "endpoint":"/llm-metadata/api/newapi/ratio_config-v1-base.json"}]}"#,
+        )
+        .unwrap();
+        match c {
+            Command::FetchRatioDiff {
+                upstreams,
+                timeout_s,
+                ..
+            } => {
+                assert_eq!(upstreams[0].display_name(), "官方倍率预设(-100)");
+                assert_eq!(timeout_s, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        let c: Command = serde_json::from_str(
+            r#"{"cmd":"apply_ratios","site":"s1","base":"abc",
+                "choices":[{"model":"gpt-4o","field":"model_ratio","value":2.5,"upstream":"a(3)"}]}"#,
+        )
+        .unwrap();
+        assert!(matches!(c, Command::ApplyRatios { ref choices, .. } if choices.len() == 1));
+        let c: Command =
+            serde_json::from_str(r#"{"cmd":"revert_ratios","site":"s1","snapshot":"1-000"}"#)
+                .unwrap();
+        assert_eq!(
+            c,
+            Command::RevertRatios {
+                site: SiteId("s1".into()),
+                snapshot: "1-000".into(),
+                force: false
+            }
+        );
+        let r = serde_json::to_value(Reply::RatioSnapshots { snapshots: vec![] }).unwrap();
+        assert_eq!(
+            r,
+            serde_json::json!({"reply":"ratio_snapshots","snapshots":[]})
+        );
     }
 }

@@ -6,6 +6,7 @@
 
 use crate::error::Error;
 use crate::filter::Rule;
+use crate::redirect::RedirectSettings;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -169,6 +170,9 @@ pub struct SyncSettings {
     pub rules: Vec<Rule>,
     /// Per-channel configuration by channel id.
     pub channels: BTreeMap<String, ChannelConfig>,
+    /// Model redirect (SPEC §4): runs after a successful sync when enabled, and on demand.
+    /// Absent in settings stored before redirect existed: defaults (off).
+    pub redirect: RedirectSettings,
 }
 
 impl Default for SyncSettings {
@@ -187,6 +191,7 @@ impl Default for SyncSettings {
             allow_list: Vec::new(),
             rules: Vec::new(),
             channels: BTreeMap::new(),
+            redirect: RedirectSettings::default(),
         }
     }
 }
@@ -364,6 +369,12 @@ impl SyncSettings {
                 }
             }
         }
+        for (field, message) in self.redirect.issues() {
+            issues.push(SettingsIssue {
+                field: format!("redirect.{field}"),
+                message,
+            });
+        }
         if issues.is_empty() {
             Ok(())
         } else {
@@ -439,6 +450,16 @@ mod tests {
         assert_eq!(s.retry.max_retries, 3);
         let empty = SyncSettings::from_json("{}").unwrap();
         assert_eq!(empty, SyncSettings::default());
+        // settings stored before redirect existed: redirect off, every preset selected
+        assert!(!s.redirect.enabled);
+        assert_eq!(s.redirect, crate::redirect::RedirectSettings::default());
+        let r = SyncSettings::from_json(
+            r#"{"redirect": {"enabled": true, "standard_models": ["my-model"]}}"#,
+        )
+        .unwrap();
+        assert!(r.redirect.enabled);
+        assert_eq!(r.redirect.standard_models, vec!["my-model".to_string()]);
+        assert_eq!(r.redirect.presets.len(), crate::redirect::PRESETS.len());
     }
 
     #[test]
@@ -463,6 +484,14 @@ mod tests {
             (|s| s.removal_threshold_pct = 0, "removal_threshold_pct"),
             (|s| s.version = 99, "version"),
             (|s| s.allow_list = vec!["  ".into()], "allow_list[0]"),
+            (
+                |s| s.redirect.presets = vec!["openai".into(), "nope".into()],
+                "redirect.presets[1]",
+            ),
+            (
+                |s| s.redirect.standard_models = vec!["vendor/".into()],
+                "redirect.standard_models[0]",
+            ),
         ];
         for (mutate, field) in rows {
             let mut s = SyncSettings::default();

@@ -12,6 +12,9 @@
 //! | `DELETE /__mock/faults` (or `POST /__mock/faults/clear`) | remove all rules |
 //! | `POST /__mock/upstream/:id` | `{"models":[…]}` or `[…]`: what the upstream serves |
 //! | `POST /__mock/reset` | back to the seeded state |
+//! | `GET /__mock/options` | every New API option as stored (secrets too) and the PUT log |
+//! | `POST /__mock/options` | `{"Key": "value", …}`: set options (e.g. `ExposeRatioEnabled`) |
+//! | `POST /__mock/ratio_source` | `{"url": U, "kind": "json", "body": …}` / `{"url": U, "kind": "text", "status": S, "body": "…"}` / `{"url": U, "kind": "hang"}`: what a ratio sync upstream URL answers |
 
 use crate::fault::FaultRule;
 use crate::server::Shared;
@@ -121,6 +124,39 @@ pub fn handle(shared: &Shared, req: &Req) -> Reply {
                     ok(json!({"ok": true}))
                 }
                 None => bad("models must be strings"),
+            }
+        }
+        ("GET", ["options"]) => {
+            let st = shared.lock();
+            ok(json!({"options": st.ratio.options, "writes": st.ratio.writes}))
+        }
+        ("POST", ["options"]) => match req.json() {
+            Ok(Value::Object(o)) => {
+                let mut st = shared.lock();
+                for (k, v) in o {
+                    let v = match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    st.ratio.options.insert(k, v);
+                }
+                ok(json!({"ok": true}))
+            }
+            _ => bad("expected {\"Key\": \"value\", …}"),
+        },
+        ("POST", ["ratio_source"]) => {
+            let Ok(Value::Object(mut o)) = req.json() else {
+                return bad("expected {\"url\": …, \"kind\": …}");
+            };
+            let Some(Value::String(url)) = o.remove("url") else {
+                return bad("url is required");
+            };
+            match serde_json::from_value::<crate::ratio::CannedSource>(Value::Object(o)) {
+                Ok(src) => {
+                    shared.lock().ratio.sources.insert(url, src);
+                    ok(json!({"ok": true}))
+                }
+                Err(e) => bad(&format!("bad source: {e}")),
             }
         }
         ("POST", ["reset"]) => {

@@ -23,6 +23,7 @@ pub mod control;
 pub mod fault;
 pub mod flavors;
 pub mod log;
+pub mod ratio;
 pub mod seed;
 pub mod server;
 pub mod state;
@@ -200,6 +201,55 @@ impl MockHandle {
     /// The whole state as `GET /__mock/state` shows it.
     pub fn state(&self) -> Value {
         control::state_json(&self.shared)
+    }
+
+    /// Every option as stored (`GET /api/option/` hides secrets; this does not).
+    pub fn options(&self) -> BTreeMap<String, String> {
+        self.shared.lock().ratio.options.clone()
+    }
+
+    pub fn option(&self, key: &str) -> Option<String> {
+        self.shared.lock().ratio.options.get(key).cloned()
+    }
+
+    /// Sets an option directly (e.g. `ExposeRatioEnabled` = `"true"`, or a `ModelRatio` map).
+    pub fn set_option(&self, key: &str, value: &str) {
+        self.shared
+            .lock()
+            .ratio
+            .options
+            .insert(key.to_string(), value.to_string());
+    }
+
+    /// A ratio option parsed as a JSON object (empty when absent or not an object).
+    pub fn option_map(&self, key: &str) -> serde_json::Map<String, Value> {
+        ratio::option_map(&self.shared.lock(), key)
+    }
+
+    /// Successful `PUT /api/option/` writes so far: (key, stored value).
+    pub fn option_writes(&self) -> Vec<(String, String)> {
+        self.shared.lock().ratio.writes.clone()
+    }
+
+    /// What a ratio sync upstream URL answers from now on (instead of a real fetch).
+    pub fn set_ratio_source(&self, url: &str, source: ratio::CannedSource) {
+        self.shared
+            .lock()
+            .ratio
+            .sources
+            .insert(url.to_string(), source);
+    }
+
+    /// Merges fields into a stored channel (e.g. a `base_url` pointing at another mock).
+    pub fn patch_channel(&self, id: u64, fields: Value) -> bool {
+        let mut st = self.shared.lock();
+        match (st.channels.get_mut(&id), fields) {
+            (Some(ch), Value::Object(f)) => {
+                ch.extend(f);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Back to the seeded state (channels, upstreams, counters, faults, log, sessions).

@@ -363,6 +363,16 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request<Body>) -> Re
         _ => {}
     }
 
+    let deferred = {
+        let mut st = shared.lock();
+        shared.flavor.deferred(&mut st, &req)
+    };
+    match deferred {
+        Some(Ok(plan)) => return reply_now(crate::ratio::run_fetch(plan).await),
+        Some(Err(reply)) => return reply_now(reply),
+        None => {}
+    }
+
     let data_fault = fault.as_ref().filter(|f| f.is_data_fault());
     let reply = {
         let mut st = shared.lock();

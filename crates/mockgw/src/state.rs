@@ -131,6 +131,8 @@ pub struct State {
     pub rate: HashMap<IpAddr, VecDeque<Instant>>,
     /// Counter mixed into issued tokens so each login gives a fresh one.
     pub logins: u64,
+    /// New API options and ratio sync sources (`ratio.rs`).
+    pub ratio: crate::ratio::RatioState,
 }
 
 impl State {
@@ -147,6 +149,7 @@ impl State {
             groups: Vec::new(),
             rate: HashMap::new(),
             logins: 0,
+            ratio: crate::ratio::RatioState::default(),
         }
     }
 

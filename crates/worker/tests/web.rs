@@ -58,10 +58,7 @@ impl msync_worker::service::Browser for NoBrowser {
     async fn has_host_permission(&self, _: &str) -> Result<bool, String> {
         Ok(false)
     }
-    async fn get_alarm(
-        &self,
-        _: &str,
-    ) -> Result<Option<msync_worker::service::AlarmInfo>, String> {
+    async fn get_alarm(&self, _: &str) -> Result<Option<msync_worker::service::AlarmInfo>, String> {
         Ok(None)
     }
     async fn all_alarms(&self) -> Result<Vec<msync_worker::service::AlarmInfo>, String> {
@@ -109,7 +106,9 @@ async fn browser_clock_sleeps_for_real() {
 async fn chrome_store_gets_sets_removes_and_lists_by_prefix() {
     let s = fresh_store().await;
     assert_eq!(s.get("a").await.unwrap(), None);
-    s.set("sync/x/run/1/head", "{\"n\":1}".into()).await.unwrap();
+    s.set("sync/x/run/1/head", "{\"n\":1}".into())
+        .await
+        .unwrap();
     s.set("sync/x/lock", "{}".into()).await.unwrap();
     s.set("sync/y/lock", "{}".into()).await.unwrap();
     s.set("settings/x", "模型 \"quoted\"".into()).await.unwrap();
@@ -136,7 +135,12 @@ async fn start_is_recorded_and_counted_in_chrome_storage() {
     let second = e.record_start().await.unwrap();
     assert_eq!(second.starts, 2);
     assert_eq!(second.installed_at, first.installed_at);
-    assert!(store.get(KEY_META).await.unwrap().unwrap().contains("\"schema\":2"));
+    assert!(store
+        .get(KEY_META)
+        .await
+        .unwrap()
+        .unwrap()
+        .contains("\"schema\":2"));
 }
 
 #[wasm_bindgen_test]

@@ -18,8 +18,11 @@
 pub mod limit;
 pub mod plan;
 pub mod record;
+pub mod redirect;
 pub mod retry;
 
+#[cfg(test)]
+mod redirect_tests;
 #[cfg(test)]
 mod tests;
 
@@ -165,6 +168,8 @@ enum Work {
     Sync(Channel),
     Apply(ChannelPlan),
     Revert(Snapshot),
+    /// A redirect preview entry (see [`redirect`]).
+    Redirect(ChannelPlan),
     Missing(Error),
 }
 
@@ -465,22 +470,31 @@ impl Engine {
                     work.insert(id, w);
                 }
             }
-            Job::Apply { .. } => {
+            Job::Revert { of, .. } => {
+                for s in h.snapshots(&of).await? {
+                    if pending.contains(&s.channel_id) {
+                        work.insert(s.channel_id.clone(), Work::Revert(s));
+                    }
+                }
+            }
+            Job::Apply { .. } | Job::Redirect { .. } => {
                 let plan = h
                     .plan(&head.id)
                     .await?
                     .map(|p| p.channels)
                     .unwrap_or_default();
+                let redirect = matches!(head.job, Job::Redirect { .. });
                 for e in plan {
                     if pending.contains(&e.channel_id) {
-                        work.insert(e.channel_id.clone(), Work::Apply(e));
-                    }
-                }
-            }
-            Job::Revert { of, .. } => {
-                for s in h.snapshots(&of).await? {
-                    if pending.contains(&s.channel_id) {
-                        work.insert(s.channel_id.clone(), Work::Revert(s));
+                        let id = e.channel_id.clone();
+                        work.insert(
+                            id,
+                            if redirect {
+                                Work::Redirect(e)
+                            } else {
+                                Work::Apply(e)
+                            },
+                        );
                     }
                 }
             }
@@ -894,14 +908,18 @@ impl Engine {
         let fatal: RefCell<Option<Error>> = RefCell::new(None);
         let (dry_run, confirmed, force) = match &head.job {
             Job::Sync { dry_run, confirmed } => (*dry_run, *confirmed, false),
-            Job::Apply { force, .. } | Job::Revert { force, .. } => (false, true, *force),
+            Job::Apply { force, .. } | Job::Revert { force, .. } | Job::Redirect { force, .. } => {
+                (false, true, *force)
+            }
         };
+        let redirect = redirect::RedirectRun::of(&head.job);
         obs.on_progress(&self.progress(&head, &counts.borrow(), &[], session));
         let concurrency = self.settings.concurrency.max(1) as usize;
         stream::iter(pending)
             .for_each_concurrent(concurrency, |q| {
-                let (h, run, head, results, counts, in_flight, work, priors, fatal) = (
+                let (h, run, head, results, counts, in_flight, work, priors, fatal, redirect) = (
                     &h, &run, &head, &results, &counts, &in_flight, &work, &priors, &fatal,
+                    &redirect,
                 );
                 async move {
                     if fatal.borrow().is_some() {
@@ -924,6 +942,10 @@ impl Engine {
                         Some(Work::Revert(s)) => {
                             (self.revert_one(run, s, prior, force).await, None)
                         }
+                        Some(Work::Redirect(p)) => match redirect {
+                            Some(r) => (self.redirect_one(run, p, prior, r, force).await, None),
+                            None => (self.failed_item(&q, &not_found(&q.id)), None),
+                        },
                         Some(Work::Missing(e)) => (self.failed_item(&q, &e), None),
                         None => (self.failed_item(&q, &not_found(&q.id)), None),
                     };
@@ -1392,7 +1414,7 @@ impl Engine {
         item.attempts = attempts;
         item.old = current.models.clone();
         item.new = target.before.models.clone();
-        if state_of(&current) == target.before {
+        if redirect::same_state(&state_of(&current), &target.before) {
             if let Some(p) = &prior {
                 return self.landed(p, start, attempts);
             }
@@ -1401,7 +1423,7 @@ impl Engine {
             return self.finish(item, start);
         }
         let as_written = same_set(&current.models, &target.after.models)
-            && current.mapping == target.after.mapping;
+            && redirect::same_mapping(&current.mapping, &target.after.mapping);
         if !as_written && !force {
             item.status = ItemStatus::NeedsReview;
             item.reason = Some(
@@ -1409,7 +1431,18 @@ impl Engine {
             );
             return self.finish(item, start);
         }
-        let mapping = if current.mapping == target.before.mapping {
+        let mapping_restorable = !matches!(target.before.mapping, Mapping::Invalid { .. })
+            || redirect::same_mapping(&current.mapping, &target.before.mapping);
+        if !mapping_restorable && !force {
+            item.status = ItemStatus::NeedsReview;
+            item.reason = Some(
+                "the mapping before that run was unreadable text, which msync cannot write back \
+                 (it is kept in the snapshot); revert with force to restore the models only"
+                    .into(),
+            );
+            return self.finish(item, start);
+        }
+        let mapping = if redirect::same_mapping(&current.mapping, &target.before.mapping) {
             None
         } else {
             match &target.before.mapping {

@@ -1,7 +1,9 @@
 //! What a run leaves behind (SPEC §3.4): per-channel [`ItemResult`]s and a [`RunHead`] per run.
 
+use crate::engine::redirect::RedirectOp;
 use crate::error::{Error, ErrorClass};
 use crate::model::{ChannelId, Mapping, SiteId};
+use crate::redirect::MappingChange;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -105,6 +107,9 @@ pub struct ItemResult {
     /// A snapshot of the channel was stored before a write (the item can be reverted).
     #[serde(default)]
     pub snapshot: bool,
+    /// Redirect runs: the mapping keys set or removed (empty for model-list sync).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mapping_changes: Vec<MappingChange>,
 }
 
 impl ItemResult {
@@ -131,6 +136,7 @@ impl ItemResult {
             added: Vec::new(),
             removed: Vec::new(),
             snapshot: false,
+            mapping_changes: Vec::new(),
         }
     }
 
@@ -185,6 +191,9 @@ pub enum RunMode {
     Apply,
     /// Restoring snapshots.
     Revert,
+    /// Writing model redirects (merge, prune or bulk clear) from a confirmed preview, or after a
+    /// sync.
+    Redirect,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,6 +218,16 @@ pub enum Job {
     Apply { plan_run: RunId, force: bool },
     /// Restore the snapshots of run `of`.
     Revert { of: RunId, force: bool },
+    /// Apply redirect preview `preview` (its entries are stored as the run's plan).
+    /// `after_sync`: the sync run this redirect followed (automatic redirect).
+    Redirect {
+        op: RedirectOp,
+        preview: String,
+        confirm_overwrite_invalid: bool,
+        force: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_sync: Option<RunId>,
+    },
 }
 
 /// Counts per status.

@@ -961,3 +961,39 @@ fn the_limiting_transport_counts_every_admin_call_and_obeys_429() {
         "Retry-After honoured by the site bucket"
     );
 }
+
+#[test]
+fn an_abandoned_run_is_closed_released_and_not_resumed() {
+    let mut w = World::new();
+    populate(&w, 4, 1);
+    w.gw.hang_fetch(3);
+    let settings = SyncSettings {
+        concurrency: 1,
+        channel_timeout_secs: 0,
+        ..Default::default()
+    };
+    let engine = w.engine(&settings);
+    // Interrupted while channel 3 hangs: two channels are done.
+    let t = w.now() + 60_000;
+    assert!(w
+        .sim
+        .run_until_time(engine.run(RunRequest::all(), &()), t)
+        .is_none());
+    let engine = w.engine(&settings);
+    let rec = w
+        .sim
+        .block_on(engine.abandon("cancelled by the user"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.head.state, RunState::Failed);
+    assert_eq!(rec.head.note.as_deref(), Some("cancelled by the user"));
+    assert_eq!(rec.head.totals.success, 2);
+    assert_eq!(rec.head.totals.queued, 2);
+    assert!(w.sim.block_on(engine.resume(&())).unwrap().is_none());
+    assert!(w.sim.block_on(engine.abandon("again")).unwrap().is_none());
+    // The lock is free: a new run starts.
+    w.gw.set_upstream(3, &["x"]);
+    let w2 = w.engine(&settings);
+    let next = w.sim.block_on(w2.run(RunRequest::all(), &()));
+    assert!(next.is_ok());
+}

@@ -13,6 +13,7 @@ use std::rc::Rc;
 pub mod axon_hub;
 pub mod done_hub;
 pub mod new_api;
+pub mod new_api_ratio;
 pub mod octopus;
 pub mod testing;
 

@@ -41,24 +41,8 @@ impl NewApi {
         }
     }
 
-    fn user_header(&self) -> &'static str {
-        match self.ctx.site.kind {
-            SiteKind::Veloera => "Veloera-User",
-            _ => "New-Api-User",
-        }
-    }
-
-    /// Both headers on every call: `Authorization` works in every era; the user-id header is
-    /// required from 2024-07 to 2026-07 and ignored after (era B), so it never hurts.
     fn request(&self, method: Method, path: &str) -> Request {
-        let creds = &self.ctx.site.credentials;
-        let mut req = Request::new(method, self.ctx.url(path))
-            .header("Authorization", format!("Bearer {}", creds.token.expose()))
-            .header("Accept", "application/json");
-        if let Some(uid) = creds.user_id {
-            req = req.header(self.user_header(), uid.to_string());
-        }
-        req
+        admin_request(&self.ctx, method, path)
     }
 
     /// Send and unwrap the `{success, message, data}` envelope.
@@ -75,6 +59,24 @@ impl NewApi {
         let path = format!("/api/channel/?p={p}&page_size={PAGE_SIZE}&id_sort=true&tag_mode=false");
         self.call(self.request(Method::Get, &path)).await
     }
+}
+
+/// An authenticated admin request. Both headers on every call: `Authorization` works in every
+/// era; the user-id header is required from 2024-07 to 2026-07 and ignored after (era B), so it
+/// never hurts. (Shared with the ratio sync calls in `new_api_ratio`.)
+pub(super) fn admin_request(ctx: &Ctx, method: Method, path: &str) -> Request {
+    let creds = &ctx.site.credentials;
+    let mut req = Request::new(method, ctx.url(path))
+        .header("Authorization", format!("Bearer {}", creds.token.expose()))
+        .header("Accept", "application/json");
+    if let Some(uid) = creds.user_id {
+        let name = match ctx.site.kind {
+            SiteKind::Veloera => "Veloera-User",
+            _ => "New-Api-User",
+        };
+        req = req.header(name, uid.to_string());
+    }
+    req
 }
 
 /// Unwrap a New API family envelope (`{success, message, data}`; also used by DoneHub).

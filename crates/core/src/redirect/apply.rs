@@ -132,6 +132,14 @@ pub fn mapping_target(site: SiteKind, value: &str) -> &str {
     }
 }
 
+/// Whether the site ignores and refuses mapping entries whose target is not among the channel's
+/// models (AxonHub: `to ∈ supportedModels`). There a stale entry — its target dropped by a sync —
+/// is dead already and would make the whole write fail, so every plan drops such entries and
+/// lists them in [`ChannelPreview::pruned`].
+pub fn targets_must_be_listed(site: SiteKind) -> bool {
+    site == SiteKind::AxonHub
+}
+
 /// The channel's actual (upstream) models: its models list without the mapping's alias keys
 /// (a key that maps to something other than itself is a request-side name, not an upstream
 /// model — on New API-style sites msync itself lists such names). Trimmed, empty names dropped.
@@ -391,7 +399,8 @@ pub fn plan_redirect(
             (Vec::new(), true)
         }
     };
-    let (kept, pruned) = if opts.prune_missing_targets && !replacing_invalid {
+    let prune = opts.prune_missing_targets || targets_must_be_listed(site);
+    let (kept, pruned) = if prune && !replacing_invalid {
         prune_missing_targets(site, &base, &actual)
     } else {
         (base.clone(), Vec::new())
@@ -528,6 +537,11 @@ pub fn plan_clear(
             ClearScope::All => true,
             ClearScope::Generated => owned(k, v),
         });
+    let (kept, stale) = if targets_must_be_listed(site) {
+        prune_missing_targets(site, &kept, &actual_models(channel, site))
+    } else {
+        (kept, Vec::new())
+    };
     let new_models = if opts.remove_added_names && caps.aliases_must_be_listed {
         let still_used: HashSet<&str> = kept
             .iter()
@@ -552,15 +566,7 @@ pub fn plan_clear(
     } else {
         None
     };
-    finish(
-        channel,
-        pairs,
-        kept,
-        new_models,
-        Vec::new(),
-        Vec::new(),
-        false,
-    )
+    finish(channel, pairs, kept, new_models, stale, Vec::new(), false)
 }
 
 /// Bulk clear over the selected channels: one preview per channel, in input order.

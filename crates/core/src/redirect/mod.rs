@@ -26,7 +26,7 @@ pub use apply::{
 };
 pub use matcher::{Alias, MatchOptions, MatchResult, MatchRule, Matcher, Outcome, StandardOutcome};
 pub use normalize::{core_identity, normalize, DateStamp, ParsedName, TokenKey};
-pub use presets::{Preset, PRESETS};
+pub use presets::{preset_infos, Preset, PresetInfo, PRESETS};
 
 use serde::{Deserialize, Serialize};
 
@@ -76,21 +76,37 @@ impl RedirectSettings {
     /// Problems to show at save time (never silently ignored): unknown preset ids, aliases with
     /// an empty name or pattern, standard names with no model name.
     pub fn validate(&self) -> Vec<String> {
+        self.issues().into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// [`Self::validate`] with each problem's field path, relative to these settings
+    /// (`presets[2]`, `aliases[0].pattern`, `standard_models[1]`).
+    pub fn issues(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        let (_, unknown) = presets::standard_list(&self.presets, &[]);
-        for u in unknown {
-            out.push(format!("unknown preset {u:?}"));
-        }
-        for a in &self.aliases {
-            if a.name.trim().is_empty() {
-                out.push(format!("alias for pattern {:?} has no name", a.pattern));
-            } else if a.pattern.trim().is_empty() {
-                out.push(format!("alias {:?} has no pattern", a.name));
+        for (i, id) in self.presets.iter().enumerate() {
+            if presets::preset(id.trim()).is_none() {
+                out.push((format!("presets[{i}]"), format!("unknown preset {id:?}")));
             }
         }
-        for s in &self.standard_models {
+        for (i, a) in self.aliases.iter().enumerate() {
+            if a.name.trim().is_empty() {
+                out.push((
+                    format!("aliases[{i}].name"),
+                    format!("alias for pattern {:?} has no name", a.pattern),
+                ));
+            } else if a.pattern.trim().is_empty() {
+                out.push((
+                    format!("aliases[{i}].pattern"),
+                    format!("alias {:?} has no pattern", a.name),
+                ));
+            }
+        }
+        for (i, s) in self.standard_models.iter().enumerate() {
             if !s.trim().is_empty() && ParsedName::parse(s).is_none() {
-                out.push(format!("{s:?} has no model name after the vendor path"));
+                out.push((
+                    format!("standard_models[{i}]"),
+                    format!("{s:?} has no model name after the vendor path"),
+                ));
             }
         }
         out

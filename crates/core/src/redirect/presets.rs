@@ -2,7 +2,7 @@
 //! 2026). Admins pick vendors and add their own names; presets are a starting point, not a
 //! registry, and never need the network.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One vendor's standard models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -165,6 +165,29 @@ pub const PRESETS: &[Preset] = &[
         models: &["llama-4-maverick", "llama-4-scout", "llama-3.3-70b"],
     },
 ];
+
+/// A preset as an owned value (for messages: the Redirect screen lists them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresetInfo {
+    pub id: String,
+    pub vendor: String,
+    pub models: Vec<String>,
+}
+
+impl From<&Preset> for PresetInfo {
+    fn from(p: &Preset) -> PresetInfo {
+        PresetInfo {
+            id: p.id.to_string(),
+            vendor: p.vendor.to_string(),
+            models: p.models.iter().map(|m| m.to_string()).collect(),
+        }
+    }
+}
+
+/// Every built-in preset as [`PresetInfo`], in display order.
+pub fn preset_infos() -> Vec<PresetInfo> {
+    PRESETS.iter().map(PresetInfo::from).collect()
+}
 
 /// A preset by id.
 pub fn preset(id: &str) -> Option<&'static Preset> {

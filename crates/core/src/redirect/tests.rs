@@ -738,6 +738,46 @@ fn axonhub_does_not_list_aliases() {
 }
 
 #[test]
+fn axonhub_plans_drop_entries_whose_target_is_no_longer_supported() {
+    // AxonHub ignores such an entry and refuses a write that carries one
+    let m = matcher(&["gpt-4o"]);
+    let c = chan(
+        &["openai/gpt-4o", "gpt-5"],
+        valid(&[("gpt-5-latest", "gpt-5-2025-08-07"), ("five", "gpt-5")]),
+    );
+    let p = plan_redirect(&m, &c, &AXON, SiteKind::AxonHub, &ApplyOptions::default());
+    assert_eq!(
+        p.new_mapping,
+        pairs(&[("five", "gpt-5"), ("gpt-4o", "openai/gpt-4o")])
+    );
+    assert_eq!(p.pruned, pairs(&[("gpt-5-latest", "gpt-5-2025-08-07")]));
+    for (_, to) in &p.new_mapping {
+        assert!(c.models.contains(to), "{to}");
+    }
+    // New API keeps it unless pruning is asked for (a chain may still route it there)
+    let p = plan_redirect(&m, &c, &NEW_API, SiteKind::NewApi, &ApplyOptions::default());
+    assert!(p.pruned.is_empty());
+    assert_eq!(p.new_mapping.len(), 3);
+    // a clear of msync's entries drops the dead entry too, and says so
+    let c = chan(
+        &["openai/gpt-4o", "gpt-5"],
+        valid(&[
+            ("gpt-5-latest", "gpt-5-2025-08-07"),
+            ("gpt-4o", "openai/gpt-4o"),
+            ("five", "gpt-5"),
+        ]),
+    );
+    let opts = ClearOptions {
+        scope: ClearScope::Generated,
+        remove_added_names: false,
+        confirm_overwrite_invalid: false,
+    };
+    let p = plan_clear(&m, &c, &AXON, SiteKind::AxonHub, &opts);
+    assert_eq!(p.new_mapping, pairs(&[("five", "gpt-5")]));
+    assert_eq!(p.pruned, pairs(&[("gpt-5-latest", "gpt-5-2025-08-07")]));
+}
+
+#[test]
 fn octopus_is_refused_clearly() {
     let m = matcher(&["gpt-4o"]);
     let c = chan(&["gpt-4o-x"], Mapping::Unsupported);

@@ -29,6 +29,15 @@ pub trait FlavorApi: Send + Sync {
     fn business_error(&self, st: &State, req: &Req, message: &str) -> Reply;
     /// An error with this HTTP status in the flavour's shape (401/403 use its auth shape).
     fn status_error(&self, st: &State, req: &Req, status: u16) -> Reply;
+    /// A request whose answer needs async work without the lock (New API's ratio fetch, which
+    /// calls other servers). `Some(Err(reply))` answers at once (auth, bad body).
+    fn deferred(
+        &self,
+        _st: &mut State,
+        _req: &Req,
+    ) -> Option<Result<crate::ratio::FetchPlan, Reply>> {
+        None
+    }
 }
 
 pub fn for_config(cfg: &MockConfig) -> Box<dyn FlavorApi> {

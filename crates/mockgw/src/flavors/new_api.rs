@@ -679,28 +679,6 @@ impl NewApiFamily {
             "quota_per_unit": 500000, "display_in_currency": true, "setup": true,
         }))
     }
-
-    /// `GET /api/option/` (root, §1.7) — read-only here; ratio writes come with the ratio task.
-    fn options(&self) -> Reply {
-        let opts = [
-            (
-                "ModelRatio",
-                r#"{"gpt-4o":1.25,"gpt-4o-mini":0.075,"deepseek-chat":0.07}"#,
-            ),
-            (
-                "CompletionRatio",
-                r#"{"gpt-4o":4,"gpt-4o-mini":4,"deepseek-chat":2}"#,
-            ),
-            ("CacheRatio", r#"{"gpt-4o":0.5}"#),
-            ("ModelPrice", r#"{"dall-e-3":0.04}"#),
-            ("GroupRatio", r#"{"default":1,"vip":1}"#),
-        ];
-        let data: Vec<Value> = opts
-            .iter()
-            .map(|(k, v)| json!({"key": k, "value": v}))
-            .collect();
-        self.ok(json!(data))
-    }
 }
 
 pub(crate) fn json_kind(v: &Value) -> &'static str {
@@ -774,8 +752,18 @@ impl FlavorApi for NewApiFamily {
         if let ("GET", ["api", "status"]) = route {
             return self.status(st);
         }
+        let ratio_sync = !self.d.legacy && !self.d.veloera;
+        let era_b = !self.d.legacy && self.d.era == Era::B;
+        // Public ratio routes (§1.6): no auth.
+        match route {
+            ("GET", ["api", "ratio_config"]) if ratio_sync => {
+                return crate::ratio::ratio_config(st)
+            }
+            ("GET", ["api", "pricing"]) => return crate::ratio::pricing(st, era_b),
+            _ => {}
+        }
         let min = match route {
-            (_, ["api", "option"]) => Role::Root,
+            (_, ["api", "option"]) | (_, ["api", "ratio_sync", ..]) => Role::Root,
             ("GET", ["api", "user", "token"]) => Role::Common,
             _ => Role::Admin,
         };
@@ -787,8 +775,10 @@ impl FlavorApi for NewApiFamily {
                 | ("POST", ["api", "channel", "fetch_models"])
                 | ("PUT", ["api", "channel"])
                 | ("GET", ["api", "option"])
+                | ("PUT", ["api", "option"])
                 | ("GET", ["api", "user", "token"])
-        );
+        ) || (ratio_sync
+            && route == ("GET", ["api", "ratio_sync", "channels"].as_slice()));
         if !known {
             // gin's NoRoute for /api/*.
             return Reply::text(404, "text/plain", "404 page not found");
@@ -814,7 +804,10 @@ impl FlavorApi for NewApiFamily {
                 self.fetch_models_preview(st, req, fault)
             }
             ("PUT", ["api", "channel"]) => self.update(st, req, fault),
-            ("GET", ["api", "option"]) => self.options(),
+            ("GET", ["api", "option"]) => crate::ratio::get_options(st, era_b),
+            // The old handler (2025 builds, Veloera) wants a string value.
+            ("PUT", ["api", "option"]) => crate::ratio::put_option(st, req, self.d.legacy),
+            ("GET", ["api", "ratio_sync", "channels"]) => crate::ratio::channels(st),
             ("GET", ["api", "user", "token"]) => {
                 // GenerateAccessToken: a fresh token replaces the old one.
                 st.logins += 1;
@@ -833,6 +826,25 @@ impl FlavorApi for NewApiFamily {
 
     fn business_error(&self, _st: &State, _req: &Req, message: &str) -> Reply {
         self.fail(message)
+    }
+
+    /// `POST /api/ratio_sync/fetch` (root; New API ≥2025-06-19 only) fetches other servers.
+    fn deferred(
+        &self,
+        st: &mut State,
+        req: &Req,
+    ) -> Option<Result<crate::ratio::FetchPlan, Reply>> {
+        if req.method != "POST"
+            || req.segments() != ["api", "ratio_sync", "fetch"]
+            || self.d.legacy
+            || self.d.veloera
+        {
+            return None;
+        }
+        if let Err(reply) = self.authenticate(st, req, Role::Root) {
+            return Some(Err(reply));
+        }
+        Some(crate::ratio::plan_fetch(st, req, self.d.era == Era::B))
     }
 
     fn status_error(&self, _st: &State, req: &Req, status: u16) -> Reply {

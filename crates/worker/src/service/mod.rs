@@ -2,6 +2,7 @@
 //! (permissions, alarms, badge, notifications, broadcasting, spawning) so that all of it is
 //! tested natively with an in-memory store, a fake gateway and a fake browser.
 
+pub mod extras;
 pub mod runs;
 pub mod schedule;
 pub mod sites;
@@ -19,6 +20,7 @@ use msync_core::gateway::{self, Ctx, Gateway};
 use msync_core::http::Transport;
 use msync_core::model::{Site, SiteId};
 use msync_core::protocol::{Command, Event, Reply};
+use msync_core::ratio::RatioSync;
 use msync_core::settings::SyncSettings;
 use msync_core::store::KvStore;
 use msync_core::{Error, ErrorClass};
@@ -26,6 +28,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use extras::{PreviewKind, RatioCall};
+use msync_core::engine::redirect::RedirectApplyOptions;
 pub use storage::{Meta, KEY_META, KEY_SITES, SCHEMA_VERSION};
 
 /// A `chrome.alarms` alarm.
@@ -70,6 +74,8 @@ pub trait Connector {
         store: Rc<dyn KvStore>,
         settings: SyncSettings,
     ) -> Result<Engine, Error>;
+    /// Ratio sync over the site (New API family only; others are a validation error).
+    fn ratio(&self, site: &Site, store: Rc<dyn KvStore>) -> Result<RatioSync, Error>;
 }
 
 /// The production connector: core's adapters over a [`Transport`].
@@ -96,6 +102,11 @@ impl Connector for HttpConnector {
         let ctx = Ctx::new(site.clone(), self.transport.clone(), self.clock.clone());
         let seed = self.clock.now_ms() ^ 0x9e37_79b9_7f4a_7c15;
         Engine::connect(ctx, store, settings, seed)
+    }
+
+    fn ratio(&self, site: &Site, store: Rc<dyn KvStore>) -> Result<RatioSync, Error> {
+        let ctx = Ctx::new(site.clone(), self.transport.clone(), self.clock.clone());
+        RatioSync::new(ctx, store)
     }
 }
 
@@ -321,6 +332,87 @@ impl Env {
                 self.export_settings(include_secrets).await?
             }
             Command::ImportSettings { content } => self.import_settings(&content).await?,
+            Command::ListPresets => Reply::Presets {
+                presets: msync_core::redirect::preset_infos(),
+            },
+            Command::PreviewRedirect {
+                site,
+                channels,
+                settings,
+                confirm_overwrite_invalid,
+            } => {
+                self.preview_redirect(
+                    &site,
+                    PreviewKind::Redirect(settings),
+                    channels,
+                    confirm_overwrite_invalid,
+                )
+                .await?
+            }
+            Command::PreviewPrune { site, channels } => {
+                self.preview_redirect(&site, PreviewKind::Prune, channels, false)
+                    .await?
+            }
+            Command::PreviewClear {
+                site,
+                channels,
+                scope,
+                remove_added_names,
+                confirm_overwrite_invalid,
+            } => {
+                self.preview_redirect(
+                    &site,
+                    PreviewKind::Clear {
+                        scope,
+                        remove_added_names,
+                    },
+                    channels,
+                    confirm_overwrite_invalid,
+                )
+                .await?
+            }
+            Command::ApplyRedirect {
+                site,
+                preview,
+                channels,
+                confirm_overwrite_invalid,
+                confirm_clear,
+                force,
+            } => {
+                let opts = RedirectApplyOptions {
+                    channels,
+                    confirm_overwrite_invalid,
+                    confirm_clear,
+                    force,
+                };
+                self.apply_redirect(&site, preview, opts).await?
+            }
+            Command::ListRatioSources { site } => self.ratio(&site, RatioCall::Sources).await?,
+            Command::FetchRatioDiff {
+                site,
+                upstreams,
+                timeout_s,
+            } => {
+                self.ratio(&site, RatioCall::Diff(upstreams, timeout_s))
+                    .await?
+            }
+            Command::PreviewRatios { site, choices } => {
+                self.ratio(&site, RatioCall::Preview(choices)).await?
+            }
+            Command::ApplyRatios {
+                site,
+                choices,
+                base,
+            } => self.ratio(&site, RatioCall::Apply(choices, base)).await?,
+            Command::ListRatioSnapshots { site } => self.ratio(&site, RatioCall::Snapshots).await?,
+            Command::RevertRatios {
+                site,
+                snapshot,
+                force,
+            } => {
+                self.ratio(&site, RatioCall::Revert(snapshot, force))
+                    .await?
+            }
         })
     }
 
@@ -386,12 +478,18 @@ impl Env {
             .remove(&storage::settings_key(id))
             .await
             .map_err(store_err)?;
-        for key in self
+        let mut keys = self
             .store
             .keys(&storage::history_prefix(id))
             .await
-            .map_err(store_err)?
-        {
+            .map_err(store_err)?;
+        keys.extend(
+            self.store
+                .keys(&format!("{}{}/", msync_core::ratio::SNAPSHOT_PREFIX, id.0))
+                .await
+                .map_err(store_err)?,
+        );
+        for key in keys {
             self.store.remove(&key).await.map_err(store_err)?;
         }
         self.browser

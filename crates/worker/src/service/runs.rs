@@ -12,6 +12,7 @@ use futures::channel::oneshot;
 use futures::future::{AbortHandle, Abortable};
 use msync_core::engine::plan::SyncPlan;
 use msync_core::engine::record::{RunHead, RunId, RunRecord, RunState, Trigger};
+use msync_core::engine::redirect::RedirectApplyOptions;
 use msync_core::engine::{ApplyOptions, Engine, Observer, Progress, RunRequest, Selection};
 use msync_core::history::{export_csv, export_json, History, ItemQuery};
 use msync_core::model::{ChannelId, SiteId};
@@ -36,6 +37,8 @@ pub enum Job {
     Apply(SyncPlan, ApplyOptions),
     RevertRun(RunId, bool),
     RevertChannel(RunId, ChannelId, bool),
+    /// Apply the site's stored redirect preview (by id).
+    Redirect(String, RedirectApplyOptions),
     Resume,
 }
 
@@ -154,9 +157,34 @@ impl Env {
                 site: id.clone(),
                 first: RefCell::new(Some(tx)),
             };
+            // Redirect runs that follow a sync (redirect enabled in the settings).
+            let follow_ups: RefCell<Vec<RunRecord>> = RefCell::new(Vec::new());
             let work = async {
                 match job {
-                    Job::Sync(req) => engine.run(req, &relay).await.map(Some),
+                    Job::Sync(req) => {
+                        let rec = engine.run(req, &relay).await?;
+                        if rec.head.state == RunState::Finished {
+                            match engine.redirect_after_sync(&rec, &relay).await {
+                                Ok(Some(r)) => follow_ups.borrow_mut().push(r),
+                                Ok(None) => {}
+                                Err(e) => this.browser.broadcast(&Event::RunFinished {
+                                    site: id.clone(),
+                                    head: RunHead {
+                                        note: Some(format!(
+                                            "the redirect after this sync failed: {}",
+                                            e.message
+                                        )),
+                                        ..rec.head.clone()
+                                    },
+                                }),
+                            }
+                        }
+                        Ok(Some(rec))
+                    }
+                    Job::Redirect(preview, opts) => engine
+                        .apply_stored_redirect(&preview, opts, &relay)
+                        .await
+                        .map(Some),
                     Job::Apply(plan, opts) => engine.apply_plan(plan, opts, &relay).await.map(Some),
                     Job::RevertRun(run, force) => {
                         engine.revert_run(&run, force, &relay).await.map(Some)
@@ -177,6 +205,9 @@ impl Env {
                 Ok(Some(rec)) => {
                     relay.answer(Ok(Some(rec.head.id.clone())));
                     this.finished(&site_name, &rec, notify).await;
+                    for r in follow_ups.into_inner() {
+                        this.finished(&site_name, &r, false).await;
+                    }
                 }
                 Ok(None) => relay.answer(Ok(None)),
                 Err(e) => relay.answer(Err(e)),

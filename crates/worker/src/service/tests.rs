@@ -159,6 +159,16 @@ impl Connector for TestConnector {
             settings,
         )
     }
+    fn ratio(
+        &self,
+        site: &Site,
+        _store: Rc<dyn KvStore>,
+    ) -> Result<msync_core::ratio::RatioSync, Error> {
+        Err(Error::validation(format!(
+            "no ratio sync for {} in these tests",
+            site.kind
+        )))
+    }
 }
 
 #[derive(Default)]
@@ -1163,4 +1173,51 @@ fn storage_from_a_newer_version_is_refused_unchanged() {
 #[test]
 fn every_schema_step_has_a_migration() {
     assert_eq!(storage::MIGRATIONS.len() as u32, SCHEMA_VERSION - 1);
+}
+
+// ----- redirect and ratio -----------------------------------------------------------------
+
+#[test]
+fn redirect_commands_preview_and_apply_through_the_worker() {
+    let mut w = World::new();
+    populate(&w.gw, 2);
+    let site = w.add_site("s");
+    let Reply::Presets { presets } = w.cmd(Command::ListPresets) else {
+        panic!()
+    };
+    assert!(!presets.is_empty());
+    let r = w.cmd(Command::PreviewPrune {
+        site: site.clone(),
+        channels: None,
+    });
+    let Reply::RedirectPreview { preview } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(preview.channels.len(), 2);
+    assert!(w.gw.writes().is_empty(), "a preview writes nothing");
+    let r = w.cmd(Command::ApplyRedirect {
+        site: site.clone(),
+        preview: "not-the-latest".into(),
+        channels: None,
+        confirm_overwrite_invalid: false,
+        confirm_clear: false,
+        force: false,
+    });
+    assert!(error_of(&r).1.contains("no longer current"), "{r:?}");
+    w.settle();
+    assert!(!w.env.is_active(&site));
+    w.browser.granted.borrow_mut().clear();
+    let r = w.cmd(Command::PreviewRedirect {
+        site: site.clone(),
+        channels: None,
+        settings: None,
+        confirm_overwrite_invalid: false,
+    });
+    assert_eq!(error_of(&r).0, "permission");
+    let r = w.cmd(Command::ListRatioSources { site });
+    assert_eq!(
+        error_of(&r).0,
+        "permission",
+        "permission is checked before anything else"
+    );
 }
