@@ -81,6 +81,7 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("mode.apply", "Apply plan", "应用计划"),
     ("mode.dry_run", "Dry run", "试运行"),
     ("mode.failed", "Retry failed", "重试失败项"),
+    ("mode.redirect", "Model redirect", "模型重定向"),
     ("mode.revert", "Revert", "回滚"),
     ("mode.selected", "Selected channels", "所选渠道"),
     ("nav.history", "History", "历史"),

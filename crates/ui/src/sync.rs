@@ -235,6 +235,7 @@ pub fn mode_id(m: RunMode) -> &'static str {
         RunMode::DryRun => "mode.dry_run",
         RunMode::Apply => "mode.apply",
         RunMode::Revert => "mode.revert",
+        RunMode::Redirect => "mode.redirect",
     }
 }
 
