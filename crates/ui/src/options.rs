@@ -3,6 +3,7 @@
 use crate::api;
 use crate::common::*;
 use crate::history::HistoryScreen;
+use crate::redirect::RedirectScreen;
 use crate::settings::SettingsScreen;
 use crate::sites::SitesScreen;
 use crate::sync::SyncScreen;
@@ -16,15 +17,17 @@ pub enum Tab {
     Sites,
     Sync,
     Settings,
+    Redirect,
     History,
     Transfer,
 }
 
 impl Tab {
-    const ALL: [Tab; 5] = [
+    const ALL: [Tab; 6] = [
         Tab::Sites,
         Tab::Sync,
         Tab::Settings,
+        Tab::Redirect,
         Tab::History,
         Tab::Transfer,
     ];
@@ -34,6 +37,7 @@ impl Tab {
             Tab::Sites => "sites",
             Tab::Sync => "sync",
             Tab::Settings => "settings",
+            Tab::Redirect => "redirect",
             Tab::History => "history",
             Tab::Transfer => "transfer",
         }
@@ -44,6 +48,7 @@ impl Tab {
             Tab::Sites => "nav.sites",
             Tab::Sync => "nav.sync",
             Tab::Settings => "nav.settings",
+            Tab::Redirect => "nav.redirect",
             Tab::History => "nav.history",
             Tab::Transfer => "nav.transfer",
         }
@@ -60,7 +65,10 @@ impl Tab {
 
     /// Screens that work on one site.
     fn per_site(self) -> bool {
-        matches!(self, Tab::Sync | Tab::Settings | Tab::History)
+        matches!(
+            self,
+            Tab::Sync | Tab::Settings | Tab::Redirect | Tab::History
+        )
     }
 }
 
@@ -174,6 +182,7 @@ pub fn Options() -> impl IntoView {
                         Tab::Sites => view! { <SitesScreen /> }.into_any(),
                         Tab::Sync => view! { <SyncScreen /> }.into_any(),
                         Tab::Settings => view! { <SettingsScreen /> }.into_any(),
+                        Tab::Redirect => view! { <RedirectScreen /> }.into_any(),
                         Tab::History => view! { <HistoryScreen /> }.into_any(),
                         Tab::Transfer => view! { <TransferScreen /> }.into_any(),
                     }
