@@ -217,6 +217,41 @@ test('import/export: secrets only when ticked; a malformed file is refused with 
   await page.getByText('Settings imported.').waitFor({ timeout: 5000 }).catch(async (e) => { await screenshot(page, 'debug-import'); throw e; });
 });
 
+test('redirect: preview with reasons per standard model, apply, bulk clear needs a second click', async () => {
+  await nav('redirect');
+  await page.getByTestId('presets').locator('input').first().waitFor();
+  await page.getByTestId('standard-models').fill('gpt-4o\ndeepseek-chat');
+  await page.getByTestId('standard-models').press('Tab');
+  await page.getByTestId('preview-redirect').click();
+  const table = page.getByTestId('redirect-table');
+  await table.waitFor(LONG);
+  const rows = page.getByTestId('redirect-row');
+  assert.ok((await rows.count()) >= 1);
+  const reasons = await table.locator('details').first().evaluate((d) => { d.open = true; return d.innerText; });
+  assert.match(reasons, /gpt-4o: /, 'each standard model has its reason');
+  await shots(page, 'redirect-preview');
+  const apply = page.getByTestId('apply-redirect');
+  if (!(await apply.isDisabled())) {
+    await apply.click();
+    await page.getByText(/Apply started/).waitFor(LONG);
+  }
+  // Bulk clear: choose one channel, preview, then the apply needs a second click.
+  await page.getByTestId('bulk-clear').click();
+  const dialog = page.getByTestId('clear-dialog');
+  await dialog.waitFor();
+  await dialog.getByRole('radio', { name: /Every entry/ }).check();
+  await dialog.locator('.clearlist input').first().check();
+  await shots(page, 'redirect-clear-dialog');
+  await page.getByTestId('preview-clear').click();
+  await page.getByTestId('redirect-preview').getByText(/bulk clear/i).waitFor({ timeout: 8000 }).catch(async (e) => { await screenshot(page, 'debug-clear'); throw e; });
+  const clearBtn = page.getByTestId('apply-redirect');
+  if (!(await clearBtn.isDisabled())) {
+    await clearBtn.click();
+    await page.getByText(/Click again to clear/).waitFor();
+    await shots(page, 'redirect-clear-confirm');
+  }
+});
+
 test('popup: last run per site, next run, quick actions', async () => {
   const popup = await ext.ctx.newPage();
   await popup.setViewportSize({ width: 400, height: 520 });

@@ -72,6 +72,9 @@ pub fn RedirectScreen() -> impl IntoView {
         }
         other => notice.set(Notice::Error(reply_problem(&other))),
     };
+    // Created here, not inside the dialog: the dialog (and what it owns) is gone when the reply
+    // arrives.
+    let show_cb = Callback::new(show);
     let run_preview = move |_| {
         let (site, s) = (site.get_untracked(), rs());
         spawn_local(async move {
@@ -160,7 +163,7 @@ pub fn RedirectScreen() -> impl IntoView {
                 <button data-testid="bulk-clear" disabled=move || !supported() on:click=move |_| clear_dialog.set(true)>{tr("rd.clear")}</button>
             </div>
             <NoticeLine notice=notice />
-            {move || clear_dialog.get().then(|| view! { <ClearDialog channels=channels site=site open=clear_dialog show=Callback::new(show) /> })}
+            {move || clear_dialog.get().then(|| view! { <ClearDialog channels=channels site=site open=clear_dialog show=show_cb /> })}
             {move || preview.get().map(|p| {
                 let is_clear = matches!(p.op, RedirectOp::Clear { .. });
                 let id = p.id.clone();
@@ -210,6 +213,7 @@ pub fn RedirectScreen() -> impl IntoView {
 
 #[component]
 fn PreviewRow(c: ChannelPreview, picked: RwSignal<HashSet<String>>) -> impl IntoView {
+    let lang = app().lang;
     let id = c.channel_id.0.clone();
     let id2 = id.clone();
     let (status_cls, status_id, blocked) = match &c.status {
@@ -234,9 +238,16 @@ fn PreviewRow(c: ChannelPreview, picked: RwSignal<HashSet<String>>) -> impl Into
             view! { <li class=cls>{text}</li> }
         })
         .collect_view();
-    let reasons = c
+    // Mapped standard models first: they are what the write does.
+    let mut outcomes: Vec<_> = c.outcomes.iter().collect();
+    outcomes.sort_by_key(|o| o.outcome.target().is_none());
+    let mapped = c
         .outcomes
         .iter()
+        .filter(|o| o.outcome.target().is_some())
+        .count();
+    let reasons = outcomes
+        .into_iter()
         .map(|o| view! { <li><code>{o.standard.clone()}</code>": "{o.outcome.describe()}</li> })
         .collect_view();
     view! {
@@ -248,7 +259,7 @@ fn PreviewRow(c: ChannelPreview, picked: RwSignal<HashSet<String>>) -> impl Into
             <td><span class=format!("badge {status_cls}")>{tr(status_id)}</span>{blocked.map(|m| view! { <div class="small muted">{m}</div> })}</td>
             <td class="name">{c.channel_name.clone()}<div class="muted small mono">"#"{c.channel_id.0.clone()}</div></td>
             <td><ul class="models">{changes}</ul></td>
-            <td><details><summary class="small">{c.outcomes.len()}" "{tr("rd.standard_n")}</summary><ul class="reasons small">{reasons}</ul></details></td>
+            <td><details><summary class="small">{move || fill(lookup(lang.get(), "rd.mapped_of"), &[&mapped, &c.outcomes.len()])}</summary><ul class="reasons small">{reasons}</ul></details></td>
         </tr>
     }
 }
@@ -311,8 +322,11 @@ fn ClearDialog(
             remove_added_names: remove_names.get_untracked(),
             confirm_overwrite_invalid: false,
         };
-        open.set(false);
-        spawn_local(async move { show.run(api::call(&cmd).await) });
+        spawn_local(async move {
+            let reply = api::call(&cmd).await;
+            open.set(false);
+            show.run(reply)
+        });
     };
     view! {
         <div class="overlay">
