@@ -166,6 +166,11 @@ pub fn RedirectScreen() -> impl IntoView {
             {move || clear_dialog.get().then(|| view! { <ClearDialog channels=channels site=site open=clear_dialog show=show_cb /> })}
             {move || preview.get().map(|p| {
                 let is_clear = matches!(p.op, RedirectOp::Clear { .. });
+                let op_id = match p.op {
+                    RedirectOp::Redirect { .. } => "rd.op_redirect",
+                    RedirectOp::Prune => "rd.op_prune",
+                    RedirectOp::Clear { .. } => "rd.op_clear",
+                };
                 let id = p.id.clone();
                 let n_change = p.totals.change;
                 let apply = move |_| {
@@ -182,7 +187,7 @@ pub fn RedirectScreen() -> impl IntoView {
                 view! {
                     <div class="card" data-testid="redirect-preview">
                         <div class="row">
-                            <h3>{tr("rd.preview_title")}" — "{p.op.label()}</h3>
+                            <h3>{tr("rd.preview_title")}" — "{tr(op_id)}</h3>
                             <span class="muted">{move || fill(lookup(lang.get(), "rd.totals"), &[&p.totals.change, &p.totals.unchanged, &p.totals.blocked, &p.totals.keys_set, &p.totals.keys_removed])}</span>
                         </div>
                         <div class="row">
