@@ -1,7 +1,9 @@
-//! Talking to the service worker: one typed `Command` out, one `Reply` back.
+//! The browser edge of the pages: one typed `Command` out, one `Reply` back; worker `Event`s in;
+//! host permissions, downloads, clocks and the browser language. Nothing here decides anything.
 
-use js_sys::Promise;
-use msync_core::protocol::{Command, Reply};
+use js_sys::{Array, Object, Promise, Reflect};
+use msync_core::protocol::{Command, Event, Reply};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -11,6 +13,14 @@ extern "C" {
     fn send_message(message: &JsValue) -> Promise;
     #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = openOptionsPage)]
     fn open_options_page_js() -> Promise;
+    #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = getURL)]
+    fn get_url(path: &str) -> String;
+    #[wasm_bindgen(js_namespace = ["chrome", "tabs"], js_name = create)]
+    fn tabs_create(props: &JsValue) -> Promise;
+    #[wasm_bindgen(js_namespace = ["chrome", "runtime", "onMessage"], js_name = addListener)]
+    fn add_message_listener(f: &Closure<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>);
+    #[wasm_bindgen(js_namespace = ["chrome", "permissions"], js_name = request)]
+    fn permissions_request(p: &JsValue) -> Promise;
 }
 
 /// Send a command to the worker. Transport problems come back as `Reply::Error`.
@@ -24,14 +34,191 @@ pub async fn call(cmd: &Command) -> Reply {
         Err(e) => return fail(e.to_string()),
     };
     match JsFuture::from(send_message(&msg)).await {
+        Ok(v) if v.is_undefined() || v.is_null() => {
+            fail("the background worker gave no answer".into())
+        }
         Ok(v) => serde_wasm_bindgen::from_value(v)
             .unwrap_or_else(|e| fail(format!("unreadable reply from the worker: {e}"))),
-        Err(e) => fail(format!("the background worker did not answer: {e:?}")),
+        Err(e) => fail(format!(
+            "the background worker did not answer: {}",
+            js_error_text(&e)
+        )),
     }
 }
 
-use serde::Serialize;
+fn js_error_text(e: &JsValue) -> String {
+    Reflect::get(e, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "unknown error".into())
+}
+
+/// Listen for worker events for the life of the page. Other messages (commands other pages send)
+/// are ignored; the listener never answers, so it never steals a reply.
+pub fn on_event(mut f: impl FnMut(Event) + 'static) {
+    let cb = Closure::<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>::new(
+        move |msg: JsValue, _sender: JsValue, _respond: JsValue| {
+            if Reflect::has(&msg, &"event".into()).unwrap_or(false) {
+                if let Ok(ev) = serde_wasm_bindgen::from_value::<Event>(msg) {
+                    f(ev);
+                }
+            }
+            JsValue::FALSE
+        },
+    );
+    add_message_listener(&cb);
+    cb.forget();
+}
+
+/// `http://host:port` of a URL, if it parses (what the host permission is requested for).
+pub fn origin_of(url: &str) -> Option<String> {
+    let u = web_sys::Url::new(url.trim()).ok()?;
+    let proto = u.protocol();
+    (proto == "http:" || proto == "https:").then(|| u.origin())
+}
+
+/// Ask for the host permission of `origin`. Must be called synchronously from a click handler
+/// (a user gesture); the returned future resolves to whether it was granted.
+pub fn request_host_permission(origin: &str) -> impl std::future::Future<Output = bool> {
+    let p = Object::new();
+    let origins = Array::of1(&JsValue::from_str(&format!("{origin}/*")));
+    let _ = Reflect::set(&p, &"origins".into(), &origins);
+    let promise = permissions_request(&p);
+    async move {
+        JsFuture::from(promise)
+            .await
+            .map(|v| v.as_bool().unwrap_or(false))
+            .unwrap_or(false)
+    }
+}
 
 pub fn open_options_page() {
     let _ = open_options_page_js();
+}
+
+/// Open the options page at a section (`#sites/new`).
+pub fn open_options_at(hash: &str) {
+    let p = Object::new();
+    let _ = Reflect::set(
+        &p,
+        &"url".into(),
+        &get_url(&format!("options.html{hash}")).into(),
+    );
+    let _ = tabs_create(&p);
+}
+
+/// Offer a file to the user (Blob URL + a temporary link).
+pub fn download(filename: &str, mime: &str, content: &str) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let parts = Array::of1(&JsValue::from_str(content));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Ok(a) = doc.create_element("a") {
+        let _ = a.set_attribute("href", &url);
+        let _ = a.set_attribute("download", filename);
+        if let Some(body) = doc.body() {
+            let _ = body.append_child(&a);
+            if let Some(el) = a.dyn_ref::<web_sys::HtmlElement>() {
+                el.click();
+            }
+            let _ = body.remove_child(&a);
+        }
+    }
+    // Revoke later: the download needs the URL for a moment.
+    let revoke = Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    if let Some(w) = web_sys::window() {
+        let _ =
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 10_000);
+    }
+}
+
+/// Read a picked file as text.
+pub async fn read_file(file: web_sys::File) -> Result<String, String> {
+    JsFuture::from(file.text())
+        .await
+        .map_err(|e| js_error_text(&e))?
+        .as_string()
+        .ok_or_else(|| "the file is not text".into())
+}
+
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// Local date and time, `2025-10-29 18:07:53`.
+pub fn local_time(ms: u64) -> String {
+    let d = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes(),
+        d.get_seconds()
+    )
+}
+
+/// Local time of day, `18:07:53`.
+pub fn local_clock(ms: u64) -> String {
+    local_time(ms)
+        .split(' ')
+        .nth(1)
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub fn browser_language() -> String {
+    web_sys::window()
+        .and_then(|w| w.navigator().language())
+        .unwrap_or_default()
+}
+
+const LANG_KEY: &str = "msync.lang";
+
+/// The language the user picked on this device (page-local preference, not a setting).
+pub fn saved_language() -> Option<String> {
+    web_sys::window()?
+        .local_storage()
+        .ok()??
+        .get_item(LANG_KEY)
+        .ok()?
+}
+
+pub fn save_language(code: &str) {
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = s.set_item(LANG_KEY, code);
+    }
+}
+
+pub fn location_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
+pub fn set_location_hash(hash: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().set_hash(hash);
+    }
+}
+
+pub fn set_document_lang(code: &str) {
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = el.set_attribute("lang", code);
+    }
 }

@@ -1,10 +1,36 @@
 //! msync's options page and popup: thin Leptos views over state the worker owns.
 //! The UI never decides anything about a sync; it renders replies and sends commands.
 
-#[cfg(target_arch = "wasm32")]
 mod api;
-#[cfg(target_arch = "wasm32")]
-mod views;
+mod common;
+pub mod format;
+mod history;
+pub mod i18n;
+mod options;
+mod popup;
+mod redirect;
+mod settings;
+mod sites;
+mod sync;
+mod transfer;
 
-#[cfg(target_arch = "wasm32")]
-pub use views::{mount_options, mount_popup};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+pub fn mount_options() {
+    panic_to_console();
+    leptos::mount::mount_to_body(options::Options);
+}
+
+#[wasm_bindgen]
+pub fn mount_popup() {
+    panic_to_console();
+    leptos::mount::mount_to_body(popup::Popup);
+}
+
+/// Panics go to the console instead of vanishing (no extra crate needed).
+fn panic_to_console() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&info.to_string().into());
+    }));
+}

@@ -1,0 +1,212 @@
+//! State and small pieces both pages share: the language, live progress from worker events, the
+//! status badge, notices.
+
+use crate::api;
+use crate::i18n::{lookup, Lang};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use msync_core::engine::record::ItemStatus;
+use msync_core::engine::Progress;
+use msync_core::protocol::{Command, Event, Reply};
+use std::collections::HashMap;
+
+/// Page-wide state, provided as context.
+#[derive(Clone, Copy)]
+pub struct App {
+    pub lang: RwSignal<Lang>,
+    /// Live progress per site id, from `Event::Progress`.
+    pub progress: RwSignal<HashMap<String, Progress>>,
+    /// Bumped on every `Event::RunFinished` (and after commands that change runs): views reload.
+    pub runs_changed: RwSignal<u64>,
+    /// The last `Event::Item` per site, for tables that patch rows live.
+    pub last_item: RwSignal<Option<(String, msync_core::engine::record::ItemResult)>>,
+}
+
+impl App {
+    pub fn start() -> App {
+        let initial = api::saved_language().unwrap_or_else(api::browser_language);
+        let app = App {
+            lang: RwSignal::new(Lang::from_tag(&initial)),
+            progress: RwSignal::new(HashMap::new()),
+            runs_changed: RwSignal::new(0),
+            last_item: RwSignal::new(None),
+        };
+        api::set_document_lang(app.lang.get_untracked().code());
+        api::on_event(move |ev| match ev {
+            Event::Progress { site, progress } => {
+                app.progress.update(|m| {
+                    m.insert(site.0, progress);
+                });
+            }
+            Event::Item { site, item } => app.last_item.set(Some((site.0, item))),
+            Event::RunFinished { site, .. } => {
+                app.progress.update(|m| {
+                    m.remove(&site.0);
+                });
+                app.runs_changed.update(|n| *n += 1);
+            }
+        });
+        provide_context(app);
+        app
+    }
+
+    pub fn set_lang(&self, lang: Lang) {
+        self.lang.set(lang);
+        api::save_language(lang.code());
+        api::set_document_lang(lang.code());
+    }
+}
+
+pub fn app() -> App {
+    expect_context::<App>()
+}
+
+/// A translated message that follows the language switch.
+pub fn tr(id: &'static str) -> impl Fn() -> &'static str + Clone + Send + Sync + 'static {
+    let lang = app().lang;
+    move || lookup(lang.get(), id)
+}
+
+/// The current language's text for `id`, read once inside a reactive closure.
+pub fn t(id: &'static str) -> &'static str {
+    lookup(app().lang.get(), id)
+}
+
+pub fn status_id(s: ItemStatus) -> &'static str {
+    match s {
+        ItemStatus::Success => "status.success",
+        ItemStatus::Unchanged => "status.unchanged",
+        ItemStatus::Failed => "status.failed",
+        ItemStatus::Skipped => "status.skipped",
+        ItemStatus::NeedsReview => "status.needs_review",
+        ItemStatus::Running => "status.running",
+        ItemStatus::Queued => "status.queued",
+    }
+}
+
+pub fn status_icon(s: ItemStatus) -> &'static str {
+    match s {
+        ItemStatus::Success => "✓",
+        ItemStatus::Unchanged => "=",
+        ItemStatus::Failed => "✕",
+        ItemStatus::Skipped => "–",
+        ItemStatus::NeedsReview => "!",
+        ItemStatus::Running => "↻",
+        ItemStatus::Queued => "…",
+    }
+}
+
+#[component]
+pub fn StatusBadge(status: ItemStatus) -> impl IntoView {
+    view! {
+        <span class=format!("badge st-{}", status.as_str())>
+            <span aria-hidden="true">{status_icon(status)}" "</span>
+            {tr(status_id(status))}
+        </span>
+    }
+}
+
+/// A message line: info, ok or error (errors are announced to screen readers).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Notice {
+    None,
+    Info(String),
+    Ok(String),
+    Error(String),
+}
+
+#[component]
+pub fn NoticeLine(notice: RwSignal<Notice>) -> impl IntoView {
+    move || match notice.get() {
+        Notice::None => ().into_any(),
+        Notice::Info(m) => view! { <p class="notice info" role="status">{m}</p> }.into_any(),
+        Notice::Ok(m) => view! { <p class="notice ok" role="status">{m}</p> }.into_any(),
+        Notice::Error(m) => {
+            view! { <p class="notice err" role="alert" data-testid="error">{m}</p> }.into_any()
+        }
+    }
+}
+
+/// Turn a reply that is not the expected one into a notice text.
+pub fn reply_problem(r: &Reply) -> String {
+    match r {
+        Reply::Error { message, .. } => message.clone(),
+        Reply::Invalid { issues } => issues
+            .iter()
+            .map(|i| format!("{}: {}", i.field, i.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => format!("unexpected reply: {other:?}"),
+    }
+}
+
+/// Send a command; on success bump `runs_changed`, otherwise report the problem.
+pub fn send_then(cmd: Command, notice: RwSignal<Notice>, ok_text: &'static str) {
+    let app = app();
+    spawn_local(async move {
+        let r = api::call(&cmd).await;
+        match r {
+            Reply::Ok | Reply::RunStarted { .. } => {
+                if !ok_text.is_empty() {
+                    notice.set(Notice::Ok(lookup(app.lang.get_untracked(), ok_text).into()));
+                } else {
+                    notice.set(Notice::None);
+                }
+                app.runs_changed.update(|n| *n += 1);
+            }
+            other => notice.set(Notice::Error(reply_problem(&other))),
+        }
+    });
+}
+
+/// Progress bar with done/total, rate and ETA.
+#[component]
+pub fn ProgressBar(progress: Progress) -> impl IntoView {
+    let lang = app().lang;
+    let pct = if progress.total == 0 {
+        0.0
+    } else {
+        progress.done as f64 * 100.0 / progress.total as f64
+    };
+    let current = progress
+        .in_flight
+        .iter()
+        .map(|c| c.name.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let eta = progress.eta_ms;
+    let rate = progress.rate_per_min;
+    let (done, total) = (progress.done, progress.total);
+    view! {
+        <div class="progress" data-testid="progress">
+            <div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax=total aria-valuenow=done>
+                <div class="fill" style=format!("width:{pct:.1}%")></div>
+            </div>
+            <p class="muted small">
+                {move || crate::format::fill(lookup(lang.get(), "progress.line"), &[&done, &total])}
+                {move || eta.map(|e| format!(" · {} {}", lookup(lang.get(), "progress.eta"), crate::format::duration(e))).unwrap_or_default()}
+                {move || if rate > 0.0 { format!(" · {rate:.1}/min") } else { String::new() }}
+            </p>
+            {(!current.is_empty()).then(|| view! { <p class="muted small ellipsis">{tr("progress.current")}" "{current.clone()}</p> })}
+        </div>
+    }
+}
+
+#[component]
+pub fn LangSwitch() -> impl IntoView {
+    let app = app();
+    view! {
+        <label class="lang">
+            <span class="sr-only">{tr("lang.label")}</span>
+            <select
+                aria-label=tr("lang.label")
+                data-testid="lang"
+                on:change=move |ev| app.set_lang(Lang::from_tag(&event_target_value(&ev)))
+                prop:value=move || app.lang.get().code()
+            >
+                <option value="en">"English"</option>
+                <option value="zh-CN">"简体中文"</option>
+            </select>
+        </label>
+    }
+}

@@ -1,0 +1,363 @@
+//! English and Simplified Chinese UI text, keyed by message id. The language follows the
+//! browser (`navigator.language`) until the user picks one.
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Lang {
+    En,
+    Zh,
+}
+
+impl Lang {
+    pub fn from_tag(tag: &str) -> Lang {
+        if tag.trim().to_ascii_lowercase().starts_with("zh") {
+            Lang::Zh
+        } else {
+            Lang::En
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh-CN",
+        }
+    }
+}
+
+/// The text for `id`; an unknown id shows itself (and the test below keeps that from shipping).
+pub fn lookup(lang: Lang, id: &'static str) -> &'static str {
+    match TABLE.binary_search_by(|(k, _, _)| k.cmp(&id)) {
+        Ok(i) => match lang {
+            Lang::En => TABLE[i].1,
+            Lang::Zh => TABLE[i].2,
+        },
+        Err(_) => id,
+    }
+}
+
+/// (id, English, 简体中文), sorted by id.
+static TABLE: &[(&str, &str, &str)] = &[
+    ("col.actions", "Actions", "操作"),
+    ("col.attempts", "Attempts", "尝试次数"),
+    ("col.changes", "Changes", "变更"),
+    ("col.duration", "Duration", "耗时"),
+    ("col.finished", "Finished at", "完成时间"),
+    ("col.http", "HTTP", "HTTP"),
+    ("col.id", "ID", "ID"),
+    ("col.message", "Message", "消息"),
+    ("col.name", "Channel", "渠道"),
+    ("col.status", "Status", "状态"),
+    ("common.cancel", "Cancel", "取消"),
+    ("common.close", "Close", "关闭"),
+    ("common.edit", "Edit", "编辑"),
+    ("common.loading", "Loading…", "加载中…"),
+    ("common.no", "No", "否"),
+    ("common.off", "Off", "关闭"),
+    ("common.on", "On", "开启"),
+    ("common.remove", "Remove", "删除"),
+    ("common.save", "Save", "保存"),
+    ("common.yes", "Yes", "是"),
+    ("diff.new", "New models", "新模型列表"),
+    ("diff.old", "Old models", "原模型列表"),
+    ("diff.title", "Model changes", "模型变更"),
+    ("hist.details", "Details", "详情"),
+    ("hist.mode", "Kind", "类型"),
+    ("hist.run", "Run", "运行"),
+    ("hist.state", "State", "状态"),
+    ("hist.trigger", "Trigger", "触发方式"),
+    ("io.choose_file", "Settings file (.json)", "设置文件（.json）"),
+    ("io.export", "Export settings", "导出设置"),
+    ("io.export_body", "Every site and its sync settings as one JSON file. Tokens and passwords are left out unless you tick the box.", "将所有站点及其同步设置导出为一个 JSON 文件。除非勾选下方选项，否则不包含令牌和密码。"),
+    ("io.export_title", "Export", "导出"),
+    ("io.exported", "Downloaded", "已下载"),
+    ("io.import_body", "Replaces the sites and settings with those in the file. Malformed files and files from a newer msync are refused; nothing is changed then.", "用文件中的站点和设置替换当前配置。格式错误或来自更新版本 msync 的文件会被拒绝，此时不做任何更改。"),
+    ("io.import_title", "Import", "导入"),
+    ("io.imported", "Settings imported.", "设置已导入。"),
+    ("io.include_secrets", "Include tokens and passwords", "包含令牌和密码"),
+    ("io.refused", "Import refused:", "导入被拒绝："),
+    ("io.secrets_warning", "The file will contain admin credentials in plain text. Keep it private.", "文件将以明文包含管理员凭据，请妥善保管。"),
+    ("lang.label", "Language", "语言"),
+    ("mode.all", "All channels", "全部渠道"),
+    ("mode.apply", "Apply plan", "应用计划"),
+    ("mode.dry_run", "Dry run", "试运行"),
+    ("mode.failed", "Retry failed", "重试失败项"),
+    ("mode.redirect", "Model redirect", "模型重定向"),
+    ("mode.revert", "Revert", "回滚"),
+    ("mode.selected", "Selected channels", "所选渠道"),
+    ("nav.history", "History", "历史"),
+    ("nav.label", "Sections", "栏目"),
+    ("nav.redirect", "Model redirect", "模型重定向"),
+    ("nav.settings", "Settings", "设置"),
+    ("nav.site", "Site", "站点"),
+    ("nav.sites", "Sites", "站点"),
+    ("nav.sync", "Model sync", "模型同步"),
+    ("nav.transfer", "Import / export", "导入 / 导出"),
+    ("plan.apply_all", "Apply all ({0})", "全部应用（{0}）"),
+    ("plan.apply_selected", "Apply selected ({0})", "应用所选（{0}）"),
+    ("plan.applying", "Applying the plan…", "正在应用计划…"),
+    ("plan.body", "Dry run: nothing was written. {0} channel(s) would change. Review the changes below (View diff), then apply all or the selected channels.", "试运行：未写入任何内容。将有 {0} 个渠道发生变化。请在下方查看变更（查看差异），然后全部应用或只应用所选渠道。"),
+    ("plan.title", "Review the plan", "审阅计划"),
+    ("popup.channels_n", "{0} channels", "{0} 个渠道"),
+    ("popup.last_run", "Last run", "上次运行"),
+    ("popup.never_run", "Not synced yet.", "尚未同步。"),
+    ("popup.open_dashboard", "Open dashboard", "打开控制台"),
+    ("progress.current", "Now:", "当前："),
+    ("progress.eta", "ETA", "预计剩余"),
+    ("progress.line", "{0} / {1} channels", "{0} / {1} 个渠道"),
+    ("rd.add_alias", "Add alias", "添加别名"),
+    ("rd.alias_name", "My name", "自定义名称"),
+    ("rd.alias_pattern", "Actual model pattern", "实际模型模式"),
+    ("rd.aliases", "Aliases", "别名"),
+    ("rd.applying", "Apply started: it runs like a sync and can be reverted from Sync or History.", "已开始应用：与同步一样运行，可在“模型同步”或“历史”中回滚。"),
+    ("rd.blocked", "Blocked", "已阻止"),
+    ("rd.change", "Will change", "将变更"),
+    ("rd.clear", "Bulk clear…", "批量清除…"),
+    ("rd.clear_body", "Removes redirect entries from the chosen channels (none chosen = every channel). A snapshot is taken first; you preview before anything is written and confirm twice.", "从所选渠道中删除重定向条目（未选择 = 所有渠道）。写入前会先创建快照；写入前可预览，并需两次确认。"),
+    ("rd.clear_selected", "{0} channel(s) chosen (none = all).", "已选择 {0} 个渠道（不选 = 全部）。"),
+    ("rd.confirm_clear", "Click again to clear {0} channel(s)", "再次点击以清除 {0} 个渠道"),
+    ("rd.dated", "Use dated ids (claude-…-20250929) when no undated one exists", "没有不带日期的模型时使用带日期的 ID（claude-…-20250929）"),
+    ("rd.enabled", "Run redirect after every sync", "每次同步后运行重定向"),
+    ("rd.mapped_of", "{0} of {1} standard models mapped", "{1} 个标准模型中映射了 {0} 个"),
+    ("rd.mapping_changes", "Mapping changes", "映射变更"),
+    ("rd.octopus", "This site has no per-channel model mapping (Octopus uses groups): redirect does not apply here.", "此站点没有按渠道的模型映射（Octopus 使用分组）：重定向不适用。"),
+    ("rd.op_clear", "bulk clear", "批量清除"),
+    ("rd.op_prune", "prune", "清理"),
+    ("rd.op_redirect", "redirect", "重定向"),
+    ("rd.own_hint", "One per line, e.g. gpt-4o or claude-sonnet-4-5. Versions never cross: claude-4.5-sonnet never maps to claude-3.5-sonnet.", "每行一个，如 gpt-4o 或 claude-sonnet-4-5。版本不会混用：claude-4.5-sonnet 绝不会映射到 claude-3.5-sonnet。"),
+    ("rd.own_models", "Your standard models", "自定义标准模型"),
+    ("rd.preview", "Preview redirect", "预览重定向"),
+    ("rd.preview_clear", "Preview clear", "预览清除"),
+    ("rd.preview_title", "Preview", "预览"),
+    ("rd.prune", "Preview prune", "预览清理"),
+    ("rd.prune_after", "Prune entries whose target vanished, after each sync", "每次同步后清理目标已消失的条目"),
+    ("rd.reasons", "Why, per standard model", "每个标准模型的原因"),
+    ("rd.remove_names", "Also remove the standard names msync added to the model lists", "同时删除 msync 添加到模型列表中的标准名称"),
+    ("rd.revertable", "Snapshots are taken first; the run can be reverted.", "写入前会创建快照；可回滚。"),
+    ("rd.scope_all", "Every entry", "所有条目"),
+    ("rd.scope_generated", "Only entries msync generates (hand-written ones stay)", "仅 msync 生成的条目（保留手写条目）"),
+    ("rd.standard", "Standard models", "标准模型"),
+    ("rd.subtitle", "Maps standard model names to each channel's actual ids under a strict version guard, merged into the channel's mapping.", "在严格的版本保护下，将标准模型名映射到各渠道的实际模型 ID，并合并进渠道映射。"),
+    ("rd.totals", "{0} change · {1} unchanged · {2} blocked · {3} keys set · {4} removed", "{0} 个变更 · {1} 个无变化 · {2} 个被阻止 · 设置 {3} 个键 · 删除 {4} 个"),
+    ("row.diff", "View diff", "查看差异"),
+    ("row.exclude", "Exclude", "排除"),
+    ("row.include", "Include", "恢复同步"),
+    ("row.revert", "Revert", "回滚"),
+    ("row.sync", "Sync now", "立即同步"),
+    ("rules.action", "Action", "动作"),
+    ("rules.add", "Add rule", "添加规则"),
+    ("rules.enabled", "On", "启用"),
+    ("rules.exclude", "Exclude", "排除"),
+    ("rules.glob", "Glob (claude-*)", "通配符（claude-*）"),
+    ("rules.include", "Include", "包含"),
+    ("rules.kind", "Match type", "匹配方式"),
+    ("rules.none", "No rules: every model passes.", "无规则：所有模型都通过。"),
+    ("rules.pattern", "Pattern", "模式"),
+    ("rules.regex", "Regex", "正则表达式"),
+    ("rules.substring", "Contains", "包含文本"),
+    ("run.failed", "Failed", "失败"),
+    ("run.finished", "Finished", "已完成"),
+    ("set.allow_empty", "Let an empty upstream list empty a channel", "允许上游空列表清空渠道"),
+    ("set.allow_empty_channel", "Empty upstream list may empty it", "允许上游空列表清空"),
+    ("set.allow_hint", "Exact model names, one per line. Empty = keep every model.", "精确的模型名，每行一个。留空 = 保留所有模型。"),
+    ("set.allow_list", "Allow-list", "允许列表"),
+    ("set.auto_enabled", "Sync automatically", "自动同步"),
+    ("set.base_ms", "Backoff base", "退避基数"),
+    ("set.burst", "Burst", "突发量"),
+    ("set.cap_ms", "Backoff cap", "退避上限"),
+    ("set.channel", "Channel", "渠道"),
+    ("set.channel_rules", "Rules for this channel (after the global rules)", "本渠道规则（在全局规则之后应用）"),
+    ("set.channels", "Per-channel settings", "渠道单独设置"),
+    ("set.concurrency", "Channels at once", "并发渠道数"),
+    ("set.configured_n", "{0} channel(s) have their own settings.", "{0} 个渠道有单独设置。"),
+    ("set.defaults", "Reset to defaults", "恢复默认值"),
+    ("set.excluded", "Never sync this channel", "从不同步此渠道"),
+    ("set.filters", "Model filters", "模型过滤"),
+    ("set.global_rules", "Global rules", "全局规则"),
+    ("set.guards", "Safety and history", "安全与历史"),
+    ("set.inherit", "As the site setting", "跟随站点设置"),
+    ("set.interval", "Interval", "间隔"),
+    ("set.invalid", "Not saved: {0} problem(s), shown next to the fields.", "未保存：{0} 个问题，已在对应字段旁标出。"),
+    ("set.keep_runs", "Runs kept in history", "保留的历史运行数"),
+    ("set.limits", "Rate limits, concurrency and retries", "速率限制、并发与重试"),
+    ("set.mode", "Mode", "模式"),
+    ("set.mode_add_only", "Add only", "仅添加"),
+    ("set.mode_add_only_hint", "Current models plus new upstream ones; nothing is removed.", "保留当前模型并加入上游新模型；不删除任何模型。"),
+    ("set.mode_merge", "Merge", "合并"),
+    ("set.mode_merge_hint", "Upstream list plus current models that pass the filters.", "上游列表加上通过过滤的当前模型。"),
+    ("set.mode_replace", "Replace (default)", "替换（默认）"),
+    ("set.mode_replace_hint", "The filtered upstream list, plus pinned models and redirect names.", "过滤后的上游列表，加上固定模型和重定向名称。"),
+    ("set.notify", "Notify after scheduled runs", "定时运行后通知"),
+    ("set.pick_channel", "Choose a channel…", "选择渠道…"),
+    ("set.pinned", "Pinned models", "固定模型"),
+    ("set.pinned_hint", "Always kept in this channel, one per line.", "始终保留在此渠道中，每行一个。"),
+    ("set.range", "default {0} · {1}–{2} {3}", "默认 {0} · 范围 {1}–{2} {3}"),
+    ("set.retries", "Retries", "重试次数"),
+    ("set.rpm", "Upstream requests / minute", "上游每分钟请求数"),
+    ("set.saved", "Settings saved.", "设置已保存。"),
+    ("set.schedule", "Schedule", "计划"),
+    ("set.scope", "Rate limit applies", "限速范围"),
+    ("set.scope_global", "To all upstreams together", "所有上游共用"),
+    ("set.scope_hint", "Per host protects each upstream separately.", "按主机可分别保护每个上游。"),
+    ("set.scope_host", "Per upstream host (default)", "按上游主机（默认）"),
+    ("set.site_burst", "Admin API burst", "管理 API 突发量"),
+    ("set.site_rpm", "Admin API requests / minute", "管理 API 每分钟请求数"),
+    ("set.skip_disabled", "Skip disabled channels", "跳过已禁用渠道"),
+    ("set.threshold", "Hold for review when removing more than", "删除比例超过此值时暂停待审"),
+    ("set.timeout", "Time limit per channel (0 = none)", "每渠道时限（0 = 不限）"),
+    ("set.whole_number", "Enter a whole number.", "请输入整数。"),
+    ("sites.add", "Add a site", "添加站点"),
+    ("sites.add_title", "Add a site", "添加站点"),
+    ("sites.bad_url", "Enter the site's address, starting with https:// or http://.", "请输入以 https:// 或 http:// 开头的站点地址。"),
+    ("sites.base_url", "Base URL", "站点地址"),
+    ("sites.confirm_remove", "Click again to remove", "再次点击以删除"),
+    ("sites.edit_title", "Edit site", "编辑站点"),
+    ("sites.email", "Admin email", "管理员邮箱"),
+    ("sites.empty_body", "Add your New API, Veloera, DoneHub, Octopus or AxonHub site to start syncing channels.", "添加你的 New API、Veloera、DoneHub、Octopus 或 AxonHub 站点，开始同步渠道。"),
+    ("sites.empty_title", "No sites yet.", "还没有站点。"),
+    ("sites.grant", "Grant access", "授予访问权限"),
+    ("sites.hint_axonhub", "AxonHub: an owner or admin account's email and password.", "AxonHub：所有者或管理员账户的邮箱和密码。"),
+    ("sites.hint_donehub", "DoneHub: an admin's access token (Profile → Access token).", "DoneHub：管理员的访问令牌（个人设置 → 访问令牌）。"),
+    ("sites.hint_newapi", "New API / Veloera: a root or admin access token (Personal settings → System access token) and that user's numeric id.", "New API / Veloera：root 或管理员的系统访问令牌（个人设置 → 系统访问令牌）及该用户的数字 ID。"),
+    ("sites.hint_octopus", "Octopus: the admin username and password.", "Octopus：管理员用户名和密码。"),
+    ("sites.http_warning", "This address uses plain http on the public internet: your admin credentials would travel unencrypted. Use https://.", "此地址在公网上使用明文 http：管理员凭据将以未加密方式传输。请使用 https://。"),
+    ("sites.keep_secret", "Saved — leave empty to keep", "已保存 — 留空则保持不变"),
+    ("sites.kind", "Type", "类型"),
+    ("sites.name", "Name", "名称"),
+    ("sites.name_required", "Give the site a name.", "请填写站点名称。"),
+    ("sites.no_credentials", "No credentials saved: edit the site to add them.", "尚未保存凭据：请编辑站点添加。"),
+    ("sites.no_permission", "msync may not contact this site yet.", "msync 尚无权访问此站点。"),
+    ("sites.open_sync", "Open sync", "打开同步"),
+    ("sites.password", "Password", "密码"),
+    ("sites.permission_denied", "Access to the site was not granted: use “Grant access” before syncing.", "未获得站点访问权限：同步前请点击“授予访问权限”。"),
+    ("sites.removed", "Site removed.", "站点已删除。"),
+    ("sites.save_grant", "Save and grant access", "保存并授权访问"),
+    ("sites.saved", "Site saved.", "站点已保存。"),
+    ("sites.test", "Test connection", "测试连接"),
+    ("sites.testing", "Testing…", "测试中…"),
+    ("sites.token", "Access token", "访问令牌"),
+    ("sites.user_id", "User id", "用户 ID"),
+    ("sites.user_id_required", "Enter the numeric user id that owns the token.", "请输入令牌所属用户的数字 ID。"),
+    ("sites.username", "Username", "用户名"),
+    ("stats.duration", "Duration", "耗时"),
+    ("stats.end", "End", "结束时间"),
+    ("stats.start", "Start", "开始时间"),
+    ("stats.total", "Total channels", "渠道总数"),
+    ("status.all", "All", "全部"),
+    ("status.failed", "Failed", "失败"),
+    ("status.needs_review", "Needs review", "待审核"),
+    ("status.queued", "Queued", "排队中"),
+    ("status.running", "Running", "运行中"),
+    ("status.skipped", "Skipped", "已跳过"),
+    ("status.success", "Updated", "已更新"),
+    ("status.unchanged", "Unchanged", "无变化"),
+    ("sync.actions", "Run actions", "运行操作"),
+    ("sync.auto", "Auto-sync", "自动同步"),
+    ("sync.cancelled", "Cancelling…", "正在取消…"),
+    ("sync.dry_run", "Dry run", "试运行"),
+    ("sync.dry_started", "Dry run started: nothing will be written.", "试运行已开始：不会写入任何内容。"),
+    ("sync.excluded", "excluded", "已排除"),
+    ("sync.filter", "Filter by status", "按状态筛选"),
+    ("sync.last_execution", "Last run", "上次运行"),
+    ("sync.next_run", "Next run", "下次运行"),
+    ("sync.no_match", "No channel matches the filter.", "没有符合筛选条件的渠道。"),
+    ("sync.no_runs", "No runs yet. Start with a dry run to see what would change, or run all.", "尚无运行记录。可先试运行查看将发生的变化，或直接全部运行。"),
+    ("sync.not_scheduled", "Not scheduled", "未计划"),
+    ("sync.retry_failed", "Retry failed", "重试失败项"),
+    ("sync.revert_run", "Revert this run", "回滚本次运行"),
+    ("sync.reverted", "Revert started.", "已开始回滚。"),
+    ("sync.run_all", "Run all", "全部运行"),
+    ("sync.run_selected", "Run selected ({0})", "运行所选（{0}）"),
+    ("sync.running", "Syncing…", "同步中…"),
+    ("sync.search", "Search by channel name, id or error", "按渠道名称、ID 或错误搜索"),
+    ("sync.select_all", "Select all shown channels", "选择所有显示的渠道"),
+    ("sync.select_row", "Select {0}", "选择 {0}"),
+    ("sync.started", "Run started.", "运行已开始。"),
+    ("sync.subtitle", "Fetches every channel's upstream model list and writes it back safely: guards, snapshots, revert.", "获取每个渠道的上游模型列表并安全写回：保护规则、快照、可回滚。"),
+    ("sync.title", "Model list sync", "模型列表同步"),
+    ("test.admin", "Admin rights", "管理员权限"),
+    ("test.authenticated", "Signed in", "已认证"),
+    ("test.channels", "Channels:", "渠道数："),
+    ("test.reachable", "Reachable", "可访问"),
+    ("test.root", "Root", "Root 权限"),
+    ("test.rtt", "Round trip", "往返耗时"),
+    ("test.version", "Version", "版本"),
+    ("trigger.manual", "Manual", "手动"),
+    ("trigger.resume", "Resumed", "恢复"),
+    ("trigger.retry", "Retry", "重试"),
+    ("trigger.scheduled", "Scheduled", "定时"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn table_is_sorted_unique_and_complete() {
+        for w in TABLE.windows(2) {
+            assert!(
+                w[0].0 < w[1].0,
+                "not sorted or duplicated: {} / {}",
+                w[0].0,
+                w[1].0
+            );
+        }
+        for (id, en, zh) in TABLE {
+            assert!(!en.trim().is_empty() && !zh.trim().is_empty(), "{id}");
+            let holes = |s: &str| (0..5).filter(|i| s.contains(&format!("{{{i}}}"))).count();
+            assert_eq!(holes(en), holes(zh), "placeholders differ in {id}");
+        }
+    }
+
+    #[test]
+    fn language_follows_the_tag() {
+        assert_eq!(Lang::from_tag("zh-CN"), Lang::Zh);
+        assert_eq!(Lang::from_tag("zh"), Lang::Zh);
+        assert_eq!(Lang::from_tag("en-US"), Lang::En);
+        assert_eq!(Lang::from_tag("de"), Lang::En);
+        assert_eq!(Lang::from_tag(""), Lang::En);
+        assert_eq!(lookup(Lang::Zh, "sync.run_all"), "全部运行");
+        assert_eq!(lookup(Lang::En, "sync.run_all"), "Run all");
+        assert_eq!(lookup(Lang::En, "no.such"), "no.such");
+    }
+
+    /// Every message id the views use exists in the table.
+    #[test]
+    fn every_id_used_in_the_views_is_translated() {
+        let sources = [
+            include_str!("common.rs"),
+            include_str!("popup.rs"),
+            include_str!("options.rs"),
+            include_str!("sites.rs"),
+            include_str!("sync.rs"),
+            include_str!("settings.rs"),
+            include_str!("history.rs"),
+            include_str!("redirect.rs"),
+            include_str!("transfer.rs"),
+        ];
+        let namespaces: BTreeSet<&str> = TABLE
+            .iter()
+            .filter_map(|(id, _, _)| id.split('.').next())
+            .collect();
+        let known: BTreeSet<&str> = TABLE.iter().map(|(id, _, _)| *id).collect();
+        let re = regex::Regex::new(r#""([a-z]+)\.([a-z_0-9]+)""#).unwrap();
+        let mut missing = BTreeSet::new();
+        let mut used = 0;
+        for src in sources {
+            for cap in re.captures_iter(src) {
+                let (ns, full) = (
+                    cap.get(1).unwrap().as_str(),
+                    cap.get(0).unwrap().as_str().trim_matches('"'),
+                );
+                if namespaces.contains(ns) {
+                    used += 1;
+                    if !known.contains(full) {
+                        missing.insert(full.to_string());
+                    }
+                }
+            }
+        }
+        assert!(used > 150, "the scan found only {used} ids");
+        assert!(missing.is_empty(), "untranslated ids: {missing:?}");
+    }
+}
