@@ -506,11 +506,7 @@ impl Env {
     }
 }
 
-/// Parse a message from a page; anything malformed becomes a clear error reply.
-#[allow(clippy::result_large_err)]
-pub fn parse_command(value: serde_json::Value) -> Result<Command, Reply> {
-    serde_json::from_value(value).map_err(|e| Reply::Error {
-        class: ErrorClass::Validation.to_string(),
-        message: format!("invalid message: {e}"),
-    })
+/// Parse a message from a page; anything malformed becomes a clear validation error.
+pub fn parse_command(value: serde_json::Value) -> Result<Command, Error> {
+    serde_json::from_value(value).map_err(|e| Error::validation(format!("invalid message: {e}")))
 }

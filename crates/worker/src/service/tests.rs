@@ -307,7 +307,7 @@ impl World {
     fn json(&mut self, v: serde_json::Value) -> Reply {
         match parse_command(v) {
             Ok(c) => self.cmd(c),
-            Err(r) => r,
+            Err(e) => Reply::error(&e),
         }
     }
 
