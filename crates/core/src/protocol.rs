@@ -231,18 +231,9 @@ impl Reply {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    Progress {
-        site: SiteId,
-        progress: Progress,
-    },
-    Item {
-        site: SiteId,
-        item: ItemResult,
-    },
-    RunFinished {
-        site: SiteId,
-        head: RunHead,
-    },
+    Progress { site: SiteId, progress: Progress },
+    Item { site: SiteId, item: ItemResult },
+    RunFinished { site: SiteId, head: RunHead },
 }
 
 #[cfg(test)]
