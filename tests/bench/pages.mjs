@@ -4,9 +4,11 @@
 //
 // Prints one JSON object on the last line of stdout:
 // * popup / options: for each of RUNS fresh page loads, first paint and first contentful paint
-//   (Paint Timing API) and "interactive" = the moment the Rust UI has put its first control
-//   (button, input, select or textarea) into the DOM, recorded by a MutationObserver installed
-//   before any page script runs. All times are ms from navigation start (performance.now()).
+//   (Paint Timing API) and "interactive" = the moment the site list is rendered (the known
+//   element `[data-testid="empty-sites"]` or `[data-testid="sites"]`, which the Rust UI shows
+//   after its first round trip to the worker; its event handlers are attached by then), recorded
+//   by a MutationObserver installed before any page script runs. All times are ms from navigation
+//   start (performance.now()).
 //   The pages' bodies are empty until the wasm UI renders, so first contentful paint is the
 //   first paint of the Rust UI.
 // * service worker: first start (launch → the worker's Rust on_startup resolved), cold start
@@ -29,10 +31,13 @@ const median = (xs) => {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 };
 
+// The site list after the UI's first round trip to the worker (empty on a fresh profile).
+const READY = '[data-testid="empty-sites"], [data-testid="sites"]';
 const INIT = `(() => {
+  const READY = ${JSON.stringify(READY)};
   const mark = () => {
     if (window.__benchInteractive === undefined &&
-        document.querySelector('button, input, select, textarea')) {
+        document.querySelector(READY)) {
       window.__benchInteractive = performance.now();
     }
   };
@@ -79,7 +84,8 @@ async function pageTimings(ctx, url, viewport) {
     const page = await ctx.newPage();
     if (viewport) await page.setViewportSize(viewport);
     await page.goto(url, { waitUntil: 'load' });
-    await page.waitForFunction(() => window.__benchInteractive !== undefined, null, { timeout: 30000 });
+    await page.waitForFunction(() => window.__benchInteractive !== undefined, null, { timeout: 30000 })
+      .catch(() => {});
     // Paint entries are delivered asynchronously; give them a frame or two.
     await page.waitForFunction(
       () => performance.getEntriesByName('first-contentful-paint').length > 0, null, { timeout: 5000 },
@@ -87,7 +93,7 @@ async function pageTimings(ctx, url, viewport) {
     rows.push(await page.evaluate(() => ({
       firstPaint: performance.getEntriesByName('first-paint')[0]?.startTime ?? null,
       fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null,
-      interactive: window.__benchInteractive,
+      interactive: window.__benchInteractive ?? null,
       domContentLoaded: performance.getEntriesByType('navigation')[0]?.domContentLoadedEventEnd ?? null,
     })));
     await page.close();
@@ -123,7 +129,7 @@ async function main() {
     await sw.evaluate(() => self.msyncStarted);
     const started = performance.now();
     const extId = new URL(sw.url()).host;
-    out.chromium = ctx.browser()?.version() ?? null;
+    out.chromium = await sw.evaluate(() => navigator.userAgent.match(/Chrom(?:e|ium)\/([\d.]+)/)?.[1] ?? null);
     out.sw = { launchMs: launched - t0, firstStartMs: started - launched };
     await ctx.addInitScript(INIT);
 

@@ -246,9 +246,10 @@ fn pages(report: &mut Report, ext: &Path) -> Result {
         s,
         "`tests/bench/pages.mjs` (playwright-core, Chromium {}), median of 10 fresh page loads. Times are\n\
          from navigation start. *First contentful paint*: the Paint Timing entry (the pages' HTML bodies are\n\
-         empty, so this is the Rust UI's first render). *Interactive*: the moment the UI has put its first\n\
-         control (button, input, select) into the DOM, seen by a MutationObserver installed before any page\n\
-         script. The machine is shared with other jobs, so these wall-clock numbers are noisy.\n",
+         empty, so this is the Rust UI's first render). *Interactive*: the moment the site list is rendered\n\
+         (`[data-testid=\"empty-sites\"]` on a fresh profile: the UI has mounted, its handlers are attached and\n\
+         its first round trip to the service worker is done), seen by a MutationObserver installed before any\n\
+         page script. The machine is shared with other jobs, so these wall-clock numbers are noisy.\n",
         v.get("chromium").and_then(|c| c.as_str()).unwrap_or("?")
     );
     s.push_str(
@@ -270,15 +271,16 @@ fn pages(report: &mut Report, ext: &Path) -> Result {
          | first start (launch → Rust `on_startup` done) | {} | — |\n\
          | cold start (worker stopped via CDP → `ping` answered), median | {} | — |\n\
          | warm `ping` round trip, median | {} | — |\n\
-         | JS heap used (CDP `Runtime.getHeapUsage`, after GC) | {} | 14.2 MB idle |\n\
-         | JS heap total (CDP `Performance.getMetrics` JSHeapTotalSize) | {} | — |",
+         | JS heap used (CDP `Runtime.getHeapUsage` on the worker, after GC) | {} | 14.2 MB idle |\n\
+         | JS heap allocated (same call, `totalSize`) | {} | — |\n\n\
+         The worker's heap excludes its wasm linear memory, which CDP does not report per worker.",
         ms_or_dash(num(&v, &["sw", "firstStartMs"])),
         ms_or_dash(num(&v, &["sw", "coldStartPingMs"])),
         num(&v, &["sw", "warmPingMs"])
             .map(|x| format!("{x:.1} ms"))
             .unwrap_or_else(|| "—".into()),
         heap.map(|b| kb(b as u64)).unwrap_or_else(|| "—".into()),
-        num(&v, &["sw", "metricsJSHeapTotalSize"])
+        num(&v, &["sw", "heapTotalBytes"])
             .map(|b| kb(b as u64))
             .unwrap_or_else(|| "—".into()),
     );
