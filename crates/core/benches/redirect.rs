@@ -5,7 +5,7 @@
 //! * `shared pool` — channel model names drawn from a pool of a few thousand distinct ids, as on a
 //!   real site where channels repeat the same upstream names (the parse cache helps here);
 //! * `all distinct` — every one of the 300,000 names is different (no cache help: worst case);
-//!   this one is held to the < 100 ms target;
+//!   both match cases are held to the < 100 ms target;
 //! * `plan` — the full `plan_redirect` (match + merge + models list) on the shared pool.
 //!
 //! The same data, compiled to wasm and timed in headless Chromium, is in
@@ -60,7 +60,7 @@ fn main() {
     println!("| case | size | time | mappings |");
     println!("|---|---|---:|---:|");
 
-    let (t, mapped) = best_of(5, || {
+    let (shared, mapped) = best_of(5, || {
         let m = Matcher::new(standards, &[], MatchOptions::default());
         data.shared
             .iter()
@@ -70,7 +70,7 @@ fn main() {
     println!(
         "| match, shared pool ({} distinct names) | {size} | {} | {mapped} |",
         data.pool_len,
-        ms(t)
+        ms(shared)
     );
 
     let (distinct, mapped) = best_of(5, || {
@@ -108,9 +108,14 @@ fn main() {
         "| plan (match + merge + models), shared pool | {size} | {} | {changed} channels changed |\n",
         ms(t)
     );
-    let ms_distinct = distinct.as_secs_f64() * 1000.0;
-    println!(
-        "@target|redirect matching {size}, native (all names distinct)|{ms_distinct:.1} ms|< 100 ms|{}",
-        if ms_distinct < 100.0 { "PASS" } else { "MISS" }
-    );
+    for (case, t) in [
+        ("shared pool", shared),
+        ("worst case: all names distinct", distinct),
+    ] {
+        let v = t.as_secs_f64() * 1000.0;
+        println!(
+            "@target|redirect matching {size}, native, {case}|{v:.1} ms|< 100 ms|{}",
+            if v < 100.0 { "PASS" } else { "MISS" }
+        );
+    }
 }
