@@ -305,19 +305,25 @@ fn pages(report: &mut Report, ext: &Path) -> Result {
 }
 
 fn wasm_redirect(report: &mut Report) -> Result {
-    let out = capture(wasm_cmd("cargo").args([
-        "test",
-        "--release",
-        "-p",
-        "msync-worker",
-        "--target",
-        WASM_TARGET,
-        "--test",
-        "bench_redirect",
-        "--",
-        "--include-ignored",
-        "--nocapture",
-    ]))?;
+    // The test harness needs panic=unwind; with the release profile's panic=abort, build-std
+    // would build two std variants and fail with duplicate lang items.
+    let out = capture(
+        wasm_cmd("cargo")
+            .env("CARGO_PROFILE_RELEASE_PANIC", "unwind")
+            .args([
+                "test",
+                "--release",
+                "-p",
+                "msync-worker",
+                "--target",
+                WASM_TARGET,
+                "--test",
+                "bench_redirect",
+                "--",
+                "--include-ignored",
+                "--nocapture",
+            ]),
+    )?;
     let mut rows = String::new();
     for line in out.lines() {
         if let Some(i) = line.find("@wasm-bench|") {
@@ -338,7 +344,7 @@ fn wasm_redirect(report: &mut Report) -> Result {
     report.sections.push(format!(
         "### Redirect matching, wasm in headless Chromium\n\n\
          The same data and code (`crates/worker/tests/bench_redirect.rs`), built with the release profile the\n\
-         extension ships (opt-level z, LTO), run by wasm-bindgen-test-runner in headless Chromium; best of 5,\n\
+         extension ships (opt-level z, LTO; panic=unwind for the test harness), run by wasm-bindgen-test-runner in headless Chromium; best of 5,\n\
          `Date.now()` resolution.\n\n\
          | case | time | mappings |\n|---|---:|---:|\n{rows}"
     ));
