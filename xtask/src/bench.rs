@@ -249,7 +249,11 @@ fn pages(report: &mut Report, ext: &Path) -> Result {
          empty, so this is the Rust UI's first render). *Interactive*: the moment the site list is rendered\n\
          (`[data-testid=\"empty-sites\"]` on a fresh profile: the UI has mounted, its handlers are attached and\n\
          its first round trip to the service worker is done), seen by a MutationObserver installed before any\n\
-         page script. The machine is shared with other jobs, so these wall-clock numbers are noisy.\n",
+         page script; it can precede the first contentful paint, since the DOM is complete before the frame\n\
+         that shows it is painted. *Cold start*: the worker is stopped through CDP\n\
+         (`ServiceWorker.stopAllWorkers`), then a page sends `ping`; the time until the answer covers starting\n\
+         the worker, instantiating its wasm and running `on_startup`. The machine is shared with other jobs,\n\
+         so these wall-clock numbers are noisy.\n",
         v.get("chromium").and_then(|c| c.as_str()).unwrap_or("?")
     );
     s.push_str(
@@ -383,7 +387,7 @@ fn render(report: &Report, machine: &str, date: &str, took: f64) -> String {
     }
     s.push_str("\n## Results\n\n");
     for sec in &report.sections {
-        s.push_str(sec);
+        s.push_str(sec.trim());
         s.push_str("\n\n");
     }
     s.trim_end().to_string() + "\n"
