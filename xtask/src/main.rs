@@ -7,7 +7,9 @@
 //! * `dist` — the MV3 extension in `dist/extension/` (+ Firefox variant) and zips.
 //! * `demo` — build, start the mock gateway, open the extension against it.
 //! * `test` — fmt, clippy, native tests, wasm tests in headless Chromium, end-to-end tests.
+//! * `bench` — every benchmark; rewrites BENCHMARKS.md.
 
+mod bench;
 mod build;
 mod proc;
 mod setup;
@@ -27,7 +29,8 @@ commands:
                    (headless without a display: saves screenshots under target/demo/)
   test [--quick]   fmt, clippy, native tests, wasm tests, end-to-end tests
                    (--quick: skip the wasm and browser parts)
-  e2e              only the end-to-end browser tests (builds what they need)"
+  e2e              only the end-to-end browser tests (builds what they need)
+  bench            run every benchmark and rewrite BENCHMARKS.md (see xtask/src/bench.rs)"
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Some("demo") => build::demo(),
         Some("test") => build::test(args.iter().any(|a| a == "--quick")),
         Some("e2e") => build::e2e(),
+        Some("bench") => bench::bench(),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{}", usage());
             Ok(())
