@@ -9,6 +9,7 @@
 //! * `test` — fmt, clippy, native tests, wasm tests in headless Chromium, end-to-end tests.
 
 mod build;
+mod fuzz;
 mod proc;
 mod setup;
 
@@ -27,7 +28,9 @@ commands:
                    (headless without a display: saves screenshots under target/demo/)
   test [--quick]   fmt, clippy, native tests, wasm tests, end-to-end tests
                    (--quick: skip the wasm and browser parts)
-  e2e              only the end-to-end browser tests (builds what they need)"
+  e2e              only the end-to-end browser tests (builds what they need)
+  fuzz [--seconds N] [--target a,b] [--record-seeds]
+                   run every cargo-fuzz target N seconds (default 60; not part of test)"
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Some("demo") => build::demo(),
         Some("test") => build::test(args.iter().any(|a| a == "--quick")),
         Some("e2e") => build::e2e(),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{}", usage());
             Ok(())
