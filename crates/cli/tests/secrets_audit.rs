@@ -346,3 +346,28 @@ fn octopus_leaks_no_secret() {
 fn axonhub_leaks_no_secret() {
     audit_flavour(Flavor::Axonhub, 2);
 }
+
+/// Fuzzer finding (cli_config): a malformed table header holding a value made the error's key
+/// the raw line, secret included (`…: [[sites token = ["sk-…"]: unclosed array table`).
+#[test]
+fn config_errors_never_echo_a_value_from_a_malformed_line() {
+    let path = std::path::Path::new("/nowhere/msync.toml");
+    let cases = [
+        format!("[[sites token = [\"{TOKEN}\"]\n"),
+        format!("[[o\u{fffd} c\u{fffd}n = [\"{TOKEN}\"w\nuser_id \"SECRET\"\n"),
+        format!("[sync\nburst = \"{TOKEN}\"\n"),
+        format!("[[sites]]\nname = \"a\"\ntoken \"{TOKEN}\" = 1\n"),
+        format!("[[sites]]\ntoken = \"{TOKEN}\" junk\n"),
+    ];
+    for text in cases {
+        let errors = msync_cli::config::parse(path, &text).expect_err("malformed");
+        for e in &errors.0 {
+            let shown = e.to_string();
+            assert!(!shown.contains(TOKEN), "{shown}\nfrom:\n{text}");
+            assert!(e.line.is_some(), "{shown}");
+        }
+    }
+    // Well-formed keys are still named.
+    let errors = msync_cli::config::parse(path, "[sync]\nburstt = 1\n").expect_err("unknown key");
+    assert_eq!(errors.0[0].key.as_deref(), Some("sync.burstt"), "{errors}");
+}
