@@ -300,7 +300,8 @@ pub fn run_cli_config(data: &[u8]) {
 }
 
 /// Whether every occurrence of [`CONFIG_SECRET`] is inside a string value (quoted, and not a
-/// quoted key: no `=`, `.` or `]` right after the closing quote). A secret typed as a key or a
+/// quoted key or table name: not first on its line or after `[`/`.`, and no `=`, `.` or `]`
+/// right after the closing quote). A secret typed as a key or a
 /// table name is the user's choice to show.
 fn secret_only_in_values(text: &str) -> bool {
     let mut found = false;
@@ -310,6 +311,12 @@ fn secret_only_in_values(text: &str) -> bool {
         let Some(q @ ('"' | '\'')) = before else {
             return false;
         };
+        // A quoted key or table name: the line up to the quote is empty, brackets, or `a.`.
+        let line_start = text[..i - 1].rfind('\n').map_or(0, |n| n + 1);
+        let prefix = text[line_start..i - 1].trim();
+        if prefix.chars().all(|c| c == '[') || prefix.ends_with('.') {
+            return false;
+        }
         let after = &text[i + CONFIG_SECRET.len()..];
         let Some(rest) = after.strip_prefix(q) else {
             return false;

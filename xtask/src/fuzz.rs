@@ -7,7 +7,8 @@
 //!   (`fuzz/seeds/<target>/`, crashers found earlier included) and a scratch corpus
 //!   (`fuzz/corpus/<target>/`, git-ignored), with the JSON dictionary for JSON-reading targets.
 //!
-//! A crash stops the run and leaves the input in `fuzz/artifacts/<target>/`.
+//! A crash ends that target's run (the others still run) and leaves the input in
+//! `fuzz/artifacts/<target>/`; the command then fails.
 //! `--record-seeds` rewrites the gateway seeds from the mock gateway instead
 //! (`fuzz/examples/record_seeds.rs`).
 
@@ -89,20 +90,33 @@ pub fn fuzz(args: &[String]) -> Result {
     run(fuzz_cargo(&dir).args(["fuzz", "build", "--sanitizer", "none", "-O"]))?;
     eprintln!("fuzz: built in {:.0?}", started.elapsed());
     let mut timings = Vec::new();
+    let mut failed = Vec::new();
     for t in &chosen {
         let t0 = Instant::now();
-        run_target(&dir, t, opts.seconds)?;
-        timings.push((t.clone(), t0.elapsed()));
+        let result = run_target(&dir, t, opts.seconds);
+        timings.push((t.clone(), t0.elapsed(), result.is_ok()));
+        if result.is_err() {
+            failed.push(t.clone());
+        }
     }
-    for (t, d) in &timings {
-        eprintln!("fuzz: {t:<12} {:>6.1}s", d.as_secs_f64());
+    for (t, d, ok) in &timings {
+        let verdict = if *ok {
+            "ok"
+        } else {
+            "CRASH (see fuzz/artifacts/)"
+        };
+        eprintln!("fuzz: {t:<12} {:>6.1}s  {verdict}", d.as_secs_f64());
     }
     eprintln!(
-        "fuzz: {} targets, no crash, {:.0?} in all",
+        "fuzz: {} targets, {:.0?} in all",
         timings.len(),
         started.elapsed()
     );
-    Ok(())
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("fuzz targets crashed: {}", failed.join(", ")))
+    }
 }
 
 fn run_target(dir: &Path, target: &str, seconds: u64) -> Result {
