@@ -54,7 +54,7 @@ impl LazyGateway {
 
 /// Model names shared by every channel for the first half, channel-specific after.
 fn model(channel: usize, m: usize) -> String {
-    if m % 2 == 0 {
+    if m.is_multiple_of(2) {
         format!("vendor/model-{m}-preview")
     } else {
         format!("vendor/model-{m}-c{}", channel % 7)
