@@ -11,6 +11,7 @@
 
 mod bench;
 mod build;
+mod fuzz;
 mod proc;
 mod setup;
 
@@ -30,7 +31,9 @@ commands:
   test [--quick]   fmt, clippy, native tests, wasm tests, end-to-end tests
                    (--quick: skip the wasm and browser parts)
   e2e              only the end-to-end browser tests (builds what they need)
-  bench            run every benchmark and rewrite BENCHMARKS.md (see xtask/src/bench.rs)"
+  bench            run every benchmark and rewrite BENCHMARKS.md (see xtask/src/bench.rs)
+  fuzz [--seconds N] [--target a,b] [--record-seeds]
+                   run every cargo-fuzz target N seconds (default 60; not part of test)"
 }
 
 fn main() -> ExitCode {
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         Some("test") => build::test(args.iter().any(|a| a == "--quick")),
         Some("e2e") => build::e2e(),
         Some("bench") => bench::bench(),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{}", usage());
             Ok(())

@@ -98,7 +98,7 @@ fn cargo_tools() -> Result {
 /// `cargo install` from outside the project (its .cargo/config.toml is for our build), with
 /// rustup's cargo when present (faster), else Debian's with an explicit RUSTC so rustup's
 /// shim cannot obey a dependency's own rust-toolchain file.
-fn cargo_install(args: &[&str]) -> Result {
+pub fn cargo_install(args: &[&str]) -> Result {
     let rustup_cargo = crate::proc::home().join(".cargo/bin/cargo");
     let mut cmd = if rustup_cargo.exists() {
         Command::new(rustup_cargo)

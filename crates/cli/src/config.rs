@@ -978,6 +978,12 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
         if t.starts_with('[') {
             let array = t.starts_with("[[");
             let name = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            // A malformed header line may hold a value (a secret): never echo it as a key.
+            let name = if key_shaped(&name) {
+                name
+            } else {
+                String::new()
+            };
             if array && name == "sites" {
                 site_index = Some(site_index.map_or(0, |i| i + 1));
             }
@@ -988,12 +994,16 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
                 _ => name,
             };
             if n == target {
-                return Some(table);
+                return (!table.is_empty()).then_some(table);
             }
             continue;
         }
         if n == target {
-            let lhs = t.split_once('=').map(|(k, _)| k.trim().trim_matches('"'));
+            let lhs = t
+                .split_once('=')
+                .map(|(k, _)| k.trim())
+                .filter(|k| key_shaped(k))
+                .map(|k| k.trim_matches('"'));
             return match lhs {
                 Some(k) if !k.is_empty() && table.is_empty() => Some(k.to_string()),
                 Some(k) if !k.is_empty() => Some(format!("{table}.{k}")),
@@ -1003,6 +1013,23 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
         }
     }
     None
+}
+
+/// Whether text looks like a dotted TOML key as written (bare or quoted segments). Text from a
+/// malformed line that does not is not shown as a key: it may be part of a value.
+fn key_shaped(k: &str) -> bool {
+    !k.is_empty()
+        && k.split('.').all(|seg| {
+            let s = seg.trim();
+            let inner = |q: char| {
+                s.len() >= 2 && s.starts_with(q) && s.ends_with(q) && !s[1..s.len() - 1].contains(q)
+            };
+            inner('"')
+                || inner('\'')
+                || (!s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        })
 }
 
 fn strip_comment(line: &str) -> &str {

@@ -1289,3 +1289,28 @@ fn plans_are_idempotent_over_generated_channels() {
         assert_eq!(p2.status, PlanStatus::Unchanged, "{:?}", c2);
     }
 }
+
+/// Fuzzer finding (matcher): names are trimmed like `str::trim` everywhere, also of U+000B
+/// (vertical tab), which the matcher's ASCII fast path used to keep, so the mapping target was
+/// a name the (trimmed) channel list does not hold.
+#[test]
+fn names_with_a_vertical_tab_are_trimmed_like_everywhere_else() {
+    let m = Matcher::new(&["gpt-4o".to_string()], &[], MatchOptions::default());
+    for raw in [
+        "\u{b}gpt-4o",
+        "gpt-4o\u{b}",
+        "\u{b}openai/gpt-4o\u{c}",
+        "\u{85}gpt-4o",
+    ] {
+        let r = m.match_models(&[raw]);
+        let trimmed = raw.trim();
+        match r.outcome("gpt-4o") {
+            Some(Outcome::AlreadyPresent) => assert_eq!(trimmed, "gpt-4o", "{raw:?}"),
+            Some(Outcome::Mapped { target, .. }) => assert_eq!(target, trimmed, "{raw:?}"),
+            other => panic!("{raw:?}: {other:?}"),
+        }
+        for (_, t) in &r.mapping {
+            assert_eq!(t, t.trim(), "{raw:?}: untrimmed target {t:?}");
+        }
+    }
+}
