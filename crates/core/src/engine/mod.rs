@@ -1339,19 +1339,13 @@ impl Engine {
         let start = self.clock.now_ms();
         let deadline = self.deadline_from(start);
         let mut attempts = 0;
-        let mut item = self.item_from_plan(&plan, start, 0);
-        let current = match self
-            .retrying(deadline, &mut attempts, async || {
-                self.gw.get_channel(&plan.channel_id).await
-            })
+        let item = self.item_from_plan(&plan, start, 0);
+        let (current, mut item) = match self
+            .fresh_read(&plan.channel_id, item, start, deadline, &mut attempts)
             .await
         {
-            Ok(c) => c,
-            Err(e) => {
-                item.attempts = attempts;
-                item.fail(&e);
-                return self.finish(item, start);
-            }
+            Ok(read) => read,
+            Err(failed) => return failed,
         };
         if let Some(s) = &prior {
             if same_set(&current.models, &s.after.models) {
@@ -1404,24 +1398,18 @@ impl Engine {
         let start = self.clock.now_ms();
         let deadline = self.deadline_from(start);
         let mut attempts = 0;
-        let mut item = ItemResult::new(
+        let item = ItemResult::new(
             target.channel_id.clone(),
             target.channel_name.clone(),
             ItemStatus::Running,
             start,
         );
-        let current = match self
-            .retrying(deadline, &mut attempts, async || {
-                self.gw.get_channel(&target.channel_id).await
-            })
+        let (current, mut item) = match self
+            .fresh_read(&target.channel_id, item, start, deadline, &mut attempts)
             .await
         {
-            Ok(c) => c,
-            Err(e) => {
-                item.attempts = attempts;
-                item.fail(&e);
-                return self.finish(item, start);
-            }
+            Ok(read) => read,
+            Err(failed) => return failed,
         };
         item.attempts = attempts;
         item.old = current.models.clone();
@@ -1512,6 +1500,29 @@ impl Engine {
             Err(e) => item.fail(&e),
         }
         self.finish(item, start)
+    }
+
+    /// Read a channel fresh for the item being worked on, retrying retryable failures. On
+    /// failure the item is finished as failed and handed back as `Err`.
+    async fn fresh_read(
+        &self,
+        id: &ChannelId,
+        mut item: ItemResult,
+        start: u64,
+        deadline: Option<u64>,
+        attempts: &mut u32,
+    ) -> std::result::Result<(Channel, ItemResult), ItemResult> {
+        match self
+            .retrying(deadline, attempts, async || self.gw.get_channel(id).await)
+            .await
+        {
+            Ok(c) => Ok((c, item)),
+            Err(e) => {
+                item.attempts = *attempts;
+                item.fail(&e);
+                Err(self.finish(item, start))
+            }
+        }
     }
 
     fn finish(&self, mut item: ItemResult, start: u64) -> ItemResult {

@@ -495,24 +495,18 @@ impl Engine {
         let start = self.clock.now_ms();
         let deadline = self.deadline_from(start);
         let mut attempts = 0;
-        let mut item = ItemResult::new(
+        let item = ItemResult::new(
             entry.channel_id.clone(),
             entry.channel_name.clone(),
             ItemStatus::Running,
             start,
         );
-        let current = match self
-            .retrying(deadline, &mut attempts, async || {
-                self.gw.get_channel(&entry.channel_id).await
-            })
+        let (current, mut item) = match self
+            .fresh_read(&entry.channel_id, item, start, deadline, &mut attempts)
             .await
         {
-            Ok(c) => c,
-            Err(e) => {
-                item.attempts = attempts;
-                item.fail(&e);
-                return self.finish(item, start);
-            }
+            Ok(read) => read,
+            Err(failed) => return failed,
         };
         item.attempts = attempts;
         item.old = current.models.clone();
