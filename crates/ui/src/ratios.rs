@@ -65,17 +65,18 @@ fn show_json(v: &Option<serde_json::Value>) -> String {
 #[component]
 pub fn RatiosScreen() -> impl IntoView {
     let shell = expect_context::<Shell>();
-    let new_api = move || {
+    // A memo: the body (and the diff it holds) is not rebuilt on every status refresh.
+    let new_api = Memo::new(move |_| {
         shell
             .current()
             .map(|s| s.site.kind == SiteKind::NewApi)
             .unwrap_or(false)
-    };
+    });
     view! {
         <section>
             <h2>{tr("nav.ratios")}</h2>
             <p class="muted">{tr("rt.subtitle")}</p>
-            {move || if new_api() {
+            {move || if new_api.get() {
                 view! { <RatiosBody /> }.into_any()
             } else {
                 view! { <p class="notice warn" role="note" data-testid="ratios-unsupported">{tr("rt.only_new_api")}</p> }.into_any()
