@@ -79,6 +79,8 @@ test('ratios: fetch a diff, pick a column and a cell, preview, apply, revert', a
   const table = page.getByTestId('ratio-table');
   await table.waitFor(LONG);
   assert.match(await page.getByTestId('ratio-failed').innerText(), /dead/);
+  assert.equal(await page.locator('[data-testid="ratio-column"][data-upstream="dead"]').getByTestId('take-column').isVisible(), false,
+    'a failed upstream offers nothing to take');
   const gpt = page.locator('[data-testid="ratio-row"][data-model="gpt-4o"][data-field="model_ratio"]');
   assert.match(await gpt.innerText(), /1\.25/);
   assert.equal(await cell('gpt-4o', 'model_ratio', 'friend').innerText(), '2.5');
@@ -137,6 +139,7 @@ test('ratios: fetch a diff, pick a column and a cell, preview, apply, revert', a
   const appliedText = await applied.innerText();
   assert.match(appliedText, /Applied\. Snapshot \S+: \d+ key\(s\) written and read back/);
   assert.match(appliedText, /Read back verified: Yes/);
+  assert.match(appliedText, /fetch again to compare/);
   const after = await ratioMap(gw, 'ModelRatio');
   assert.equal(after['gpt-4o'], 2.5);
   assert.equal(after['new-model'], 3);

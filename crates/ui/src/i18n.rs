@@ -185,6 +185,7 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("rt.preview_counts", "{0} model(s) change · {1} unchanged · keys: {2}", "{0} 个模型变更 · {1} 个无变化 · 配置键：{2}"),
     ("rt.preview_title", "Preview: old → new", "预览：旧值 → 新值"),
     ("rt.read_back", "Read back verified", "回读校验"),
+    ("rt.refetch", "The table above still shows the values from before this apply; fetch again to compare.", "上方表格仍显示应用前的值；请重新获取以比较。"),
     ("rt.revert_failed", "Revert of {0} failed: {1}", "回滚 {0} 失败：{1}"),
     ("rt.reverted", "Reverted {0}: restored {1}.", "已回滚 {0}：已恢复 {1}。"),
     ("rt.reverted_at", "Reverted", "已回滚"),

@@ -345,6 +345,7 @@ fn RatiosBody() -> impl IntoView {
         <NoticeLine notice=notice />
         {move || diff.get().map(|d| {
             let failed: Vec<_> = d.failed().cloned().collect();
+            let failed_names: BTreeSet<String> = failed.iter().map(|t| t.name.clone()).collect();
             let warnings = d.warnings.clone();
             let columns = d.upstreams.clone();
             let columns2 = columns.clone();
@@ -386,10 +387,11 @@ fn RatiosBody() -> impl IntoView {
                                     <th>{tr("rt.model")}</th><th>{tr("rt.field")}</th><th class="num">{tr("rt.current")}</th>
                                     {columns.into_iter().map(|c| {
                                         let (c1, c2) = (c.clone(), c.clone());
+                                        let usable = !failed_names.contains(&c);
                                         view! {
                                             <th data-testid="ratio-column" data-upstream=c.clone()>
                                                 <div>{c.clone()}</div>
-                                                <div class="row small">
+                                                <div class="row small" hidden=!usable>
                                                     <button class="small" data-testid="take-column" on:click=move |_| { let (u, f) = (c1.clone(), filter()); select(Box::new(move |s| s.column(&u, f))) }>{tr("rt.take_column")}</button>
                                                     <button class="small" data-testid="take-confident" on:click=move |_| { let (u, f) = (c2.clone(), filter()); select(Box::new(move |s| s.all_confident(&u, f))) }>{tr("rt.take_confident")}</button>
                                                 </div>
@@ -574,6 +576,7 @@ fn AppliedCard(o: RatioApplyOutcome) -> impl IntoView {
                 {(!o.mismatched.is_empty()).then(|| view! { <li class="bad">{tr("rt.mismatched")}": "{o.mismatched.join(", ")}</li> })}
                 {(!o.rolled_back.is_empty()).then(|| view! { <li class="bad">{tr("rt.rolled_back")}": "{o.rolled_back.join(", ")}</li> })}
             </ul>
+            {(ok && o.snapshot.is_some()).then(|| view! { <p class="muted small">{tr("rt.refetch")}</p> })}
         </div>
     }
 }
