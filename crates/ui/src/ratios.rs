@@ -391,10 +391,10 @@ fn RatiosBody() -> impl IntoView {
                                         view! {
                                             <th data-testid="ratio-column" data-upstream=c.clone()>
                                                 <div>{c.clone()}</div>
-                                                <div class="row small" hidden=!usable>
+                                                {usable.then(|| view! { <div class="row small">
                                                     <button class="small" data-testid="take-column" on:click=move |_| { let (u, f) = (c1.clone(), filter()); select(Box::new(move |s| s.column(&u, f))) }>{tr("rt.take_column")}</button>
                                                     <button class="small" data-testid="take-confident" on:click=move |_| { let (u, f) = (c2.clone(), filter()); select(Box::new(move |s| s.all_confident(&u, f))) }>{tr("rt.take_confident")}</button>
-                                                </div>
+                                                </div> })}
                                             </th>
                                         }
                                     }).collect_view()}
