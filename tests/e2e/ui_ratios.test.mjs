@@ -182,6 +182,7 @@ test('ratios: an admin (not root) token gets the permission error; other site ty
   const err = page.getByTestId('error').first();
   await err.waitFor(LONG);
   assert.match(await err.innerText(), /root/i);
+  assert.equal(await page.getByTestId('ratio-source').count(), 0, 'no sources of the previous site');
   await screenshot(page, 'ui-ratios-permission-en-light');
 
   await page.getByTestId('site-picker').selectOption('velo');

@@ -122,6 +122,12 @@ fn RatiosBody() -> impl IntoView {
     };
     Effect::new(move |_| {
         let site = site.get();
+        // Nothing of the previous site stays on screen.
+        sources.set(None);
+        checked.set(BTreeSet::new());
+        snapshots.set(Vec::new());
+        notice.set(Notice::None);
+        snap_notice.set(Notice::None);
         diff.set(None);
         preview.set(None);
         applied.set(None);
