@@ -114,7 +114,11 @@ fn RatiosBody() -> impl IntoView {
     let load_snapshots = move || {
         let site = site.get_untracked();
         spawn_local(async move {
-            match api::call(&Command::ListRatioSnapshots { site }).await {
+            let r = api::call(&Command::ListRatioSnapshots { site: site.clone() }).await;
+            if shell.site.get_untracked().as_deref() != Some(site.0.as_str()) {
+                return;
+            }
+            match r {
                 Reply::RatioSnapshots { snapshots: s } => snapshots.set(s),
                 other => snap_notice.set(Notice::Error(reply_problem(&other))),
             }
@@ -133,7 +137,12 @@ fn RatiosBody() -> impl IntoView {
         applied.set(None);
         selection.set(RatioSelection::new());
         spawn_local(async move {
-            match api::call(&Command::ListRatioSources { site }).await {
+            let r = api::call(&Command::ListRatioSources { site: site.clone() }).await;
+            // A late answer for a site no longer shown is dropped.
+            if shell.site.get_untracked().as_deref() != Some(site.0.as_str()) {
+                return;
+            }
+            match r {
                 Reply::RatioSources { sources: s } => sources.set(Some(s)),
                 other => notice.set(Notice::Error(reply_problem(&other))),
             }
