@@ -8,6 +8,7 @@ mod history;
 pub mod i18n;
 mod options;
 mod popup;
+mod ratios;
 mod redirect;
 mod settings;
 mod sites;

@@ -3,6 +3,7 @@
 use crate::api;
 use crate::common::*;
 use crate::history::HistoryScreen;
+use crate::ratios::RatiosScreen;
 use crate::redirect::RedirectScreen;
 use crate::settings::SettingsScreen;
 use crate::sites::SitesScreen;
@@ -18,16 +19,18 @@ pub enum Tab {
     Sync,
     Settings,
     Redirect,
+    Ratios,
     History,
     Transfer,
 }
 
 impl Tab {
-    const ALL: [Tab; 6] = [
+    const ALL: [Tab; 7] = [
         Tab::Sites,
         Tab::Sync,
         Tab::Settings,
         Tab::Redirect,
+        Tab::Ratios,
         Tab::History,
         Tab::Transfer,
     ];
@@ -38,6 +41,7 @@ impl Tab {
             Tab::Sync => "sync",
             Tab::Settings => "settings",
             Tab::Redirect => "redirect",
+            Tab::Ratios => "ratios",
             Tab::History => "history",
             Tab::Transfer => "transfer",
         }
@@ -49,6 +53,7 @@ impl Tab {
             Tab::Sync => "nav.sync",
             Tab::Settings => "nav.settings",
             Tab::Redirect => "nav.redirect",
+            Tab::Ratios => "nav.ratios",
             Tab::History => "nav.history",
             Tab::Transfer => "nav.transfer",
         }
@@ -67,7 +72,7 @@ impl Tab {
     fn per_site(self) -> bool {
         matches!(
             self,
-            Tab::Sync | Tab::Settings | Tab::Redirect | Tab::History
+            Tab::Sync | Tab::Settings | Tab::Redirect | Tab::Ratios | Tab::History
         )
     }
 }
@@ -183,6 +188,7 @@ pub fn Options() -> impl IntoView {
                         Tab::Sync => view! { <SyncScreen /> }.into_any(),
                         Tab::Settings => view! { <SettingsScreen /> }.into_any(),
                         Tab::Redirect => view! { <RedirectScreen /> }.into_any(),
+                        Tab::Ratios => view! { <RatiosScreen /> }.into_any(),
                         Tab::History => view! { <HistoryScreen /> }.into_any(),
                         Tab::Transfer => view! { <TransferScreen /> }.into_any(),
                     }
