@@ -1,55 +1,16 @@
 //! Redirect runs against the in-memory fake gateway, in virtual time.
 
-use super::limit::Limits;
 use super::record::{ItemStatus, Job, RunMode, Trigger};
 use super::redirect::{RedirectApplyOptions, RedirectOp};
-use super::retry::SplitMix64;
 use super::*;
 use crate::error::{Error, ErrorClass};
 use crate::gateway::Capabilities;
 use crate::model::Mapping;
 use crate::redirect::{ClearScope, PlanStatus, RedirectSettings};
 use crate::settings::SyncSettings;
-use crate::sim::{Sim, SimClock};
-use crate::store::MemoryStore;
-use crate::testing::{fake_channel, FakeGateway, Latency};
+use crate::testing::{fake_channel, Latency};
 
-struct World {
-    sim: Sim,
-    clock: SimClock,
-    gw: Rc<FakeGateway>,
-    store: Rc<MemoryStore>,
-}
-
-impl World {
-    fn new() -> World {
-        let sim = Sim::new();
-        let clock = sim.clock();
-        let gw = Rc::new(FakeGateway::new(Rc::new(clock.clone())));
-        World {
-            sim,
-            clock,
-            gw,
-            store: Rc::new(MemoryStore::new()),
-        }
-    }
-
-    fn engine(&self, settings: &SyncSettings) -> Engine {
-        let limits = Limits::recording(Rc::new(self.clock.clone()), &settings.rate);
-        self.gw.set_admin_bucket(limits.site_bucket());
-        Engine::new(
-            EngineDeps {
-                gateway: self.gw.clone(),
-                clock: Rc::new(self.clock.clone()),
-                store: self.store.clone(),
-                limits: Some(limits),
-                rng: Box::new(SplitMix64(7)),
-            },
-            settings.clone(),
-        )
-        .unwrap()
-    }
-}
+use super::tests::World;
 
 fn redirect_settings(std: &[&str]) -> RedirectSettings {
     RedirectSettings {

@@ -13,15 +13,16 @@ use crate::store::MemoryStore;
 use crate::testing::{fake_channel, FakeGateway, Latency};
 use std::cell::RefCell;
 
-struct World {
-    sim: Sim,
-    clock: SimClock,
-    gw: Rc<FakeGateway>,
-    store: Rc<MemoryStore>,
+/// A fake gateway and store in virtual time; shared with `redirect_tests`.
+pub(super) struct World {
+    pub(super) sim: Sim,
+    pub(super) clock: SimClock,
+    pub(super) gw: Rc<FakeGateway>,
+    pub(super) store: Rc<MemoryStore>,
 }
 
 impl World {
-    fn new() -> World {
+    pub(super) fn new() -> World {
         let sim = Sim::new();
         let clock = sim.clock();
         let gw = Rc::new(FakeGateway::new(Rc::new(clock.clone())));
@@ -34,7 +35,7 @@ impl World {
     }
 
     /// A new engine over the same gateway and store (a restarted worker is a new engine).
-    fn engine(&self, settings: &SyncSettings) -> Engine {
+    pub(super) fn engine(&self, settings: &SyncSettings) -> Engine {
         let limits = Limits::recording(Rc::new(self.clock.clone()), &settings.rate);
         self.gw.set_admin_bucket(limits.site_bucket());
         Engine::new(
