@@ -10,7 +10,10 @@
 //!   `/api/channel_tag/:tag/list`.
 //! * Mapping values may start with `+` (DoneHub's "append" marker); they are kept verbatim.
 
-use super::new_api::{numeric_id, parse_channel, parse_model_list, unwrap_envelope, MAX_PAGES};
+use super::new_api::{
+    numeric_id, parse_channel, parse_model_list, root_from, status_version, unwrap_envelope,
+    MAX_PAGES,
+};
 use super::{clean_models, encode_path_segment, Capabilities, ConnectionReport, Ctx, Gateway};
 use crate::error::{Error, ErrorClass, Result};
 use crate::http::{Method, Request};
@@ -132,28 +135,16 @@ impl Gateway for DoneHub {
 
     async fn test_connection(&self) -> Result<ConnectionReport> {
         let started = self.ctx.clock.now_ms();
-        let mut report = ConnectionReport::default();
-        let status = self
-            .ctx
-            .send(Request::new(Method::Get, self.ctx.url("/api/status")))
-            .await?;
-        report.reachable = true;
-        if let Ok(v) = unwrap_envelope(&self.ctx, &status) {
-            report.version = v
-                .get("version")
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string);
-        }
+        let mut report = ConnectionReport {
+            version: status_version(&self.ctx).await?,
+            reachable: true,
+            ..Default::default()
+        };
         let channels = self.list_channels().await?;
         report.authenticated = true;
         report.admin = true;
         report.channel_count = Some(channels.len());
-        report.root = match self.call(self.request(Method::Get, "/api/option/")).await {
-            Ok(_) => Some(true),
-            Err(e) if matches!(e.class, ErrorClass::Permission | ErrorClass::Auth) => Some(false),
-            Err(_) => None,
-        };
+        report.root = root_from(self.call(self.request(Method::Get, "/api/option/")).await);
         report.flavour_hint = Some("DoneHub (one-hub family)".into());
         report.round_trip_ms = self.ctx.clock.now_ms().saturating_sub(started);
         Ok(report)

@@ -84,6 +84,30 @@ pub(super) fn admin_request(ctx: &Ctx, method: Method, path: &str) -> Request {
 /// Non-2xx answers are classified by status and, since New API 2026-07, by their `code`
 /// (`AUTH_*`); a wrapped upstream status in the message becomes `http_status`. HTTP 200 with
 /// `success:false` is a business error classified by [`classify_business_error`].
+/// `GET /api/status` needs no auth: answering proves the site is reachable, and it tells the
+/// version (when the envelope is readable).
+pub(super) async fn status_version(ctx: &Ctx) -> Result<Option<String>> {
+    let status = ctx
+        .send(Request::new(Method::Get, ctx.url("/api/status")))
+        .await?;
+    Ok(unwrap_envelope(ctx, &status).ok().and_then(|v| {
+        v.get("version")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    }))
+}
+
+/// Reading `/api/option/` is allowed to root only: the probe's outcome says whether the
+/// token is root (`None` when the probe failed for another reason).
+pub(super) fn root_from<T>(probe: Result<T>) -> Option<bool> {
+    match probe {
+        Ok(_) => Some(true),
+        Err(e) if matches!(e.class, ErrorClass::Permission | ErrorClass::Auth) => Some(false),
+        Err(_) => None,
+    }
+}
+
 pub(super) fn unwrap_envelope(ctx: &Ctx, resp: &Response) -> Result<Value> {
     let parsed = ctx.parse_json(resp);
     if !(200..300).contains(&resp.status) {
@@ -300,31 +324,17 @@ impl Gateway for NewApi {
 
     async fn test_connection(&self) -> Result<ConnectionReport> {
         let started = self.ctx.clock.now_ms();
-        let mut report = ConnectionReport::default();
-        // /api/status needs no auth: it tells reachability and the version.
-        let status = self
-            .ctx
-            .send(Request::new(Method::Get, self.ctx.url("/api/status")))
-            .await?;
-        report.reachable = true;
-        if let Ok(v) = unwrap_envelope(&self.ctx, &status) {
-            report.version = v
-                .get("version")
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string);
-        }
+        let mut report = ConnectionReport {
+            version: status_version(&self.ctx).await?,
+            reachable: true,
+            ..Default::default()
+        };
         // Listing channels needs admin rights: success proves both.
         let channels = self.list_channels().await?;
         report.authenticated = true;
         report.admin = true;
         report.channel_count = Some(channels.len());
-        // Root is needed for ratio sync and options; /api/option/ answers only to root.
-        report.root = match self.call(self.request(Method::Get, "/api/option/")).await {
-            Ok(_) => Some(true),
-            Err(e) if matches!(e.class, ErrorClass::Permission | ErrorClass::Auth) => Some(false),
-            Err(_) => None,
-        };
+        report.root = root_from(self.call(self.request(Method::Get, "/api/option/")).await);
         let era = match self.format.get() {
             Some(ListFormat::Paged) => "paged list envelope (2025-06 or later)",
             Some(ListFormat::BareArray) => "bare-array list envelope (before 2025-06)",
