@@ -174,6 +174,7 @@ fn e2e_with(ext: &Path) -> Result {
 }
 
 pub fn test(quick: bool) -> Result {
+    crate::proc::check_free_disk(8);
     run(native_cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(native_cargo().args([
         "clippy",

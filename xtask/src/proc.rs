@@ -26,6 +26,30 @@ pub fn output(cmd: &mut Command) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Warn early when the disk under the workspace is nearly full: a cold build of everything
+/// (native tests, wasm tests, release tools) takes several GB, and a linker that runs out of
+/// space dies with SIGBUS rather than saying so.
+pub fn check_free_disk(need_gb: u64) {
+    let Some(out) = output(Command::new("df").args(["-Pk"]).arg(root())) else {
+        return;
+    };
+    let free_kb = out
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(kb) = free_kb {
+        let gb = kb / (1024 * 1024);
+        if gb < need_gb {
+            eprintln!(
+                "xtask: warning: only {gb} GB free under {}; a cold build needs about {need_gb} GB. \
+                 If linking fails with 'Bus error', free disk space (old target/ directories) first.",
+                root().display()
+            );
+        }
+    }
+}
+
 pub fn describe(cmd: &Command) -> String {
     let mut s = cmd.get_program().to_string_lossy().into_owned();
     for a in cmd.get_args() {
