@@ -5,6 +5,8 @@
 //!   against a model of the anchor's algorithm (virtual time), engine overhead;
 //! * `cargo bench -p msync-core --bench redirect` — redirect matching, native;
 //! * `cargo bench -p msync-cli --bench loopback` — the engine over real HTTP against mockgw;
+//! * `cargo bench -p msync-core --bench limits` — live heap and RSS over 5,000 channels and
+//!   100,000-model lists (each scenario in its own process);
 //! * `crates/worker/tests/bench_redirect.rs` (ignored by `cargo xtask test`) — the same matching
 //!   compiled to wasm, in headless Chromium through wasm-bindgen-test-runner;
 //! * `cargo xtask dist`, then the extension's footprint (wasm raw and gzip -9, unpacked, zip) and
@@ -412,6 +414,10 @@ pub fn bench() -> Result {
         (
             "Loopback HTTP",
             vec!["bench", "-p", "msync-cli", "--bench", "loopback"],
+        ),
+        (
+            "Input limits: memory",
+            vec!["bench", "-p", "msync-core", "--bench", "limits"],
         ),
     ];
     for (what, args) in native {

@@ -563,7 +563,7 @@ impl Observer for Reporter {
                 i.message.as_deref().unwrap_or("")
             ),
             ItemStatus::Success | ItemStatus::Unchanged => {
-                format!("+{} -{}", i.added.len(), i.removed.len())
+                format!("+{} -{}", i.sizes().added, i.sizes().removed)
             }
             _ => i.reason.clone().unwrap_or_default(),
         };

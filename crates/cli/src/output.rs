@@ -145,6 +145,9 @@ pub fn item_json(i: &ItemResult) -> Value {
         "new_models": i.new,
         "added": i.added,
         "removed": i.removed,
+        // Set when the lists above are previews of longer ones (their full lengths); `history
+        // --export json` has every name.
+        "lists_cut": i.lists_cut,
     })
 }
 
@@ -192,15 +195,18 @@ fn short(s: &str, max: usize) -> String {
     }
 }
 
-fn list_preview(names: &[String], max: usize) -> String {
+/// The first `max` of `names`, and how many of `total` (the whole list, which `names` may be a
+/// preview of) are left out.
+fn list_preview(names: &[String], total: usize, max: usize) -> String {
     let mut s = names
         .iter()
         .take(max)
         .cloned()
         .collect::<Vec<_>>()
         .join(", ");
-    if names.len() > max {
-        let _ = write!(s, " and {} more", names.len() - max);
+    let shown = names.len().min(max);
+    if total > shown {
+        let _ = write!(s, " and {} more", total - shown);
     }
     s
 }
@@ -267,20 +273,24 @@ pub fn render_record(rec: &RunRecord, site_name: &str, st: Style, verbose: bool)
             st.bold(if dry { "would change:" } else { "changed:" })
         );
         for i in &changed {
+            let sizes = i.sizes();
             let _ = writeln!(
                 out,
                 "    #{:<6} {:<28} +{:<3} -{:<3} {}",
                 i.channel_id.0,
                 short(&i.channel_name, 28),
-                i.added.len(),
-                i.removed.len(),
+                sizes.added,
+                sizes.removed,
                 if verbose {
                     let mut parts = Vec::new();
-                    if !i.added.is_empty() {
-                        parts.push(format!("added {}", list_preview(&i.added, 20)));
+                    if sizes.added > 0 {
+                        parts.push(format!("added {}", list_preview(&i.added, sizes.added, 20)));
                     }
-                    if !i.removed.is_empty() {
-                        parts.push(format!("removed {}", list_preview(&i.removed, 20)));
+                    if sizes.removed > 0 {
+                        parts.push(format!(
+                            "removed {}",
+                            list_preview(&i.removed, sizes.removed, 20)
+                        ));
                     }
                     parts.join("; ")
                 } else {
@@ -416,7 +426,7 @@ pub fn render_items(items: &[(String, ItemResult)], st: Style) -> String {
                 short(i.message.as_deref().unwrap_or(""), 100)
             ),
             ItemStatus::Success | ItemStatus::Unchanged => {
-                format!("+{} -{}", i.added.len(), i.removed.len())
+                format!("+{} -{}", i.sizes().added, i.sizes().removed)
             }
             _ => i.reason.clone().unwrap_or_default(),
         };

@@ -15,7 +15,7 @@
 
 use crate::engine::plan::{ChannelPlan, SyncPlan};
 use crate::engine::record::{
-    ItemResult, ItemStatus, RunHead, RunId, RunRecord, RunState, Snapshot,
+    ItemBudget, ItemResult, ItemStatus, RunHead, RunId, RunRecord, RunState, Snapshot,
 };
 use crate::error::{Error, ErrorClass, Result};
 use crate::model::{ChannelId, SiteId};
@@ -195,14 +195,29 @@ impl<'a> History<'a> {
         self.get_json(&self.head_key(run)).await
     }
 
-    /// A run with its items in queue order; channels without a stored item are `queued`.
+    /// A run with its items in queue order, every model list whole (exports); channels without
+    /// a stored item are `queued`. For display use [`History::run_matching`].
     pub async fn run(&self, run: &RunId) -> Result<Option<RunRecord>> {
+        let all = ItemQuery::default();
+        self.run_matching(run, &all, &mut ItemBudget::new(usize::MAX, usize::MAX))
+            .await
+    }
+
+    /// A run with the items that match `query`, in queue order, their model lists cut to
+    /// `budget` as they are read (a run over thousands of huge channels is never whole in
+    /// memory; items that do not match cost nothing).
+    pub async fn run_matching(
+        &self,
+        run: &RunId,
+        query: &ItemQuery,
+        budget: &mut ItemBudget,
+    ) -> Result<Option<RunRecord>> {
         let Some(head) = self.head(run).await? else {
             return Ok(None);
         };
-        let mut items = Vec::with_capacity(head.queue.len());
+        let mut items = Vec::new();
         for q in &head.queue {
-            let item = match self.item(run, &q.id).await? {
+            let mut item = match self.item(run, &q.id).await? {
                 Some(i) => i,
                 None => ItemResult::new(
                     q.id.clone(),
@@ -211,7 +226,10 @@ impl<'a> History<'a> {
                     head.started_ms,
                 ),
             };
-            items.push(item);
+            if query.matches(&item) {
+                budget.keep(&mut item);
+                items.push(item);
+            }
         }
         Ok(Some(RunRecord { head, items }))
     }
@@ -220,21 +238,24 @@ impl<'a> History<'a> {
         self.get_json(&self.item_key(run, ch)).await
     }
 
-    /// The items of a run that match `query` (status chips and search box).
+    /// The items of a run that match `query` (status chips and search box), lists cut to the
+    /// default [`ItemBudget`].
     pub async fn items(&self, run: &RunId, query: &ItemQuery) -> Result<Vec<ItemResult>> {
         Ok(self
-            .run(run)
+            .run_matching(run, query, &mut ItemBudget::default())
             .await?
-            .map(|r| r.items.into_iter().filter(|i| query.matches(i)).collect())
+            .map(|r| r.items)
             .unwrap_or_default())
     }
 
     /// Search every stored run: `(run, item)` pairs matching `query`, newest run first.
     pub async fn search(&self, query: &ItemQuery) -> Result<Vec<(RunId, ItemResult)>> {
         let mut out = Vec::new();
+        // One budget for the whole search: the answer, not each run, is what stays in memory.
+        let mut budget = ItemBudget::default();
         for id in self.run_ids().await?.into_iter().rev() {
-            for item in self.items(&id, query).await? {
-                out.push((id.clone(), item));
+            if let Some(rec) = self.run_matching(&id, query, &mut budget).await? {
+                out.extend(rec.items.into_iter().map(|i| (id.clone(), i)));
             }
         }
         Ok(out)
@@ -251,7 +272,9 @@ impl<'a> History<'a> {
                         | crate::engine::record::Job::Redirect { .. }
                 )
             {
-                return self.run(&h.id).await;
+                return self
+                    .run_matching(&h.id, &ItemQuery::default(), &mut ItemBudget::default())
+                    .await;
             }
         }
         Ok(None)

@@ -39,8 +39,8 @@ use futures::stream::{self, StreamExt};
 use limit::Limits;
 use plan::{plan_channel, same_set, ChannelPlan, Decision, PlanRules, SyncPlan};
 use record::{
-    ChannelState, ItemResult, ItemStatus, Job, QueuedChannel, RunHead, RunId, RunMode, RunRecord,
-    RunState, Snapshot, Totals, Trigger,
+    ChannelState, ItemBudget, ItemResult, ItemStatus, Job, QueuedChannel, RunHead, RunId, RunMode,
+    RunRecord, RunState, Snapshot, Totals, Trigger,
 };
 use retry::{RandomSource, RetryDecision, SplitMix64};
 use serde::{Deserialize, Serialize};
@@ -165,12 +165,41 @@ pub struct Engine {
 
 /// Unit of work of one channel.
 enum Work {
-    Sync(Channel),
+    /// A listed channel; `true` when its model list was dropped after listing (see
+    /// [`compact_listing`]) and must be read again when its turn comes.
+    Sync(Channel, bool),
     Apply(ChannelPlan),
     Revert(Snapshot),
     /// A redirect preview entry (see [`redirect`]).
     Redirect(ChannelPlan),
     Missing(Error),
+}
+
+/// Model names the listed channels may hold in memory for a whole run. A site whose listing
+/// holds more (thousands of channels of many thousands of models) keeps only each channel's
+/// id, name and settings until its turn, and reads it again then: one more request per channel
+/// in exchange for memory that follows the channels in flight.
+const LISTING_BUDGET: usize = 500_000;
+
+/// Drop the model lists of every queued channel when the listing is over [`LISTING_BUDGET`].
+fn compact_listing(work: &mut HashMap<ChannelId, Work>) {
+    let names: usize = work
+        .values()
+        .map(|w| match w {
+            Work::Sync(c, _) => c.models.len(),
+            _ => 0,
+        })
+        .sum();
+    if names <= LISTING_BUDGET {
+        return;
+    }
+    for w in work.values_mut() {
+        if let Work::Sync(c, dropped) = w {
+            c.models = Vec::new();
+            c.mapping = Mapping::Empty;
+            *dropped = true;
+        }
+    }
 }
 
 enum Outcome {
@@ -207,12 +236,6 @@ fn state_of(c: &Channel) -> ChannelState {
         models: c.models.clone(),
         mapping: c.mapping.clone(),
     }
-}
-
-fn diff(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
-    let added = new.iter().filter(|m| !old.contains(m)).cloned().collect();
-    let removed = old.iter().filter(|m| !new.contains(m)).cloned().collect();
-    (added, removed)
 }
 
 impl Engine {
@@ -476,7 +499,7 @@ impl Engine {
                     channels.into_iter().map(|c| (c.id.clone(), c)).collect();
                 for id in pending {
                     let w = match by_id.get(&id) {
-                        Some(c) => Work::Sync(c.clone()),
+                        Some(c) => Work::Sync(c.clone(), false),
                         None => Work::Missing(not_found(&id)),
                     };
                     work.insert(id, w);
@@ -511,6 +534,7 @@ impl Engine {
                 }
             }
         }
+        compact_listing(&mut work);
         h.put_head(&head).await?;
         self.execute(head, work, done, priors, obs).await.map(Some)
     }
@@ -787,7 +811,7 @@ impl Engine {
                         id: c.id.clone(),
                         name: c.name.clone(),
                     });
-                    work.insert(c.id.clone(), Work::Sync(c));
+                    work.insert(c.id.clone(), Work::Sync(c, false));
                 }
             }
             Some(ids) => {
@@ -798,7 +822,7 @@ impl Engine {
                         continue;
                     }
                     let (name, w) = match by_id.remove(&id) {
-                        Some(c) => (c.name.clone(), Work::Sync(c)),
+                        Some(c) => (c.name.clone(), Work::Sync(c, false)),
                         None => (String::new(), Work::Missing(not_found(&id))),
                     };
                     head.queue.push(QueuedChannel {
@@ -809,6 +833,7 @@ impl Engine {
                 }
             }
         }
+        compact_listing(&mut work);
         h.put_head(&head).await?;
         self.execute(head, work, HashMap::new(), HashMap::new(), obs)
             .await
@@ -913,6 +938,13 @@ impl Engine {
             .collect();
         // Counts kept up to date as items finish (recounting per event would be quadratic).
         let counts = RefCell::new(Totals::of(done.values(), head.queue.len()));
+        // Finished items stay in memory only as counts and short previews; the store has them
+        // whole (one key per channel), so memory follows the channels in flight, not the run.
+        let budget = RefCell::new(ItemBudget::default());
+        let mut done = done;
+        for item in done.values_mut() {
+            budget.borrow_mut().keep(item);
+        }
         let results = RefCell::new(done);
         let in_flight: RefCell<Vec<QueuedChannel>> = RefCell::new(Vec::new());
         let work = RefCell::new(work);
@@ -933,6 +965,7 @@ impl Engine {
                     &h, &run, &head, &results, &counts, &in_flight, &work, &priors, &fatal,
                     &redirect,
                 );
+                let budget = &budget;
                 async move {
                     if fatal.borrow().is_some() {
                         return;
@@ -946,9 +979,10 @@ impl Engine {
                     ));
                     let w = work.borrow_mut().remove(&q.id);
                     let prior = priors.borrow_mut().remove(&q.id);
-                    let (item, plan) = match w {
-                        Some(Work::Sync(c)) => {
-                            self.sync_one(run, c, prior, dry_run, confirmed).await
+                    let (mut item, plan) = match w {
+                        Some(Work::Sync(c, dropped)) => {
+                            self.sync_one(run, c, dropped, prior, dry_run, confirmed)
+                                .await
                         }
                         Some(Work::Apply(p)) => (self.apply_one(run, p, prior, force).await, None),
                         Some(Work::Revert(s)) => {
@@ -992,6 +1026,7 @@ impl Engine {
                             ItemStatus::Queued => c.queued += 1,
                         }
                     }
+                    budget.borrow_mut().keep(&mut item);
                     results.borrow_mut().insert(q.id.clone(), item);
                     obs.on_progress(&self.progress(
                         head,
@@ -1003,12 +1038,12 @@ impl Engine {
             })
             .await;
         let now = self.clock.now_ms();
-        let results = results.into_inner();
+        let mut results = results.into_inner();
         let items: Vec<ItemResult> = head
             .queue
             .iter()
             .map(|q| {
-                results.get(&q.id).cloned().unwrap_or_else(|| {
+                results.remove(&q.id).unwrap_or_else(|| {
                     ItemResult::new(q.id.clone(), q.name.clone(), ItemStatus::Queued, now)
                 })
             })
@@ -1180,7 +1215,7 @@ impl Engine {
         item.duration_ms = now - start;
         item.old = snap.before.models.clone();
         item.new = snap.after.models.clone();
-        (item.added, item.removed) = diff(&item.old, &item.new);
+        (item.added, item.removed) = plan::list_diff(&item.old, &item.new);
         item.snapshot = true;
         item
     }
@@ -1190,6 +1225,7 @@ impl Engine {
         &self,
         run: &RunId,
         channel: Channel,
+        dropped: bool,
         prior: Option<Snapshot>,
         dry_run: bool,
         confirmed: bool,
@@ -1213,7 +1249,7 @@ impl Engine {
             );
             return (self.item_from_plan(&plan, start, 0), Some(plan));
         }
-        if let Some(s) = &prior {
+        if let Some(s) = prior.as_ref().filter(|_| !dropped) {
             if same_set(&channel.models, &s.after.models) {
                 return (self.landed(s, start, 1), None);
             }
@@ -1226,8 +1262,10 @@ impl Engine {
         };
         let deadline = self.deadline_from(start);
         let mut channel = channel;
-        let mut pending: Option<Snapshot> = None;
-        let mut reread = false;
+        // A channel listed without its models is read first; a write from before an
+        // interruption is then recognised on that read.
+        let mut pending: Option<Snapshot> = if dropped { prior } else { None };
+        let mut reread = dropped;
         let mut attempts = 0u32;
         loop {
             attempts += 1;
@@ -1495,7 +1533,7 @@ impl Engine {
                 item.snapshot = true;
                 item.old = snap.before.models.clone();
                 item.new = snap.after.models.clone();
-                (item.added, item.removed) = diff(&item.old, &item.new);
+                (item.added, item.removed) = plan::list_diff(&item.old, &item.new);
             }
             Err(e) => item.fail(&e),
         }

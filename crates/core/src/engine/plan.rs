@@ -85,6 +85,24 @@ pub fn same_set(a: &[String], b: &[String]) -> bool {
     a == b
 }
 
+/// What `new` adds to `old` and what it drops from it, each in its own list's order. Hash sets,
+/// so 100,000-name lists cost linear time.
+pub fn list_diff(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
+    let new_set: HashSet<&str> = new.iter().map(String::as_str).collect();
+    let old_set: HashSet<&str> = old.iter().map(String::as_str).collect();
+    let added = new
+        .iter()
+        .filter(|m| !old_set.contains(m.as_str()))
+        .cloned()
+        .collect();
+    let removed = old
+        .iter()
+        .filter(|m| !new_set.contains(m.as_str()))
+        .cloned()
+        .collect();
+    (added, removed)
+}
+
 /// Everything [`plan_channel`] reads besides the channel and the upstream reply.
 pub struct PlanRules<'a> {
     pub settings: &'a SyncSettings,
@@ -139,18 +157,7 @@ pub fn plan_channel(channel: &Channel, upstream: &[String], rules: &PlanRules<'_
             }
         }
     }
-    let new_set: HashSet<&str> = new.iter().map(String::as_str).collect();
-    let old_set: HashSet<&str> = old.iter().map(String::as_str).collect();
-    let added: Vec<String> = new
-        .iter()
-        .filter(|m| !old_set.contains(m.as_str()))
-        .cloned()
-        .collect();
-    let removed: Vec<String> = old
-        .iter()
-        .filter(|m| !new_set.contains(m.as_str()))
-        .cloned()
-        .collect();
+    let (added, removed) = list_diff(&old, &new);
     let allow_empty = rules.settings.allow_empty_for(id);
     let threshold = u64::from(rules.settings.removal_threshold_pct);
     let decision = if added.is_empty() && removed.is_empty() {

@@ -110,6 +110,69 @@ pub struct ItemResult {
     /// Redirect runs: the mapping keys set or removed (empty for model-list sync).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mapping_changes: Vec<MappingChange>,
+    /// Set when this copy's model lists were cut to a preview (see [`ItemBudget`]): the full
+    /// lengths. The stored item (`History::item`) always has the whole lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lists_cut: Option<ListSizes>,
+}
+
+/// The lengths of an item's four model lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListSizes {
+    pub old: usize,
+    pub new: usize,
+    pub added: usize,
+    pub removed: usize,
+}
+
+/// How many model names the item copies of one run may hold in memory. The engine, the
+/// worker's run view and the CLI keep items through a budget, so a run over 5,000 channels of
+/// 100,000 models holds counts and short previews, not every list; the full lists stay in the
+/// store, one key per channel.
+#[derive(Debug, Clone)]
+pub struct ItemBudget {
+    per_list: usize,
+    remaining: usize,
+}
+
+impl Default for ItemBudget {
+    /// At most 1,000 names per list and 1,000,000 names per run (tens of MB): ordinary runs
+    /// (hundreds of channels of hundreds of models) are never cut.
+    fn default() -> ItemBudget {
+        ItemBudget::new(1_000, 1_000_000)
+    }
+}
+
+impl ItemBudget {
+    pub const fn new(per_list: usize, total: usize) -> ItemBudget {
+        ItemBudget {
+            per_list,
+            remaining: total,
+        }
+    }
+
+    /// Cut `item`'s lists to what the budget still allows and charge it for what is kept.
+    pub fn keep(&mut self, item: &mut ItemResult) {
+        let sizes = item.sizes();
+        let mut cut = false;
+        for list in [
+            &mut item.old,
+            &mut item.new,
+            &mut item.added,
+            &mut item.removed,
+        ] {
+            let keep = list.len().min(self.per_list).min(self.remaining);
+            if keep < list.len() {
+                list.truncate(keep);
+                list.shrink_to_fit();
+                cut = true;
+            }
+            self.remaining -= keep;
+        }
+        if cut {
+            item.lists_cut = Some(sizes);
+        }
+    }
 }
 
 impl ItemResult {
@@ -137,7 +200,18 @@ impl ItemResult {
             removed: Vec::new(),
             snapshot: false,
             mapping_changes: Vec::new(),
+            lists_cut: None,
         }
+    }
+
+    /// The full lengths of the model lists, also when this copy holds only a preview.
+    pub fn sizes(&self) -> ListSizes {
+        self.lists_cut.unwrap_or(ListSizes {
+            old: self.old.len(),
+            new: self.new.len(),
+            added: self.added.len(),
+            removed: self.removed.len(),
+        })
     }
 
     pub fn fail(&mut self, e: &Error) {
@@ -350,4 +424,71 @@ pub struct Snapshot {
     /// What the write was meant to leave (used to detect later changes before a revert, and to
     /// recognise a write that landed just before an interruption).
     pub after: ChannelState,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(old: usize, new: usize) -> ItemResult {
+        let mut i = ItemResult::new(ChannelId("1".into()), "c".into(), ItemStatus::Success, 0);
+        i.old = (0..old).map(|n| format!("o{n}")).collect();
+        i.new = (0..new).map(|n| format!("n{n}")).collect();
+        i.added = i.new.clone();
+        i.removed = i.old.clone();
+        i
+    }
+
+    #[test]
+    fn budget_keeps_small_items_whole_and_records_full_sizes_of_cut_ones() {
+        let mut b = ItemBudget::new(5, 100);
+        let mut small = item(3, 4);
+        let whole = small.clone();
+        b.keep(&mut small);
+        assert_eq!(small, whole, "an item under every limit is not touched");
+        assert_eq!(small.lists_cut, None);
+
+        let mut big = item(8, 2);
+        b.keep(&mut big);
+        assert_eq!(big.old.len(), 5);
+        assert_eq!(big.removed.len(), 5);
+        assert_eq!(big.new.len(), 2);
+        assert_eq!(
+            big.old[..],
+            item(8, 2).old[..5],
+            "the preview is the list's head"
+        );
+        let full = ListSizes {
+            old: 8,
+            new: 2,
+            added: 2,
+            removed: 8,
+        };
+        assert_eq!(big.lists_cut, Some(full));
+        assert_eq!(big.sizes(), full, "sizes() reports the whole lists");
+    }
+
+    #[test]
+    fn budget_runs_out_across_items() {
+        // 14 + 14 names fit; the third item gets what is left (2), the fourth nothing.
+        let mut b = ItemBudget::new(1_000, 30);
+        let mut items: Vec<ItemResult> = (0..4).map(|_| item(7, 0)).collect();
+        for i in &mut items {
+            b.keep(i);
+        }
+        let kept: Vec<usize> = items
+            .iter()
+            .map(|i| i.old.len() + i.removed.len())
+            .collect();
+        assert_eq!(kept, vec![14, 14, 2, 0]);
+        assert_eq!(items[0].lists_cut, None);
+        assert_eq!(items[3].sizes().old, 7, "counts survive an empty preview");
+        // A cut item serialises its sizes; a whole one does not mention them.
+        assert!(serde_json::to_string(&items[3])
+            .unwrap()
+            .contains("lists_cut"));
+        assert!(!serde_json::to_string(&items[0])
+            .unwrap()
+            .contains("lists_cut"));
+    }
 }

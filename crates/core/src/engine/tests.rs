@@ -998,3 +998,116 @@ fn an_abandoned_run_is_closed_released_and_not_resumed() {
     let next = w.sim.block_on(w2.run(RunRequest::all(), &()));
     assert!(next.is_ok());
 }
+
+#[test]
+fn huge_channels_come_back_as_previews_while_the_store_keeps_every_name() {
+    let mut w = World::new();
+    let old = names("old", 1_500);
+    let new = names("new", 2_500);
+    for i in 0..3 {
+        w.gw.add(
+            fake_channel(i + 1, &format!("big{i}"), &refs(&old), None),
+            &refs(&new),
+        );
+    }
+    let settings = SyncSettings {
+        removal_threshold_pct: 100,
+        ..Default::default()
+    };
+    let engine = w.engine(&settings);
+    let r = w.sim.block_on(engine.run(RunRequest::all(), &())).unwrap();
+    assert_eq!(r.head.totals.success, 3);
+    for item in &r.items {
+        let sizes = item.lists_cut.expect("lists over 1,000 names are cut");
+        assert_eq!(
+            (sizes.old, sizes.new, sizes.added, sizes.removed),
+            (1_500, 2_500, 2_500, 1_500)
+        );
+        assert_eq!(item.new.len(), 1_000);
+        assert_eq!(item.new[..], new[..1_000]);
+        // Written whole, and stored whole.
+        let stored = w
+            .sim
+            .block_on(engine.history().item(&r.head.id, &item.channel_id))
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.new, new);
+        assert_eq!(stored.removed, old);
+        assert_eq!(stored.lists_cut, None);
+    }
+    for c in w.gw.all_channels() {
+        assert_eq!(c.models, new);
+    }
+    // The display path cuts the same way; exports read everything.
+    let shown = w
+        .sim
+        .block_on(engine.history().items(&r.head.id, &Default::default()))
+        .unwrap();
+    assert!(shown.iter().all(|i| i.new.len() == 1_000));
+    let full = w
+        .sim
+        .block_on(engine.history().run(&r.head.id))
+        .unwrap()
+        .unwrap();
+    assert!(full.items.iter().all(|i| i.new.len() == 2_500));
+}
+
+#[test]
+fn a_listing_over_the_memory_budget_is_read_again_channel_by_channel() {
+    let mut w = World::new();
+    // 6 × 100,000 listed names is over the 500,000 the engine keeps for a run.
+    let old = names("m", 100_000);
+    let mut new = old.clone();
+    new.truncate(99_990);
+    new.push("fresh".into());
+    for i in 0..6 {
+        w.gw.add(
+            fake_channel(i + 1, &format!("huge{i}"), &refs(&old), None),
+            &refs(&new),
+        );
+    }
+    // Between listing and its turn, channel 6 gains a model: the re-read sees it.
+    w.gw.edit(6, |c| c.models.push("added-by-admin".into()));
+    let settings = SyncSettings {
+        removal_threshold_pct: 100,
+        ..Default::default()
+    };
+    let engine = w.engine(&settings);
+    let r = w.sim.block_on(engine.run(RunRequest::all(), &())).unwrap();
+    assert_eq!(r.head.totals.success, 6);
+    let gets = w.gw.calls().iter().filter(|(n, _)| *n == "get").count();
+    assert_eq!(gets, 6, "each channel is read again at its turn");
+    for c in w.gw.all_channels() {
+        assert_eq!(c.models, new);
+    }
+    let last = r.items.iter().find(|i| i.channel_id.0 == "6").unwrap();
+    let sizes = last.sizes();
+    assert_eq!(
+        (sizes.old, sizes.removed),
+        (100_001, 11),
+        "the old list is the re-read one"
+    );
+    let snap = w
+        .sim
+        .block_on(engine.history().snapshot(&r.head.id, &last.channel_id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        snap.before.models.len(),
+        100_001,
+        "revert restores what was really there"
+    );
+}
+
+#[test]
+fn a_small_listing_is_used_as_listed() {
+    let mut w = World::new();
+    populate(&w, 20, 2);
+    let engine = w.engine(&SyncSettings::default());
+    let r = w.sim.block_on(engine.run(RunRequest::all(), &())).unwrap();
+    assert_eq!(r.head.totals.success, 20);
+    assert!(
+        w.gw.calls().iter().all(|(n, _)| *n != "get"),
+        "no extra reads"
+    );
+}
