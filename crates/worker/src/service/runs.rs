@@ -11,14 +11,14 @@ use super::{sites, storage, Env};
 use futures::channel::oneshot;
 use futures::future::{AbortHandle, Abortable};
 use msync_core::engine::plan::SyncPlan;
-use msync_core::engine::record::{RunHead, RunId, RunRecord, RunState, Trigger};
+use msync_core::engine::record::{ItemBudget, RunHead, RunId, RunRecord, RunState, Trigger};
 use msync_core::engine::redirect::RedirectApplyOptions;
 use msync_core::engine::{ApplyOptions, Engine, Observer, Progress, RunRequest, Selection};
 use msync_core::history::{export_csv, export_json, History, ItemQuery};
 use msync_core::model::{ChannelId, SiteId};
 use msync_core::protocol::{Event, ExportFormat, ItemFilter, Reply, SiteStatus};
 use msync_core::{Error, ErrorClass};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// Note stored in the head of a run the user cancelled.
@@ -49,7 +49,13 @@ struct Relay {
     env: Rc<Env>,
     site: SiteId,
     first: RefCell<Option<Answer>>,
+    /// When progress was last broadcast (epoch ms).
+    last_broadcast: Cell<Option<u64>>,
 }
+
+/// Progress reaches the pages at most this often (the engine reports every channel start and
+/// finish: 10,000 messages for a 5,000-channel run). The first and the last always go out.
+const PROGRESS_EVERY_MS: u64 = 250;
 
 impl Relay {
     fn answer(&self, r: Result<Option<RunId>, Error>) {
@@ -65,18 +71,33 @@ impl Observer for Relay {
         if let Some(a) = self.env.active.borrow_mut().get_mut(&self.site) {
             a.progress = Some(progress.clone());
         }
-        self.env.browser.broadcast(&Event::Progress {
-            site: self.site.clone(),
-            progress: progress.clone(),
-        });
+        let now = self.env.clock.now_ms();
+        let due = self
+            .last_broadcast
+            .get()
+            .is_none_or(|t| now.saturating_sub(t) >= PROGRESS_EVERY_MS);
+        if due || progress.done == progress.total {
+            self.last_broadcast.set(Some(now));
+            self.env.browser.broadcast(&Event::Progress {
+                site: self.site.clone(),
+                progress: progress.clone(),
+            });
+        }
     }
     fn on_item(&self, item: &msync_core::engine::record::ItemResult) {
+        // Pages patch their table from this; a channel of 100,000 models travels as a preview
+        // (the stored item and exports keep every name).
+        let mut item = item.clone();
+        ItemBudget::new(ITEM_PREVIEW, usize::MAX).keep(&mut item);
         self.env.browser.broadcast(&Event::Item {
             site: self.site.clone(),
-            item: item.clone(),
+            item,
         });
     }
 }
+
+/// Names per model list in an item sent as a live event.
+const ITEM_PREVIEW: usize = 1_000;
 
 fn busy_error(a: &Active) -> Error {
     let what = match &a.progress {
@@ -156,6 +177,7 @@ impl Env {
                 env: this.clone(),
                 site: id.clone(),
                 first: RefCell::new(Some(tx)),
+                last_broadcast: Cell::new(None),
             };
             // Redirect runs that follow a sync (redirect enabled in the settings).
             let follow_ups: RefCell<Vec<RunRecord>> = RefCell::new(Vec::new());
@@ -363,19 +385,22 @@ impl Env {
                 .pop()
                 .ok_or_else(|| Error::new(ErrorClass::NotFound, "this site has no runs yet"))?,
         };
-        let rec = h.run(&id).await?.ok_or_else(|| {
-            Error::new(
-                ErrorClass::NotFound,
-                format!("run {id} is not in the history"),
-            )
-        })?;
         let query = ItemQuery {
             statuses: filter.statuses,
             text: Some(filter.text).filter(|t| !t.trim().is_empty()),
         };
+        let rec = h
+            .run_matching(&id, &query, &mut ItemBudget::default())
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorClass::NotFound,
+                    format!("run {id} is not in the history"),
+                )
+            })?;
         Ok(Reply::Run {
             head: rec.head,
-            items: rec.items.into_iter().filter(|i| query.matches(i)).collect(),
+            items: rec.items,
         })
     }
 

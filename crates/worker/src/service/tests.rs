@@ -5,9 +5,9 @@ use super::*;
 use crate::service::runs::CANCELLED_NOTE;
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
-use msync_core::engine::record::{ItemStatus, RunState, Trigger};
+use msync_core::engine::record::{ItemResult, ItemStatus, RunState, Trigger};
 use msync_core::engine::retry::SplitMix64;
-use msync_core::engine::{EngineDeps, Selection};
+use msync_core::engine::{EngineDeps, Progress, Selection};
 use msync_core::gateway::{Capabilities, ConnectionReport};
 use msync_core::model::{Channel, ChannelId, ChannelUpdate, Credentials, Secret, SiteKind};
 use msync_core::protocol::{ExportFormat, ItemFilter, SiteInput};
@@ -1220,4 +1220,84 @@ fn redirect_commands_preview_and_apply_through_the_worker() {
         "permission",
         "permission is checked before anything else"
     );
+}
+
+#[test]
+fn huge_channels_reach_pages_as_previews_and_exports_whole() {
+    let mut w = World::new();
+    let up: Vec<String> = (0..1_500).map(|i| format!("model-{i}")).collect();
+    let up_refs: Vec<&str> = up.iter().map(String::as_str).collect();
+    // Only additions, so no removal guard holds the write back.
+    w.gw.add(
+        fake_channel(1, "big", &["model-0"], Some("https://up.example")),
+        &up_refs,
+    );
+    w.gw.add(
+        fake_channel(2, "small", &["a"], Some("https://up2.example")),
+        &["a", "b"],
+    );
+    let site = w.add_site("s");
+    let run = run_id(w.cmd(start_all(&site)));
+    w.settle();
+    assert!(w.gw.channel(1).unwrap().models == up, "written whole");
+    let items_sent: Vec<ItemResult> = w
+        .browser
+        .events
+        .borrow()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Item { item, .. } => Some(item.clone()),
+            _ => None,
+        })
+        .collect();
+    let big = items_sent.iter().find(|i| i.channel_id.0 == "1").unwrap();
+    assert_eq!(big.new.len(), 1_000);
+    assert_eq!(big.sizes().new, 1_500);
+    let small = items_sent.iter().find(|i| i.channel_id.0 == "2").unwrap();
+    assert_eq!(small.lists_cut, None, "ordinary items travel whole");
+    let Reply::Run { items, .. } = w.cmd(Command::GetRun {
+        site: site.clone(),
+        run: Some(run.clone()),
+        filter: ItemFilter::default(),
+    }) else {
+        panic!()
+    };
+    assert_eq!(items[0].added.len(), 1_000);
+    assert_eq!(items[0].sizes().added, 1_499);
+    let Reply::Export { content, .. } = w.cmd(Command::ExportRun {
+        site,
+        run,
+        format: ExportFormat::Json,
+    }) else {
+        panic!()
+    };
+    assert!(content.contains("model-1499"), "the export has every name");
+}
+
+#[test]
+fn progress_reaches_pages_throttled_with_the_first_and_last_always_sent() {
+    let mut w = World::new();
+    populate(&w.gw, 50);
+    let site = w.add_site("s");
+    run_id(w.cmd(start_all(&site)));
+    w.settle();
+    let progress: Vec<Progress> = w
+        .browser
+        .events
+        .borrow()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Progress { progress, .. } => Some(progress.clone()),
+            _ => None,
+        })
+        .collect();
+    // The engine reported 101 times (start, then each channel's start and finish).
+    assert!(progress.len() < 20, "{} progress events", progress.len());
+    assert_eq!(progress[0].done, 0);
+    let last = progress.last().unwrap();
+    assert_eq!((last.done, last.total), (50, 50));
+    let (_, middle) = progress.split_last().unwrap();
+    for pair in middle.windows(2) {
+        assert!(pair[1].elapsed_ms - pair[0].elapsed_ms >= 250, "{pair:?}");
+    }
 }
