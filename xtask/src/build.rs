@@ -153,19 +153,30 @@ fn build_native_tools() -> Result {
     run(native_cargo().args(["build", "-p", "msync-mockgw", "-p", "msync-cli"]))
 }
 
-pub fn e2e() -> Result {
+/// Build, then run the end-to-end tests (`only`: these test files instead of all of them).
+pub fn e2e(only: &[String]) -> Result {
     let ext = dist()?;
-    e2e_with(&ext)
+    e2e_files(&ext, only)
 }
 
 fn e2e_with(ext: &Path) -> Result {
+    e2e_files(ext, &[])
+}
+
+fn e2e_files(ext: &Path, only: &[String]) -> Result {
     let ext = loopback_extension(ext)?;
     build_native_tools()?;
     let r = root();
     let artifacts = r.join("target/e2e-artifacts");
     fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
+    let files: Vec<String> = if only.is_empty() {
+        vec!["tests/e2e/".into()]
+    } else {
+        only.to_vec()
+    };
     run(Command::new("node")
-        .args(["--test", "--test-concurrency=1", "tests/e2e/"])
+        .args(["--test", "--test-concurrency=1"])
+        .args(&files)
         .current_dir(&r)
         .env("MSYNC_EXTENSION_DIR", &ext)
         .env("MSYNC_MOCKGW", r.join("target/debug/msync-mockgw"))

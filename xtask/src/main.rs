@@ -30,7 +30,8 @@ commands:
                    (headless without a display: saves screenshots under target/demo/)
   test [--quick]   fmt, clippy, native tests, wasm tests, end-to-end tests
                    (--quick: skip the wasm and browser parts)
-  e2e              only the end-to-end browser tests (builds what they need)
+  e2e [FILE…]      only the end-to-end browser tests (builds what they need);
+                   FILE: run these test files (tests/e2e/*.test.mjs) only
   bench            run every benchmark and rewrite BENCHMARKS.md (see xtask/src/bench.rs)
   fuzz [--seconds N] [--target a,b] [--record-seeds]
                    run every cargo-fuzz target N seconds (default 60; not part of test)"
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
         Some("dist") => build::dist().map(|_| ()),
         Some("demo") => build::demo(),
         Some("test") => build::test(args.iter().any(|a| a == "--quick")),
-        Some("e2e") => build::e2e(),
+        Some("e2e") => build::e2e(&args[1..]),
         Some("bench") => bench::bench(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {

@@ -162,7 +162,7 @@ fn RunDetail(head: RunHead, items: Vec<ItemResult>, close: Callback<()>) -> impl
                                 <td class="msgcol">{i.message.clone().or(i.reason.clone()).unwrap_or_default()}</td>
                                 <td class="num">{i.attempts}</td>
                                 <td class="num">{duration(i.duration_ms)}</td>
-                                <td class="mono"><span class="added">{format!("+{}", i.added.len())}</span>" "<span class="removed">{format!("−{}", i.removed.len())}</span></td>
+                                <td class="mono"><span class="added">{format!("+{}", i.sizes().added)}</span>" "<span class="removed">{format!("−{}", i.sizes().removed)}</span></td>
                             </tr>
                         }).collect_view()}
                     </tbody>

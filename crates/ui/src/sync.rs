@@ -380,18 +380,48 @@ fn StatusChips() -> impl IntoView {
     }
 }
 
+/// Rows rendered at first, and added by each "Show more": a 5,000-channel run stays a light page.
+const PAGE_ROWS: usize = 200;
+
 #[component]
 fn ResultsTable() -> impl IntoView {
     let ctx = expect_context::<SyncCtx>();
-    let rows = Memo::new(move |_| {
-        let filter = ctx.filter.get();
-        let text = ctx.search.get();
+    let lang = app().lang;
+    let shown = RwSignal::new(PAGE_ROWS);
+    // A new filter, search or site starts from the first page again.
+    Effect::new(move |_| {
+        ctx.filter.track();
+        ctx.search.track();
+        ctx.site.track();
+        shown.set(PAGE_ROWS);
+    });
+    let matches = move |i: &ItemResult, filter: Option<ItemStatus>, text: &str| {
+        filter.is_none_or(|s| i.status == s) && i.matches_text(text)
+    };
+    // Ids of every matching row (for select-all), and the rows on screen.
+    let matching = Memo::new(move |_| {
+        let (filter, text) = (ctx.filter.get(), ctx.search.get());
         ctx.run.with(|r| {
             r.as_ref()
                 .map(|(_, items)| {
                     items
                         .iter()
-                        .filter(|i| filter.is_none_or(|s| i.status == s) && i.matches_text(&text))
+                        .filter(|i| matches(i, filter, &text))
+                        .map(|i| i.channel_id.0.clone())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    });
+    let page = Memo::new(move |_| {
+        let (filter, text, limit) = (ctx.filter.get(), ctx.search.get(), shown.get());
+        ctx.run.with(|r| {
+            r.as_ref()
+                .map(|(_, items)| {
+                    items
+                        .iter()
+                        .filter(|i| matches(i, filter, &text))
+                        .take(limit)
                         .cloned()
                         .collect::<Vec<_>>()
                 })
@@ -399,15 +429,12 @@ fn ResultsTable() -> impl IntoView {
         })
     });
     let all_selected = move || {
-        rows.with(|r| {
-            !r.is_empty()
-                && ctx
-                    .selected
-                    .with(|s| r.iter().all(|i| s.contains(&i.channel_id.0)))
+        matching.with(|ids| {
+            !ids.is_empty() && ctx.selected.with(|s| ids.iter().all(|id| s.contains(id)))
         })
     };
     let toggle_all = move |_| {
-        let ids: Vec<String> = rows.with(|r| r.iter().map(|i| i.channel_id.0.clone()).collect());
+        let ids = matching.get_untracked();
         let all = all_selected();
         ctx.selected.update(|s| {
             for id in ids {
@@ -419,6 +446,8 @@ fn ResultsTable() -> impl IntoView {
             }
         });
     };
+    let total = move || matching.with(Vec::len);
+    let on_screen = move || page.with(Vec::len);
     view! {
         <div class="tablewrap">
             <table class="results" data-testid="results">
@@ -438,16 +467,22 @@ fn ResultsTable() -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {move || {
-                        let list = rows.get();
-                        if list.is_empty() {
-                            return view! { <tr><td colspan="11" class="muted center">{tr("sync.no_match")}</td></tr> }.into_any();
-                        }
-                        list.into_iter().map(|item| view! { <ResultRow item=item /> }).collect_view().into_any()
-                    }}
+                    {move || (total() == 0).then(|| view! { <tr><td colspan="11" class="muted center">{tr("sync.no_match")}</td></tr> })}
+                    // Keyed rows: a finished channel re-renders its own row, not the table.
+                    <For
+                        each=move || page.get()
+                        key=|i| (i.channel_id.0.clone(), i.status, i.finished_ms, i.attempts)
+                        children=|item| view! { <ResultRow item=item /> }
+                    />
                 </tbody>
             </table>
         </div>
+        {move || (on_screen() < total()).then(|| view! {
+            <p class="row">
+                <span class="muted" data-testid="rows-shown">{move || fill(lookup(lang.get(), "sync.rows_shown"), &[&on_screen(), &total()])}</span>
+                <button class="small" data-testid="show-more" on:click=move |_| shown.update(|n| *n += PAGE_ROWS)>{tr("sync.show_more")}</button>
+            </p>
+        })}
     }
 }
 
@@ -465,14 +500,15 @@ fn ResultRow(item: ItemResult) -> impl IntoView {
         .or_else(|| item.reason.clone())
         .unwrap_or_default();
     let class = item.error_class.map(|c| c.as_str().to_string());
-    let has_diff = !item.old.is_empty() || !item.new.is_empty();
+    let sizes = item.sizes();
+    let has_diff = sizes.old > 0 || sizes.new > 0;
     let diff_item = item.clone();
     let can_revert = item.snapshot
         && ctx
             .run
             .with_untracked(|r| r.as_ref().is_some_and(|(h, _)| h.mode != RunMode::DryRun));
     let name = item.channel_name.clone();
-    let (added, removed) = (item.added.len(), item.removed.len());
+    let (added, removed) = (sizes.added, sizes.removed);
     let finished = item
         .status
         .is_final()
@@ -541,8 +577,18 @@ fn ResultRow(item: ItemResult) -> impl IntoView {
 #[component]
 fn DiffView() -> impl IntoView {
     let ctx = expect_context::<SyncCtx>();
+    let lang = app().lang;
     move || {
         ctx.diff.get().map(|item| {
+            let sizes = item.sizes();
+            let cut = item.lists_cut.map(|full| {
+                let (old_shown, new_shown) = (item.old.len(), item.new.len());
+                view! {
+                    <p class="notice info" data-testid="diff-cut">
+                        {move || fill(lookup(lang.get(), "diff.cut"), &[&old_shown, &full.old, &new_shown, &full.new])}
+                    </p>
+                }
+            });
             let removed: HashSet<&String> = item.removed.iter().collect();
             let added: HashSet<&String> = item.added.iter().collect();
             let old = item
@@ -572,13 +618,14 @@ fn DiffView() -> impl IntoView {
                             <button autofocus on:click=move |_| ctx.diff.set(None)>{tr("common.close")}</button>
                         </div>
                         <p class="muted small">
-                            <span class="added">{format!("+{}", item.added.len())}</span>" "
-                            <span class="removed">{format!("−{}", item.removed.len())}</span>" · "
+                            <span class="added">{format!("+{}", sizes.added)}</span>" "
+                            <span class="removed">{format!("−{}", sizes.removed)}</span>" · "
                             {item.reason.clone().unwrap_or_default()}
                         </p>
+                        {cut}
                         <div class="diffcols">
-                            <div><h4>{tr("diff.old")}" ("{item.old.len()}")"</h4><ul class="models">{old}</ul></div>
-                            <div><h4>{tr("diff.new")}" ("{item.new.len()}")"</h4><ul class="models">{new}</ul></div>
+                            <div><h4>{tr("diff.old")}" ("{sizes.old}")"</h4><ul class="models">{old}</ul></div>
+                            <div><h4>{tr("diff.new")}" ("{sizes.new}")"</h4><ul class="models">{new}</ul></div>
                         </div>
                     </div>
                 </div>
