@@ -240,6 +240,14 @@ pub fn render_record(rec: &RunRecord, site_name: &str, st: Style, verbose: bool)
         RunState::Skipped => {
             let _ = writeln!(out, "  skipped: {}", h.note.as_deref().unwrap_or(""));
         }
+        RunState::Cancelled => {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                st.yellow("cancelled:"),
+                h.note.as_deref().unwrap_or("")
+            );
+        }
         RunState::Running => {
             let _ = writeln!(
                 out,

@@ -26,6 +26,7 @@ fn state_id(s: RunState) -> &'static str {
         RunState::Finished => "run.finished",
         RunState::Failed => "run.failed",
         RunState::Skipped => "status.skipped",
+        RunState::Cancelled => "run.cancelled",
     }
 }
 

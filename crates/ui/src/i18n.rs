@@ -215,6 +215,7 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("rules.pattern", "Pattern", "模式"),
     ("rules.regex", "Regex", "正则表达式"),
     ("rules.substring", "Contains", "包含文本"),
+    ("run.cancelled", "Cancelled", "已取消"),
     ("run.failed", "Failed", "失败"),
     ("run.finished", "Finished", "已完成"),
     ("set.allow_empty", "Let an empty upstream list empty a channel", "允许上游空列表清空渠道"),

@@ -205,6 +205,7 @@ fn StatsCards(head: RunHead) -> impl IntoView {
                 <span class="badge">{tr(mode_id)}</span>
                 {(head.state == RunState::Failed).then(|| view! { <span class="badge st-failed">{tr("run.failed")}</span> })}
                 {(head.state == RunState::Running).then(|| view! { <span class="badge st-running">{tr("status.running")}</span> })}
+                {(head.state == RunState::Cancelled).then(|| view! { <span class="badge" data-testid="run-cancelled">{tr("run.cancelled")}</span> })}
             </div>
             {head.error.clone().map(|e| view! { <p class="notice err" role="alert">{e.message}</p> })}
             {head.note.clone().map(|n| view! { <p class="muted small">{n}</p> })}

@@ -341,6 +341,39 @@ impl Engine {
         result
     }
 
+    /// Record a run that could not start at all (a scheduled run whose host permission the browser
+    /// no longer grants, say): a head in state `Failed` with `error`, no channels, nothing sent
+    /// to the site. The history then shows why the schedule did nothing.
+    pub async fn record_not_started(&self, req: RunRequest, error: Error) -> Result<RunHead> {
+        let now = self.clock.now_ms();
+        let id = self.new_run_id(now).await?;
+        let mode = match (&req.selection, req.dry_run) {
+            (_, true) => RunMode::DryRun,
+            (Selection::All, _) => RunMode::All,
+            (Selection::Channels(_), _) => RunMode::Selected,
+            (Selection::FailedOnly, _) => RunMode::Failed,
+        };
+        let job = Job::Sync {
+            dry_run: req.dry_run,
+            confirmed: false,
+        };
+        let mut head = self.new_head(id, req.trigger, mode, job, now);
+        head.next_scheduled_ms = req.next_scheduled_ms;
+        head.state = RunState::Failed;
+        head.finished_ms = Some(now);
+        head.note = Some("the run did not start".into());
+        head.error = Some(error);
+        let h = self.history();
+        h.put_head(&head).await?;
+        h.prune(
+            self.settings.history.keep_runs as usize,
+            self.settings.history.max_bytes,
+            Some(&head.id),
+        )
+        .await?;
+        Ok(head)
+    }
+
     /// A dry run: fetch and decide every selected channel, write nothing, and return the run's
     /// record with the [`SyncPlan`] (also stored with the run, see [`History::plan`]).
     pub async fn plan(
@@ -540,7 +573,7 @@ impl Engine {
     }
 
     /// Close the interrupted run of this site for good (the user cancelled it): its head becomes
-    /// `Failed` with `note`, its totals count the items stored so far (the rest stay `queued`),
+    /// `Cancelled` with `note`, its totals count the items stored so far (the rest stay `queued`),
     /// and the run lock is released, so [`Engine::resume`] will not continue it. Snapshots stay,
     /// so what it wrote can still be reverted. `Ok(None)` when no run is interrupted.
     ///
@@ -551,11 +584,15 @@ impl Engine {
         let Some(mut head) = self.interrupted_run().await? else {
             return Ok(None);
         };
-        let Some(record) = h.run(&head.id).await? else {
+        let all = crate::history::ItemQuery::default();
+        let Some(record) = h
+            .run_matching(&head.id, &all, &mut ItemBudget::default())
+            .await?
+        else {
             return Ok(None);
         };
         let now = self.clock.now_ms();
-        head.state = RunState::Failed;
+        head.state = RunState::Cancelled;
         head.totals = Totals::of(
             record.items.iter().filter(|i| i.status.is_final()),
             head.queue.len(),

@@ -280,6 +280,9 @@ pub enum RunState {
     Failed,
     /// A scheduled run found another run in progress and did nothing.
     Skipped,
+    /// Stopped by the user: channels finished before stay recorded (and revertable), the rest
+    /// were not touched.
+    Cancelled,
 }
 
 /// What a run does; kept in its head so an interrupted run can be resumed.

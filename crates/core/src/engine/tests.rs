@@ -986,8 +986,15 @@ fn an_abandoned_run_is_closed_released_and_not_resumed() {
         .block_on(engine.abandon("cancelled by the user"))
         .unwrap()
         .unwrap();
-    assert_eq!(rec.head.state, RunState::Failed);
+    assert_eq!(rec.head.state, RunState::Cancelled);
     assert_eq!(rec.head.note.as_deref(), Some("cancelled by the user"));
+    // Stored as such, not only returned.
+    let stored = w
+        .sim
+        .block_on(engine.history().head(&rec.head.id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.state, RunState::Cancelled);
     assert_eq!(rec.head.totals.success, 2);
     assert_eq!(rec.head.totals.queued, 2);
     assert!(w.sim.block_on(engine.resume(&())).unwrap().is_none());

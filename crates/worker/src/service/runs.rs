@@ -278,7 +278,29 @@ impl Env {
     pub async fn scheduled_run(self: &Rc<Self>, site: &SiteId) -> Result<Option<RunId>, Error> {
         let mut req = RunRequest::scheduled();
         req.next_scheduled_ms = self.next_run_ms(site).await;
-        self.launch(site, Job::Sync(req)).await
+        let result = self.launch(site, Job::Sync(req.clone())).await;
+        if let Err(e) = &result {
+            if e.class == ErrorClass::Permission {
+                // Nobody is watching a scheduled run: leave its reason in the history.
+                self.record_not_started(site, req, e.clone()).await;
+            }
+        }
+        result
+    }
+
+    async fn record_not_started(&self, site: &SiteId, req: RunRequest, e: Error) {
+        let (Ok(s), Ok(settings)) = (self.site(site).await, self.settings(site).await) else {
+            return;
+        };
+        let Ok(engine) = self.connector.engine(&s, self.store.clone(), settings) else {
+            return;
+        };
+        if let Ok(head) = engine.record_not_started(req, e).await {
+            self.browser.broadcast(&Event::RunFinished {
+                site: site.clone(),
+                head,
+            });
+        }
     }
 
     pub async fn cancel_run(self: &Rc<Self>, site: &SiteId) -> Result<Reply, Error> {
@@ -494,6 +516,16 @@ pub fn notification(site_name: &str, head: &RunHead) -> (String, String) {
         (RunState::Failed, Some(e)) => (
             format!("msync: {site_name}: sync failed"),
             format!("{}: {}", e.class, e.message),
+        ),
+        (RunState::Cancelled, _) => (
+            format!("msync: {site_name}: sync cancelled"),
+            format!(
+                "{} of {} channels done before the cancel: {} updated, {} failed",
+                t.total - t.queued,
+                t.total,
+                t.success,
+                t.failed
+            ),
         ),
         _ => (
             format!("msync: {site_name}: sync finished"),

@@ -944,6 +944,16 @@ fn a_scheduled_run_without_permission_notifies_and_writes_nothing() {
     assert!(notes[0].1.contains("grant it on the Sites page"));
     assert!(!notes[0].1.contains(TOKEN));
     assert!(w.gw.calls().is_empty());
+    // The history says why the schedule did nothing.
+    let runs = w.runs(&site);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].state, RunState::Failed);
+    assert_eq!(runs[0].trigger, Trigger::Scheduled);
+    assert_eq!(
+        runs[0].error.as_ref().map(|e| e.class),
+        Some(ErrorClass::Permission)
+    );
+    assert!(runs[0].queue.is_empty());
 }
 
 #[test]
@@ -966,7 +976,7 @@ fn cancel_closes_the_run_and_releases_the_site() {
     w.settle();
     assert!(!w.env.is_active(&site));
     let head = w.runs(&site).into_iter().find(|h| h.id == run).unwrap();
-    assert_eq!(head.state, RunState::Failed);
+    assert_eq!(head.state, RunState::Cancelled);
     assert_eq!(head.note.as_deref(), Some(CANCELLED_NOTE));
     assert!(w.gw.writes().is_empty());
     let r = w.cmd(Command::CancelRun { site: site.clone() });
