@@ -165,6 +165,34 @@ impl TokenBucket {
         }
     }
 
+    /// About how long a new [`Self::acquire`] would wait now, counting the callers already queued
+    /// (0 = it would pass at once). For choosing which channel to start next, not a promise.
+    pub fn ready_in_ms(&self) -> u64 {
+        if self.rpm == 0 {
+            return 0;
+        }
+        let now = self.clock.now_ms();
+        let st = self.state.borrow();
+        let tokens = if now > st.last_ms {
+            (self.burst * UNITS_PER_TOKEN).min(
+                st.tokens
+                    .saturating_add((now - st.last_ms).saturating_mul(self.rpm)),
+            )
+        } else {
+            st.tokens
+        };
+        let cost = if now < st.slow_until_ms {
+            UNITS_PER_TOKEN * SLOW_FACTOR
+        } else {
+            UNITS_PER_TOKEN
+        };
+        let need = cost.saturating_mul(st.queue.len() as u64 + 1);
+        // Tokens only start to count again once a block has ended.
+        let from = st.blocked_until_ms.max(now);
+        let short = need.saturating_sub(tokens);
+        (from - now).saturating_add(short.div_ceil(self.rpm))
+    }
+
     /// A 429 was seen: no admission before `retry_after_ms` (if given), the burst is spent, and
     /// admissions cost [`SLOW_FACTOR`] tokens for the next [`SLOW_WINDOW_MS`].
     pub fn penalize(&self, retry_after_ms: Option<u64>) {

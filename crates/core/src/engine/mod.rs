@@ -16,6 +16,7 @@
 //! ([`crate::sim`]).
 
 pub mod limit;
+mod order;
 pub mod plan;
 pub mod record;
 pub mod redirect;
@@ -37,6 +38,7 @@ use crate::store::KvStore;
 use futures::future::{select, Either};
 use futures::stream::{self, StreamExt};
 use limit::Limits;
+use order::StartOrder;
 use plan::{plan_channel, same_set, ChannelPlan, Decision, PlanRules, SyncPlan};
 use record::{
     ChannelState, ItemBudget, ItemResult, ItemStatus, Job, QueuedChannel, RunHead, RunId, RunMode,
@@ -996,81 +998,103 @@ impl Engine {
         let redirect = redirect::RedirectRun::of(&head.job);
         obs.on_progress(&self.progress(&head, &counts.borrow(), &[], session));
         let concurrency = self.settings.concurrency.max(1) as usize;
-        stream::iter(pending)
-            .for_each_concurrent(concurrency, |q| {
-                let (h, run, head, results, counts, in_flight, work, priors, fatal, redirect) = (
-                    &h, &run, &head, &results, &counts, &in_flight, &work, &priors, &fatal,
-                    &redirect,
-                );
-                let budget = &budget;
-                async move {
-                    if fatal.borrow().is_some() {
-                        return;
+        // Free slots take channels host-aware (see `order`): a slowed host does not hold them all.
+        let order = RefCell::new(StartOrder::new(pending.into_iter().map(|q| {
+            let bucket = match work.borrow().get(&q.id) {
+                Some(Work::Sync(c, _)) => {
+                    let host = c.upstream_host();
+                    Some((
+                        self.limits.fetch_key(host.as_deref()),
+                        self.limits.fetch_bucket(host.as_deref()),
+                    ))
+                }
+                _ => None,
+            };
+            (q, bucket)
+        })));
+        let one = |q: QueuedChannel| {
+            let (h, run, head, results, counts, in_flight, work, priors, fatal, redirect) = (
+                &h, &run, &head, &results, &counts, &in_flight, &work, &priors, &fatal, &redirect,
+            );
+            let budget = &budget;
+            async move {
+                if fatal.borrow().is_some() {
+                    return;
+                }
+                in_flight.borrow_mut().push(q.clone());
+                obs.on_progress(&self.progress(
+                    head,
+                    &counts.borrow(),
+                    &in_flight.borrow(),
+                    session,
+                ));
+                let w = work.borrow_mut().remove(&q.id);
+                let prior = priors.borrow_mut().remove(&q.id);
+                let (mut item, plan) = match w {
+                    Some(Work::Sync(c, dropped)) => {
+                        self.sync_one(run, c, dropped, prior, dry_run, confirmed)
+                            .await
                     }
-                    in_flight.borrow_mut().push(q.clone());
-                    obs.on_progress(&self.progress(
-                        head,
-                        &counts.borrow(),
-                        &in_flight.borrow(),
-                        session,
-                    ));
-                    let w = work.borrow_mut().remove(&q.id);
-                    let prior = priors.borrow_mut().remove(&q.id);
-                    let (mut item, plan) = match w {
-                        Some(Work::Sync(c, dropped)) => {
-                            self.sync_one(run, c, dropped, prior, dry_run, confirmed)
-                                .await
-                        }
-                        Some(Work::Apply(p)) => (self.apply_one(run, p, prior, force).await, None),
-                        Some(Work::Revert(s)) => {
-                            (self.revert_one(run, s, prior, force).await, None)
-                        }
-                        Some(Work::Redirect(p)) => match redirect {
-                            Some(r) => (self.redirect_one(run, p, prior, r, force).await, None),
-                            None => (self.failed_item(&q, &not_found(&q.id)), None),
-                        },
-                        Some(Work::Missing(e)) => (self.failed_item(&q, &e), None),
+                    Some(Work::Apply(p)) => (self.apply_one(run, p, prior, force).await, None),
+                    Some(Work::Revert(s)) => (self.revert_one(run, s, prior, force).await, None),
+                    Some(Work::Redirect(p)) => match redirect {
+                        Some(r) => (self.redirect_one(run, p, prior, r, force).await, None),
                         None => (self.failed_item(&q, &not_found(&q.id)), None),
-                    };
-                    let checkpoint = async {
-                        if let Some(p) = plan.as_ref().filter(|_| dry_run) {
-                            h.put_plan_entry(run, p).await?;
-                        }
-                        h.put_item(run, &item).await?;
-                        let now = self.clock.now_ms();
-                        h.put_lock(&RunLock {
-                            run: run.clone(),
-                            acquired_ms: head.started_ms,
-                            heartbeat_ms: now,
-                        })
-                        .await
-                    };
-                    if let Err(e) = checkpoint.await {
-                        fatal.borrow_mut().get_or_insert(e);
+                    },
+                    Some(Work::Missing(e)) => (self.failed_item(&q, &e), None),
+                    None => (self.failed_item(&q, &not_found(&q.id)), None),
+                };
+                let checkpoint = async {
+                    if let Some(p) = plan.as_ref().filter(|_| dry_run) {
+                        h.put_plan_entry(run, p).await?;
                     }
-                    in_flight.borrow_mut().retain(|f| f.id != q.id);
-                    obs.on_item(&item);
-                    {
-                        let mut c = counts.borrow_mut();
-                        c.queued = c.queued.saturating_sub(1);
-                        match item.status {
-                            ItemStatus::Success => c.success += 1,
-                            ItemStatus::Unchanged => c.unchanged += 1,
-                            ItemStatus::Failed => c.failed += 1,
-                            ItemStatus::Skipped => c.skipped += 1,
-                            ItemStatus::NeedsReview => c.needs_review += 1,
-                            ItemStatus::Running => c.running += 1,
-                            ItemStatus::Queued => c.queued += 1,
-                        }
+                    h.put_item(run, &item).await?;
+                    let now = self.clock.now_ms();
+                    h.put_lock(&RunLock {
+                        run: run.clone(),
+                        acquired_ms: head.started_ms,
+                        heartbeat_ms: now,
+                    })
+                    .await
+                };
+                if let Err(e) = checkpoint.await {
+                    fatal.borrow_mut().get_or_insert(e);
+                }
+                in_flight.borrow_mut().retain(|f| f.id != q.id);
+                obs.on_item(&item);
+                {
+                    let mut c = counts.borrow_mut();
+                    c.queued = c.queued.saturating_sub(1);
+                    match item.status {
+                        ItemStatus::Success => c.success += 1,
+                        ItemStatus::Unchanged => c.unchanged += 1,
+                        ItemStatus::Failed => c.failed += 1,
+                        ItemStatus::Skipped => c.skipped += 1,
+                        ItemStatus::NeedsReview => c.needs_review += 1,
+                        ItemStatus::Running => c.running += 1,
+                        ItemStatus::Queued => c.queued += 1,
                     }
-                    budget.borrow_mut().keep(&mut item);
-                    results.borrow_mut().insert(q.id.clone(), item);
-                    obs.on_progress(&self.progress(
-                        head,
-                        &counts.borrow(),
-                        &in_flight.borrow(),
-                        session,
-                    ));
+                }
+                budget.borrow_mut().keep(&mut item);
+                results.borrow_mut().insert(q.id.clone(), item);
+                obs.on_progress(&self.progress(
+                    head,
+                    &counts.borrow(),
+                    &in_flight.borrow(),
+                    session,
+                ));
+            }
+        };
+        stream::iter(0..concurrency)
+            .for_each_concurrent(concurrency, |_| {
+                let (order, one, fatal) = (&order, &one, &fatal);
+                async move {
+                    while fatal.borrow().is_none() {
+                        let Some(q) = order.borrow_mut().next() else {
+                            break;
+                        };
+                        one(q).await;
+                    }
                 }
             })
             .await;

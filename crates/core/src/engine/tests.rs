@@ -1118,3 +1118,56 @@ fn a_small_listing_is_used_as_listed() {
         "no extra reads"
     );
 }
+
+#[test]
+fn a_host_slowed_by_a_429_does_not_hold_the_slots_other_hosts_need() {
+    let mut w = World::new();
+    // Channels 1–6 fetch from one host, 7–8 from another; both slots start on the first host.
+    for i in 0..8 {
+        let host = if i < 6 {
+            "https://busy.example"
+        } else {
+            "https://idle.example"
+        };
+        w.gw.add(
+            fake_channel(i + 1, &format!("ch{i}"), &["a"], Some(host)),
+            &["a", "b"],
+        );
+    }
+    let slow = Error::new(ErrorClass::RateLimited, "HTTP 429")
+        .with_status(429)
+        .with_retry_after(Some(30_000));
+    w.gw.fail_fetch(1, vec![slow]);
+    let settings = SyncSettings {
+        concurrency: 2,
+        channel_timeout_secs: 0,
+        ..Default::default()
+    };
+    let engine = w.engine(&settings);
+    let r = w.sim.block_on(engine.run(RunRequest::all(), &())).unwrap();
+    assert_eq!(r.head.totals.success, 8);
+    let fetched = |id: i64| {
+        w.gw.fetches()
+            .into_iter()
+            .filter(|(c, _)| *c == ChannelId::from(id))
+            .map(|(_, t)| t)
+            .max()
+            .unwrap()
+    };
+    // The busy host is blocked for 30 s after its 429; the idle host's channels go meanwhile.
+    let start = r.head.started_ms;
+    for id in [7, 8] {
+        assert!(
+            fetched(id) - start < 30_000,
+            "channel {id} waited for the busy host: fetched at +{} ms",
+            fetched(id) - start
+        );
+    }
+    assert!(
+        fetched(2) - start >= 30_000,
+        "the busy host honoured Retry-After"
+    );
+    // Results stay in queue order.
+    let ids: Vec<String> = r.items.iter().map(|i| i.channel_id.0.clone()).collect();
+    assert_eq!(ids, (1..=8).map(|i| i.to_string()).collect::<Vec<_>>());
+}
