@@ -82,7 +82,15 @@ test('a 450-channel run pages its table and previews a 1,500-model diff', async 
   assert.equal(await diff.locator('ul.models').nth(1).locator('li').count(), 1000);
   assert.match(await diff.innerText(), new RegExp(`New models \\(${current.length + 1500}\\)`));
   await screenshot(page, 'ui-large-diff');
-  await diff.getByRole('button', { name: 'Close' }).click();
+  // Keyboard: focus starts inside the dialog and stays there; Escape closes it.
+  const inDialog = () => page.evaluate(() => !!document.activeElement?.closest('[role="dialog"]'));
+  assert.ok(await inDialog(), 'focus moved into the dialog');
+  for (const key of ['Tab', 'Tab', 'Shift+Tab', 'Tab']) {
+    await page.keyboard.press(key);
+    assert.ok(await inDialog(), `focus still in the dialog after ${key}`);
+  }
+  await page.keyboard.press('Escape');
+  await diff.waitFor({ state: 'detached' });
   await page.getByTestId('search').fill('');
   await page.getByTestId('rows-shown').waitFor();
   assert.equal(await rows.count(), 200);

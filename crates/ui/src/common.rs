@@ -210,3 +210,77 @@ pub fn LangSwitch() -> impl IntoView {
         </label>
     }
 }
+
+/// Elements a keyboard user can reach inside a dialog.
+const FOCUSABLE: &str =
+    "button:not([disabled]), [href], input:not([disabled]), select:not([disabled]), \
+                         textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+
+fn focusables(root: &web_sys::Element) -> Vec<web_sys::HtmlElement> {
+    use wasm_bindgen::JsCast;
+    let Ok(list) = root.query_selector_all(FOCUSABLE) else {
+        return Vec::new();
+    };
+    (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+        .collect()
+}
+
+/// A modal dialog: focus moves into it when it opens and stays inside (Tab and Shift+Tab wrap
+/// around), Escape or a click outside closes it.
+#[component]
+pub fn Dialog(
+    labelledby: &'static str,
+    testid: &'static str,
+    #[prop(into)] on_close: Callback<()>,
+    children: Children,
+) -> impl IntoView {
+    let node = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if let Some(el) = node.get() {
+            if let Some(first) = focusables(&el).first() {
+                let _ = first.focus();
+            }
+        }
+    });
+    let keydown = move |ev: web_sys::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            ev.prevent_default();
+            on_close.run(());
+            return;
+        }
+        if ev.key() != "Tab" {
+            return;
+        }
+        let Some(el) = node.get_untracked() else {
+            return;
+        };
+        let items = focusables(&el);
+        let (Some(first), Some(last)) = (items.first(), items.last()) else {
+            ev.prevent_default();
+            return;
+        };
+        let active = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element());
+        let at = |e: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == e.as_ref());
+        if ev.shift_key() && (at(first) || !items.iter().any(at)) {
+            ev.prevent_default();
+            let _ = last.focus();
+        } else if !ev.shift_key() && (at(last) || !items.iter().any(at)) {
+            ev.prevent_default();
+            let _ = first.focus();
+        }
+    };
+    view! {
+        <div class="overlay" on:click=move |_| on_close.run(())>
+            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby=labelledby data-testid=testid
+                node_ref=node
+                on:click=|ev| ev.stop_propagation()
+                on:keydown=keydown>
+                {children()}
+            </div>
+        </div>
+    }
+}

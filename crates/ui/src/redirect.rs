@@ -334,30 +334,28 @@ fn ClearDialog(
         });
     };
     view! {
-        <div class="overlay">
-            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="clear-title" data-testid="clear-dialog">
-                <h3 id="clear-title">{tr("rd.clear")}</h3>
-                <p class="muted">{tr("rd.clear_body")}</p>
-                <label class="check"><input type="radio" name="scope" prop:checked=move || !scope_all.get() on:change=move |_| scope_all.set(false) />{tr("rd.scope_generated")}</label>
-                <label class="check"><input type="radio" name="scope" prop:checked=move || scope_all.get() on:change=move |_| scope_all.set(true) />{tr("rd.scope_all")}</label>
-                <label class="check"><input type="checkbox" prop:checked=move || remove_names.get() on:change=move |ev| remove_names.set(event_target_checked(&ev)) />{tr("rd.remove_names")}</label>
-                <p class="small">{move || fill(lookup(lang.get(), "rd.clear_selected"), &[&chosen.with(|s| s.len())])}</p>
-                <div class="clearlist">
-                    {move || channels.get().into_iter().map(|c| {
-                        let id = c.id.0.clone();
-                        let id2 = id.clone();
-                        view! {
-                            <label class="check"><input type="checkbox" prop:checked=move || chosen.with(|s| s.contains(&id))
-                                on:change=move |_| { let id = id2.clone(); chosen.update(|s| if !s.remove(&id) { s.insert(id); }) } />
-                                {format!("#{} {}", c.id.0, c.name)}</label>
-                        }
-                    }).collect_view()}
-                </div>
-                <div class="row">
-                    <button class="primary" data-testid="preview-clear" on:click=preview>{tr("rd.preview_clear")}</button>
-                    <button on:click=move |_| open.set(false)>{tr("common.cancel")}</button>
-                </div>
+        <Dialog labelledby="clear-title" testid="clear-dialog" on_close=move |_| open.set(false)>
+            <h3 id="clear-title">{tr("rd.clear")}</h3>
+            <p class="muted">{tr("rd.clear_body")}</p>
+            <label class="check"><input type="radio" name="scope" prop:checked=move || !scope_all.get() on:change=move |_| scope_all.set(false) />{tr("rd.scope_generated")}</label>
+            <label class="check"><input type="radio" name="scope" prop:checked=move || scope_all.get() on:change=move |_| scope_all.set(true) />{tr("rd.scope_all")}</label>
+            <label class="check"><input type="checkbox" prop:checked=move || remove_names.get() on:change=move |ev| remove_names.set(event_target_checked(&ev)) />{tr("rd.remove_names")}</label>
+            <p class="small">{move || fill(lookup(lang.get(), "rd.clear_selected"), &[&chosen.with(|s| s.len())])}</p>
+            <div class="clearlist">
+                {move || channels.get().into_iter().map(|c| {
+                    let id = c.id.0.clone();
+                    let id2 = id.clone();
+                    view! {
+                        <label class="check"><input type="checkbox" prop:checked=move || chosen.with(|s| s.contains(&id))
+                            on:change=move |_| { let id = id2.clone(); chosen.update(|s| if !s.remove(&id) { s.insert(id); }) } />
+                            {format!("#{} {}", c.id.0, c.name)}</label>
+                    }
+                }).collect_view()}
             </div>
-        </div>
+            <div class="row">
+                <button class="primary" data-testid="preview-clear" on:click=preview>{tr("rd.preview_clear")}</button>
+                <button on:click=move |_| open.set(false)>{tr("common.cancel")}</button>
+            </div>
+        </Dialog>
     }
 }

@@ -609,27 +609,23 @@ fn DiffView() -> impl IntoView {
                 })
                 .collect_view();
             view! {
-                <div class="overlay" on:click=move |_| ctx.diff.set(None)>
-                    <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="diff-title" data-testid="diff"
-                        on:click=|ev| ev.stop_propagation()
-                        on:keydown=move |ev| if ev.key() == "Escape" { ctx.diff.set(None) }>
-                        <div class="row">
-                            <h3 id="diff-title">{tr("diff.title")}": "{item.channel_name.clone()}" (#"{item.channel_id.0.clone()}")"</h3>
-                            <span class="spacer"></span>
-                            <button autofocus on:click=move |_| ctx.diff.set(None)>{tr("common.close")}</button>
-                        </div>
-                        <p class="muted small">
-                            <span class="added">{format!("+{}", sizes.added)}</span>" "
-                            <span class="removed">{format!("−{}", sizes.removed)}</span>" · "
-                            {item.reason.clone().unwrap_or_default()}
-                        </p>
-                        {cut}
-                        <div class="diffcols">
-                            <div><h4>{tr("diff.old")}" ("{sizes.old}")"</h4><ul class="models">{old}</ul></div>
-                            <div><h4>{tr("diff.new")}" ("{sizes.new}")"</h4><ul class="models">{new}</ul></div>
-                        </div>
+                <Dialog labelledby="diff-title" testid="diff" on_close=move |_| ctx.diff.set(None)>
+                    <div class="row">
+                        <h3 id="diff-title">{tr("diff.title")}": "{item.channel_name.clone()}" (#"{item.channel_id.0.clone()}")"</h3>
+                        <span class="spacer"></span>
+                        <button on:click=move |_| ctx.diff.set(None)>{tr("common.close")}</button>
                     </div>
-                </div>
+                    <p class="muted small">
+                        <span class="added">{format!("+{}", sizes.added)}</span>" "
+                        <span class="removed">{format!("−{}", sizes.removed)}</span>" · "
+                        {item.reason.clone().unwrap_or_default()}
+                    </p>
+                    {cut}
+                    <div class="diffcols">
+                        <div><h4>{tr("diff.old")}" ("{sizes.old}")"</h4><ul class="models">{old}</ul></div>
+                        <div><h4>{tr("diff.new")}" ("{sizes.new}")"</h4><ul class="models">{new}</ul></div>
+                    </div>
+                </Dialog>
             }
         })
     }
