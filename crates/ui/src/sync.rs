@@ -396,46 +396,35 @@ fn ResultsTable() -> impl IntoView {
         ctx.site.track();
         shown.set(PAGE_ROWS);
     });
-    let matches = move |i: &ItemResult, filter: Option<ItemStatus>, text: &str| {
-        filter.is_none_or(|s| i.status == s) && i.matches_text(text)
-    };
     // Ids of every matching row (for select-all), and the rows on screen.
-    let matching = Memo::new(move |_| {
-        let (filter, text) = (ctx.filter.get(), ctx.search.get());
-        ctx.run.with(|r| {
-            r.as_ref()
-                .map(|(_, items)| {
-                    items
-                        .iter()
-                        .filter(|i| matches(i, filter, &text))
-                        .map(|i| i.channel_id.0.clone())
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
-    });
-    let page = Memo::new(move |_| {
+    let rows = Memo::new(move |_| {
         let (filter, text, limit) = (ctx.filter.get(), ctx.search.get(), shown.get());
         ctx.run.with(|r| {
-            r.as_ref()
-                .map(|(_, items)| {
-                    items
-                        .iter()
-                        .filter(|i| matches(i, filter, &text))
-                        .take(limit)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
+            let mut ids = Vec::new();
+            let mut page = Vec::new();
+            let items = r
+                .as_ref()
+                .map(|(_, items)| items.as_slice())
+                .unwrap_or_default();
+            for i in items
+                .iter()
+                .filter(|i| filter.is_none_or(|s| i.status == s) && i.matches_text(&text))
+            {
+                if page.len() < limit {
+                    page.push(i.clone());
+                }
+                ids.push(i.channel_id.0.clone());
+            }
+            (ids, page)
         })
     });
     let all_selected = move || {
-        matching.with(|ids| {
+        rows.with(|(ids, _)| {
             !ids.is_empty() && ctx.selected.with(|s| ids.iter().all(|id| s.contains(id)))
         })
     };
     let toggle_all = move |_| {
-        let ids = matching.get_untracked();
+        let ids = rows.with_untracked(|(ids, _)| ids.clone());
         let all = all_selected();
         ctx.selected.update(|s| {
             for id in ids {
@@ -447,8 +436,8 @@ fn ResultsTable() -> impl IntoView {
             }
         });
     };
-    let total = move || matching.with(Vec::len);
-    let on_screen = move || page.with(Vec::len);
+    let total = move || rows.with(|(ids, _)| ids.len());
+    let on_screen = move || rows.with(|(_, page)| page.len());
     view! {
         <div class="tablewrap">
             <table class="results" data-testid="results">
@@ -471,7 +460,7 @@ fn ResultsTable() -> impl IntoView {
                     {move || (total() == 0).then(|| view! { <tr><td colspan="11" class="muted center">{tr("sync.no_match")}</td></tr> })}
                     // Keyed rows: a finished channel re-renders its own row, not the table.
                     <For
-                        each=move || page.get()
+                        each=move || rows.with(|(_, page)| page.clone())
                         key=|i| (i.channel_id.0.clone(), i.status, i.finished_ms, i.attempts)
                         children=|item| view! { <ResultRow item=item /> }
                     />

@@ -316,20 +316,7 @@ impl Engine {
     /// * Dropping the returned future interrupts the run; everything finished so far is stored and
     ///   [`Engine::resume`] continues it.
     pub async fn run(&self, req: RunRequest, obs: &dyn Observer) -> Result<RunRecord> {
-        let now = self.clock.now_ms();
-        let id = self.new_run_id(now).await?;
-        let mode = match (&req.selection, req.dry_run) {
-            (_, true) => RunMode::DryRun,
-            (Selection::All, _) => RunMode::All,
-            (Selection::Channels(_), _) => RunMode::Selected,
-            (Selection::FailedOnly, _) => RunMode::Failed,
-        };
-        let job = Job::Sync {
-            dry_run: req.dry_run,
-            confirmed: false,
-        };
-        let mut head = self.new_head(id, req.trigger, mode, job, now);
-        head.next_scheduled_ms = req.next_scheduled_ms;
+        let head = self.sync_head(&req).await?;
         let Some(_busy) = self.enter() else {
             return self.refuse(head, None).await;
         };
@@ -343,10 +330,8 @@ impl Engine {
         result
     }
 
-    /// Record a run that could not start at all (a scheduled run whose host permission the browser
-    /// no longer grants, say): a head in state `Failed` with `error`, no channels, nothing sent
-    /// to the site. The history then shows why the schedule did nothing.
-    pub async fn record_not_started(&self, req: RunRequest, error: Error) -> Result<RunHead> {
+    /// A new head for a sync request (mode from the selection, not yet stored).
+    async fn sync_head(&self, req: &RunRequest) -> Result<RunHead> {
         let now = self.clock.now_ms();
         let id = self.new_run_id(now).await?;
         let mode = match (&req.selection, req.dry_run) {
@@ -361,6 +346,15 @@ impl Engine {
         };
         let mut head = self.new_head(id, req.trigger, mode, job, now);
         head.next_scheduled_ms = req.next_scheduled_ms;
+        Ok(head)
+    }
+
+    /// Record a run that could not start at all (a scheduled run whose host permission the browser
+    /// no longer grants, say): a head in state `Failed` with `error`, no channels, nothing sent
+    /// to the site. The history then shows why the schedule did nothing.
+    pub async fn record_not_started(&self, req: RunRequest, error: Error) -> Result<RunHead> {
+        let mut head = self.sync_head(&req).await?;
+        let now = head.started_ms;
         head.state = RunState::Failed;
         head.finished_ms = Some(now);
         head.note = Some("the run did not start".into());
@@ -1065,15 +1059,7 @@ impl Engine {
                 {
                     let mut c = counts.borrow_mut();
                     c.queued = c.queued.saturating_sub(1);
-                    match item.status {
-                        ItemStatus::Success => c.success += 1,
-                        ItemStatus::Unchanged => c.unchanged += 1,
-                        ItemStatus::Failed => c.failed += 1,
-                        ItemStatus::Skipped => c.skipped += 1,
-                        ItemStatus::NeedsReview => c.needs_review += 1,
-                        ItemStatus::Running => c.running += 1,
-                        ItemStatus::Queued => c.queued += 1,
-                    }
+                    c.count(item.status);
                 }
                 budget.borrow_mut().keep(&mut item);
                 results.borrow_mut().insert(q.id.clone(), item);

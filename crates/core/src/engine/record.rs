@@ -329,18 +329,27 @@ impl Totals {
         let mut seen = 0;
         for it in items {
             seen += 1;
-            match it.status {
-                ItemStatus::Success => t.success += 1,
-                ItemStatus::Unchanged => t.unchanged += 1,
-                ItemStatus::Failed => t.failed += 1,
-                ItemStatus::Skipped => t.skipped += 1,
-                ItemStatus::NeedsReview => t.needs_review += 1,
-                ItemStatus::Running => t.running += 1,
-                ItemStatus::Queued => t.queued += 1,
-            }
+            t.count(it.status);
         }
         t.queued += total.saturating_sub(seen);
         t
+    }
+
+    /// One more item with status `s`.
+    pub fn count(&mut self, s: ItemStatus) {
+        *self.slot(s) += 1;
+    }
+
+    fn slot(&mut self, s: ItemStatus) -> &mut usize {
+        match s {
+            ItemStatus::Success => &mut self.success,
+            ItemStatus::Unchanged => &mut self.unchanged,
+            ItemStatus::Failed => &mut self.failed,
+            ItemStatus::Skipped => &mut self.skipped,
+            ItemStatus::NeedsReview => &mut self.needs_review,
+            ItemStatus::Running => &mut self.running,
+            ItemStatus::Queued => &mut self.queued,
+        }
     }
 
     pub fn get(&self, s: ItemStatus) -> usize {
