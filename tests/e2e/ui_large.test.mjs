@@ -95,4 +95,14 @@ test('a 450-channel run pages its table and previews a 1,500-model diff', async 
   await page.getByTestId('rows-shown').waitFor();
   assert.equal(await rows.count(), 200);
   await screenshot(page, 'ui-large-table');
+
+  // Reasons the engine wrote follow the page's language.
+  await page.getByTestId('chip-skipped').click();
+  const skipped = page.getByTestId('result-row').first();
+  assert.match(await skipped.innerText(), /the channel is disabled/);
+  await page.getByTestId('lang').selectOption('zh-CN');
+  await skipped.getByText('该渠道已禁用（禁用的渠道会被跳过；见设置）').waitFor();
+  await screenshot(page, 'ui-large-skipped-zh');
+  await page.getByTestId('lang').selectOption('en');
+  await page.getByTestId('chip-all').click();
 });

@@ -211,6 +211,12 @@ pub fn LangSwitch() -> impl IntoView {
     }
 }
 
+/// A text the engine wrote (reason, note, run error), in the page's language as it changes.
+pub fn engine_tr(text: String) -> impl Fn() -> String + Send + Sync + 'static {
+    let lang = app().lang;
+    move || crate::i18n::engine_text(lang.get(), &text)
+}
+
 /// Elements a keyboard user can reach inside a dialog.
 const FOCUSABLE: &str =
     "button:not([disabled]), [href], input:not([disabled]), select:not([disabled]), \

@@ -145,8 +145,8 @@ fn RunDetail(head: RunHead, items: Vec<ItemResult>, close: Callback<()>) -> impl
                 <span class="spacer"></span>
                 <button on:click=move |_| close.run(())>{tr("common.close")}</button>
             </div>
-            {head.error.clone().map(|e| view! { <p class="notice err">{e.message}</p> })}
-            {head.note.clone().map(|n| view! { <p class="muted small">{n}</p> })}
+            {head.error.clone().map(|e| view! { <p class="notice err">{engine_tr(e.message)}</p> })}
+            {head.note.clone().map(|n| view! { <p class="muted small">{engine_tr(n)}</p> })}
             <div class="tablewrap">
                 <table class="results">
                     <thead><tr>
@@ -160,7 +160,7 @@ fn RunDetail(head: RunHead, items: Vec<ItemResult>, close: Callback<()>) -> impl
                                 <td class="mono">{i.channel_id.0.clone()}</td>
                                 <td>{i.channel_name.clone()}</td>
                                 <td class="mono">{i.http_status.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
-                                <td class="msgcol">{i.message.clone().or(i.reason.clone()).unwrap_or_default()}</td>
+                                <td class="msgcol">{engine_tr(i.message.clone().or(i.reason.clone()).unwrap_or_default())}</td>
                                 <td class="num">{i.attempts}</td>
                                 <td class="num">{duration(i.duration_ms)}</td>
                                 <td class="mono"><span class="added">{format!("+{}", i.sizes().added)}</span>" "<span class="removed">{format!("−{}", i.sizes().removed)}</span></td>

@@ -24,6 +24,71 @@ impl Lang {
     }
 }
 
+/// Texts the engine and the worker write into runs (skip and review reasons, run notes, time
+/// limits), as (English with `{}` for each value, Chinese with `{0}`, `{1}`, …). Stored records
+/// stay English (they are exported and read by the CLI); the UI shows them in its language.
+static ENGINE_TEXT: &[(&str, &str)] = &[
+    ("the channel is excluded from sync", "该渠道已排除在同步之外"),
+    ("the channel is disabled (disabled channels are skipped; see settings)", "该渠道已禁用（禁用的渠道会被跳过；见设置）"),
+    ("dry run: would write", "试运行：将会写入"),
+    ("the channel already holds the planned models", "该渠道已是计划中的模型列表"),
+    ("the channel changed since the plan was made; plan again, or apply with force", "计划生成后该渠道已被修改；请重新计划，或强制应用"),
+    ("the channel is already as in the snapshot", "该渠道已与快照一致"),
+    ("the channel changed after the sync wrote it; revert with force to overwrite those changes", "同步写入后该渠道又被修改；强制回滚才会覆盖这些修改"),
+    ("the upstream returned an empty model list; the channel keeps its {} models (allow empty lists for this channel to change that)", "上游返回了空模型列表；渠道保留原有的 {0} 个模型（可为该渠道允许空列表）"),
+    ("the filters leave no model of the {} the upstream listed; the channel keeps its {} models", "上游列出的 {0} 个模型全部被过滤；渠道保留原有的 {1} 个模型"),
+    ("would remove {} of {} models ({}%), more than the {}% threshold; confirm it from a dry-run plan", "将移除 {1} 个模型中的 {0} 个（{2}%），超过 {3}% 的阈值；请从试运行计划中确认"),
+    ("the channel changed since the preview; preview again, or apply with force", "预览后该渠道已被修改；请重新预览，或强制应用"),
+    ("nothing to change ({})", "无需更改（{0}）"),
+    ("the channel took longer than the {} s limit", "该渠道处理超过了 {0} 秒的时限"),
+    ("{} (no time left for another retry within the {} s limit)", "{0}（{1} 秒时限内已无时间再次重试）"),
+    ("the run did not start", "本次运行未能开始"),
+    ("cancelled by the user", "已被用户取消"),
+    ("could not list the site's channels", "无法获取站点的渠道列表"),
+    ("stopped: results could not be stored", "已停止：无法保存结果"),
+    ("revert of run {}", "回滚运行 {0}"),
+    ("scheduled run skipped: {} is in progress", "已跳过定时运行：{0} 正在进行"),
+    ("interrupted and not resumed within {} minutes; superseded by run {}", "中断后 {0} 分钟内未恢复；已由运行 {1} 取代"),
+];
+
+/// The values of `text` in the places of `template`'s `{}`, if it has that shape.
+fn captures<'a>(template: &str, text: &'a str) -> Option<Vec<&'a str>> {
+    let parts: Vec<&str> = template.split("{}").collect();
+    let (first, rest) = parts.split_first()?;
+    let mut at = text.strip_prefix(first)?;
+    let mut values = Vec::new();
+    for (i, part) in rest.iter().enumerate() {
+        let last = i + 1 == rest.len();
+        let end = if last {
+            at.len()
+                .checked_sub(part.len())
+                .filter(|&e| at.is_char_boundary(e) && at[e..] == **part)?
+        } else if part.is_empty() {
+            return None;
+        } else {
+            at.find(part)?
+        };
+        values.push(&at[..end]);
+        at = &at[end + part.len()..];
+    }
+    (parts.len() > 1 || text == template).then_some(values)
+}
+
+/// `text` from the engine in `lang` (unknown texts, such as a server's own error, unchanged).
+pub fn engine_text(lang: Lang, text: &str) -> String {
+    if lang == Lang::En {
+        return text.to_string();
+    }
+    for (en, zh) in ENGINE_TEXT {
+        if let Some(values) = captures(en, text) {
+            let args: Vec<&dyn std::fmt::Display> =
+                values.iter().map(|v| v as &dyn std::fmt::Display).collect();
+            return crate::format::fill(zh, &args);
+        }
+    }
+    text.to_string()
+}
+
 /// The text for `id`; an unknown id shows itself (and the test below keeps that from shipping).
 pub fn lookup(lang: Lang, id: &'static str) -> &'static str {
     match TABLE.binary_search_by(|(k, _, _)| k.cmp(&id)) {
@@ -370,6 +435,58 @@ mod tests {
             assert!(!en.trim().is_empty() && !zh.trim().is_empty(), "{id}");
             let holes = |s: &str| (0..5).filter(|i| s.contains(&format!("{{{i}}}"))).count();
             assert_eq!(holes(en), holes(zh), "placeholders differ in {id}");
+        }
+    }
+
+    #[test]
+    fn engine_texts_are_shown_in_chinese_with_their_values() {
+        let zh = |t: &str| engine_text(Lang::Zh, t);
+        assert_eq!(
+            zh("would remove 3 of 4 models (75%), more than the 50% threshold; confirm it from a dry-run plan"),
+            "将移除 4 个模型中的 3 个（75%），超过 50% 的阈值；请从试运行计划中确认"
+        );
+        assert_eq!(zh("cancelled by the user"), "已被用户取消");
+        assert_eq!(
+            zh("HTTP 429: slow down (no time left for another retry within the 120 s limit)"),
+            "HTTP 429: slow down（120 秒时限内已无时间再次重试）"
+        );
+        assert_eq!(
+            zh("revert of run 0001700000000-00ab"),
+            "回滚运行 0001700000000-00ab"
+        );
+        // A server's own message, and English, pass through.
+        assert_eq!(zh("invalid token"), "invalid token");
+        assert_eq!(
+            engine_text(Lang::En, "cancelled by the user"),
+            "cancelled by the user"
+        );
+        // A text that only starts like a template is not taken for it.
+        assert_eq!(
+            zh("the channel is excluded from sync, twice"),
+            "the channel is excluded from sync, twice"
+        );
+    }
+
+    #[test]
+    fn every_engine_text_template_has_matching_placeholders() {
+        for (en, zh) in ENGINE_TEXT {
+            let n = en.matches("{}").count();
+            for k in 0..n {
+                assert!(
+                    zh.contains(&format!("{{{k}}}")),
+                    "{en} → {zh} lacks {{{k}}}"
+                );
+            }
+            assert!(
+                !zh.contains(&format!("{{{n}}}")),
+                "{zh} has too many values"
+            );
+            let sample = en.replace("{}", "7");
+            assert_ne!(
+                engine_text(Lang::Zh, &sample),
+                sample,
+                "{en} does not match itself"
+            );
         }
     }
 

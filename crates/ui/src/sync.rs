@@ -207,8 +207,8 @@ fn StatsCards(head: RunHead) -> impl IntoView {
                 {(head.state == RunState::Running).then(|| view! { <span class="badge st-running">{tr("status.running")}</span> })}
                 {(head.state == RunState::Cancelled).then(|| view! { <span class="badge" data-testid="run-cancelled">{tr("run.cancelled")}</span> })}
             </div>
-            {head.error.clone().map(|e| view! { <p class="notice err" role="alert">{e.message}</p> })}
-            {head.note.clone().map(|n| view! { <p class="muted small">{n}</p> })}
+            {head.error.clone().map(|e| view! { <p class="notice err" role="alert">{engine_tr(e.message)}</p> })}
+            {head.note.clone().map(|n| view! { <p class="muted small">{engine_tr(n)}</p> })}
             <div class="stats">
                 {card("stats.total", t0.total.to_string(), "")}
                 {card("status.success", t0.success.to_string(), "st-success")}
@@ -519,7 +519,7 @@ fn ResultRow(item: ItemResult) -> impl IntoView {
             <td class="mono">{item.http_status.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
             <td class="msgcol">
                 {class.map(|c| view! { <span class="badge st-failed small">{c}</span>" " })}
-                <span class="msg">{message}</span>
+                <span class="msg">{engine_tr(message)}</span>
             </td>
             <td class="num">{item.attempts}</td>
             <td class="num">{duration(item.duration_ms)}</td>
@@ -607,7 +607,7 @@ fn DiffView() -> impl IntoView {
                     <p class="muted small">
                         <span class="added">{format!("+{}", sizes.added)}</span>" "
                         <span class="removed">{format!("−{}", sizes.removed)}</span>" · "
-                        {item.reason.clone().unwrap_or_default()}
+                        {engine_tr(item.reason.clone().unwrap_or_default())}
                     </p>
                     {cut}
                     <div class="diffcols">
