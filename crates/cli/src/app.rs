@@ -3,7 +3,7 @@
 use crate::clock::{now_ms, SystemClock};
 use crate::config::{self, Config, SiteConfig};
 use crate::output::{self, Style};
-use crate::store::FileStore;
+use crate::store::{FileStore, SiteLock};
 use crate::transport::ReqwestTransport;
 use async_trait::async_trait;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -458,6 +458,20 @@ impl App {
         .map_err(|e| from_error(&sc.site.name, &e))
     }
 
+    /// Take the site's process lock for a command that writes (see [`FileStore::lock_site`]).
+    fn lock_site(&self, store: &FileStore, sc: &SiteConfig) -> Res<SiteLock> {
+        let name = &sc.site.name;
+        match store.lock_site(&sc.site.id.0) {
+            Ok(Some(lock)) => Ok(lock),
+            Ok(None) => Err(usage(format!(
+                "{name}: another msync process is working on this site (state dir {}); \
+                 wait for it to finish, then try again",
+                store.root().display()
+            ))),
+            Err(e) => Err(Fail(EXIT_FAILED, format!("{name}: {}", e.0))),
+        }
+    }
+
     /// Print run results (one document for one site, `{"runs": […]}` for several) and
     /// compute the exit code.
     fn finish_runs(&self, runs: &[(String, RunRecord)]) -> i32 {
@@ -806,6 +820,7 @@ impl App {
             && std::io::stderr().is_terminal();
         let mut runs = Vec::new();
         for sc in sites {
+            let _lock = self.lock_site(&store, sc)?;
             let engine = self.engine(sc, store.clone())?;
             let name = sc.site.name.clone();
             if args.failed {
@@ -947,6 +962,7 @@ impl App {
         let store = self.store()?;
         let run = RunId(run.trim().to_string());
         let sc = self.site_of_run(&cfg, &store, &run).await?;
+        let _lock = self.lock_site(&store, sc)?;
         let engine = self.engine(sc, store.clone())?;
         let name = sc.site.name.clone();
         let head = engine
@@ -988,6 +1004,7 @@ impl App {
         let store = self.store()?;
         let mut runs = Vec::new();
         for sc in sites {
+            let _lock = self.lock_site(&store, sc)?;
             let engine = self.engine(sc, store.clone())?;
             let name = sc.site.name.clone();
             let reporter = Reporter::new(self);
@@ -1012,6 +1029,7 @@ impl App {
         let store = self.store()?;
         let run = RunId(run.trim().to_string());
         let sc = self.site_of_run(&cfg, &store, &run).await?;
+        let _lock = self.lock_site(&store, sc)?;
         let engine = self.engine(sc, store.clone())?;
         let name = sc.site.name.clone();
         let reporter = Reporter::new(self);
@@ -1230,6 +1248,7 @@ impl App {
         let ids = channels.map(parse_ids).transpose()?;
         let mut runs = Vec::new();
         for sc in sites {
+            let _lock = self.lock_site(&store, sc)?;
             let engine = self.engine(sc, store.clone())?;
             let name = sc.site.name.clone();
             let opts = RedirectApplyOptions {

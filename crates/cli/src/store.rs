@@ -16,6 +16,12 @@ pub struct FileStore {
     root: PathBuf,
 }
 
+/// A site's process lock (see [`FileStore::lock_site`]); released on drop.
+#[derive(Debug)]
+pub struct SiteLock {
+    _file: std::fs::File,
+}
+
 static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
 fn encode_segment(seg: &str) -> String {
@@ -68,6 +74,29 @@ impl FileStore {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Take the site's process lock: held until the returned guard is dropped (or the process
+    /// ends, whatever way). `Ok(None)` when another process holds it. It closes the gap between
+    /// two `msync` processes (cron and a shell, say) both reading the engine's run lock as free
+    /// and both starting a run; the engine's own lock still covers runs interrupted earlier.
+    pub fn lock_site(&self, site: &str) -> Result<Option<SiteLock>, StoreError> {
+        let dir = self.root.join(".locks");
+        create_dir(&dir)?;
+        let path = dir.join(format!("{}.lock", encode_segment(site)));
+        let mut opts = std::fs::OpenOptions::new();
+        opts.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let file = opts.open(&path).map_err(|e| err("cannot open", &path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(SiteLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(err("cannot lock", &path, e)),
+        }
     }
 
     fn path_of(&self, key: &str) -> PathBuf {
@@ -199,6 +228,25 @@ mod tests {
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
         futures::executor::block_on(f)
+    }
+
+    #[test]
+    fn site_locks_exclude_each_other_and_are_not_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::open(dir.path()).unwrap();
+        let a = store.lock_site("a/b").unwrap().expect("free");
+        assert!(store.lock_site("a/b").unwrap().is_none(), "held");
+        let other = store.lock_site("c").unwrap();
+        assert!(other.is_some(), "sites lock separately");
+        drop(a);
+        assert!(
+            store.lock_site("a/b").unwrap().is_some(),
+            "free again after drop"
+        );
+        assert!(
+            block_on(store.keys("")).unwrap().is_empty(),
+            "lock files are not keys"
+        );
     }
 
     #[test]

@@ -342,3 +342,38 @@ fn history_filters_and_exports() {
     let out = env.run(&["history", "--run", "nope"]);
     assert_eq!(out.code, 2);
 }
+
+#[test]
+fn a_second_process_on_the_same_site_is_refused_until_the_first_is_done() {
+    let env = Env::new(MockConfig::new(Flavor::NewApi).channels(4));
+    // Another msync process (this test, through the same library) holds the site.
+    let store = msync_cli::store::FileStore::open(&env.state).unwrap();
+    let held = store
+        .lock_site("it")
+        .unwrap()
+        .expect("the lock is free at first");
+    assert!(
+        store.lock_site("it").unwrap().is_none(),
+        "a second holder is refused"
+    );
+    for args in [&["sync"][..], &["sync", "--dry-run"][..], &["resume"][..]] {
+        let out = env.run(args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("another msync process is working on this site"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    assert_eq!(
+        env.mock.write_counts().values().sum::<u64>(),
+        0,
+        "nothing written"
+    );
+    // Reading is not blocked.
+    assert_eq!(env.run(&["channels"]).code, 0);
+    drop(held);
+    let out = env.run(&["--json", "sync"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}

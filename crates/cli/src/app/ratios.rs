@@ -568,7 +568,9 @@ impl App {
         let cfg = self.load_config()?;
         let sc = self.ratio_site(&cfg, args.site.as_deref())?;
         let name = &sc.site.name;
-        let sync = self.ratio_sync(sc, self.store()?)?;
+        let store = self.store()?;
+        let _lock = self.lock_site(&store, sc)?;
+        let sync = self.ratio_sync(sc, store)?;
         let sources = until_ctrl_c(sync.sources())
             .await?
             .map_err(|e| from_error(name, &e))?;
@@ -829,6 +831,7 @@ impl App {
             }
         };
         let name = &sc.site.name;
+        let _lock = self.lock_site(&store, sc)?;
         let sync = self.ratio_sync(sc, store)?;
         if let Err(e) = sync.snapshot(id).await {
             return Err(usage(format!("{name}: {}", e.message)));
