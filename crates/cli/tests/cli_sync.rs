@@ -377,3 +377,61 @@ fn a_second_process_on_the_same_site_is_refused_until_the_first_is_done() {
     let out = env.run(&["--json", "sync"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+/// Run `msync` on a pseudo-terminal (util-linux `script`), typing `input` at it.
+fn run_on_tty(env: &Env, args: &str, input: &str) -> (i32, String) {
+    use std::io::Write;
+    let cmd = format!(
+        "{} --config {} --state-dir {} {args}",
+        env!("CARGO_BIN_EXE_msync"),
+        env.config.display(),
+        env.state.display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .env_remove("MSYNC_CONFIG")
+        .env_remove("MSYNC_STATE_DIR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux script");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn on_a_terminal_sync_shows_the_plan_and_asks_before_writing() {
+    let env = Env::new(MockConfig::new(Flavor::NewApi).channels(6));
+    let (code, screen) = run_on_tty(&env, "sync", "n\n");
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("would change:"),
+        "the plan is shown: {screen}"
+    );
+    assert!(screen.contains("channel(s) on it? [y/N]"), "{screen}");
+    assert!(screen.contains("nothing written"), "{screen}");
+    assert_eq!(env.mock.write_counts().values().sum::<u64>(), 0);
+
+    let (code, screen) = run_on_tty(&env, "sync", "y\n");
+    assert!(code <= 1, "{screen}");
+    assert!(screen.contains("[y/N]"), "{screen}");
+    assert!(
+        env.mock.write_counts().values().sum::<u64>() > 0,
+        "{screen}"
+    );
+    // --yes never asks.
+    let (code, screen) = run_on_tty(&env, "sync --yes", "");
+    assert!(code <= 1, "{screen}");
+    assert!(!screen.contains("[y/N]"), "{screen}");
+}
