@@ -229,6 +229,11 @@ test('redirect: preview with reasons per standard model, apply, bulk clear needs
   assert.ok((await rows.count()) >= 1);
   const reasons = await table.locator('details').first().evaluate((d) => { d.open = true; return d.innerText; });
   assert.match(reasons, /gpt-4o: /, 'each standard model has its reason');
+  assert.match(reasons, /mapped to|no candidate|only other versions|already in the channel/);
+  // The reasons follow the page's language.
+  await page.getByTestId('lang').selectOption('zh-CN');
+  await table.locator('details').first().getByText(/映射到|没有候选|只有其他版本|无需映射/).first().waitFor();
+  await page.getByTestId('lang').selectOption('en');
   await shots(page, 'redirect-preview');
   const apply = page.getByTestId('apply-redirect');
   if (!(await apply.isDisabled())) {

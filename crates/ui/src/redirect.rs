@@ -5,7 +5,7 @@
 use crate::api;
 use crate::common::*;
 use crate::format::fill;
-use crate::i18n::lookup;
+use crate::i18n::{lookup, Lang};
 use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,7 +13,7 @@ use msync_core::engine::redirect::{RedirectOp, RedirectPreview};
 use msync_core::model::{Channel, ChannelId, SiteId};
 use msync_core::protocol::{Command, Reply};
 use msync_core::redirect::apply::{ChannelPreview, ClearScope, PlanStatus};
-use msync_core::redirect::{Alias, PresetInfo, RedirectSettings};
+use msync_core::redirect::{Alias, MatchRule, Outcome, PresetInfo, RedirectSettings};
 use msync_core::settings::SyncSettings;
 use std::collections::HashSet;
 
@@ -253,7 +253,10 @@ fn PreviewRow(c: ChannelPreview, picked: RwSignal<HashSet<String>>) -> impl Into
         .count();
     let reasons = outcomes
         .into_iter()
-        .map(|o| view! { <li><code>{o.standard.clone()}</code>": "{o.outcome.describe()}</li> })
+        .map(|o| {
+            let outcome = o.outcome.clone();
+            view! { <li><code>{o.standard.clone()}</code>": "{move || outcome_text(lang.get(), &outcome)}</li> }
+        })
         .collect_view();
     view! {
         <tr data-testid="redirect-row" data-channel=c.channel_id.0.clone()>
@@ -357,5 +360,85 @@ fn ClearDialog(
                 <button on:click=move |_| open.set(false)>{tr("common.cancel")}</button>
             </div>
         </Dialog>
+    }
+}
+
+/// Why a standard model was or was not mapped, in the page's language (the CLI and exports use
+/// `Outcome::describe`, in English).
+fn outcome_text(lang: Lang, o: &Outcome) -> String {
+    let t = |id: &'static str| lookup(lang, id);
+    let list = |v: &[String]| v.join(", ");
+    match o {
+        Outcome::Mapped { target, rule } => match rule {
+            MatchRule::SameKey => fill(t("rd.why_same_key"), &[target]),
+            MatchRule::ExactSnapshot => fill(t("rd.why_snapshot"), &[target]),
+            MatchRule::Alias { pattern } => fill(t("rd.why_alias"), &[target, pattern]),
+        },
+        Outcome::DatedFallback { target, date } => fill(t("rd.why_dated"), &[target, date]),
+        Outcome::AlreadyPresent => t("rd.why_present").to_string(),
+        Outcome::NoCandidate => t("rd.why_none").to_string(),
+        Outcome::OnlyOtherVersions { models, total } => {
+            let more = total.saturating_sub(models.len());
+            let tail = if more > 0 {
+                fill(t("rd.why_more"), &[&more])
+            } else {
+                String::new()
+            };
+            fill(t("rd.why_versions"), &[&list(models), &tail])
+        }
+        Outcome::TakenByOther { candidates, by } => {
+            fill(t("rd.why_taken"), &[&list(candidates), &list(by)])
+        }
+        Outcome::DatedFallbackDisabled { candidates } => {
+            fill(t("rd.why_dated_off"), &[&list(candidates)])
+        }
+        Outcome::InvalidName { reason } => fill(t("rd.why_invalid"), &[reason]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_read_the_same_as_the_cli_in_english_and_are_translated() {
+        let samples = [
+            Outcome::Mapped {
+                target: "openai/gpt-4o".into(),
+                rule: MatchRule::SameKey,
+            },
+            Outcome::Mapped {
+                target: "m".into(),
+                rule: MatchRule::Alias {
+                    pattern: "gpt-4o*".into(),
+                },
+            },
+            Outcome::AlreadyPresent,
+            Outcome::NoCandidate,
+            Outcome::OnlyOtherVersions {
+                models: vec!["gpt-4.1".into(), "gpt-4.5".into()],
+                total: 5,
+            },
+            Outcome::OnlyOtherVersions {
+                models: vec!["gpt-4.1".into()],
+                total: 1,
+            },
+            Outcome::TakenByOther {
+                candidates: vec!["a".into()],
+                by: vec!["b".into(), "c".into()],
+            },
+            Outcome::DatedFallbackDisabled {
+                candidates: vec!["x-20250101".into()],
+            },
+            Outcome::InvalidName {
+                reason: "empty name".into(),
+            },
+        ];
+        for o in &samples {
+            assert_eq!(outcome_text(Lang::En, o), o.describe(), "{o:?}");
+            let zh = outcome_text(Lang::Zh, o);
+            assert!(!zh.contains('{'), "{zh}");
+            assert!(zh.chars().any(|c| c > '\u{2e80}'), "not translated: {zh}");
+        }
     }
 }
