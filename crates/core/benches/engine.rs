@@ -535,11 +535,11 @@ fn run_section() {
         a.worst_host_window
     );
     println!("This bound ignores backoff and the deliberate slow-down after a 429 (the bucket then charges");
-    println!("2 tokens per admission for 60 s), so the ratio is not held to a target. Part of the gap is");
-    println!("head-of-line blocking: the 2 workers take channels in list order, and a worker whose channel");
+    println!("2 tokens per admission for 60 s), so the ratio is not held to a target. A free worker takes");
     println!(
-        "waits for host 0's blocked bucket holds its slot while other hosts' buckets are full.\n"
+        "the next channel whose host can be served now (`engine/order.rs`), so host 0's blocked"
     );
+    println!("bucket does not hold both slots; what is left is the wait itself and the retried fetches.\n");
 
     println!("#### Calibrating the anchor model against the real extension\n");
     println!("The research report (§H) measured All API Hub 3.58.0 on 63 changed New API channels: 406.9 s,");
