@@ -1421,17 +1421,12 @@ impl Engine {
         prior: Option<Snapshot>,
         force: bool,
     ) -> ItemResult {
-        let start = self.clock.now_ms();
-        let deadline = self.deadline_from(start);
-        let mut attempts = 0;
-        let item = self.item_from_plan(&plan, start, 0);
-        let (current, mut item) = match self
-            .fresh_read(&plan.channel_id, item, start, deadline, &mut attempts)
-            .await
-        {
+        let item = self.item_from_plan(&plan, self.clock.now_ms(), 0);
+        let (current, mut item) = match self.fresh_read(&plan.channel_id, item).await {
             Ok(read) => read,
             Err(failed) => return failed,
         };
+        let (start, attempts) = (item.started_ms, item.attempts);
         if let Some(s) = &prior {
             if same_set(&current.models, &s.after.models) {
                 return self.landed(s, start, attempts);
@@ -1480,23 +1475,12 @@ impl Engine {
         prior: Option<Snapshot>,
         force: bool,
     ) -> ItemResult {
-        let start = self.clock.now_ms();
-        let deadline = self.deadline_from(start);
-        let mut attempts = 0;
-        let item = ItemResult::new(
-            target.channel_id.clone(),
-            target.channel_name.clone(),
-            ItemStatus::Running,
-            start,
-        );
-        let (current, mut item) = match self
-            .fresh_read(&target.channel_id, item, start, deadline, &mut attempts)
-            .await
-        {
+        let item = self.running_item(&target.channel_id, &target.channel_name);
+        let (current, mut item) = match self.fresh_read(&target.channel_id, item).await {
             Ok(read) => read,
             Err(failed) => return failed,
         };
-        item.attempts = attempts;
+        let (start, attempts) = (item.started_ms, item.attempts);
         item.old = current.models.clone();
         item.new = target.before.models.clone();
         if redirect::same_state(&state_of(&current), &target.before) {
@@ -1587,27 +1571,39 @@ impl Engine {
         self.finish(item, start)
     }
 
-    /// Read a channel fresh for the item being worked on, retrying retryable failures. On
-    /// failure the item is finished as failed and handed back as `Err`.
+    /// Read a channel fresh for the item being worked on (started at `item.started_ms`), retrying
+    /// retryable failures within the time limit; `item.attempts` counts the reads. On failure the
+    /// item is finished as failed and handed back as `Err`.
     async fn fresh_read(
         &self,
         id: &ChannelId,
         mut item: ItemResult,
-        start: u64,
-        deadline: Option<u64>,
-        attempts: &mut u32,
     ) -> std::result::Result<(Channel, ItemResult), ItemResult> {
-        match self
-            .retrying(deadline, attempts, async || self.gw.get_channel(id).await)
-            .await
-        {
+        let start = item.started_ms;
+        let mut attempts = 0;
+        let read = self
+            .retrying(self.deadline_from(start), &mut attempts, async || {
+                self.gw.get_channel(id).await
+            })
+            .await;
+        item.attempts = attempts;
+        match read {
             Ok(c) => Ok((c, item)),
             Err(e) => {
-                item.attempts = *attempts;
                 item.fail(&e);
                 Err(self.finish(item, start))
             }
         }
+    }
+
+    /// A `running` item for a stored entry, started now.
+    fn running_item(&self, id: &ChannelId, name: &str) -> ItemResult {
+        ItemResult::new(
+            id.clone(),
+            name.to_string(),
+            ItemStatus::Running,
+            self.clock.now_ms(),
+        )
     }
 
     fn finish(&self, mut item: ItemResult, start: u64) -> ItemResult {

@@ -492,23 +492,12 @@ impl Engine {
         r: &RedirectRun,
         force: bool,
     ) -> ItemResult {
-        let start = self.clock.now_ms();
-        let deadline = self.deadline_from(start);
-        let mut attempts = 0;
-        let item = ItemResult::new(
-            entry.channel_id.clone(),
-            entry.channel_name.clone(),
-            ItemStatus::Running,
-            start,
-        );
-        let (current, mut item) = match self
-            .fresh_read(&entry.channel_id, item, start, deadline, &mut attempts)
-            .await
-        {
+        let item = self.running_item(&entry.channel_id, &entry.channel_name);
+        let (current, mut item) = match self.fresh_read(&entry.channel_id, item).await {
             Ok(read) => read,
             Err(failed) => return failed,
         };
-        item.attempts = attempts;
+        let (start, attempts) = (item.started_ms, item.attempts);
         item.old = current.models.clone();
         item.new = current.models.clone();
         let now_state = state_of(&current);
