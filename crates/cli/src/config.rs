@@ -182,11 +182,11 @@ fn yes() -> bool {
 }
 
 impl RawRule {
-    fn into_rule(self) -> Rule {
+    fn to_rule(&self) -> Rule {
         Rule {
-            name: self.name,
+            name: self.name.clone(),
             kind: self.kind,
-            pattern: self.pattern,
+            pattern: self.pattern.clone(),
             action: self.action,
             enabled: self.enabled,
         }
@@ -348,20 +348,7 @@ impl<'a> Loader<'a> {
         );
         set!(allow_list, "allow_list", "allow_list", s.allow_list);
         if let Some(rules) = &raw.rules {
-            s.rules = rules
-                .get_ref()
-                .iter()
-                .map(|r| {
-                    RawRule {
-                        name: r.name.clone(),
-                        kind: r.kind,
-                        pattern: r.pattern.clone(),
-                        action: r.action,
-                        enabled: r.enabled,
-                    }
-                    .into_rule()
-                })
-                .collect();
+            s.rules = rules.get_ref().iter().map(RawRule::to_rule).collect();
             note("rules", "rules", rules.span());
         }
         if let Some(r) = &raw.redirect {
@@ -403,19 +390,7 @@ impl<'a> Loader<'a> {
                 entry.pinned = p.clone();
             }
             if let Some(r) = &c.rules {
-                entry.rules = r
-                    .iter()
-                    .map(|r| {
-                        RawRule {
-                            name: r.name.clone(),
-                            kind: r.kind,
-                            pattern: r.pattern.clone(),
-                            action: r.action,
-                            enabled: r.enabled,
-                        }
-                        .into_rule()
-                    })
-                    .collect();
+                entry.rules = r.iter().map(RawRule::to_rule).collect();
             }
             if let Some(e) = c.excluded {
                 entry.excluded = e;

@@ -332,43 +332,34 @@ pub fn render_record(rec: &RunRecord, site_name: &str, st: Style, verbose: bool)
             );
         }
     }
-    let review: Vec<&ItemResult> = rec
-        .items
-        .iter()
-        .filter(|i| i.status == ItemStatus::NeedsReview)
-        .collect();
-    if !review.is_empty() {
-        let _ = writeln!(out, "\n  {}", st.yellow("needs review:"));
-        for i in review {
-            let _ = writeln!(
-                out,
-                "    #{:<6} {:<28} {}",
-                i.channel_id.0,
-                short(&i.channel_name, 28),
-                i.reason.as_deref().unwrap_or("")
-            );
-        }
-    }
+    reason_section(
+        &mut out,
+        rec,
+        ItemStatus::NeedsReview,
+        &st.yellow("needs review:"),
+    );
     if verbose {
-        let skipped: Vec<&ItemResult> = rec
-            .items
-            .iter()
-            .filter(|i| i.status == ItemStatus::Skipped)
-            .collect();
-        if !skipped.is_empty() {
-            let _ = writeln!(out, "\n  skipped:");
-            for i in skipped {
-                let _ = writeln!(
-                    out,
-                    "    #{:<6} {:<28} {}",
-                    i.channel_id.0,
-                    short(&i.channel_name, 28),
-                    i.reason.as_deref().unwrap_or("")
-                );
-            }
-        }
+        reason_section(&mut out, rec, ItemStatus::Skipped, "skipped:");
     }
     out
+}
+
+/// The items of `rec` with `status`, each with its reason, under `heading` (nothing if none).
+fn reason_section(out: &mut String, rec: &RunRecord, status: ItemStatus, heading: &str) {
+    let mut items = rec.items.iter().filter(|i| i.status == status).peekable();
+    if items.peek().is_none() {
+        return;
+    }
+    let _ = writeln!(out, "\n  {heading}");
+    for i in items {
+        let _ = writeln!(
+            out,
+            "    #{:<6} {:<28} {}",
+            i.channel_id.0,
+            short(&i.channel_name, 28),
+            i.reason.as_deref().unwrap_or("")
+        );
+    }
 }
 
 /// The run list of `msync history`.

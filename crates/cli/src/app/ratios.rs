@@ -708,31 +708,40 @@ impl App {
             if let Some(id) = &outcome.snapshot {
                 outln!("snapshot {id} (undo with `msync ratios revert {id} --site {name}`)");
             }
-            outln!(
-                "written: {}",
-                if outcome.written.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    outcome.written.join(", ")
-                }
+            outln!("written: {}", written_list(&outcome.written));
+            self.print_write_checks(
+                outcome.error.as_ref(),
+                &outcome.rolled_back,
+                &outcome.mismatched,
+                outcome.verified,
             );
-            if let Some(e) = &outcome.error {
-                outln!("{} {}: {}", self.out.red("failed:"), e.class, e.message);
-            }
-            if !outcome.rolled_back.is_empty() {
-                outln!("rolled back: {}", outcome.rolled_back.join(", "));
-            }
-            if !outcome.mismatched.is_empty() {
-                outln!(
-                    "{} {}",
-                    self.out.red("read-back differs:"),
-                    outcome.mismatched.join(", ")
-                );
-            } else if outcome.verified {
-                outln!("read back: {}", self.out.green("verified"));
-            }
         }
         Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+    }
+
+    /// After a ratio write (apply or revert): the failure, what was rolled back, and the read-back.
+    fn print_write_checks(
+        &self,
+        error: Option<&msync_core::Error>,
+        rolled_back: &[String],
+        mismatched: &[String],
+        verified: bool,
+    ) {
+        if let Some(e) = error {
+            outln!("{} {}: {}", self.out.red("failed:"), e.class, e.message);
+        }
+        if !rolled_back.is_empty() {
+            outln!("rolled back: {}", rolled_back.join(", "));
+        }
+        if !mismatched.is_empty() {
+            outln!(
+                "{} {}",
+                self.out.red("read-back differs:"),
+                mismatched.join(", ")
+            );
+        } else if verified {
+            outln!("read back: {}", self.out.green("verified"));
+        }
     }
 
     async fn ratio_snapshots(&self, site: Option<&str>) -> Res<i32> {
@@ -851,26 +860,25 @@ impl App {
                 "{} snapshot {}: restored {}",
                 self.out.bold(name),
                 outcome.snapshot,
-                if outcome.written.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    outcome.written.join(", ")
-                }
+                written_list(&outcome.written)
             );
-            if let Some(e) = &outcome.error {
-                outln!("{} {}: {}", self.out.red("failed:"), e.class, e.message);
-            }
-            if !outcome.mismatched.is_empty() {
-                outln!(
-                    "{} {}",
-                    self.out.red("read-back differs:"),
-                    outcome.mismatched.join(", ")
-                );
-            } else if outcome.verified {
-                outln!("read back: {}", self.out.green("verified"));
-            }
+            self.print_write_checks(
+                outcome.error.as_ref(),
+                &[],
+                &outcome.mismatched,
+                outcome.verified,
+            );
         }
         Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+    }
+}
+
+/// The option keys written, or "nothing".
+fn written_list(keys: &[String]) -> String {
+    if keys.is_empty() {
+        "nothing".to_string()
+    } else {
+        keys.join(", ")
     }
 }
 

@@ -45,6 +45,15 @@ impl State {
     }
 }
 
+/// What one admission costs at `now`: more while the bucket is slowed after a 429.
+fn cost_at(st: &State, now: u64) -> u64 {
+    if now < st.slow_until_ms {
+        UNITS_PER_TOKEN * SLOW_FACTOR
+    } else {
+        UNITS_PER_TOKEN
+    }
+}
+
 /// A token bucket over an injected clock. `rpm == 0` means unlimited.
 pub struct TokenBucket {
     clock: Rc<dyn Clock>,
@@ -94,15 +103,21 @@ impl TokenBucket {
         u32::try_from(self.burst).unwrap_or(u32::MAX)
     }
 
-    fn refill(&self, st: &mut State, now: u64) {
+    /// The tokens `st` holds at `now` (refilled since `last_ms`, capped at the burst).
+    fn tokens_at(&self, st: &State, now: u64) -> u64 {
         if now > st.last_ms {
-            let cap = self.burst * UNITS_PER_TOKEN;
-            st.tokens = cap.min(
+            (self.burst * UNITS_PER_TOKEN).min(
                 st.tokens
                     .saturating_add((now - st.last_ms).saturating_mul(self.rpm)),
-            );
-            st.last_ms = now;
+            )
+        } else {
+            st.tokens
         }
+    }
+
+    fn refill(&self, st: &mut State, now: u64) {
+        st.tokens = self.tokens_at(st, now);
+        st.last_ms = st.last_ms.max(now);
     }
 
     /// Wait for a token. Cancel-safe: dropping the future gives the place in the queue up.
@@ -137,11 +152,7 @@ impl TokenBucket {
             let wait = {
                 let mut st = self.state.borrow_mut();
                 self.refill(&mut st, now);
-                let cost = if now < st.slow_until_ms {
-                    UNITS_PER_TOKEN * SLOW_FACTOR
-                } else {
-                    UNITS_PER_TOKEN
-                };
+                let cost = cost_at(&st, now);
                 if now < st.blocked_until_ms {
                     st.blocked_until_ms - now
                 } else if st.tokens >= cost {
@@ -173,19 +184,8 @@ impl TokenBucket {
         }
         let now = self.clock.now_ms();
         let st = self.state.borrow();
-        let tokens = if now > st.last_ms {
-            (self.burst * UNITS_PER_TOKEN).min(
-                st.tokens
-                    .saturating_add((now - st.last_ms).saturating_mul(self.rpm)),
-            )
-        } else {
-            st.tokens
-        };
-        let cost = if now < st.slow_until_ms {
-            UNITS_PER_TOKEN * SLOW_FACTOR
-        } else {
-            UNITS_PER_TOKEN
-        };
+        let tokens = self.tokens_at(&st, now);
+        let cost = cost_at(&st, now);
         let need = cost.saturating_mul(st.queue.len() as u64 + 1);
         // Tokens only start to count again once a block has ended.
         let from = st.blocked_until_ms.max(now);

@@ -204,6 +204,36 @@ impl ItemResult {
         }
     }
 
+    /// A copy with at most `per_list` names in each model list (`lists_cut` set when any list is
+    /// longer), without copying the rest of the lists first.
+    pub fn preview(&self, per_list: usize) -> ItemResult {
+        let sizes = self.sizes();
+        let head = |v: &[String]| v[..v.len().min(per_list)].to_vec();
+        let cut = [&self.old, &self.new, &self.added, &self.removed]
+            .iter()
+            .any(|l| l.len() > per_list);
+        ItemResult {
+            channel_id: self.channel_id.clone(),
+            channel_name: self.channel_name.clone(),
+            status: self.status,
+            reason: self.reason.clone(),
+            http_status: self.http_status,
+            error_class: self.error_class,
+            message: self.message.clone(),
+            attempts: self.attempts,
+            duration_ms: self.duration_ms,
+            started_ms: self.started_ms,
+            finished_ms: self.finished_ms,
+            old: head(&self.old),
+            new: head(&self.new),
+            added: head(&self.added),
+            removed: head(&self.removed),
+            snapshot: self.snapshot,
+            mapping_changes: self.mapping_changes.clone(),
+            lists_cut: if cut { Some(sizes) } else { self.lists_cut },
+        }
+    }
+
     /// The full lengths of the model lists, also when this copy holds only a preview.
     pub fn sizes(&self) -> ListSizes {
         self.lists_cut.unwrap_or(ListSizes {
@@ -478,6 +508,19 @@ mod tests {
         };
         assert_eq!(big.lists_cut, Some(full));
         assert_eq!(big.sizes(), full, "sizes() reports the whole lists");
+    }
+
+    #[test]
+    fn a_preview_equals_the_budgeted_copy() {
+        let big = item(1_500, 20);
+        let mut budgeted = big.clone();
+        ItemBudget::new(1_000, usize::MAX).keep(&mut budgeted);
+        assert_eq!(big.preview(1_000), budgeted);
+        assert_eq!(
+            item(3, 4).preview(1_000),
+            item(3, 4),
+            "short lists stay whole"
+        );
     }
 
     #[test]

@@ -87,11 +87,9 @@ impl Observer for Relay {
     fn on_item(&self, item: &msync_core::engine::record::ItemResult) {
         // Pages patch their table from this; a channel of 100,000 models travels as a preview
         // (the stored item and exports keep every name).
-        let mut item = item.clone();
-        ItemBudget::new(ITEM_PREVIEW, usize::MAX).keep(&mut item);
         self.env.browser.broadcast(&Event::Item {
             site: self.site.clone(),
-            item,
+            item: item.preview(ITEM_PREVIEW),
         });
     }
 }
