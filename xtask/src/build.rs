@@ -16,8 +16,11 @@ pub fn dist() -> Result<PathBuf> {
     let r = root();
     let dist = r.join("dist");
     let ext = dist.join("extension");
-    // Trunk runs cargo --offline: make sure every crate is in the local registry first.
+    // Trunk runs cargo --offline (so it never downloads a tool binary). `cargo fetch` gets the
+    // workspace's crates but not the ones -Zbuild-std needs for wasm32's std (dlmalloc, …);
+    // compiling the worker first, online, brings those into the registry before Trunk runs.
     run(wasm_cmd("cargo").arg("fetch"))?;
+    compile_worker()?;
     run(wasm_cmd("trunk").args(["build", "--release"]))?;
     // Trunk names its output after index.html; the manifest calls it options.html.
     fs::rename(ext.join("index.html"), ext.join("options.html"))
@@ -37,17 +40,21 @@ pub fn dist() -> Result<PathBuf> {
     Ok(ext)
 }
 
-/// The service worker crate: cargo → wasm-bindgen (ES module) → wasm-opt.
-fn build_worker(ext: &Path) -> Result {
+/// The service worker crate for wasm32 (online: the first wasm build on a machine fetches
+/// std's own dependencies for -Zbuild-std).
+fn compile_worker() -> Result {
     run(wasm_cmd("cargo").args([
         "build",
         "--release",
-        "--offline",
         "-p",
         "msync-worker",
         "--target",
         WASM_TARGET,
-    ]))?;
+    ]))
+}
+
+/// The compiled service worker → wasm-bindgen (ES module) → wasm-opt, into `ext/worker`.
+fn build_worker(ext: &Path) -> Result {
     let out = ext.join("worker");
     let wasm = root().join(format!("target/{WASM_TARGET}/release/msync_worker.wasm"));
     run(wasm_cmd(cargo_bin_dir().join("wasm-bindgen"))
@@ -232,7 +239,17 @@ pub fn demo() -> Result {
         .env("MSYNC_DEMO_OUT", &out));
     let _ = gw.kill();
     let _ = gw.wait();
-    result
+    result?;
+    eprintln!(
+        "demo: done. Screenshots: {}/options.png and popup.png.\n\
+         To use the extension yourself: open chrome://extensions, turn on Developer mode, \
+         click \"Load unpacked\" and choose {} (or, in Firefox, about:debugging → This Firefox → \
+         Load Temporary Add-on → {}/manifest.json).",
+        out.display(),
+        r.join("dist/extension").display(),
+        r.join("dist/extension-firefox").display()
+    );
+    Ok(())
 }
 
 /// mockgw prints `mockgw listening on http://127.0.0.1:PORT …` first.

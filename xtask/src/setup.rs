@@ -38,6 +38,11 @@ fn apt_packages() -> Result {
     if missing.is_empty() {
         return Ok(());
     }
+    eprintln!(
+        "setup: first run on this machine: installing the toolchain. This takes about 10–15 minutes \
+         on 2 cores (Debian packages ≈ 1 min, compiling trunk and wasm-bindgen-cli from crates.io \
+         ≈ 8–12 min, then a first build of the extension ≈ 5 min). Later runs skip all of it."
+    );
     let is_root = output(Command::new("id").arg("-u")).map(|s| s.trim() == "0");
     let sudo: &[&str] = if is_root == Some(true) {
         &[]
@@ -86,10 +91,12 @@ fn cargo_tools() -> Result {
     let bin = cargo_bin_dir();
     let wb = locked_wasm_bindgen_version()?;
     if tool_version(&bin.join("wasm-bindgen")).as_deref() != Some(&format!("wasm-bindgen {wb}")) {
+        eprintln!("setup: compiling wasm-bindgen-cli {wb} from crates.io (≈ 2–3 min on 2 cores)");
         // Not --locked: its lockfile pins a webpki-roots release the registry mirror lacks.
         cargo_install(&["wasm-bindgen-cli", "--version", &wb])?;
     }
     if tool_version(&bin.join("trunk")).as_deref() != Some(&format!("trunk {TRUNK_VERSION}")) {
+        eprintln!("setup: compiling trunk {TRUNK_VERSION} from crates.io (≈ 5–8 min on 2 cores)");
         cargo_install(&["trunk", "--version", TRUNK_VERSION, "--locked"])?;
     }
     Ok(())
