@@ -167,6 +167,19 @@ test('sync: a dry run shows its plan; filter, search and diff work; apply writes
   // Revert one channel from the apply run.
   const revertable = page.getByTestId('revert-row');
   await revertable.first().waitFor(LONG);
+  // At 1280 px every row's actions (sync, exclude, diff, revert) fit on one line inside the card,
+  // and each compact button still has words for screen readers.
+  const full = page.getByTestId('result-row').filter({ has: revertable }).first();
+  const wrap = await page.locator('.tablewrap').first().boundingBox();
+  const buttons = await full.locator('td.actions button').all();
+  assert.equal(buttons.length, 4);
+  const boxes = await Promise.all(buttons.map((b) => b.boundingBox()));
+  for (const b of boxes) {
+    assert.ok(b.x + b.width <= wrap.x + wrap.width, `an action button ends at ${b.x + b.width}, the card at ${wrap.x + wrap.width}`);
+    assert.equal(Math.round(b.y), Math.round(boxes[0].y), 'the row actions sit on one line');
+  }
+  assert.deepEqual(await Promise.all(buttons.map((b) => b.getAttribute('aria-label'))),
+    ['Sync now', 'Exclude', 'View diff', 'Revert']);
   const channel = await page.getByTestId('result-row').filter({ has: revertable }).first().getAttribute('data-channel');
   const before = await (await fetch(`${gw.url}/__mock/channels/${channel}`)).json();
   await revertable.first().click();

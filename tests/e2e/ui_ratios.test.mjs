@@ -84,6 +84,13 @@ test('ratios: fetch a diff, pick a column and a cell, preview, apply, revert', a
   const gpt = page.locator('[data-testid="ratio-row"][data-model="gpt-4o"][data-field="model_ratio"]');
   assert.match(await gpt.innerText(), /1\.25/);
   assert.equal(await cell('gpt-4o', 'model_ratio', 'friend').innerText(), '2.5');
+  // Each upstream's values start under its own header (they once sat right-aligned under the next
+  // upstream's header), and a column that could not be read says so with a dash.
+  const header = await page.locator('[data-testid="ratio-column"][data-upstream="friend"]').boundingBox();
+  const value = await cell('gpt-4o', 'model_ratio', 'friend').boundingBox();
+  assert.ok(value.x >= header.x && value.x - header.x < 24,
+    `friend's value starts at x=${value.x}, its header at x=${header.x}`);
+  assert.equal(await gpt.getByTestId('ratio-unread').innerText(), '—');
   // Only differing (the default) hides rows no upstream offers a value for; off shows every row.
   const counts = async () => {
     const m = (await page.getByTestId('ratio-diff').locator('.row .muted').first().innerText()).match(/(\d+) of (\d+) rows shown/);

@@ -240,14 +240,21 @@ pub fn demo() -> Result {
     let _ = gw.kill();
     let _ = gw.wait();
     result?;
+    let headless =
+        std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none();
+    if headless {
+        eprintln!(
+            "demo: done. Screenshots: {} and {}",
+            out.join("options.png").display(),
+            out.join("popup.png").display()
+        );
+    }
     eprintln!(
-        "demo: done. Screenshots: {}/options.png and popup.png.\n\
-         To use the extension yourself: open chrome://extensions, turn on Developer mode, \
-         click \"Load unpacked\" and choose {} (or, in Firefox, about:debugging → This Firefox → \
-         Load Temporary Add-on → {}/manifest.json).",
-        out.display(),
+        "demo: to use the extension yourself: open chrome://extensions, turn on Developer mode, \
+         click \"Load unpacked\" and choose {} (Firefox: about:debugging → This Firefox → \
+         Load Temporary Add-on… → {}).",
         r.join("dist/extension").display(),
-        r.join("dist/extension-firefox").display()
+        r.join("dist/extension-firefox/manifest.json").display()
     );
     Ok(())
 }

@@ -8,9 +8,11 @@
 //! * `demo` — build, start the mock gateway, open the extension against it.
 //! * `test` — fmt, clippy, native tests, wasm tests in headless Chromium, end-to-end tests.
 //! * `bench` — every benchmark; rewrites BENCHMARKS.md.
+//! * `fresh-check` — the README's first command in a fresh clone with an empty cargo registry.
 
 mod bench;
 mod build;
+mod fresh;
 mod fuzz;
 mod proc;
 mod setup;
@@ -33,6 +35,9 @@ commands:
   e2e [FILE…]      only the end-to-end browser tests (builds what they need);
                    FILE: run these test files (tests/e2e/*.test.mjs) only
   bench            run every benchmark and rewrite BENCHMARKS.md (see xtask/src/bench.rs)
+  fresh-check [demo|test|dist|e2e] [--keep]
+                   clone HEAD into a temporary folder and run that command there with an
+                   empty CARGO_HOME (installed tools reused), as a new user would (default demo)
   fuzz [--seconds N] [--target a,b] [--record-seeds]
                    run every cargo-fuzz target N seconds (default 60; not part of test)"
 }
@@ -47,6 +52,7 @@ fn main() -> ExitCode {
         Some("e2e") => build::e2e(&args[1..]),
         Some("bench") => bench::bench(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("fresh-check") => fresh::fresh_check(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{}", usage());
             Ok(())

@@ -72,6 +72,32 @@ pub fn t(id: &'static str) -> &'static str {
     lookup(app().lang.get(), id)
 }
 
+/// Small outline icons for compact row actions (24×24 paths drawn with `currentColor`). The
+/// button that holds one carries the words in `aria-label` and `title`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Icon {
+    Sync,
+    Exclude,
+    Include,
+    Diff,
+    Revert,
+}
+
+pub fn icon(icon: Icon) -> impl IntoView {
+    let d = match icon {
+        Icon::Sync => "M20 11a8 8 0 0 0-14.9-3.9M4 4v4h4M4 13a8 8 0 0 0 14.9 3.9M20 20v-4h-4",
+        Icon::Exclude => "M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18zM5.6 5.6l12.8 12.8",
+        Icon::Include => "M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18zM8 12h8M12 8v8",
+        Icon::Diff => "M12 3v8M8 7h8M8 17h8M6 21h12",
+        Icon::Revert => "M9 14L4 9l5-5M4 9h10a6 6 0 0 1 0 12h-3",
+    };
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path d=d />
+        </svg>
+    }
+}
+
 pub fn status_id(s: ItemStatus) -> &'static str {
     match s {
         ItemStatus::Success => "status.success",

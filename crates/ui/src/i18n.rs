@@ -270,6 +270,7 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("rt.root_needed", "Needs a root token.", "需要 root 令牌。"),
     ("rt.same", "same", "相同"),
     ("rt.search", "Search models", "搜索模型"),
+    ("rt.unread", "This upstream could not be read", "此上游读取失败"),
     ("rt.skipped", "{0} pick(s) found nothing", "{0} 个选择没有可采用的值"),
     ("rt.snapshot_first", "A snapshot is taken first; the apply can be reverted below.", "写入前会创建快照；可在下方回滚。"),
     ("rt.snapshots", "Snapshots", "快照"),

@@ -526,7 +526,7 @@ fn DiffTableRow(
                         move |_| select.run((model.clone(), field, col.clone()))
                     };
                     view! {
-                        <td class="num">
+                        <td class="upval">
                             <button class="cell chip" class:active=is_picked.clone() class:unsure=!confident
                                 data-testid="ratio-cell" data-upstream=col.clone()
                                 aria-pressed=move || if is_picked() { "true" } else { "false" }
@@ -539,12 +539,13 @@ fn DiffTableRow(
                     .into_any()
                 }
                 Some(Cell::Same) => {
-                    view! { <td class="num muted small">{tr("rt.same")}</td> }.into_any()
+                    view! { <td class="upval muted small">{tr("rt.same")}</td> }.into_any()
                 }
                 Some(Cell::Missing) => {
-                    view! { <td class="num muted" title=tr("rt.missing")>"∅"</td> }.into_any()
+                    view! { <td class="upval muted" title=tr("rt.missing")>"∅"</td> }.into_any()
                 }
-                None => view! { <td></td> }.into_any(),
+                // The upstream could not be read (its error is listed above the table).
+                None => view! { <td class="upval muted" data-testid="ratio-unread" title=tr("rt.unread")>"—"</td> }.into_any(),
             }
         })
         .collect_view();

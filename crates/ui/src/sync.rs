@@ -529,11 +529,17 @@ fn ResultRow(item: ItemResult) -> impl IntoView {
                 <span class="removed">{format!("−{removed}")}</span>
             </td>
             <td class="actions">
-                <button class="small" disabled=ctx.running on:click={
-                    let id = id.clone();
-                    move |_| ctx.start(Selection::Channels(vec![ChannelId(id.clone())]), false)
-                }>{tr("row.sync")}</button>
-                <button class="small" on:click=move |_| {
+                <button class="iconbtn" data-testid="sync-row" disabled=ctx.running
+                    aria-label=tr("row.sync") title=tr("row.sync")
+                    on:click={
+                        let id = id.clone();
+                        move |_| ctx.start(Selection::Channels(vec![ChannelId(id.clone())]), false)
+                    }>{icon(Icon::Sync)}</button>
+                <button class="iconbtn" data-testid="exclude-row"
+                    aria-pressed=move || if is_excluded.get() { "true" } else { "false" }
+                    aria-label=move || if is_excluded.get() { t("row.include") } else { t("row.exclude") }
+                    title=move || if is_excluded.get() { t("row.include") } else { t("row.exclude") }
+                    on:click=move |_| {
                     let excluded = !ctx.excluded.with_untracked(|s| s.contains(&id_ex2));
                     let id = id_ex2.clone();
                     let site = ctx.site.get_untracked();
@@ -544,18 +550,21 @@ fn ResultRow(item: ItemResult) -> impl IntoView {
                             other => notice.set(Notice::Error(reply_problem(&other))),
                         }
                     });
-                }>{move || if is_excluded.get() { t("row.include") } else { t("row.exclude") }}</button>
+                }>{move || if is_excluded.get() { icon(Icon::Include).into_any() } else { icon(Icon::Exclude).into_any() }}</button>
                 {has_diff.then(|| view! {
-                    <button class="small" data-testid="view-diff" on:click=move |_| ctx.diff.set(Some(diff_item.clone()))>{tr("row.diff")}</button>
+                    <button class="iconbtn" data-testid="view-diff" aria-label=tr("row.diff") title=tr("row.diff")
+                        on:click=move |_| ctx.diff.set(Some(diff_item.clone()))>{icon(Icon::Diff)}</button>
                 })}
                 {can_revert.then(|| {
                     let id = id.clone();
                     view! {
-                        <button class="small" data-testid="revert-row" disabled=ctx.running on:click=move |_| {
+                        <button class="iconbtn" data-testid="revert-row" disabled=ctx.running
+                            aria-label=tr("row.revert") title=tr("row.revert")
+                            on:click=move |_| {
                             if let Some((h, _)) = ctx.run.get_untracked() {
                                 ctx.send(Command::Revert { site: ctx.site.get_untracked(), run: h.id, channel: Some(ChannelId(id.clone())), force: false }, "sync.reverted");
                             }
-                        }>{tr("row.revert")}</button>
+                        }>{icon(Icon::Revert)}</button>
                     }
                 })}
             </td>
