@@ -113,8 +113,8 @@ fn a_100_channel_run_at_rpm_20_takes_the_bound_and_no_window_exceeds_it() {
     let site = engine.limits().site_bucket().admissions();
     assert_eq!(
         site.len(),
-        1 + 100 + 100,
-        "list + fetches + writes all take a site token"
+        1 + 100 + 100 + 100,
+        "list + fetches + compare-reads + writes all take a site token"
     );
     assert!(max_in_window(&site, 60_000) <= 130);
 }
@@ -126,6 +126,8 @@ fn per_host_buckets_run_hosts_in_parallel_and_global_does_not() {
         populate(&w, 40, 2);
         let mut settings = SyncSettings::default();
         settings.rate.scope = scope;
+        // The fetch buckets under test, not the site-wide one.
+        settings.rate.site_rpm = 600;
         let engine = w.engine(&settings);
         let t0 = w.now();
         let r = w.sim.block_on(engine.run(RunRequest::all(), &())).unwrap();
@@ -535,6 +537,8 @@ fn random_world(seed: u64) -> World {
 
 #[test]
 fn property_apply_then_revert_restores_every_channel_exactly() {
+    // Seeds that reverted something, through a confirmed plan and through a plain run.
+    let (mut via_plan, mut via_run) = (0, 0);
     for seed in 0..40 {
         let mut w = random_world(seed);
         let original = w.gw.all_channels();
@@ -564,7 +568,22 @@ fn property_apply_then_revert_restores_every_channel_exactly() {
             .unwrap();
         assert_eq!(rv.head.totals.failed, 0, "seed {seed}: {rv:?}");
         assert_eq!(w.gw.all_channels(), original, "seed {seed}");
+        assert!(
+            rv.head.totals.success > 0,
+            "seed {seed}: the revert wrote nothing"
+        );
+        if seed % 3 == 0 {
+            via_plan += 1;
+        } else {
+            via_run += 1;
+        }
     }
+    // The property names apply→revert: most seeds must have written and reverted something,
+    // by both paths (a generator that stops producing changes must fail this test).
+    assert!(
+        via_plan >= 8 && via_run >= 16,
+        "exercised: {via_plan} plans, {via_run} runs"
+    );
 }
 
 /// Final channel state and per-channel (status, old, new) of a run.
@@ -1083,7 +1102,11 @@ fn a_listing_over_the_memory_budget_is_read_again_channel_by_channel() {
     let r = w.sim.block_on(engine.run(RunRequest::all(), &())).unwrap();
     assert_eq!(r.head.totals.success, 6);
     let gets = w.gw.calls().iter().filter(|(n, _)| *n == "get").count();
-    assert_eq!(gets, 6, "each channel is read again at its turn");
+    assert_eq!(
+        gets,
+        6 + 6,
+        "each channel is read again at its turn, and once more right before its write"
+    );
     for c in w.gw.all_channels() {
         assert_eq!(c.models, new);
     }
@@ -1113,9 +1136,10 @@ fn a_small_listing_is_used_as_listed() {
     let engine = w.engine(&SyncSettings::default());
     let r = w.sim.block_on(engine.run(RunRequest::all(), &())).unwrap();
     assert_eq!(r.head.totals.success, 20);
-    assert!(
-        w.gw.calls().iter().all(|(n, _)| *n != "get"),
-        "no extra reads"
+    let gets = w.gw.calls().iter().filter(|(n, _)| *n == "get").count();
+    assert_eq!(
+        gets, 20,
+        "no extra reads: only the compare-read before each write"
     );
 }
 
@@ -1170,4 +1194,106 @@ fn a_host_slowed_by_a_429_does_not_hold_the_slots_other_hosts_need() {
     // Results stay in queue order.
     let ids: Vec<String> = r.items.iter().map(|i| i.channel_id.0.clone()).collect();
     assert_eq!(ids, (1..=8).map(|i| i.to_string()).collect::<Vec<_>>());
+}
+
+// ----- two writers and clock jumps ---------------------------------------------------------
+
+/// An engine over the world's gateway with its own store: another browser, or the CLI.
+fn second_writer(w: &World, settings: &SyncSettings) -> Engine {
+    Engine::new(
+        EngineDeps {
+            gateway: w.gw.clone(),
+            clock: Rc::new(w.clock.clone()),
+            store: Rc::new(MemoryStore::new()),
+            limits: None,
+            rng: Box::new(SplitMix64(9)),
+        },
+        settings.clone(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_second_writer_never_overwrites_the_first_blindly_and_reports_the_change() {
+    let mut w = World::new();
+    w.gw.add(
+        fake_channel(1, "one", &["m-0", "m-1", "m-2"], Some("https://up.example")),
+        &["m-0", "m-1", "m-2", "m-new"],
+    );
+    w.gw.set_latency(Latency {
+        fetch_ms: 1_000,
+        get_ms: 10,
+        write_before_ms: 10,
+        ..Default::default()
+    });
+    let first = w.engine(&SyncSettings::default());
+    // The second writer keeps an allow-list, so it wants another list than the first.
+    let narrow = SyncSettings {
+        allow_list: vec!["m-0".into(), "m-1".into(), "m-new".into()],
+        ..Default::default()
+    };
+    let second = second_writer(&w, &narrow);
+    let clock = w.clock.clone();
+    let (a, b) = w.sim.block_on(futures::future::join(
+        first.run(RunRequest::all(), &()),
+        async {
+            // Lists after the first has listed, writes after the first has written.
+            clock.sleep_ms(500).await;
+            second.run(RunRequest::all(), &()).await
+        },
+    ));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.items[0].status, ItemStatus::Success);
+    let lost = &b.items[0];
+    assert_eq!(lost.status, ItemStatus::Failed, "{lost:?}");
+    assert_eq!(lost.error_class, Some(ErrorClass::Conflict), "{lost:?}");
+    assert!(
+        lost.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("changed by someone else"),
+        "{lost:?}"
+    );
+    assert_eq!(w.gw.writes().len(), 1, "only the first writer wrote");
+    assert_eq!(
+        w.gw.channel(1).unwrap().models,
+        vec!["m-0", "m-1", "m-2", "m-new"]
+    );
+    // Run again: the second writer now works on the channel as it is.
+    let again = w.sim.block_on(second.run(RunRequest::all(), &())).unwrap();
+    assert_eq!(again.items[0].status, ItemStatus::Success);
+    assert_eq!(w.gw.channel(1).unwrap().models, vec!["m-0", "m-1", "m-new"]);
+}
+
+#[test]
+fn the_clock_set_back_or_forward_mid_channel_neither_panics_nor_times_out_at_once() {
+    for jump in [-86_400_000i64, 86_400_000] {
+        let mut w = World::new();
+        populate(&w, 3, 1);
+        w.gw.set_latency(Latency {
+            fetch_ms: 5_000,
+            ..Default::default()
+        });
+        let settings = SyncSettings {
+            channel_timeout_secs: 60,
+            ..Default::default()
+        };
+        let engine = w.engine(&settings);
+        let clock = w.clock.clone();
+        let record = w.sim.block_on(async {
+            let run = engine.run(RunRequest::all(), &());
+            let jumper = async {
+                // Mid-fetch of the first channels.
+                clock.sleep_ms(2_000).await;
+                clock.jump_wall(jump);
+            };
+            futures::future::join(run, jumper).await.0
+        });
+        let record = record.unwrap();
+        assert!(
+            statuses(&record).iter().all(|s| *s == ItemStatus::Success),
+            "jump {jump}: {:?}",
+            record.items
+        );
+    }
 }

@@ -29,7 +29,7 @@ pub struct RatioSync {
 }
 
 fn store_err(e: crate::store::StoreError) -> Error {
-    Error::new(ErrorClass::Server, format!("local storage: {}", e.0)).not_retryable()
+    crate::history::store_error(e)
 }
 
 impl RatioSync {
@@ -108,6 +108,27 @@ impl RatioSync {
         let mut written = Vec::new();
         let mut failure = None;
         for w in &plan.writes {
+            // Compare-and-write: the key must still hold what the plan merged into (another
+            // msync, the CLI or an admin may have saved it since it was read).
+            let was = current.raw.get(&w.key).cloned().flatten();
+            match self.api.read_options().await {
+                Ok(now) => {
+                    let now = now.iter().rev().find(|(k, _)| *k == w.key).map(|(_, v)| v);
+                    if !same_map_text(now.map_or("", |v| v.as_str()), was.as_deref().unwrap_or(""))
+                    {
+                        failure = Some(Error::conflict(format!(
+                            "{} was changed by someone else while msync worked on it; it was not \
+                             written (preview again to work on it as it is now)",
+                            w.key
+                        )));
+                        break;
+                    }
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
             match self.api.write_option(&w.key, &w.value).await {
                 Ok(()) => written.push(w.key.clone()),
                 Err(e) => {
