@@ -301,14 +301,23 @@ fn code_for(e: &Error) -> i32 {
     }
 }
 
+/// What to do when the state directory refuses writes.
+pub const STORAGE_HINT: &str = "the state directory could not be written (disk full?): free space \
+     there, or keep fewer runs (keep_runs, history_max_bytes), then `msync resume` continues the run";
+
 fn from_error(site: &str, e: &Error) -> Fail {
     let status = e
         .http_status
         .map(|s| format!(" (HTTP {s})"))
         .unwrap_or_default();
+    let hint = if e.class == ErrorClass::Storage {
+        format!("\n  {STORAGE_HINT}")
+    } else {
+        String::new()
+    };
     Fail(
         code_for(e),
-        format!("{site}: {}{status}: {}", e.class, e.message),
+        format!("{site}: {}{status}: {}{hint}", e.class, e.message),
     )
 }
 

@@ -1041,6 +1041,13 @@ impl Engine {
                     Some(Work::Missing(e)) => (self.failed_item(&q, &e), None),
                     None => (self.failed_item(&q, &not_found(&q.id)), None),
                 };
+                // A snapshot that could not be stored stops the run: every later channel would
+                // meet the same full store, and nothing may be written without its snapshot.
+                if item.error_class == Some(ErrorClass::Storage) {
+                    fatal.borrow_mut().get_or_insert_with(|| {
+                        Error::storage(item.message.clone().unwrap_or_default())
+                    });
+                }
                 let checkpoint = async {
                     if let Some(p) = plan.as_ref().filter(|_| dry_run) {
                         h.put_plan_entry(run, p).await?;
