@@ -231,6 +231,7 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("rt.cell_hint", "Click to take this value (again to drop it)", "点击采用此值（再次点击取消）"),
     ("rt.changes", "Old → new", "旧值 → 新值"),
     ("rt.clear_picks", "Clear picks", "清除选择"),
+    ("rt.conflict", "A ratio option was changed by someone else (another browser, the CLI, an admin) after msync read it, so msync did not write over it. Preview again to work on the site as it is now.", "读取之后，某个倍率选项已被他人（另一浏览器、命令行或管理员）修改，msync 没有覆盖它。请重新预览，以站点当前的状态为准。"),
     ("rt.current", "Current", "当前值"),
     ("rt.custom", "Custom upstream", "自定义上游"),
     ("rt.custom_base", "Base URL", "基础 URL"),

@@ -491,6 +491,69 @@ mod tests {
     }
 
     #[test]
+    fn a_key_changed_by_someone_else_after_the_read_is_not_overwritten() {
+        let options = Rc::new(RefCell::new(BTreeMap::from([
+            ("ModelRatio".to_string(), r#"{"a":1}"#.to_string()),
+            ("CompletionRatio".to_string(), r#"{"a":2}"#.to_string()),
+        ])));
+        // Another writer (a second browser, the CLI) saves both keys right after our read.
+        let (opts, gets) = (options.clone(), Rc::new(std::cell::Cell::new(0)));
+        let t = FakeTransport::new(move |req| {
+            if is(req, Method::Get, "/api/option/") {
+                gets.set(gets.get() + 1);
+                if gets.get() == 2 {
+                    let mut o = opts.borrow_mut();
+                    o.insert("ModelRatio".into(), r#"{"a":1,"z":7}"#.into());
+                    o.insert("CompletionRatio".into(), r#"{"a":2,"z":8}"#.into());
+                }
+                let data: Vec<Value> = opts
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| json!({"key": k, "value": v}))
+                    .collect();
+                return Ok(json(
+                    200,
+                    json!({"success": true, "message": "", "data": data}),
+                ));
+            }
+            let b = body_json(req);
+            opts.borrow_mut().insert(
+                b["key"].as_str().unwrap().to_string(),
+                b["value"].as_str().unwrap().to_string(),
+            );
+            Ok(json(200, json!({"success": true, "message": ""})))
+        });
+        let sync = RatioSync::new(
+            test_ctx(SiteKind::NewApi, t.clone()),
+            Rc::new(MemoryStore::new()),
+        )
+        .unwrap();
+        let out = block_on(sync.apply(
+            &[
+                choice("a", RatioField::ModelRatio, 5.0),
+                choice("a", RatioField::CompletionRatio, 6.0),
+            ],
+            None,
+        ))
+        .unwrap();
+        assert!(!out.ok());
+        assert!(out.written.is_empty(), "{out:?}");
+        let e = out.error.unwrap();
+        assert_eq!(e.class, crate::ErrorClass::Conflict);
+        assert!(
+            e.message.contains("changed by someone else"),
+            "{}",
+            e.message
+        );
+        assert_eq!(options.borrow()["ModelRatio"], r#"{"a":1,"z":7}"#);
+        assert_eq!(options.borrow()["CompletionRatio"], r#"{"a":2,"z":8}"#);
+        assert!(
+            t.requests().iter().all(|r| r.method == Method::Get),
+            "no PUT at all"
+        );
+    }
+
+    #[test]
     fn protocol_commands_are_answered() {
         let options = Rc::new(RefCell::new(BTreeMap::from([(
             "ModelRatio".to_string(),
