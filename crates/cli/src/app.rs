@@ -434,7 +434,12 @@ impl App {
     /// The gateway context for a site: reqwest transport (logged at -vv), system clock, the
     /// site's request time limit.
     fn ctx(&self, sc: &SiteConfig) -> Res<Ctx> {
-        let inner = ReqwestTransport::new().map_err(|e| Fail(EXIT_FAILED, e.to_string()))?;
+        let inner = ReqwestTransport::with_roots(
+            std::time::Duration::from_secs(30),
+            crate::transport::DEFAULT_MAX_BODY,
+            &sc.ca_roots,
+        )
+        .map_err(|e| Fail(EXIT_FAILED, e.to_string()))?;
         let transport = LoggingTransport {
             inner,
             base: sc.site.api_base().to_string(),
