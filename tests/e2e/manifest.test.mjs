@@ -18,7 +18,9 @@ const packages = [
   { name: 'firefox', dir: path.join(dist, 'extension-firefox') },
 ];
 
-const ALLOWED_PERMISSIONS = new Set(['storage', 'alarms', 'notifications']);
+// unlimitedStorage: history is kept per site, so several sites outgrow the 10 MB quota of
+// chrome.storage.local (docs/reliability.md).
+const ALLOWED_PERMISSIONS = new Set(['storage', 'unlimitedStorage', 'alarms', 'notifications']);
 const CSP = "script-src 'self' 'wasm-unsafe-eval'; object-src 'self'";
 const ICON_SIZES = ['16', '32', '48', '128'];
 

@@ -7,6 +7,9 @@
 //! * `cargo bench -p msync-cli --bench loopback` — the engine over real HTTP against mockgw;
 //! * `cargo bench -p msync-core --bench limits` — live heap and RSS over 5,000 channels and
 //!   100,000-model lists (each scenario in its own process);
+//! * `cargo bench -p msync-core --bench reliability` — crash, full-storage and clock-jump
+//!   matrices: every await point of a sync, redirect apply, revert and ratio apply
+//!   ([`reliability`]);
 //! * `crates/worker/tests/bench_redirect.rs` (ignored by `cargo xtask test`) — the same matching
 //!   compiled to wasm, in headless Chromium through wasm-bindgen-test-runner;
 //! * `cargo xtask dist`, then the extension's footprint (wasm raw and gzip -9, unpacked, zip) and
@@ -357,6 +360,16 @@ fn wasm_redirect(report: &mut Report) -> Result {
     Ok(())
 }
 
+/// The crash, full-storage and clock-jump matrices (`crates/core/benches/reliability.rs`): the
+/// counts of points and survivors per operation and fault.
+fn reliability(report: &mut Report) {
+    let args = ["bench", "-p", "msync-core", "--bench", "reliability"];
+    match capture(native_cargo().args(args)) {
+        Ok(out) => report.bench_output(&out),
+        Err(e) => report.failed("Reliability matrices", e),
+    }
+}
+
 fn render(report: &Report, machine: &str, date: &str, took: f64) -> String {
     let mut s = String::new();
     s.push_str("# Benchmarks\n\n");
@@ -426,6 +439,7 @@ pub fn bench() -> Result {
             Err(e) => report.failed(what, e),
         }
     }
+    reliability(&mut report);
     if let Err(e) = wasm_redirect(&mut report) {
         report.failed("Redirect matching, wasm in headless Chromium", e);
     }

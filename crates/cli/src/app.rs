@@ -301,14 +301,23 @@ fn code_for(e: &Error) -> i32 {
     }
 }
 
+/// What to do when the state directory refuses writes.
+pub const STORAGE_HINT: &str = "the state directory could not be written (disk full?): free space \
+     there, or keep fewer runs (keep_runs, history_max_bytes), then `msync resume` continues the run";
+
 fn from_error(site: &str, e: &Error) -> Fail {
     let status = e
         .http_status
         .map(|s| format!(" (HTTP {s})"))
         .unwrap_or_default();
+    let hint = if e.class == ErrorClass::Storage {
+        format!("\n  {STORAGE_HINT}")
+    } else {
+        String::new()
+    };
     Fail(
         code_for(e),
-        format!("{site}: {}{status}: {}", e.class, e.message),
+        format!("{site}: {}{status}: {}{hint}", e.class, e.message),
     )
 }
 
@@ -425,7 +434,12 @@ impl App {
     /// The gateway context for a site: reqwest transport (logged at -vv), system clock, the
     /// site's request time limit.
     fn ctx(&self, sc: &SiteConfig) -> Res<Ctx> {
-        let inner = ReqwestTransport::new().map_err(|e| Fail(EXIT_FAILED, e.to_string()))?;
+        let inner = ReqwestTransport::with_roots(
+            std::time::Duration::from_secs(30),
+            crate::transport::DEFAULT_MAX_BODY,
+            &sc.ca_roots,
+        )
+        .map_err(|e| Fail(EXIT_FAILED, e.to_string()))?;
         let transport = LoggingTransport {
             inner,
             base: sc.site.api_base().to_string(),

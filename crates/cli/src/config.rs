@@ -83,6 +83,8 @@ pub struct SiteConfig {
     pub settings: SyncSettings,
     /// Per-request time limit for admin API calls.
     pub timeout_ms: u64,
+    /// CA certificates to trust for this site besides the system's (`ca_file`, PEM).
+    pub ca_roots: Vec<reqwest::Certificate>,
     pub line: usize,
     pub credential_errors: Vec<ConfigError>,
 }
@@ -117,6 +119,7 @@ struct RawSite {
     password_file: S<String>,
     password: S<String>,
     request_timeout_secs: S<u64>,
+    ca_file: S<String>,
     sync: Option<Spanned<RawSync>>,
 }
 
@@ -721,6 +724,25 @@ impl<'a> Loader<'a> {
             }
             None => 30_000,
         };
+        let mut ca_roots = Vec::new();
+        if let Some(f) = &r.ca_file {
+            let line = self.line_of(f.span().start);
+            let p = resolve(self.path, f.get_ref());
+            let parsed = std::fs::read(&p)
+                .map_err(|e| format!("cannot read {}: {}", p.display(), io_reason(&e)))
+                .and_then(|pem| {
+                    crate::transport::parse_ca_pem(&pem)
+                        .map_err(|e| format!("{} is not a PEM certificate file: {e}", p.display()))
+                });
+            match parsed {
+                Ok(certs) => ca_roots = certs,
+                Err(e) => {
+                    self.errors
+                        .push(self.err(line, format!("{key}.ca_file"), e));
+                    ok = false;
+                }
+            }
+        }
         if !ok {
             return None;
         }
@@ -734,6 +756,7 @@ impl<'a> Loader<'a> {
             },
             settings,
             timeout_ms,
+            ca_roots,
             line: site_line,
             credential_errors: cred_errors,
         })

@@ -4,6 +4,7 @@
 
 use msync_core::engine::plan::{Decision, SyncPlan};
 use msync_core::engine::record::{ItemResult, ItemStatus, RunHead, RunRecord, RunState};
+use msync_core::error::ErrorClass;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -236,6 +237,12 @@ pub fn render_record(rec: &RunRecord, site_name: &str, st: Style, verbose: bool)
                 .or_else(|| h.note.clone())
                 .unwrap_or_else(|| "the run failed".into());
             let _ = writeln!(out, "  {} {}", st.red("run failed:"), msg);
+            if h.error
+                .as_ref()
+                .is_some_and(|e| e.class == ErrorClass::Storage)
+            {
+                let _ = writeln!(out, "  {}", crate::app::STORAGE_HINT);
+            }
         }
         RunState::Skipped => {
             let _ = writeln!(out, "  skipped: {}", h.note.as_deref().unwrap_or(""));

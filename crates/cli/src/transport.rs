@@ -6,6 +6,8 @@
 //! * Bodies are read in chunks up to a cap (64 MiB by default), so a hostile or broken server
 //!   cannot make us buffer without bound; a larger body is an I/O error, not a truncated success.
 //! * Failures below HTTP map to [`TransportError`]; messages never include request headers.
+//! * TLS trusts the system's roots (`rustls-native-certs`: the OS store, `SSL_CERT_FILE`,
+//!   `SSL_CERT_DIR`), the bundled web PKI roots, and a site's `ca_file`; nothing else.
 //!
 //! The trait is `?Send`: run it on a current-thread tokio runtime.
 
@@ -28,10 +30,25 @@ impl ReqwestTransport {
     }
 
     pub fn with_limits(default_timeout: Duration, max_body: usize) -> Result<Self, TransportError> {
-        let client = reqwest::Client::builder()
+        Self::with_roots(default_timeout, max_body, &[])
+    }
+
+    /// Like [`Self::with_limits`], trusting `extra_roots` (a site's `ca_file`, see
+    /// [`parse_ca_pem`]) besides the system's roots and the bundled web PKI roots. There is no
+    /// way to accept any certificate.
+    pub fn with_roots(
+        default_timeout: Duration,
+        max_body: usize,
+        extra_roots: &[reqwest::Certificate],
+    ) -> Result<Self, TransportError> {
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::limited(10))
             .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("msync/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("msync/", env!("CARGO_PKG_VERSION")));
+        for root in extra_roots {
+            builder = builder.add_root_certificate(root.clone());
+        }
+        let client = builder
             .build()
             .map_err(|e| TransportError::Io(format!("cannot build the HTTP client: {e}")))?;
         Ok(ReqwestTransport {
@@ -40,6 +57,15 @@ impl ReqwestTransport {
             max_body,
         })
     }
+}
+
+/// The CA certificates in a PEM file's text (one or more `BEGIN CERTIFICATE` blocks).
+pub fn parse_ca_pem(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, String> {
+    let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err("it holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+    }
+    Ok(certs)
 }
 
 fn method(m: Method) -> reqwest::Method {

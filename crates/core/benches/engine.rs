@@ -332,8 +332,9 @@ fn lower_bound(spec: Spec, w: &Workload, settings: &SyncSettings) -> (u64, &'sta
             "per-host bucket",
         );
     }
-    // The site bucket: list pages, every fetch attempt, every write.
-    let calls = n.div_ceil(100) as u64 + attempts + n as u64;
+    // The site bucket: list pages, every fetch attempt, and per write the compare-read right
+    // before it (the channel must still be as planned) and the write itself.
+    let calls = n.div_ceil(100) as u64 + attempts + 2 * n as u64;
     let min_call = w
         .fetch_ms
         .iter()
@@ -446,7 +447,10 @@ fn run_section() {
     println!("fetch 80 ms + Exp(mean 250 ms) (cap 5 s), write 30 ms + Exp(mean 60 ms), list {LIST_MS} ms.");
     println!("The bound is the largest of: each host bucket's last admission plus that channel's fetch and");
     println!(
-        "write, the site bucket's last admission plus one request, and all request time over the"
+        "write, the site bucket's last admission plus one request (the site bucket counts list pages,"
+    );
+    println!(
+        "fetch attempts, and per write the compare-read before it and the write), and all request time over the"
     );
     println!("concurrency. The anchor model (`crates/core/benches/support/anchor.rs`) runs the same workload");
     println!("with its one global limiter at the same RPM {RPM} / burst {BURST}: equal per-host protection, since a");

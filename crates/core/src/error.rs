@@ -30,6 +30,13 @@ pub enum ErrorClass {
     Validation,
     /// A business error the gateway reported that fits nothing above.
     Server,
+    /// The channel (or option) was changed by someone else between msync's read and its write
+    /// (another msync, the CLI, an admin): nothing was written over that change. Not retried;
+    /// running again works on the new state.
+    Conflict,
+    /// Local storage refused a read or write (quota exceeded, disk full, unreadable): nothing
+    /// more is written to the site until it works again. Not retried; pruning history helps.
+    Storage,
 }
 
 impl ErrorClass {
@@ -57,6 +64,8 @@ impl ErrorClass {
             ErrorClass::InvalidResponse => "invalid_response",
             ErrorClass::Validation => "validation",
             ErrorClass::Server => "server",
+            ErrorClass::Conflict => "conflict",
+            ErrorClass::Storage => "storage",
         }
     }
 }
@@ -118,6 +127,16 @@ impl Error {
 
     pub fn invalid_response(message: impl Into<String>) -> Self {
         Error::new(ErrorClass::InvalidResponse, message)
+    }
+
+    /// Changed by someone else since it was read (see [`ErrorClass::Conflict`]).
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Error::new(ErrorClass::Conflict, message)
+    }
+
+    /// Local storage failed (see [`ErrorClass::Storage`]).
+    pub fn storage(message: impl Into<String>) -> Self {
+        Error::new(ErrorClass::Storage, message)
     }
 }
 

@@ -17,7 +17,7 @@ use crate::engine::plan::{ChannelPlan, SyncPlan};
 use crate::engine::record::{
     ItemBudget, ItemResult, ItemStatus, RunHead, RunId, RunRecord, RunState, Snapshot,
 };
-use crate::error::{Error, ErrorClass, Result};
+use crate::error::{Error, Result};
 use crate::model::{ChannelId, SiteId};
 use crate::store::{KvStore, StoreError};
 use serde::de::DeserializeOwned;
@@ -25,11 +25,7 @@ use serde::{Deserialize, Serialize};
 
 /// A storage failure as a classified error (not retryable: the run stops).
 pub fn store_error(e: StoreError) -> Error {
-    Error::new(
-        ErrorClass::Server,
-        format!("could not use local storage: {}", e.0),
-    )
-    .not_retryable()
+    Error::storage(format!("could not use local storage: {}", e.0))
 }
 
 fn enc(s: &str) -> String {

@@ -7,6 +7,7 @@
 //! wasm-bindgen, tokio or reqwest.
 
 pub mod clock;
+pub mod crash;
 pub mod engine;
 pub mod error;
 pub mod filter;

@@ -33,6 +33,8 @@ pub const SIM_EPOCH_MS: u64 = 1_767_225_600_000;
 #[derive(Default)]
 struct ClockState {
     now: Cell<u64>,
+    /// Wall time minus virtual time (moved by [`SimClock::jump_wall`]).
+    wall_offset: Cell<i64>,
     next_id: Cell<u64>,
     sleepers: RefCell<BTreeMap<(u64, u64), Waker>>,
 }
@@ -92,6 +94,15 @@ impl SimClock {
         }
     }
 
+    /// Set the wall clock forwards (positive) or backwards (negative) by `delta_ms`, as a user
+    /// or NTP setting the system clock does. Virtual time, sleeps and [`Clock::monotonic_ms`]
+    /// are not moved; [`Clock::now_ms`] is.
+    pub fn jump_wall(&self, delta_ms: i64) {
+        self.state
+            .wall_offset
+            .set(self.state.wall_offset.get().saturating_add(delta_ms));
+    }
+
     /// Pending sleeps (for deadlock diagnostics).
     pub fn sleepers(&self) -> usize {
         self.state.sleepers.borrow().len()
@@ -138,6 +149,12 @@ impl Drop for Sleep {
 #[async_trait(?Send)]
 impl Clock for SimClock {
     fn now_ms(&self) -> u64 {
+        self.state
+            .now
+            .get()
+            .saturating_add_signed(self.state.wall_offset.get())
+    }
+    fn monotonic_ms(&self) -> u64 {
         self.state.now.get()
     }
     async fn sleep_ms(&self, ms: u64) {
@@ -294,6 +311,20 @@ mod tests {
         );
         assert!(out.is_none());
         assert_eq!(steps.get(), 3);
+    }
+
+    #[test]
+    fn a_wall_clock_jump_moves_now_but_not_sleeps_or_monotonic_time() {
+        let mut sim = Sim::new();
+        let clock = sim.clock();
+        let (t0, m0) = (clock.now_ms(), clock.monotonic_ms());
+        clock.jump_wall(-3_600_000);
+        assert_eq!(clock.now_ms(), t0 - 3_600_000);
+        assert_eq!(clock.monotonic_ms(), m0);
+        sim.block_on(clock.sleep_ms(1_000));
+        assert_eq!(clock.monotonic_ms(), m0 + 1_000);
+        clock.jump_wall(7_200_000);
+        assert_eq!(clock.now_ms(), t0 + 3_601_000);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use msync_core::engine::record::ItemStatus;
 use msync_core::engine::Progress;
+use msync_core::error::ErrorClass;
 use msync_core::protocol::{Command, Event, Reply};
 use std::collections::HashMap;
 
@@ -59,6 +60,13 @@ impl App {
 
 pub fn app() -> App {
     expect_context::<App>()
+}
+
+/// What to do about a run's error, when there is something to do: a full store needs pruning.
+pub fn error_hint(e: &msync_core::Error) -> Option<impl IntoView> {
+    (e.class == ErrorClass::Storage).then(
+        || view! { <p class="notice info" data-testid="storage-hint">{tr("error.storage")}</p> },
+    )
 }
 
 /// A translated message that follows the language switch.
@@ -156,6 +164,10 @@ pub fn NoticeLine(notice: RwSignal<Notice>) -> impl IntoView {
 /// Turn a reply that is not the expected one into a notice text.
 pub fn reply_problem(r: &Reply) -> String {
     match r {
+        Reply::Error { class, message } if class == ErrorClass::Storage.as_str() => {
+            let lang = use_context::<App>().map_or(Lang::En, |a| a.lang.get_untracked());
+            format!("{message}. {}", lookup(lang, "error.storage"))
+        }
         Reply::Error { message, .. } => message.clone(),
         Reply::Invalid { issues } => issues
             .iter()

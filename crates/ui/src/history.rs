@@ -145,6 +145,7 @@ fn RunDetail(head: RunHead, items: Vec<ItemResult>, close: Callback<()>) -> impl
                 <span class="spacer"></span>
                 <button on:click=move |_| close.run(())>{tr("common.close")}</button>
             </div>
+            {head.error.as_ref().and_then(error_hint)}
             {head.error.clone().map(|e| view! { <p class="notice err">{engine_tr(e.message)}</p> })}
             {head.note.clone().map(|n| view! { <p class="muted small">{engine_tr(n)}</p> })}
             <div class="tablewrap">

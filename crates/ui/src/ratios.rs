@@ -10,6 +10,7 @@ use crate::i18n::lookup;
 use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use msync_core::error::ErrorClass;
 use msync_core::model::{SiteId, SiteKind};
 use msync_core::protocol::{Command, Reply};
 use msync_core::ratio::{
@@ -574,11 +575,13 @@ fn AppliedCard(o: RatioApplyOutcome) -> impl IntoView {
                     &[id, &o.written.len(), &o.written.join(", ")],
                 ),
                 (_, false) => {
-                    let why = o
-                        .error
-                        .as_ref()
-                        .map(|e| e.message.clone())
-                        .unwrap_or_default();
+                    let why = match o.error.as_ref() {
+                        Some(e) if e.class == ErrorClass::Conflict => {
+                            lookup(l, "rt.conflict").to_string()
+                        }
+                        Some(e) => e.message.clone(),
+                        None => String::new(),
+                    };
                     fill(lookup(l, "rt.applied_bad"), &[&o.written.join(", "), &why])
                 }
             }

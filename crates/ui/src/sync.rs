@@ -207,6 +207,7 @@ fn StatsCards(head: RunHead) -> impl IntoView {
                 {(head.state == RunState::Running).then(|| view! { <span class="badge st-running">{tr("status.running")}</span> })}
                 {(head.state == RunState::Cancelled).then(|| view! { <span class="badge" data-testid="run-cancelled">{tr("run.cancelled")}</span> })}
             </div>
+            {head.error.as_ref().and_then(error_hint)}
             {head.error.clone().map(|e| view! { <p class="notice err" role="alert">{engine_tr(e.message)}</p> })}
             {head.note.clone().map(|n| view! { <p class="muted small">{engine_tr(n)}</p> })}
             <div class="stats">

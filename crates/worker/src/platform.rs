@@ -17,6 +17,9 @@ extern "C" {
     fn set_timeout(handler: &Function, ms: i32) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(id: &JsValue);
+    /// Milliseconds since the worker started, monotonic (windows and service workers alike).
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
 }
 
 /// Resolve after `ms` milliseconds (works in windows and service workers alike).
@@ -34,6 +37,9 @@ pub struct JsClock;
 impl Clock for JsClock {
     fn now_ms(&self) -> u64 {
         js_sys::Date::now() as u64
+    }
+    fn monotonic_ms(&self) -> u64 {
+        performance_now().max(0.0) as u64
     }
     async fn sleep_ms(&self, ms: u64) {
         sleep_ms(ms).await

@@ -68,7 +68,7 @@ impl TokenBucket {
         let burst = u64::from(burst.max(1));
         let state = State {
             tokens: burst * UNITS_PER_TOKEN,
-            last_ms: clock.now_ms(),
+            last_ms: clock.monotonic_ms(),
             ..Default::default()
         };
         TokenBucket {
@@ -148,7 +148,7 @@ impl TokenBucket {
                 }
             })
             .await;
-            let now = self.clock.now_ms();
+            let now = self.clock.monotonic_ms();
             let wait = {
                 let mut st = self.state.borrow_mut();
                 self.refill(&mut st, now);
@@ -182,7 +182,7 @@ impl TokenBucket {
         if self.rpm == 0 {
             return 0;
         }
-        let now = self.clock.now_ms();
+        let now = self.clock.monotonic_ms();
         let st = self.state.borrow();
         let tokens = self.tokens_at(&st, now);
         let cost = cost_at(&st, now);
@@ -199,14 +199,18 @@ impl TokenBucket {
         if self.rpm == 0 {
             return;
         }
-        let now = self.clock.now_ms();
+        let now = self.clock.monotonic_ms();
         let mut st = self.state.borrow_mut();
         self.refill(&mut st, now);
         st.tokens = 0;
-        st.blocked_until_ms = st.blocked_until_ms.max(now + retry_after_ms.unwrap_or(0));
+        st.blocked_until_ms = st
+            .blocked_until_ms
+            .max(now.saturating_add(retry_after_ms.unwrap_or(0)));
         // Refill only from the end of the block: no burst right after the server's wait.
         st.last_ms = st.last_ms.max(st.blocked_until_ms);
-        st.slow_until_ms = st.slow_until_ms.max(st.blocked_until_ms + SLOW_WINDOW_MS);
+        st.slow_until_ms = st
+            .slow_until_ms
+            .max(st.blocked_until_ms.saturating_add(SLOW_WINDOW_MS));
     }
 }
 

@@ -453,10 +453,13 @@ impl Engine {
         }
         let h = self.history();
         let result = async {
-            h.put_head(&head).await?;
+            // Entries first, head last: a run whose head is stored has its whole plan stored,
+            // so a resume never meets a queued channel without its entry. (Entries of a head
+            // that was never stored are unreachable, and a new run starts over.)
             for e in &entries {
                 h.put_plan_entry(&head.id, e).await?;
             }
+            h.put_head(&head).await?;
             let work = entries
                 .into_iter()
                 .map(|e| (e.channel_id.clone(), work(e)))
@@ -827,7 +830,7 @@ impl Engine {
                 head.note = Some("could not list the site's channels".into());
                 head.error = Some(e);
                 head.finished_ms = Some(now);
-                head.duration_ms = now - head.started_ms;
+                head.duration_ms = now.saturating_sub(head.started_ms);
                 h.put_head(&head).await?;
                 h.remove_lock().await?;
                 return Ok(RunRecord {
@@ -1038,6 +1041,13 @@ impl Engine {
                     Some(Work::Missing(e)) => (self.failed_item(&q, &e), None),
                     None => (self.failed_item(&q, &not_found(&q.id)), None),
                 };
+                // A snapshot that could not be stored stops the run: every later channel would
+                // meet the same full store, and nothing may be written without its snapshot.
+                if item.error_class == Some(ErrorClass::Storage) {
+                    fatal.borrow_mut().get_or_insert_with(|| {
+                        Error::storage(item.message.clone().unwrap_or_default())
+                    });
+                }
                 let checkpoint = async {
                     if let Some(p) = plan.as_ref().filter(|_| dry_run) {
                         h.put_plan_entry(run, p).await?;
@@ -1130,7 +1140,7 @@ impl Engine {
 
     // ----- time limits and retries ---------------------------------------------------------
 
-    /// Run `fut`, giving up at `deadline` (virtual or real, per the clock).
+    /// Run `fut`, giving up at `deadline` (on the clock's monotonic time, see [`Self::deadline`]).
     async fn within<T>(
         &self,
         deadline: Option<u64>,
@@ -1139,7 +1149,7 @@ impl Engine {
         let Some(deadline) = deadline else {
             return Ok(fut.await);
         };
-        let now = self.clock.now_ms();
+        let now = self.clock.monotonic_ms();
         if now >= deadline {
             return Err(Deadline);
         }
@@ -1162,9 +1172,14 @@ impl Engine {
         .not_retryable()
     }
 
-    fn deadline_from(&self, start: u64) -> Option<u64> {
-        (self.settings.channel_timeout_secs > 0)
-            .then(|| start + u64::from(self.settings.channel_timeout_secs) * 1000)
+    /// The per-channel time limit from now, on the monotonic clock: setting the system clock
+    /// forwards or backwards mid-run neither times a channel out at once nor lets it run on.
+    fn deadline(&self) -> Option<u64> {
+        (self.settings.channel_timeout_secs > 0).then(|| {
+            self.clock
+                .monotonic_ms()
+                .saturating_add(u64::from(self.settings.channel_timeout_secs) * 1000)
+        })
     }
 
     /// What to do after failed attempt number `attempts`. A wait that would end past the
@@ -1175,7 +1190,9 @@ impl Engine {
             retry::decide(&self.settings.retry, err, attempts, &mut **rng)
         };
         match (decision, deadline) {
-            (RetryDecision::After(ms), Some(d)) if self.clock.now_ms().saturating_add(ms) >= d => {
+            (RetryDecision::After(ms), Some(d))
+                if self.clock.monotonic_ms().saturating_add(ms) >= d =>
+            {
                 err.message = format!(
                     "{} (no time left for another retry within the {} s limit)",
                     err.message, self.settings.channel_timeout_secs
@@ -1240,7 +1257,7 @@ impl Engine {
         item.reason = reason;
         item.attempts = attempts;
         item.finished_ms = now;
-        item.duration_ms = now - start;
+        item.duration_ms = now.saturating_sub(start);
         item.old = plan.before.models.clone();
         item.new = plan.new.clone();
         item.added = plan.added.clone();
@@ -1259,7 +1276,7 @@ impl Engine {
         );
         item.attempts = attempts.max(1);
         item.finished_ms = now;
-        item.duration_ms = now - start;
+        item.duration_ms = now.saturating_sub(start);
         item.old = snap.before.models.clone();
         item.new = snap.after.models.clone();
         (item.added, item.removed) = plan::list_diff(&item.old, &item.new);
@@ -1307,7 +1324,7 @@ impl Engine {
             keep_aliases: self.gw.capabilities().aliases_must_be_listed,
             confirmed,
         };
-        let deadline = self.deadline_from(start);
+        let deadline = self.deadline();
         let mut channel = channel;
         // A channel listed without its models is read first; a write from before an
         // interruption is then recognised on that read.
@@ -1350,6 +1367,16 @@ impl Engine {
                 let plan = plan_channel(&channel, &upstream, &rules);
                 if plan.decision != Decision::Write || dry_run {
                     return Ok(Outcome::Planned(plan, false));
+                }
+                // Compare-and-write: the channel as it is now must still be the one planned on
+                // (another msync or an admin may have written it since it was listed).
+                let now = match self.within(deadline, self.gw.get_channel(&id)).await {
+                    Ok(Ok(c)) => c,
+                    Ok(Err(e)) => return Err(Fail::Err(e, false)),
+                    Err(Deadline) => return Err(Fail::Deadline),
+                };
+                if state_of(&now) != state_of(&channel) {
+                    return Err(Fail::Err(changed_by_someone_else(), false));
                 }
                 let snap = Snapshot {
                     channel_id: id.clone(),
@@ -1582,7 +1609,7 @@ impl Engine {
         let start = item.started_ms;
         let mut attempts = 0;
         let read = self
-            .retrying(self.deadline_from(start), &mut attempts, async || {
+            .retrying(self.deadline(), &mut attempts, async || {
                 self.gw.get_channel(id).await
             })
             .await;
@@ -1610,9 +1637,17 @@ impl Engine {
         let now = self.clock.now_ms();
         item.started_ms = start;
         item.finished_ms = now;
-        item.duration_ms = now - start;
+        item.duration_ms = now.saturating_sub(start);
         item
     }
+}
+
+/// The channel changed between the read a write was planned on and the write.
+fn changed_by_someone_else() -> Error {
+    Error::conflict(
+        "the channel was changed by someone else while msync worked on it; nothing was written \
+         (run again to sync it as it is now)",
+    )
 }
 
 fn not_found(id: &ChannelId) -> Error {

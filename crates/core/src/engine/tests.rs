@@ -11,6 +11,7 @@ use crate::settings::{ChannelConfig, LimitScope, SyncSettings};
 use crate::sim::{Sim, SimClock};
 use crate::store::MemoryStore;
 use crate::testing::{fake_channel, FakeGateway, Latency};
+use proptest::prelude::*;
 use std::cell::RefCell;
 
 /// A fake gateway and store in virtual time; shared with `redirect_tests`.
@@ -113,8 +114,8 @@ fn a_100_channel_run_at_rpm_20_takes_the_bound_and_no_window_exceeds_it() {
     let site = engine.limits().site_bucket().admissions();
     assert_eq!(
         site.len(),
-        1 + 100 + 100,
-        "list + fetches + writes all take a site token"
+        1 + 100 + 100 + 100,
+        "list + fetches + compare-reads + writes all take a site token"
     );
     assert!(max_in_window(&site, 60_000) <= 130);
 }
@@ -126,6 +127,8 @@ fn per_host_buckets_run_hosts_in_parallel_and_global_does_not() {
         populate(&w, 40, 2);
         let mut settings = SyncSettings::default();
         settings.rate.scope = scope;
+        // The fetch buckets under test, not the site-wide one.
+        settings.rate.site_rpm = 600;
         let engine = w.engine(&settings);
         let t0 = w.now();
         let r = w.sim.block_on(engine.run(RunRequest::all(), &())).unwrap();
@@ -479,29 +482,61 @@ fn revert_refuses_a_channel_changed_after_the_write_unless_forced() {
     assert!(e.message.contains("no snapshot"));
 }
 
-/// A random world: channels with messy model lists and mappings, random upstreams.
-fn random_world(seed: u64) -> World {
+/// One generated channel: indexes into [`POOL`] for its models and its upstream's, which
+/// mapping it holds (0 empty, 1 valid, 2 unreadable), and its faults.
+#[derive(Debug, Clone)]
+struct ChannelSpec {
+    models: Vec<usize>,
+    upstream: Vec<usize>,
+    mapping: u8,
+    enabled: bool,
+    host: u8,
+    fetch_fault: bool,
+    write_fault: bool,
+}
+
+/// Messy model names: padding, non-ASCII, vendor paths, empty.
+const POOL: [&str; 10] = [
+    "a", "b", "c", "d", " e", "f ", "gpt-4o", "模型", "x/y:free", "",
+];
+
+fn channel_spec() -> impl Strategy<Value = ChannelSpec> {
+    let names = || proptest::collection::vec(0..POOL.len(), 0..7);
+    (
+        names(),
+        names(),
+        0u8..3,
+        proptest::bool::weighted(0.875),
+        0u8..3,
+        proptest::bool::weighted(0.2),
+        proptest::bool::weighted(0.17),
+    )
+        .prop_map(
+            |(models, upstream, mapping, enabled, host, fetch_fault, write_fault)| ChannelSpec {
+                models,
+                upstream,
+                mapping,
+                enabled,
+                host,
+                fetch_fault,
+                write_fault,
+            },
+        )
+}
+
+/// A world holding the generated channels.
+fn world_of(specs: &[ChannelSpec], fetch_ms: u64) -> World {
     let w = World::new();
-    let mut rng = SplitMix64(seed);
-    let pool = [
-        "a", "b", "c", "d", " e", "f ", "gpt-4o", "模型", "x/y:free", "",
-    ];
-    let n = 3 + rng.below(10) as usize;
-    for i in 0..n {
-        let pick = |rng: &mut SplitMix64, k: u64| -> Vec<&str> {
-            (0..rng.below(k))
-                .map(|_| pool[rng.below(pool.len() as u64) as usize])
-                .collect()
-        };
-        let models = pick(&mut rng, 7);
-        let upstream = pick(&mut rng, 7);
+    for (i, spec) in specs.iter().enumerate() {
+        let id = i as i64 + 1;
+        let pick = |ix: &[usize]| -> Vec<&str> { ix.iter().map(|&k| POOL[k]).collect() };
         let mut ch = fake_channel(
-            i as i64 + 1,
+            id,
             &format!("c{i}"),
-            &models,
-            Some(&format!("https://h{}.x", rng.below(3))),
+            &pick(&spec.models),
+            Some(&format!("https://h{}.x", spec.host)),
         );
-        ch.mapping = match rng.below(3) {
+        ch.mapping = match spec.mapping {
             0 => Mapping::Empty,
             1 => Mapping::Valid {
                 pairs: vec![("gpt-4o".into(), "x/y:free".into())],
@@ -511,43 +546,54 @@ fn random_world(seed: u64) -> World {
                 error: "not JSON".into(),
             },
         };
-        ch.enabled = rng.below(8) != 0;
-        w.gw.add(ch, &upstream);
-        if rng.below(5) == 0 {
+        ch.enabled = spec.enabled;
+        w.gw.add(ch, &pick(&spec.upstream));
+        if spec.fetch_fault {
             w.gw.fail_fetch(
-                i as i64 + 1,
+                id,
                 vec![Error::new(ErrorClass::Server, "HTTP 502").with_status(502)],
             );
         }
-        if rng.below(6) == 0 {
-            w.gw.fail_write(i as i64 + 1, vec![Error::new(ErrorClass::Network, "reset")]);
+        if spec.write_fault {
+            w.gw.fail_write(id, vec![Error::new(ErrorClass::Network, "reset")]);
         }
     }
     w.gw.set_latency(Latency {
         list_ms: 20,
         get_ms: 10,
-        fetch_ms: 100 + rng.below(500),
+        fetch_ms,
         write_before_ms: 30,
         write_after_ms: 30,
     });
     w
 }
 
-#[test]
-fn property_apply_then_revert_restores_every_channel_exactly() {
-    for seed in 0..40 {
-        let mut w = random_world(seed);
+proptest! {
+    // Cases that write nothing are rejected, not passed: a generator that stopped producing
+    // changes would exhaust the reject budget and fail the test.
+    #![proptest_config(ProptestConfig {
+        cases: 48,
+        max_global_rejects: 48,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn property_apply_then_revert_restores_every_channel_exactly(
+        specs in proptest::collection::vec(channel_spec(), 3..13),
+        fetch_ms in 100u64..600,
+        allow_empty in proptest::bool::ANY,
+        via_plan in proptest::bool::ANY,
+    ) {
+        let mut w = world_of(&specs, fetch_ms);
         let original = w.gw.all_channels();
         let settings = SyncSettings {
-            allow_empty: seed % 2 == 0,
+            allow_empty,
             ..Default::default()
         };
         let engine = w.engine(&settings);
-        let run = if seed % 3 == 0 {
+        let run = if via_plan {
             let (_, plan) = w.sim.block_on(engine.plan(Selection::All, &())).unwrap();
-            if plan.writes().next().is_none() {
-                continue;
-            }
+            prop_assume!(plan.writes().next().is_some(), "the plan changes nothing");
             w.sim
                 .block_on(engine.apply_plan(plan, ApplyOptions::default(), &()))
                 .unwrap()
@@ -555,15 +601,14 @@ fn property_apply_then_revert_restores_every_channel_exactly() {
             w.sim.block_on(engine.run(RunRequest::all(), &())).unwrap()
         };
         let wrote = run.items.iter().filter(|i| i.snapshot).count();
-        if wrote == 0 {
-            continue;
-        }
+        prop_assume!(wrote > 0, "the run wrote nothing");
         let rv = w
             .sim
             .block_on(engine.revert_run(&run.head.id, false, &()))
             .unwrap();
-        assert_eq!(rv.head.totals.failed, 0, "seed {seed}: {rv:?}");
-        assert_eq!(w.gw.all_channels(), original, "seed {seed}");
+        prop_assert_eq!(rv.head.totals.failed, 0, "{:?}", rv);
+        prop_assert!(rv.head.totals.success > 0, "the revert wrote nothing");
+        prop_assert_eq!(w.gw.all_channels(), original);
     }
 }
 
@@ -582,38 +627,50 @@ fn outcome(w: &World, r: &RunRecord) -> Outcome {
     (w.gw.all_channels(), items)
 }
 
-#[test]
-fn property_an_interrupted_run_resumes_to_the_same_result_without_double_writes() {
-    let mut total_resumes = 0;
-    for seed in 0..60 {
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 60,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn property_an_interrupted_run_resumes_to_the_same_result_without_double_writes(
+        specs in proptest::collection::vec(channel_spec(), 3..13),
+        fetch_ms in 100u64..600,
+        concurrency in 1u32..4,
+        // Where each interruption falls, as a fraction of the uninterrupted run's span; the
+        // first always falls inside the run, so every case resumes at least once.
+        first_cut in 0.0f64..0.95,
+        cuts in proptest::collection::vec(0.0f64..1.0, 50),
+    ) {
         let settings = SyncSettings {
-            concurrency: 1 + (seed % 3) as u32,
+            concurrency,
             ..Default::default()
         };
         // Uninterrupted reference.
-        let mut a = random_world(seed);
+        let mut a = world_of(&specs, fetch_ms);
         let t0 = a.now();
         let engine = a.engine(&settings);
         let reference = a.sim.block_on(engine.run(RunRequest::all(), &())).unwrap();
         let span = a.now() - t0;
         let want = outcome(&a, &reference);
 
-        // Interrupted at random moments, resumed by fresh engines (restarted workers).
-        let mut b = random_world(seed);
-        let mut rng = SplitMix64(seed ^ 0xfeed);
+        // Interrupted at the generated moments, resumed by fresh engines (restarted workers).
+        let mut b = world_of(&specs, fetch_ms);
         let t0 = b.now();
         let engine = b.engine(&settings);
-        let cut = t0 + rng.below(span + 1);
+        let cut = t0 + (first_cut * span as f64) as u64;
         let mut finished = b
             .sim
             .run_until_time(engine.run(RunRequest::all(), &()), cut)
             .map(|r| r.unwrap());
-        let mut resumes = 0;
+        let mut resumes = 0u64;
         while finished.is_none() {
-            resumes += 1;
             let engine = b.engine(&settings);
             // Growing slices, so every run finishes eventually.
-            let cut = b.now() + rng.below(span + 1) + resumes * span / 4;
+            let frac = cuts[resumes as usize % cuts.len()];
+            resumes += 1;
+            let cut = b.now() + (frac * (span + 1) as f64) as u64 + resumes * span / 4;
             // Interrupted before the run was recorded: nothing to resume, start again.
             let go = async {
                 match engine.resume(&()).await.unwrap() {
@@ -622,35 +679,27 @@ fn property_an_interrupted_run_resumes_to_the_same_result_without_double_writes(
                 }
             };
             finished = b.sim.run_until_time(go, cut);
-            assert!(resumes < 50, "seed {seed}: never finished");
+            prop_assert!(resumes < 50, "never finished");
         }
+        prop_assert!(resumes >= 1, "the case was never interrupted");
         let record = finished.unwrap();
-        assert_eq!(
-            outcome(&b, &record),
-            want,
-            "seed {seed} after {resumes} resumes"
-        );
+        prop_assert_eq!(outcome(&b, &record), want, "after {} resumes", resumes);
         // Exactly the writes of the uninterrupted run: none twice, none lost.
-        assert_eq!(b.gw.write_counts(), a.gw.write_counts(), "seed {seed}");
-        assert!(b.gw.write_counts().values().all(|n| *n == 1));
-        total_resumes += resumes;
+        prop_assert_eq!(b.gw.write_counts(), a.gw.write_counts());
+        prop_assert!(b.gw.write_counts().values().all(|n| *n == 1));
         // The stored record equals the returned one, and nothing is left to resume.
         let stored = b
             .sim
             .block_on(b.engine(&settings).history().run(&record.head.id))
             .unwrap()
             .unwrap();
-        assert_eq!(stored.items, record.items);
-        assert!(b
+        prop_assert_eq!(stored.items, record.items);
+        prop_assert!(b
             .sim
             .block_on(b.engine(&settings).resume(&()))
             .unwrap()
             .is_none());
     }
-    assert!(
-        total_resumes >= 60,
-        "the property exercised resumes: {total_resumes}"
-    );
 }
 
 #[test]
@@ -1083,7 +1132,11 @@ fn a_listing_over_the_memory_budget_is_read_again_channel_by_channel() {
     let r = w.sim.block_on(engine.run(RunRequest::all(), &())).unwrap();
     assert_eq!(r.head.totals.success, 6);
     let gets = w.gw.calls().iter().filter(|(n, _)| *n == "get").count();
-    assert_eq!(gets, 6, "each channel is read again at its turn");
+    assert_eq!(
+        gets,
+        6 + 6,
+        "each channel is read again at its turn, and once more right before its write"
+    );
     for c in w.gw.all_channels() {
         assert_eq!(c.models, new);
     }
@@ -1113,9 +1166,10 @@ fn a_small_listing_is_used_as_listed() {
     let engine = w.engine(&SyncSettings::default());
     let r = w.sim.block_on(engine.run(RunRequest::all(), &())).unwrap();
     assert_eq!(r.head.totals.success, 20);
-    assert!(
-        w.gw.calls().iter().all(|(n, _)| *n != "get"),
-        "no extra reads"
+    let gets = w.gw.calls().iter().filter(|(n, _)| *n == "get").count();
+    assert_eq!(
+        gets, 20,
+        "no extra reads: only the compare-read before each write"
     );
 }
 
@@ -1170,4 +1224,106 @@ fn a_host_slowed_by_a_429_does_not_hold_the_slots_other_hosts_need() {
     // Results stay in queue order.
     let ids: Vec<String> = r.items.iter().map(|i| i.channel_id.0.clone()).collect();
     assert_eq!(ids, (1..=8).map(|i| i.to_string()).collect::<Vec<_>>());
+}
+
+// ----- two writers and clock jumps ---------------------------------------------------------
+
+/// An engine over the world's gateway with its own store: another browser, or the CLI.
+fn second_writer(w: &World, settings: &SyncSettings) -> Engine {
+    Engine::new(
+        EngineDeps {
+            gateway: w.gw.clone(),
+            clock: Rc::new(w.clock.clone()),
+            store: Rc::new(MemoryStore::new()),
+            limits: None,
+            rng: Box::new(SplitMix64(9)),
+        },
+        settings.clone(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_second_writer_never_overwrites_the_first_blindly_and_reports_the_change() {
+    let mut w = World::new();
+    w.gw.add(
+        fake_channel(1, "one", &["m-0", "m-1", "m-2"], Some("https://up.example")),
+        &["m-0", "m-1", "m-2", "m-new"],
+    );
+    w.gw.set_latency(Latency {
+        fetch_ms: 1_000,
+        get_ms: 10,
+        write_before_ms: 10,
+        ..Default::default()
+    });
+    let first = w.engine(&SyncSettings::default());
+    // The second writer keeps an allow-list, so it wants another list than the first.
+    let narrow = SyncSettings {
+        allow_list: vec!["m-0".into(), "m-1".into(), "m-new".into()],
+        ..Default::default()
+    };
+    let second = second_writer(&w, &narrow);
+    let clock = w.clock.clone();
+    let (a, b) = w.sim.block_on(futures::future::join(
+        first.run(RunRequest::all(), &()),
+        async {
+            // Lists after the first has listed, writes after the first has written.
+            clock.sleep_ms(500).await;
+            second.run(RunRequest::all(), &()).await
+        },
+    ));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.items[0].status, ItemStatus::Success);
+    let lost = &b.items[0];
+    assert_eq!(lost.status, ItemStatus::Failed, "{lost:?}");
+    assert_eq!(lost.error_class, Some(ErrorClass::Conflict), "{lost:?}");
+    assert!(
+        lost.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("changed by someone else"),
+        "{lost:?}"
+    );
+    assert_eq!(w.gw.writes().len(), 1, "only the first writer wrote");
+    assert_eq!(
+        w.gw.channel(1).unwrap().models,
+        vec!["m-0", "m-1", "m-2", "m-new"]
+    );
+    // Run again: the second writer now works on the channel as it is.
+    let again = w.sim.block_on(second.run(RunRequest::all(), &())).unwrap();
+    assert_eq!(again.items[0].status, ItemStatus::Success);
+    assert_eq!(w.gw.channel(1).unwrap().models, vec!["m-0", "m-1", "m-new"]);
+}
+
+#[test]
+fn the_clock_set_back_or_forward_mid_channel_neither_panics_nor_times_out_at_once() {
+    for jump in [-86_400_000i64, 86_400_000] {
+        let mut w = World::new();
+        populate(&w, 3, 1);
+        w.gw.set_latency(Latency {
+            fetch_ms: 5_000,
+            ..Default::default()
+        });
+        let settings = SyncSettings {
+            channel_timeout_secs: 60,
+            ..Default::default()
+        };
+        let engine = w.engine(&settings);
+        let clock = w.clock.clone();
+        let record = w.sim.block_on(async {
+            let run = engine.run(RunRequest::all(), &());
+            let jumper = async {
+                // Mid-fetch of the first channels.
+                clock.sleep_ms(2_000).await;
+                clock.jump_wall(jump);
+            };
+            futures::future::join(run, jumper).await.0
+        });
+        let record = record.unwrap();
+        assert!(
+            statuses(&record).iter().all(|s| *s == ItemStatus::Success),
+            "jump {jump}: {:?}",
+            record.items
+        );
+    }
 }

@@ -29,7 +29,7 @@ pub struct RatioSync {
 }
 
 fn store_err(e: crate::store::StoreError) -> Error {
-    Error::new(ErrorClass::Server, format!("local storage: {}", e.0)).not_retryable()
+    crate::history::store_error(e)
 }
 
 impl RatioSync {
@@ -108,6 +108,27 @@ impl RatioSync {
         let mut written = Vec::new();
         let mut failure = None;
         for w in &plan.writes {
+            // Compare-and-write: the key must still hold what the plan merged into (another
+            // msync, the CLI or an admin may have saved it since it was read).
+            let was = current.raw.get(&w.key).cloned().flatten();
+            match self.api.read_options().await {
+                Ok(now) => {
+                    let now = now.iter().rev().find(|(k, _)| *k == w.key).map(|(_, v)| v);
+                    if !same_map_text(now.map_or("", |v| v.as_str()), was.as_deref().unwrap_or(""))
+                    {
+                        failure = Some(Error::conflict(format!(
+                            "{} was changed by someone else while msync worked on it; it was not \
+                             written (preview again to work on it as it is now)",
+                            w.key
+                        )));
+                        break;
+                    }
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
             match self.api.write_option(&w.key, &w.value).await {
                 Ok(()) => written.push(w.key.clone()),
                 Err(e) => {
@@ -467,6 +488,69 @@ mod tests {
         assert_eq!(options.borrow()["CompletionRatio"], r#"{"a":2}"#);
         // The snapshot was stored before the first write.
         assert_eq!(block_on(sync.snapshots()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_key_changed_by_someone_else_after_the_read_is_not_overwritten() {
+        let options = Rc::new(RefCell::new(BTreeMap::from([
+            ("ModelRatio".to_string(), r#"{"a":1}"#.to_string()),
+            ("CompletionRatio".to_string(), r#"{"a":2}"#.to_string()),
+        ])));
+        // Another writer (a second browser, the CLI) saves both keys right after our read.
+        let (opts, gets) = (options.clone(), Rc::new(std::cell::Cell::new(0)));
+        let t = FakeTransport::new(move |req| {
+            if is(req, Method::Get, "/api/option/") {
+                gets.set(gets.get() + 1);
+                if gets.get() == 2 {
+                    let mut o = opts.borrow_mut();
+                    o.insert("ModelRatio".into(), r#"{"a":1,"z":7}"#.into());
+                    o.insert("CompletionRatio".into(), r#"{"a":2,"z":8}"#.into());
+                }
+                let data: Vec<Value> = opts
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| json!({"key": k, "value": v}))
+                    .collect();
+                return Ok(json(
+                    200,
+                    json!({"success": true, "message": "", "data": data}),
+                ));
+            }
+            let b = body_json(req);
+            opts.borrow_mut().insert(
+                b["key"].as_str().unwrap().to_string(),
+                b["value"].as_str().unwrap().to_string(),
+            );
+            Ok(json(200, json!({"success": true, "message": ""})))
+        });
+        let sync = RatioSync::new(
+            test_ctx(SiteKind::NewApi, t.clone()),
+            Rc::new(MemoryStore::new()),
+        )
+        .unwrap();
+        let out = block_on(sync.apply(
+            &[
+                choice("a", RatioField::ModelRatio, 5.0),
+                choice("a", RatioField::CompletionRatio, 6.0),
+            ],
+            None,
+        ))
+        .unwrap();
+        assert!(!out.ok());
+        assert!(out.written.is_empty(), "{out:?}");
+        let e = out.error.unwrap();
+        assert_eq!(e.class, crate::ErrorClass::Conflict);
+        assert!(
+            e.message.contains("changed by someone else"),
+            "{}",
+            e.message
+        );
+        assert_eq!(options.borrow()["ModelRatio"], r#"{"a":1,"z":7}"#);
+        assert_eq!(options.borrow()["CompletionRatio"], r#"{"a":2,"z":8}"#);
+        assert!(
+            t.requests().iter().all(|r| r.method == Method::Get),
+            "no PUT at all"
+        );
     }
 
     #[test]

@@ -33,11 +33,23 @@ impl Env {
         }
         let period = f64::from(settings.auto_sync.interval_minutes);
         let existing = self.browser.get_alarm(&name).await.map_err(alarm_err)?;
-        if existing.and_then(|a| a.period_minutes) == Some(period) {
-            return Ok(());
+        let mut delay = period;
+        if let Some(a) = existing.filter(|a| a.period_minutes == Some(period)) {
+            // Alarms are kept in wall time. One due within a period from now is kept as it is;
+            // one due further out means the system clock was set back (it would fire late by
+            // as much), one overdue by more than a minute that it was set forward or the machine
+            // slept: arm those afresh, an overdue one to fire once in a minute.
+            let now = self.clock.now_ms() as f64;
+            let period_ms = period * 60_000.0;
+            if a.scheduled_ms >= now - 60_000.0 && a.scheduled_ms <= now + period_ms + 60_000.0 {
+                return Ok(());
+            }
+            if a.scheduled_ms < now {
+                delay = 1.0;
+            }
         }
         self.browser
-            .create_alarm(&name, period, Some(period))
+            .create_alarm(&name, delay, Some(period))
             .await
             .map_err(alarm_err)
     }

@@ -15,7 +15,7 @@
 use msync_core::model::{Site, SiteId};
 use msync_core::settings::SyncSettings;
 use msync_core::store::{KvStore, StoreError};
-use msync_core::{Error, ErrorClass};
+use msync_core::Error;
 use serde::{Deserialize, Serialize};
 
 /// Version of the layout of what we keep in storage; bump with a migration.
@@ -43,11 +43,7 @@ pub struct Meta {
 }
 
 pub fn store_err(e: StoreError) -> Error {
-    Error::new(
-        ErrorClass::Server,
-        format!("could not use local storage: {}", e.0),
-    )
-    .not_retryable()
+    msync_core::history::store_error(e)
 }
 
 pub async fn get_json<T: serde::de::DeserializeOwned>(

@@ -611,6 +611,49 @@ fn settings_are_validated_and_rearm_the_alarm_without_drift() {
 }
 
 #[test]
+fn alarms_are_armed_afresh_after_the_clock_is_set_back_or_jumps_forward() {
+    let mut w = World::new();
+    let site = w.add_site("s");
+    w.cmd(Command::SaveSettings {
+        site: site.clone(),
+        settings: auto(120, false),
+    });
+    let armed = w.browser.alarms.borrow()["msync:sync:s"].clone();
+    let creations = w.browser.alarm_creations.get();
+    // Alarms live in wall time: a clock jump shows as an alarm too far ahead or overdue.
+    let restart_with = |w: &mut World, scheduled_ms: f64| {
+        let now = w.env.clock.now_ms() as f64;
+        w.browser.now.set(now);
+        let mut a = armed.clone();
+        a.scheduled_ms = scheduled_ms;
+        w.browser.alarms.borrow_mut().insert(a.name.clone(), a);
+        let env = w.env.clone();
+        w.pool.run_until(env.start()).unwrap();
+        (now, w.browser.alarms.borrow()["msync:sync:s"].clone())
+    };
+    let period_ms = 120.0 * 60_000.0;
+    // A restart with the alarm due within the period keeps it (no drift).
+    let (_, kept) = restart_with(&mut w, armed.scheduled_ms);
+    assert_eq!(kept, armed);
+    assert_eq!(
+        w.browser.alarm_creations.get(),
+        creations + 1,
+        "+ housekeeping"
+    );
+
+    // The system clock set back a day: the alarm is a day further out than a period; armed
+    // afresh, one period from now.
+    let (now, again) = restart_with(&mut w, armed.scheduled_ms + 86_400_000.0);
+    assert_eq!(again.scheduled_ms, now + period_ms);
+    assert_eq!(again.period_minutes, Some(120.0));
+
+    // Woken a day later without the alarm having fired: it fires once, in a minute.
+    let (now, woke) = restart_with(&mut w, armed.scheduled_ms - 86_400_000.0);
+    assert_eq!(woke.scheduled_ms, now + 60_000.0);
+    assert_eq!(woke.period_minutes, Some(120.0));
+}
+
+#[test]
 fn excluded_channels_are_persisted_and_skipped() {
     let mut w = World::new();
     populate(&w.gw, 3);
