@@ -64,6 +64,35 @@ const SORTABLE: &[&str] = &[
     "cost_ratio",
 ];
 
+/// The path gin routes on: `URL.Path`, already percent-decoded (gin's `UseRawPath` is off), so
+/// `/api/channel_tag/a%2Fb/list` is routed as `/api/channel_tag/a/b/list` and answers 404.
+fn gin_path(req: &Req) -> String {
+    let bytes = req.path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn segments(path: &str) -> Vec<&str> {
+    path.trim_matches('/').split('/').collect()
+}
+
 fn ok(data: Value) -> Reply {
     Reply::ok(&json!({"success": true, "message": "", "data": data}))
 }
@@ -352,7 +381,10 @@ impl DoneHub {
             .is_some_and(|m| !m.is_empty());
         let mut updated = stored.clone();
         if models_non_empty {
-            // Update(true): Select("*").Omit("UsedQuota") — every column, zero values included.
+            // Update(true): Select("*").Omit("UsedQuota") — every column, zero values included
+            // (deanxv/done-hub `model/channel.go` `UpdateRaw`). That includes `status`,
+            // `balance`, `test_time` and `response_time` as the client sent them: a client that
+            // read an enabled channel before it was auto-disabled (status 3) re-enables it.
             for field in FIELDS {
                 if matches!(field.name, "id" | "used_quota") {
                     continue;
@@ -396,7 +428,8 @@ impl FlavorApi for DoneHub {
     }
 
     fn classify(&self, st: &State, req: &Req) -> (Op, Option<u64>) {
-        let seg = req.segments();
+        let path = gin_path(req);
+        let seg = segments(&path);
         let body_id = || {
             req.json()
                 .ok()
@@ -426,7 +459,8 @@ impl FlavorApi for DoneHub {
     }
 
     fn handle(&self, st: &mut State, req: &Req, fault: Option<&FaultKind>) -> Reply {
-        let seg = req.segments();
+        let path = gin_path(req);
+        let seg = segments(&path);
         let route = (req.method.as_str(), seg.as_slice());
         if let ("GET", ["api", "status"]) = route {
             let version = st.config.version.clone().unwrap_or_else(|| "v1.4.7".into());
@@ -450,10 +484,7 @@ impl FlavorApi for DoneHub {
         }
         match route {
             ("GET", ["api", "channel"]) => self.list(st, req, fault),
-            ("GET", ["api", "channel_tag", tag, "list"]) => {
-                let tag = crate::state::url_decode(tag);
-                self.tag_list(st, req, &tag)
-            }
+            ("GET", ["api", "channel_tag", tag, "list"]) => self.tag_list(st, req, tag),
             ("POST", ["api", "channel", "provider_models_list"]) => {
                 self.fetch_models(st, req, fault)
             }
