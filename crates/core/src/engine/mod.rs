@@ -1281,19 +1281,20 @@ impl Engine {
         let id = channel.id.clone();
         let cfg = self.settings.channels.get(&id.0);
         let skip = if cfg.is_some_and(|c| c.excluded) {
-            Some("the channel is excluded from sync")
+            Some("the channel is excluded from sync".to_string())
         } else if !channel.enabled && self.settings.skip_disabled {
-            Some("the channel is disabled (disabled channels are skipped; see settings)")
+            Some("the channel is disabled (disabled channels are skipped; see settings)".into())
         } else {
-            None
+            // The gateway rewrites this channel by itself: a sync would flap against it.
+            channel.rules.auto_sync.map(|a| {
+                format!(
+                    "the gateway syncs this channel's models itself ({}); msync leaves it alone",
+                    a.setting()
+                )
+            })
         };
         if let Some(reason) = skip {
-            let plan = ChannelPlan::without_change(
-                &channel,
-                Decision::Skip {
-                    reason: reason.into(),
-                },
-            );
+            let plan = ChannelPlan::without_change(&channel, Decision::Skip { reason });
             return (self.item_from_plan(&plan, start, 0), Some(plan));
         }
         if let Some(s) = prior.as_ref().filter(|_| !dropped) {
