@@ -33,7 +33,13 @@ struct State {
     wakers: HashMap<u64, Waker>,
     next_ticket: u64,
     log: Option<Vec<u64>>,
+    /// The waits a server imposed (`Retry-After`, a full rate window), as merged `[from, to)`
+    /// intervals, most recent last ([`TokenBucket::paused_between`]).
+    pauses: VecDeque<(u64, u64)>,
 }
+
+/// How many server-imposed pauses a bucket remembers.
+const MAX_PAUSES: usize = 64;
 
 impl State {
     fn wake_head(&mut self) {
@@ -203,10 +209,36 @@ impl TokenBucket {
         let mut st = self.state.borrow_mut();
         self.refill(&mut st, now);
         st.tokens = 0;
+        if let Some(wait) = retry_after_ms.filter(|w| *w > 0) {
+            let to = now + wait;
+            match st.pauses.back_mut() {
+                Some(last) if last.1 >= now => last.1 = last.1.max(to),
+                _ => {
+                    if st.pauses.len() == MAX_PAUSES {
+                        st.pauses.pop_front();
+                    }
+                    st.pauses.push_back((now, to));
+                }
+            }
+        }
         st.blocked_until_ms = st.blocked_until_ms.max(now + retry_after_ms.unwrap_or(0));
         // Refill only from the end of the block: no burst right after the server's wait.
         st.last_ms = st.last_ms.max(st.blocked_until_ms);
         st.slow_until_ms = st.slow_until_ms.max(st.blocked_until_ms + SLOW_WINDOW_MS);
+    }
+}
+
+impl TokenBucket {
+    /// How much of `[from, to)` the server had this bucket paused (`Retry-After`, or a full
+    /// rate window after a bare 429). Time an item spends waiting out the server does not count
+    /// against its own time limit.
+    pub fn paused_between(&self, from: u64, to: u64) -> u64 {
+        self.state
+            .borrow()
+            .pauses
+            .iter()
+            .map(|&(a, b)| b.min(to).saturating_sub(a.max(from)))
+            .sum()
     }
 }
 

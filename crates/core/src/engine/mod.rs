@@ -1130,7 +1130,8 @@ impl Engine {
 
     // ----- time limits and retries ---------------------------------------------------------
 
-    /// Run `fut`, giving up at `deadline` (virtual or real, per the clock).
+    /// Run `fut`, giving up at `deadline` (virtual or real, per the clock), moved later by the
+    /// time the server had the site paused (see [`Self::effective_deadline`]).
     async fn within<T>(
         &self,
         deadline: Option<u64>,
@@ -1139,16 +1140,39 @@ impl Engine {
         let Some(deadline) = deadline else {
             return Ok(fut.await);
         };
-        let now = self.clock.now_ms();
-        if now >= deadline {
-            return Err(Deadline);
+        let mut fut = pin!(fut);
+        loop {
+            let now = self.clock.now_ms();
+            let end = self.effective_deadline(deadline);
+            if now >= end {
+                return Err(Deadline);
+            }
+            match select(fut.as_mut(), self.clock.sleep_ms(end - now)).await {
+                Either::Left((v, _)) => return Ok(v),
+                // A pause may have begun meanwhile: look again.
+                Either::Right(_) => {}
+            }
         }
-        let fut = pin!(fut);
-        let limit = self.clock.sleep_ms(deadline - now);
-        match select(fut, limit).await {
-            Either::Left((v, _)) => Ok(v),
-            Either::Right(_) => Err(Deadline),
+    }
+
+    /// An item's deadline (`start + limit`, from [`Self::deadline_from`]) plus the time the
+    /// server had the site bucket paused since the item started: waiting out a gateway's rate
+    /// window (a bare 429 pauses the site for the whole window) or its `Retry-After` is not the
+    /// channel being slow, and must not fail every channel in flight.
+    fn effective_deadline(&self, deadline: u64) -> u64 {
+        let limit = u64::from(self.settings.channel_timeout_secs) * 1000;
+        let start = deadline.saturating_sub(limit);
+        let site = self.limits.site_bucket();
+        let mut end = deadline;
+        // Each extension may take in more of a pause; pauses are few and bounded.
+        for _ in 0..16 {
+            let next = deadline.saturating_add(site.paused_between(start, end));
+            if next == end {
+                break;
+            }
+            end = next;
         }
+        end
     }
 
     fn deadline_error(&self) -> Error {
@@ -1174,7 +1198,7 @@ impl Engine {
             let mut rng = self.rng.borrow_mut();
             retry::decide(&self.settings.retry, err, attempts, &mut **rng)
         };
-        match (decision, deadline) {
+        match (decision, deadline.map(|d| self.effective_deadline(d))) {
             (RetryDecision::After(ms), Some(d)) if self.clock.now_ms().saturating_add(ms) >= d => {
                 err.message = format!(
                     "{} (no time left for another retry within the {} s limit)",

@@ -1211,3 +1211,37 @@ fn three_hundred_channels_stay_under_each_gateways_limit() {
         }
     }
 }
+
+/// A bare 429 from New API pauses the whole site for the server's 180 s window. The channels
+/// in flight wait it out: time the server imposes does not count against their 120 s limit.
+#[test]
+fn a_site_pause_longer_than_the_time_limit_fails_no_channel() {
+    let mut w = World::new();
+    populate(&w, 6, 3);
+    // Channel 1 is already right: it finishes during the pause and frees its slot, so channel 3
+    // starts while the site is paused and waits for its first request.
+    w.gw.set_upstream(1, &refs(&names("m0", 3)));
+    w.gw.set_latency(Latency {
+        fetch_ms: 300,
+        write_before_ms: 60,
+        ..Default::default()
+    });
+    let settings = SyncSettings::default();
+    assert_eq!(settings.channel_timeout_secs, 120);
+    let engine = w.engine(&settings);
+    let clock = w.clock.clone();
+    let t0 = w.now();
+    let pause = async {
+        clock.sleep_ms(100).await;
+        engine.limits().site_bucket().penalize(Some(180_000));
+    };
+    let (record, ()) = w.sim.block_on(futures::future::join(
+        engine.run(RunRequest::all(), &()),
+        pause,
+    ));
+    let record = record.unwrap();
+    assert_eq!(record.head.totals.failed, 0, "{:?}", record.items);
+    assert_eq!(record.head.totals.success, 5);
+    assert_eq!(record.head.totals.unchanged, 1);
+    assert!(w.now() - t0 >= 180_000);
+}
