@@ -85,7 +85,7 @@ fn list_of(v: &Value) -> Vec<String> {
     }
 }
 
-fn item_of<'a>(doc: &'a Value, id: u64) -> &'a Value {
+fn item_of(doc: &Value, id: u64) -> &Value {
     doc["items"]
         .as_array()
         .unwrap()
