@@ -489,3 +489,56 @@ fn the_mock_rate_limits_like_each_server_by_default() {
     assert_eq!(last.retry_after_ms(), None);
     assert_eq!(last.body, "");
 }
+
+/// Item 10: Octopus has no single-channel read, and its list carries every channel's key in
+/// plaintext. A sync lists once; only a write re-reads (for the fresh `custom_model`).
+#[test]
+fn octopus_lists_once_per_run_and_rereads_only_for_writes() {
+    let env = Env::new(MockConfig::new(Flavor::Octopus).channels(6));
+    let out = env.run(&["--json", "sync"]);
+    assert!(out.code <= 1, "{}\n{}", out.stdout, out.stderr);
+    let writes: u64 = env.mock.write_counts().values().sum();
+    let lists = env
+        .mock
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v1/channel/list")
+        .count() as u64;
+    assert_eq!(lists, 1 + writes, "{} writes", writes);
+}
+
+/// Item 10 (mock leniency): New API's channel edit is fail-closed — a body field the server
+/// does not classify counts as a sensitive change, refused to an admin without
+/// `channel.sensitive_write` (`controller/channel_authz.go`). msync's minimal body passes.
+#[test]
+fn new_api_put_refuses_unknown_fields_to_a_non_root_admin() {
+    use msync_mockgw::Role;
+    let mock = MockGateway::start(
+        MockConfig::new(Flavor::NewApi)
+            .channels(2)
+            .role(Role::Admin),
+    )
+    .unwrap();
+    let t = ReqwestTransport::new().unwrap();
+    let put = |body: Value| {
+        let req = Request::new(Method::Put, format!("{}/api/channel/", mock.base_url()))
+            .header("Authorization", format!("Bearer {}", mock.token()))
+            .header("New-Api-User", "1")
+            .json(&body);
+        let resp = block_on(t.send(req)).unwrap();
+        serde_json::from_str::<Value>(&resp.body).unwrap()
+    };
+    let refused = put(json!({"id": 1, "models": "a,b", "not_a_field": 1}));
+    assert_eq!(refused["success"], false, "{refused}");
+    assert_eq!(mock.writes(1), 0);
+    let ok = put(json!({"id": 1, "models": "a,b"}));
+    assert_eq!(ok["success"], true, "{ok}");
+    // And the adapter's own write goes through for that admin.
+    let gw = gateway(&mock);
+    let ch = block_on(gw.get_channel(&msync_core::model::ChannelId("2".into()))).unwrap();
+    let up = ChannelUpdate {
+        models: Some(vec!["x".into(), "y".into()]),
+        mapping: Some(vec![("alias".into(), "x".into())]),
+    };
+    block_on(gw.update_channel(&ch, &up)).unwrap();
+}

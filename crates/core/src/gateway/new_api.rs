@@ -381,19 +381,23 @@ pub(super) fn classify_fetch_business_error(e: Error) -> Error {
     let lower = e.message.to_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
     let gateway_own = match e.class {
-        // `middleware/auth.go`: every refusal names the token, the user header or the session.
-        ErrorClass::Auth | ErrorClass::Permission => has(&[
-            "access token",
-            "new-api-user",
-            "veloera-user",
-            "无权进行此操作",
-            "未登录",
-            "权限不足",
-            "用户信息无效",
-            "用户校验失败",
-            "会话无效",
-            "封禁",
-        ]),
+        // `middleware/auth.go`: every refusal names the token, the user header or the session,
+        // and its English texts (i18n) all read "Unauthorized, …".
+        ErrorClass::Auth | ErrorClass::Permission => {
+            lower.starts_with("unauthorized, ")
+                || has(&[
+                    "access token",
+                    "new-api-user",
+                    "veloera-user",
+                    "无权进行此操作",
+                    "未登录",
+                    "权限不足",
+                    "用户信息无效",
+                    "用户校验失败",
+                    "会话无效",
+                    "封禁",
+                ])
+        }
         // gorm's "record not found" for the channel id.
         _ => lower.contains("record not found"),
     };

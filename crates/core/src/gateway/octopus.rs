@@ -52,6 +52,10 @@ impl Session {
 pub struct Octopus {
     ctx: Ctx,
     session: RefCell<Option<Session>>,
+    /// The channel objects of the last listing (keys included; memory only, for this adapter's
+    /// life). Octopus has no single-channel read: a fetch takes its channel from here instead
+    /// of listing every channel again.
+    listed: RefCell<HashMap<String, Value>>,
 }
 
 impl Octopus {
@@ -59,6 +63,7 @@ impl Octopus {
         Octopus {
             ctx,
             session: RefCell::new(None),
+            listed: RefCell::new(HashMap::new()),
         }
     }
 
@@ -478,6 +483,10 @@ impl Gateway for Octopus {
 
     async fn list_channels(&self) -> Result<Vec<Channel>> {
         let raw = self.list_raw().await?;
+        *self.listed.borrow_mut() = raw
+            .iter()
+            .filter_map(|v| Some((id_text(v)?, v.clone())))
+            .collect();
         Self::with_routes(&raw, &self.routes().await?)
     }
 
@@ -489,7 +498,13 @@ impl Gateway for Octopus {
     }
 
     async fn fetch_upstream_models(&self, channel: &Channel) -> Result<Vec<String>> {
-        let mut raw = self.get_raw(&channel.id).await?;
+        // The fetch needs the channel's key and base URL: from this run's listing when it has
+        // the channel, else read fresh.
+        let listed = self.listed.borrow().get(channel.id.0.trim()).cloned();
+        let mut raw = match listed {
+            Some(v) => v,
+            None => self.get_raw(&channel.id).await?,
+        };
         let keys = channel_keys(&raw);
         if let Some(obj) = raw.as_object_mut() {
             obj.remove("stats");
@@ -546,7 +561,12 @@ impl Gateway for Octopus {
             .call(Method::Post, "/api/v1/channel/update", Some(&body))
             .await?;
         match data {
-            Value::Object(_) => parse_channel(&data),
+            Value::Object(_) => {
+                if let Some(id) = id_text(&data) {
+                    self.listed.borrow_mut().insert(id, data.clone());
+                }
+                parse_channel(&data)
+            }
             _ => self.get_channel(&channel.id).await,
         }
     }
