@@ -45,7 +45,10 @@ const FIELDS: &[super::Field] = &[
     f("compatible_response", Kind::Bool, false),
     f("allow_extra_body", Kind::Bool, false),
     f("pass_through_body", Kind::Bool, false),
-    f("cost_ratio", Kind::Float, false),
+    // `*float64` and `*datatypes.JSONSlice[string]` (`disabled_stream,omitempty`): nullable,
+    // so a full write without them stores NULL (deanxv/done-hub `model/channel.go`).
+    f("cost_ratio", Kind::Float, true),
+    f("disabled_stream", Kind::Any, true),
     f("plugin", Kind::Any, true),
 ];
 
@@ -117,7 +120,7 @@ fn i(c: &Map<String, Value>, k: &str) -> i64 {
 
 impl DoneHub {
     fn channel_json(sd: &SeedChannel) -> Map<String, Value> {
-        let v = json!({
+        let mut v = json!({
             "id": sd.id, "type": sd.vendor.new_api_type(), "key": sd.key, "status": sd.status,
             "name": sd.name, "weight": sd.weight.max(1), "created_time": sd.created_time,
             "test_time": 0, "response_time": 0, "base_url": sd.base_url, "other": "",
@@ -131,6 +134,13 @@ impl DoneHub {
             "pre_cost": 1, "compatible_response": false, "allow_extra_body": false,
             "pass_through_body": false, "cost_ratio": 0, "plugin": null,
         });
+        if let Some(obj) = v.as_object_mut() {
+            if sd.id.is_multiple_of(5) {
+                // Per-channel settings an admin set in DoneHub's edit dialog.
+                obj.insert("cost_ratio".into(), json!(0.8));
+                obj.insert("disabled_stream".into(), json!(["o1", "o1-mini"]));
+            }
+        }
         v.as_object().cloned().unwrap_or_default()
     }
 
