@@ -679,8 +679,13 @@ impl Gateway for AxonHub {
         report.root = self.owner.get();
         report.channel_count = Some(channels.len());
         report.flavour_hint = Some(format!(
-            "AxonHub GraphQL; channel settings from {}",
-            self.selection_source.get()
+            "AxonHub GraphQL; channel settings from {}{}",
+            self.selection_source.get(),
+            if self.settings_complete() {
+                ""
+            } else {
+                " (mapping writes are refused: the schema could not be read)"
+            }
         ));
         report.round_trip_ms = self.ctx.clock.now_ms().saturating_sub(started);
         Ok(report)
