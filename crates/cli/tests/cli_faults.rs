@@ -27,7 +27,18 @@ fn every_fault_class_is_classified_on_its_channel() {
         (FaultKind::TruncatedJson, "invalid_response", None, false),
         (FaultKind::MalformedJson, "invalid_response", None, false),
         (FaultKind::RedirectLogin, "invalid_response", None, false),
-        (status(429), "rate_limited", Some(429), true),
+        // With `Retry-After` (New API since 2026-07-21). A bare 429 pauses the whole site for
+        // the server's 180 s window instead (`engine::limit` and `engine` tests, virtual time).
+        (
+            FaultKind::Status {
+                status: 429,
+                retry_after: Some(1),
+                body: None,
+            },
+            "rate_limited",
+            Some(429),
+            true,
+        ),
         (status(500), "server", Some(500), true),
         (status(502), "server", Some(502), true),
         (status(503), "server", Some(503), true),

@@ -20,8 +20,8 @@ use msync_core::engine::limit::{max_in_window, Limits, TokenBucket};
 use msync_core::engine::retry::{RandomSource, SplitMix64};
 use msync_core::engine::{Engine, EngineDeps, RunRequest};
 use msync_core::error::{Error, ErrorClass, Result};
-use msync_core::gateway::{Capabilities, ConnectionReport, Gateway};
-use msync_core::model::{Channel, ChannelId, ChannelUpdate, Site};
+use msync_core::gateway::{api_rate_limit, Capabilities, ConnectionReport, Gateway};
+use msync_core::model::{Channel, ChannelId, ChannelUpdate, Site, SiteKind};
 use msync_core::settings::SyncSettings;
 use msync_core::sim::Sim;
 use msync_core::store::MemoryStore;
@@ -378,8 +378,15 @@ struct Outcome {
     tokens: usize,
 }
 
+/// The settings of the run sections: a site type without an admin API limit (Octopus, AxonHub).
 fn settings() -> SyncSettings {
-    let mut s = SyncSettings::default();
+    settings_for(SiteKind::Octopus)
+}
+
+/// A site type's defaults (its site bucket under the gateway's own limit), with the fetch
+/// limits of these benchmarks.
+fn settings_for(kind: SiteKind) -> SyncSettings {
+    let mut s = SyncSettings::for_site(kind);
     s.rate.rpm = RPM;
     s.rate.burst = BURST;
     s.concurrency = CONCURRENCY;
@@ -390,10 +397,15 @@ fn settings() -> SyncSettings {
 }
 
 fn run_msync(spec: Spec) -> (Outcome, (u64, &'static str)) {
+    let (outcome, bound, _) = run_msync_with(spec, settings());
+    (outcome, bound)
+}
+
+/// One run with these settings; also every site-bucket admission (one per admin request).
+fn run_msync_with(spec: Spec, settings: SyncSettings) -> (Outcome, (u64, &'static str), Vec<u64>) {
     let mut sim = Sim::new();
     let clock: Rc<dyn Clock> = Rc::new(sim.clock());
     let (w, gw) = Workload::new(clock.clone(), spec);
-    let settings = settings();
     let limits = Limits::recording(clock.clone(), &settings.rate);
     gw.set_admin_bucket(limits.site_bucket());
     let engine = Engine::new(
@@ -422,6 +434,7 @@ fn run_msync(spec: Spec) -> (Outcome, (u64, &'static str)) {
             tokens: 0,
         },
         bound,
+        limits.site_bucket().admissions(),
     )
 }
 
@@ -442,8 +455,14 @@ fn run_anchor(spec: Spec, cfg: &anchor::AnchorConfig) -> Outcome {
 
 fn run_section() {
     println!("### Run time against the bound, and the anchor's algorithm (virtual time)\n");
+    let site = settings().rate;
     println!("Every channel changes (fetch + write). RPM {RPM}, burst {BURST}, concurrency {CONCURRENCY}; msync: one");
-    println!("bucket per upstream host plus its site-wide admin bucket (120 RPM, burst 10). Latency per request:");
+    println!(
+        "bucket per upstream host plus its site-wide admin bucket ({} RPM, burst {}: the default of a site",
+        site.site_rpm, site.site_burst
+    );
+    println!("type without an admin API limit, Octopus and AxonHub; see the next section for the others).");
+    println!("Latency per request:");
     println!("fetch 80 ms + Exp(mean 250 ms) (cap 5 s), write 30 ms + Exp(mean 60 ms), list {LIST_MS} ms.");
     println!("The bound is the largest of: each host bucket's last admission plus that channel's fetch and");
     println!(
@@ -563,6 +582,64 @@ fn run_section() {
     );
 }
 
+// ----- the gateways' own limits ------------------------------------------------------------------
+
+/// 300 channels per site type with that type's default site bucket, against the gateway's own
+/// admin API limit (`docs/gateways.md`): the most admin requests in any window of the server's,
+/// and the run time against the bound the defaults set.
+fn gateway_limit_section() {
+    println!("### 300 channels under each gateway's own admin API limit (virtual time)\n");
+    println!("New API (before 2026-06) and Veloera allow 180 admin requests per 180 s per IP, DoneHub 300,");
+    println!("and answer more with a bare 429; Octopus and AxonHub have no limit. Each run uses the site");
+    println!("type's default site bucket (90 % of the server's limit, burst included), 300 channels over 20");
+    println!("hosts, every channel fetched and written; \"worst window\" is the most admin requests in any");
+    println!("window of the server's length.\n");
+    println!("| site type | site RPM / burst | msync | bound (set by) | msync / bound | worst window | server limit | failed |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let mut ok = true;
+    let mut worst_ratio: f64 = 0.0;
+    for kind in SiteKind::ALL {
+        let s = settings_for(kind);
+        let (m, (bound, why), admissions) = run_msync_with(Spec::plain(300, 20), s.clone());
+        let (window, limit) = match api_rate_limit(kind) {
+            Some(l) => {
+                let worst = max_in_window(&admissions, l.window_ms);
+                ok &= worst as u64 * 10 <= u64::from(l.max) * 9;
+                (
+                    format!("{worst} / {} s", l.window_ms / 1000),
+                    format!("{}", l.max),
+                )
+            }
+            None => ("—".to_string(), "none".to_string()),
+        };
+        ok &= m.failed == 0;
+        let ratio = m.took_ms as f64 / bound as f64;
+        worst_ratio = worst_ratio.max(ratio);
+        println!(
+            "| {} | {} / {} | {} | {} ({why}) | {ratio:.3} | {window} | {limit} | {} |",
+            kind.label(),
+            s.rate.site_rpm,
+            s.rate.site_burst,
+            secs(m.took_ms),
+            secs(bound),
+            m.failed
+        );
+    }
+    println!();
+    target(
+        "300 channels per site type: no window over 90 % of the gateway's limit, none failed",
+        if ok { "yes".into() } else { "no".into() },
+        "yes",
+        ok,
+    );
+    target(
+        "300 channels per site type: run time / bound (worst of 5)",
+        format!("{worst_ratio:.3}"),
+        "≤ 1.05",
+        worst_ratio <= 1.05,
+    );
+}
+
 // ----- overhead --------------------------------------------------------------------------------
 
 fn overhead_section(channels: usize) {
@@ -611,5 +688,6 @@ fn overhead_section(channels: usize) {
 fn main() {
     limiter_section();
     run_section();
+    gateway_limit_section();
     overhead_section(10_000);
 }

@@ -57,6 +57,7 @@ impl LazyGateway {
             models: (0..self.current).map(|m| model(i, m)).collect(),
             mapping: Mapping::Empty,
             tag: None,
+            rules: Default::default(),
         }
     }
 }

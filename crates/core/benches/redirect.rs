@@ -31,6 +31,7 @@ fn channel(i: usize, models: Vec<String>) -> Channel {
         models,
         mapping: Mapping::Empty,
         tag: None,
+        rules: Default::default(),
     }
 }
 

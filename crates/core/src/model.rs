@@ -236,6 +236,99 @@ pub struct Channel {
     pub mapping: Mapping,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// What the gateway itself keeps about this channel's models (read by the adapter, obeyed
+    /// by the plan; `docs/gateways.md`).
+    #[serde(default, skip_serializing_if = "GatewayRules::is_empty")]
+    pub rules: GatewayRules,
+}
+
+/// A gateway's own rules for a channel's model list, which a sync must not fight:
+/// hand-added names, the gateway's own sync pattern and ignore list, gateway-side auto sync,
+/// and routes that point at a model. Empty for most channels.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayRules {
+    /// Names an admin added by hand on the gateway (AxonHub `manualModels`): never removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manual: Vec<String>,
+    /// Only upstream names matching this are taken (AxonHub `autoSyncModelPattern`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<ModelPattern>,
+    /// Upstream names the admin told the gateway to ignore (New API
+    /// `upstream_model_update_ignored_models`): never added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<ModelPattern>,
+    /// The gateway rewrites this channel's model list by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_sync: Option<AutoSync>,
+    /// Models a gateway route points at (Octopus group items), with the routes' names: removing
+    /// one deletes the route for good.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routed: Vec<RoutedModel>,
+}
+
+impl GatewayRules {
+    pub fn is_empty(&self) -> bool {
+        self == &GatewayRules::default()
+    }
+}
+
+/// A model-name pattern as a gateway stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum ModelPattern {
+    Exact(String),
+    /// A regular expression matched against the whole name.
+    Regex(String),
+}
+
+impl ModelPattern {
+    /// Whether `name` matches; `None` when the expression cannot be evaluated here (a syntax
+    /// the gateway's regex engine has and ours lacks, such as look-arounds).
+    pub fn matches(&self, name: &str) -> Option<bool> {
+        match self {
+            ModelPattern::Exact(e) => Some(e == name),
+            ModelPattern::Regex(r) => regex::Regex::new(&format!("^(?:{r})$"))
+                .ok()
+                .map(|re| re.is_match(name)),
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        match self {
+            ModelPattern::Exact(s) | ModelPattern::Regex(s) => s,
+        }
+    }
+}
+
+/// Which gateway feature rewrites a channel's models by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoSync {
+    /// Octopus `auto_sync`.
+    Octopus,
+    /// AxonHub `autoSyncSupportedModels`.
+    AxonHub,
+    /// New API upstream model update detection with auto sync
+    /// (`settings.upstream_model_update_auto_sync_enabled`).
+    NewApi,
+}
+
+impl AutoSync {
+    /// The gateway's own name for the setting, as an admin finds it.
+    pub fn setting(self) -> &'static str {
+        match self {
+            AutoSync::Octopus => "auto_sync",
+            AutoSync::AxonHub => "autoSyncSupportedModels",
+            AutoSync::NewApi => "upstream_model_update_auto_sync_enabled",
+        }
+    }
+}
+
+/// A model that routes point at, with the routes' (groups') names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutedModel {
+    pub model: String,
+    pub routes: Vec<String>,
 }
 
 impl Channel {

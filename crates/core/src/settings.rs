@@ -6,6 +6,7 @@
 
 use crate::error::Error;
 use crate::filter::Rule;
+use crate::model::SiteKind;
 use crate::redirect::RedirectSettings;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -49,6 +50,34 @@ impl Default for RateSettings {
             scope: LimitScope::PerHost,
             site_rpm: 120,
             site_burst: 10,
+        }
+    }
+}
+
+impl RateSettings {
+    /// The site bucket for a site type: under the gateway's own admin API limit, with a tenth of
+    /// it left for the admin's dashboard and other tools on the same IP. No bucket admits more
+    /// than `site_rpm × window + site_burst` in a window, so this never meets the server's 429.
+    pub fn site_defaults(kind: SiteKind) -> (u32, u32) {
+        let d = RateSettings::default();
+        match crate::gateway::api_rate_limit(kind) {
+            Some(l) => {
+                let burst = d.site_burst;
+                let budget = u64::from(l.max) * 9 / 10;
+                let rpm = budget.saturating_sub(u64::from(burst)) * 60_000 / l.window_ms.max(1);
+                (u32::try_from(rpm.clamp(1, 6000)).unwrap_or(1), burst)
+            }
+            None => (d.site_rpm, d.site_burst),
+        }
+    }
+
+    /// The defaults for a site of this type ([`Self::site_defaults`] for the site bucket).
+    pub fn for_site(kind: SiteKind) -> RateSettings {
+        let (site_rpm, site_burst) = RateSettings::site_defaults(kind);
+        RateSettings {
+            site_rpm,
+            site_burst,
+            ..RateSettings::default()
         }
     }
 }
@@ -192,6 +221,16 @@ impl Default for SyncSettings {
             rules: Vec::new(),
             channels: BTreeMap::new(),
             redirect: RedirectSettings::default(),
+        }
+    }
+}
+
+impl SyncSettings {
+    /// The defaults for a new site of this type (its site bucket under the gateway's own limit).
+    pub fn for_site(kind: SiteKind) -> SyncSettings {
+        SyncSettings {
+            rate: RateSettings::for_site(kind),
+            ..SyncSettings::default()
         }
     }
 }

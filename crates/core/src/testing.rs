@@ -81,6 +81,7 @@ pub fn fake_channel(id: i64, name: &str, models: &[&str], base_url: Option<&str>
         models: models.iter().map(|s| s.to_string()).collect(),
         mapping: Mapping::Empty,
         tag: None,
+        rules: Default::default(),
     }
 }
 

@@ -124,7 +124,8 @@ pub struct MockConfig {
     pub legacy: bool,
     /// Extra latency added to every non-control request.
     pub latency_ms: u64,
-    /// Optional rate limit; `None` = off.
+    /// The admin API rate limit; `None` = off. [`MockConfig::new`] starts with the real server's
+    /// default ([`MockConfig::default_rate_limit`]): New API, Veloera and DoneHub have one.
     pub rate_limit: Option<RateLimit>,
     /// Octopus login.
     pub username: String,
@@ -171,7 +172,7 @@ impl MockConfig {
             era: Era::B,
             legacy: false,
             latency_ms: 0,
-            rate_limit: None,
+            rate_limit: MockConfig::default_rate_limit(flavor, false),
             username: DEFAULT_OCTOPUS_USER.to_string(),
             password: match flavor {
                 Flavor::Axonhub => DEFAULT_AXONHUB_PASSWORD.to_string(),
@@ -198,6 +199,10 @@ impl MockConfig {
     }
 
     pub fn legacy(mut self, legacy: bool) -> Self {
+        // A rate limit still at the old generation's default follows the new one.
+        if self.rate_limit == MockConfig::default_rate_limit(self.flavor, self.legacy) {
+            self.rate_limit = MockConfig::default_rate_limit(self.flavor, legacy);
+        }
         self.legacy = legacy;
         self
     }
@@ -212,6 +217,12 @@ impl MockConfig {
         self
     }
 
+    /// No rate limit (tests that send more than a real server allows in 3 minutes).
+    pub fn no_rate_limit(mut self) -> Self {
+        self.rate_limit = None;
+        self
+    }
+
     /// The auth era in force (legacy New API builds are era A).
     pub fn effective_era(&self) -> Era {
         if self.legacy {
@@ -221,7 +232,11 @@ impl MockConfig {
         }
     }
 
-    /// The rate limit the real server applies by default (§6 table), for `--rate-limit default`.
+    /// The rate limit the real server applies by default, per client IP, over 180 s: New API
+    /// 360 (180 before 2026-06-10; `common/init.go` `GlobalApiRateLimitNum`), Veloera 180
+    /// (`common/init.go`), DoneHub 300 (`middleware/rate-limit.go`, `global.api_rate_limit`; the
+    /// real one exempts loopback clients, the mock does not, since msync meets it from afar).
+    /// Octopus and AxonHub have none. Over it: 429 with an empty body.
     pub fn default_rate_limit(flavor: Flavor, legacy: bool) -> Option<RateLimit> {
         let window_ms = 180_000;
         match flavor {

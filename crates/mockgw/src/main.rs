@@ -58,7 +58,7 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
     /// Rate limit: "default" (the real server's), "off", or N requests per --rate-window-s.
-    #[arg(long, default_value = "off")]
+    #[arg(long, default_value = "default")]
     rate_limit: String,
     /// Rate-limit window in seconds.
     #[arg(long, default_value_t = 180)]

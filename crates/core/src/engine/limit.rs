@@ -7,7 +7,7 @@
 //! first served, and a waiter that is cancelled (a channel timeout) gives its place up.
 
 use crate::clock::Clock;
-use crate::gateway::Ctx;
+use crate::gateway::{api_rate_limit, Ctx};
 use crate::http::{Request, Response, Transport, TransportError};
 use crate::settings::{LimitScope, RateSettings};
 use async_trait::async_trait;
@@ -33,7 +33,13 @@ struct State {
     wakers: HashMap<u64, Waker>,
     next_ticket: u64,
     log: Option<Vec<u64>>,
+    /// The waits a server imposed (`Retry-After`, a full rate window), as merged `[from, to)`
+    /// intervals, most recent last ([`TokenBucket::paused_between`]).
+    pauses: VecDeque<(u64, u64)>,
 }
+
+/// How many server-imposed pauses a bucket remembers.
+const MAX_PAUSES: usize = 64;
 
 impl State {
     fn wake_head(&mut self) {
@@ -203,6 +209,18 @@ impl TokenBucket {
         let mut st = self.state.borrow_mut();
         self.refill(&mut st, now);
         st.tokens = 0;
+        if let Some(wait) = retry_after_ms.filter(|w| *w > 0) {
+            let to = now.saturating_add(wait);
+            match st.pauses.back_mut() {
+                Some(last) if last.1 >= now => last.1 = last.1.max(to),
+                _ => {
+                    if st.pauses.len() == MAX_PAUSES {
+                        st.pauses.pop_front();
+                    }
+                    st.pauses.push_back((now, to));
+                }
+            }
+        }
         st.blocked_until_ms = st
             .blocked_until_ms
             .max(now.saturating_add(retry_after_ms.unwrap_or(0)));
@@ -211,6 +229,20 @@ impl TokenBucket {
         st.slow_until_ms = st
             .slow_until_ms
             .max(st.blocked_until_ms.saturating_add(SLOW_WINDOW_MS));
+    }
+}
+
+impl TokenBucket {
+    /// How much of `[from, to)` the server had this bucket paused (`Retry-After`, or a full
+    /// rate window after a bare 429). Time an item spends waiting out the server does not count
+    /// against its own time limit.
+    pub fn paused_between(&self, from: u64, to: u64) -> u64 {
+        self.state
+            .borrow()
+            .pauses
+            .iter()
+            .map(|&(a, b)| b.min(to).saturating_sub(a.max(from)))
+            .sum()
     }
 }
 
@@ -351,20 +383,34 @@ impl Limits {
         Rc::new(LimitedTransport {
             inner,
             bucket: self.site.clone(),
+            quiet_429_pause_ms: None,
         })
     }
 
-    /// The adapter context with its transport wrapped (see [`Self::wrap_transport`]).
+    /// The adapter context with its transport wrapped (see [`Self::wrap_transport`]). A bare
+    /// 429 from a site type with a known admin API limit pauses the site bucket for that
+    /// limit's whole window (see [`LimitedTransport`]).
     pub fn wrap_ctx(&self, mut ctx: Ctx) -> Ctx {
-        ctx.transport = self.wrap_transport(ctx.transport);
+        ctx.transport = Rc::new(LimitedTransport {
+            inner: ctx.transport,
+            bucket: self.site.clone(),
+            quiet_429_pause_ms: api_rate_limit(ctx.site.kind).map(|l| l.window_ms),
+        });
         ctx
     }
 }
 
 /// A [`Transport`] that takes a token from the site bucket before every request.
+///
+/// New API, Veloera and DoneHub answer their own rate limit with a 429 that has an empty body
+/// and (except New API since 2026-07-21) no `Retry-After`: the sliding window is full, and
+/// every request before it drains is refused again and counted against the admin's dashboard
+/// too. Such a 429 pauses the site bucket for the limit's whole window.
 pub struct LimitedTransport {
     inner: Rc<dyn Transport>,
     bucket: Rc<TokenBucket>,
+    /// The pause after a 429 without `Retry-After` and without a body.
+    quiet_429_pause_ms: Option<u64>,
 }
 
 #[async_trait(?Send)]
@@ -373,7 +419,11 @@ impl Transport for LimitedTransport {
         self.bucket.acquire().await;
         let resp = self.inner.send(req).await?;
         if resp.status == 429 {
-            self.bucket.penalize(resp.retry_after_ms());
+            let quiet = resp.body.trim().is_empty();
+            let wait = resp
+                .retry_after_ms()
+                .or(self.quiet_429_pause_ms.filter(|_| quiet));
+            self.bucket.penalize(wait);
         }
         Ok(resp)
     }
@@ -446,6 +496,58 @@ mod tests {
         });
         let rel: Vec<u64> = b.admissions().iter().map(|t| t - t0).collect();
         assert_eq!(rel, vec![0, 12_000, 14_000]);
+    }
+
+    /// New API / Veloera / DoneHub answer their own limit with a bare 429 (empty body, no
+    /// `Retry-After`): the site bucket then waits out the server's whole window, instead of
+    /// retrying into it. A 429 with a body, or from a site type without a known limit, only
+    /// gets the usual slow-down.
+    #[test]
+    fn a_bare_429_pauses_the_site_for_the_servers_window() {
+        use crate::gateway::testing::{test_ctx, text, FakeTransport};
+        use crate::http::Method;
+        use crate::model::SiteKind;
+        for (kind, body, want_pause) in [
+            (SiteKind::NewApi, "", true),
+            (SiteKind::Veloera, "", true),
+            (SiteKind::DoneHub, " ", true),
+            (SiteKind::NewApi, "{\"error\":\"upstream busy\"}", false),
+            (SiteKind::Octopus, "", false),
+        ] {
+            let mut sim = Sim::new();
+            let clock: Rc<dyn Clock> = Rc::new(sim.clock());
+            let mut first = true;
+            let t = FakeTransport::new(move |_| {
+                let r = if first {
+                    text(429, body)
+                } else {
+                    text(200, "{}")
+                };
+                first = false;
+                Ok(r)
+            });
+            let mut ctx = test_ctx(kind, t);
+            ctx.clock = clock.clone();
+            let limits = Limits::recording(clock.clone(), &RateSettings::default());
+            let ctx = limits.wrap_ctx(ctx);
+            let t0 = clock.now_ms();
+            sim.block_on(async {
+                let a = ctx
+                    .transport
+                    .send(Request::new(Method::Get, "http://x/api/channel/"));
+                assert_eq!(a.await.unwrap().status, 429);
+                let b = ctx
+                    .transport
+                    .send(Request::new(Method::Get, "http://x/api/channel/"));
+                assert_eq!(b.await.unwrap().status, 200);
+            });
+            let second = limits.site_bucket().admissions()[1] - t0;
+            if want_pause {
+                assert!(second >= 180_000, "{kind}: {second}");
+            } else {
+                assert!(second < 60_000, "{kind} {body:?}: {second}");
+            }
+        }
     }
 
     #[test]

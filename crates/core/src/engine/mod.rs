@@ -1140,7 +1140,8 @@ impl Engine {
 
     // ----- time limits and retries ---------------------------------------------------------
 
-    /// Run `fut`, giving up at `deadline` (on the clock's monotonic time, see [`Self::deadline`]).
+    /// Run `fut`, giving up at `deadline` (on the clock's monotonic time, see [`Self::deadline`]),
+    /// moved later by the time the server had the site paused (see [`Self::effective_deadline`]).
     async fn within<T>(
         &self,
         deadline: Option<u64>,
@@ -1149,16 +1150,39 @@ impl Engine {
         let Some(deadline) = deadline else {
             return Ok(fut.await);
         };
-        let now = self.clock.monotonic_ms();
-        if now >= deadline {
-            return Err(Deadline);
+        let mut fut = pin!(fut);
+        loop {
+            let now = self.clock.monotonic_ms();
+            let end = self.effective_deadline(deadline);
+            if now >= end {
+                return Err(Deadline);
+            }
+            match select(fut.as_mut(), self.clock.sleep_ms(end - now)).await {
+                Either::Left((v, _)) => return Ok(v),
+                // A pause may have begun meanwhile: look again.
+                Either::Right(_) => {}
+            }
         }
-        let fut = pin!(fut);
-        let limit = self.clock.sleep_ms(deadline - now);
-        match select(fut, limit).await {
-            Either::Left((v, _)) => Ok(v),
-            Either::Right(_) => Err(Deadline),
+    }
+
+    /// An item's deadline (`start + limit`, from [`Self::deadline`]) plus the time the
+    /// server had the site bucket paused since the item started: waiting out a gateway's rate
+    /// window (a bare 429 pauses the site for the whole window) or its `Retry-After` is not the
+    /// channel being slow, and must not fail every channel in flight.
+    fn effective_deadline(&self, deadline: u64) -> u64 {
+        let limit = u64::from(self.settings.channel_timeout_secs) * 1000;
+        let start = deadline.saturating_sub(limit);
+        let site = self.limits.site_bucket();
+        let mut end = deadline;
+        // Each extension may take in more of a pause; pauses are few and bounded.
+        for _ in 0..16 {
+            let next = deadline.saturating_add(site.paused_between(start, end));
+            if next == end {
+                break;
+            }
+            end = next;
         }
+        end
     }
 
     fn deadline_error(&self) -> Error {
@@ -1189,7 +1213,7 @@ impl Engine {
             let mut rng = self.rng.borrow_mut();
             retry::decide(&self.settings.retry, err, attempts, &mut **rng)
         };
-        match (decision, deadline) {
+        match (decision, deadline.map(|d| self.effective_deadline(d))) {
             (RetryDecision::After(ms), Some(d))
                 if self.clock.monotonic_ms().saturating_add(ms) >= d =>
             {
@@ -1298,19 +1322,20 @@ impl Engine {
         let id = channel.id.clone();
         let cfg = self.settings.channels.get(&id.0);
         let skip = if cfg.is_some_and(|c| c.excluded) {
-            Some("the channel is excluded from sync")
+            Some("the channel is excluded from sync".to_string())
         } else if !channel.enabled && self.settings.skip_disabled {
-            Some("the channel is disabled (disabled channels are skipped; see settings)")
+            Some("the channel is disabled (disabled channels are skipped; see settings)".into())
         } else {
-            None
+            // The gateway rewrites this channel by itself: a sync would flap against it.
+            channel.rules.auto_sync.map(|a| {
+                format!(
+                    "the gateway syncs this channel's models itself ({}); msync leaves it alone",
+                    a.setting()
+                )
+            })
         };
         if let Some(reason) = skip {
-            let plan = ChannelPlan::without_change(
-                &channel,
-                Decision::Skip {
-                    reason: reason.into(),
-                },
-            );
+            let plan = ChannelPlan::without_change(&channel, Decision::Skip { reason });
             return (self.item_from_plan(&plan, start, 0), Some(plan));
         }
         if let Some(s) = prior.as_ref().filter(|_| !dropped) {

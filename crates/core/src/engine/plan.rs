@@ -3,7 +3,7 @@
 use super::record::{ChannelState, RunId};
 use crate::error::Error;
 use crate::filter::{normalize, Filters};
-use crate::model::{Channel, ChannelId, SiteId};
+use crate::model::{Channel, ChannelId, ModelPattern, SiteId};
 use crate::settings::{SyncMode, SyncSettings};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -115,13 +115,35 @@ pub struct PlanRules<'a> {
 
 /// Decide one channel from its upstream reply. Pure; the order of the new list is stable:
 /// upstream order, then kept extras (merge/add-only), then pinned models, then routed aliases.
-pub fn plan_channel(channel: &Channel, upstream: &[String], rules: &PlanRules<'_>) -> ChannelPlan {
+pub fn plan_channel<'a>(
+    channel: &'a Channel,
+    upstream: &[String],
+    rules: &PlanRules<'_>,
+) -> ChannelPlan {
     let id = channel.id.0.as_str();
     let cfg = rules.settings.channels.get(id);
     let mode = cfg.map(|c| c.mode).unwrap_or_default();
     let old = normalize(&channel.models);
     let upstream = normalize(upstream);
     let mut new = rules.filters.apply(id, &upstream);
+    // The gateway's own sync pattern and ignore list (`docs/gateways.md`): upstream names the
+    // gateway would not take are not taken; an ignored name already listed stays.
+    let gw = &channel.rules;
+    let mut unreadable: Option<&str> = None;
+    if gw.only.is_some() || !gw.ignored.is_empty() {
+        let listed: HashSet<&str> = old.iter().map(String::as_str).collect();
+        new.retain(|m| {
+            let mut eval = |p: &'a ModelPattern| {
+                p.matches(m).unwrap_or_else(|| {
+                    unreadable.get_or_insert(p.text());
+                    false
+                })
+            };
+            let taken = gw.only.as_ref().is_none_or(&mut eval);
+            let ignored = !listed.contains(m.as_str()) && gw.ignored.iter().any(&mut eval);
+            taken && !ignored
+        });
+    }
     let mut have: HashSet<String> = new.iter().cloned().collect();
     let mut push = |name: &str, new: &mut Vec<String>| {
         if have.insert(name.to_string()) {
@@ -146,6 +168,10 @@ pub fn plan_channel(channel: &Channel, upstream: &[String], rules: &PlanRules<'_
             push(&m, &mut new);
         }
     }
+    // Names the admin added by hand on the gateway stay, whatever the mode.
+    for m in normalize(&gw.manual) {
+        push(&m, &mut new);
+    }
     if rules.keep_aliases {
         // A redirect's request-side name must stay listed or the gateway stops routing it
         // (the anchor drops these on the next sync).
@@ -160,7 +186,23 @@ pub fn plan_channel(channel: &Channel, upstream: &[String], rules: &PlanRules<'_
     let (added, removed) = list_diff(&old, &new);
     let allow_empty = rules.settings.allow_empty_for(id);
     let threshold = u64::from(rules.settings.removal_threshold_pct);
-    let decision = if added.is_empty() && removed.is_empty() {
+    let routes_lost: Vec<String> = if rules.confirmed || removed.is_empty() {
+        Vec::new()
+    } else {
+        let gone: HashSet<&str> = removed.iter().map(String::as_str).collect();
+        gw.routed
+            .iter()
+            .filter(|r| gone.contains(r.model.trim()))
+            .map(|r| format!("{} ({})", r.model.trim(), r.routes.join(", ")))
+            .collect()
+    };
+    let decision = if let Some(pattern) = unreadable {
+        Decision::Skip {
+            reason: format!(
+                "the gateway's model pattern {pattern} cannot be evaluated here; the channel is left alone"
+            ),
+        }
+    } else if added.is_empty() && removed.is_empty() {
         Decision::Unchanged
     } else if upstream.is_empty() && !old.is_empty() && !allow_empty {
         Decision::Skip {
@@ -175,6 +217,13 @@ pub fn plan_channel(channel: &Channel, upstream: &[String], rules: &PlanRules<'_
                 "the filters leave no model of the {} the upstream listed; the channel keeps its {} models",
                 upstream.len(),
                 old.len()
+            ),
+        }
+    } else if !routes_lost.is_empty() {
+        Decision::NeedsReview {
+            reason: format!(
+                "would delete the gateway's routes to removed models: {}; confirm it from a dry-run plan",
+                routes_lost.join("; ")
             ),
         }
     } else if !rules.confirmed && (removed.len() as u64) * 100 > threshold * old.len() as u64 {
@@ -235,6 +284,7 @@ mod tests {
                 }
             },
             tag: None,
+            rules: Default::default(),
         }
     }
 
@@ -428,6 +478,75 @@ mod tests {
                 assert!(!r.old.contains(&a.as_str()), "{}", r.name);
             }
         }
+    }
+
+    fn plan_with(ch: &Channel, upstream: &[&str], confirmed: bool) -> ChannelPlan {
+        let settings = SyncSettings::default();
+        let filters = Filters::compile(&settings).unwrap();
+        let rules = PlanRules {
+            settings: &settings,
+            filters: &filters,
+            keep_aliases: false,
+            confirmed,
+        };
+        plan_channel(ch, &v(upstream), &rules)
+    }
+
+    #[test]
+    fn hand_added_models_and_the_gateway_pattern_are_obeyed() {
+        // AxonHub: manualModels stay in replace mode; ids outside autoSyncModelPattern are not added.
+        let mut ch = channel(&["gpt-4o", "my-finetune"], &[]);
+        ch.rules.manual = v(&["my-finetune"]);
+        ch.rules.only = Some(ModelPattern::Regex("gpt-.*".into()));
+        let p = plan_with(&ch, &["gpt-4o", "gpt-5", "claude-3"], false);
+        assert_eq!(p.decision, Decision::Write);
+        assert_eq!(p.new, v(&["gpt-4o", "gpt-5", "my-finetune"]));
+        assert!(p.removed.is_empty(), "{:?}", p.removed);
+
+        // An exact pattern (no regex characters) takes that one name.
+        ch.rules.only = Some(ModelPattern::Exact("gpt-5".into()));
+        let p = plan_with(&ch, &["gpt-4o", "gpt-5"], false);
+        assert_eq!(p.new, v(&["gpt-5", "my-finetune"]));
+
+        // A pattern our regex engine cannot read: nothing is decided from a guess.
+        ch.rules.only = Some(ModelPattern::Regex("(?!o1).*".into()));
+        let p = plan_with(&ch, &["gpt-4o", "o1"], false);
+        let Decision::Skip { reason } = &p.decision else {
+            panic!("{:?}", p.decision)
+        };
+        assert!(reason.contains("(?!o1).*"), "{reason}");
+    }
+
+    #[test]
+    fn ignored_upstream_names_are_not_added_but_listed_ones_stay() {
+        // New API upstream_model_update_ignored_models, exact and regex: entries.
+        let mut ch = channel(&["a", "old-x"], &[]);
+        ch.rules.ignored = vec![
+            ModelPattern::Exact("b".into()),
+            ModelPattern::Regex("old-.*".into()),
+        ];
+        let p = plan_with(&ch, &["a", "b", "c", "old-x", "old-y"], false);
+        assert_eq!(p.new, v(&["a", "c", "old-x"]));
+    }
+
+    #[test]
+    fn removing_a_routed_model_is_held_with_the_routes_named() {
+        use crate::model::RoutedModel;
+        let mut ch = channel(&["a", "b", "c", "d", "e"], &[]);
+        ch.rules.routed = vec![RoutedModel {
+            model: "e".into(),
+            routes: v(&["fast", "gpt-e"]),
+        }];
+        let p = plan_with(&ch, &["a", "b", "c", "d"], false);
+        let Decision::NeedsReview { reason } = &p.decision else {
+            panic!("{:?}", p.decision)
+        };
+        assert!(reason.contains("e (fast, gpt-e)"), "{reason}");
+        // A removal no route depends on passes; a confirmed plan writes.
+        let p = plan_with(&ch, &["a", "b", "c", "e"], false);
+        assert_eq!(p.decision, Decision::Write);
+        let p = plan_with(&ch, &["a", "b", "c", "d"], true);
+        assert_eq!(p.decision, Decision::Write);
     }
 
     #[test]

@@ -9,6 +9,13 @@
 //! * **`settings` is replaced wholesale** by `updateChannel`: we read it fresh, with every field
 //!   the server's schema has (found by introspection, so fields we do not know about survive),
 //!   change only `modelMappings`, and send it all back. `credentials` is never read nor sent.
+//!   When introspection fails (a proxy or WAF may block `__type`) the documented selection is
+//!   only good for reading: a mapping write is refused, since it would erase the settings the
+//!   selection does not know (`headerOverrideOperations`, `bodyOverrideOperations`, …).
+//! * `manualModels` (added by hand in AxonHub's UI) are never removed and only upstream ids
+//!   matching `autoSyncModelPattern` are taken, as AxonHub's own sync does
+//!   (`internal/server/biz/channel_model_sync.go`); a channel with `autoSyncSupportedModels`
+//!   is synced by AxonHub itself and left alone.
 //! * Mapping direction: core pairs are "requested → actual"; AxonHub stores
 //!   `modelMappings[{from: requested, to: actual}]` and uses a mapping only if `to` is in
 //!   `supportedModels`, so a mapping whose target is not among the stored models is refused.
@@ -18,7 +25,9 @@ use super::{
 };
 use crate::error::{Error, ErrorClass, Result};
 use crate::http::{Method, Request, Response};
-use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, Site};
+use crate::model::{
+    AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, ModelPattern, Site,
+};
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use std::cell::{Cell, RefCell};
@@ -28,6 +37,10 @@ const PAGE_SIZE: usize = 100;
 const MAX_PAGES: usize = 1_000;
 /// How deep nested settings objects are followed when building the selection from the schema.
 const MAX_DEPTH: usize = 5;
+/// Channel fields AxonHub added after v0.1 (`ent.graphql`): hand-added models and its own sync.
+const SYNC_FIELDS: &str = "manualModels autoSyncSupportedModels autoSyncModelPattern";
+/// `selection_source` when the settings selection came from the schema.
+const FROM_SCHEMA: &str = "schema introspection";
 
 /// Settings fields as documented for 2026-04 (used when the schema cannot be introspected).
 const STATIC_SETTINGS: &str = "extraModelPrefix modelMappings { from to } autoTrimedModelPrefixes \
@@ -53,6 +66,8 @@ pub struct AxonHub {
     selection_source: Cell<&'static str>,
     /// The server has no `queryChannels` (v0.1.x).
     legacy_list: Cell<bool>,
+    /// The server's `Channel` has [`SYNC_FIELDS`] (not v0.1.x).
+    sync_fields: Cell<bool>,
 }
 
 impl AxonHub {
@@ -65,6 +80,7 @@ impl AxonHub {
             settings_input_fields: RefCell::new(None),
             selection_source: Cell::new("unknown"),
             legacy_list: Cell::new(false),
+            sync_fields: Cell::new(true),
         }
     }
 
@@ -275,7 +291,7 @@ impl AxonHub {
                         *self.settings_input_fields.borrow_mut() = Some(names);
                     }
                 }
-                self.selection_source.set("schema introspection");
+                self.selection_source.set(FROM_SCHEMA);
                 sel
             }
             // Sign-in, network and rate-limit failures are real failures, not "no schema".
@@ -286,6 +302,7 @@ impl AxonHub {
                         | ErrorClass::Server
                         | ErrorClass::InvalidResponse
                         | ErrorClass::NotFound
+                        | ErrorClass::Permission
                 ) =>
             {
                 return Err(e)
@@ -299,12 +316,20 @@ impl AxonHub {
         Ok(found)
     }
 
-    fn channel_fields(settings: &str) -> String {
-        format!("id type baseURL name status supportedModels settings {{ {settings} }}")
+    fn channel_fields(settings: &str, sync_fields: bool) -> String {
+        let extra = if sync_fields { SYNC_FIELDS } else { "" };
+        format!("id type baseURL name status supportedModels {extra} settings {{ {settings} }}")
     }
 
-    /// Run a channel query with the full settings selection; an old server that does not know
-    /// some settings field is asked again with the v0.1.x selection.
+    /// Whether the settings selection is known to hold every field the server has, so that a
+    /// wholesale settings write keeps them all.
+    fn settings_complete(&self) -> bool {
+        self.selection_source.get() == FROM_SCHEMA
+    }
+
+    /// Run a channel query with the full selection; an old server that does not know some
+    /// field is asked again without the post-v0.1 channel fields (and, when the settings
+    /// selection was not read from the schema, with the v0.1.x settings).
     async fn channel_query(
         &self,
         operation: &str,
@@ -312,21 +337,37 @@ impl AxonHub {
         variables: Value,
     ) -> Result<Value> {
         let settings = self.settings_selection().await?;
+        let sync_fields = self.sync_fields.get();
         match self
             .gql(
                 operation,
-                &build(&Self::channel_fields(&settings)),
+                &build(&Self::channel_fields(&settings, sync_fields)),
                 variables.clone(),
             )
             .await
         {
-            Err(e) if is_unknown_field(&e) && settings != LEGACY_SETTINGS => {
-                let legacy_fields = Self::channel_fields(LEGACY_SETTINGS);
+            Err(e)
+                if is_unknown_field(&e)
+                    && (sync_fields
+                        || (settings != LEGACY_SETTINGS && !self.settings_complete())) =>
+            {
+                let settings = if self.settings_complete() {
+                    settings
+                } else {
+                    LEGACY_SETTINGS.to_string()
+                };
                 let v = self
-                    .gql(operation, &build(&legacy_fields), variables)
+                    .gql(
+                        operation,
+                        &build(&Self::channel_fields(&settings, false)),
+                        variables,
+                    )
                     .await?;
-                *self.settings_selection.borrow_mut() = Some(LEGACY_SETTINGS.to_string());
-                self.selection_source.set("v0.1 fields");
+                self.sync_fields.set(false);
+                if !self.settings_complete() {
+                    *self.settings_selection.borrow_mut() = Some(settings);
+                    self.selection_source.set("v0.1 fields");
+                }
                 Ok(v)
             }
             other => other,
@@ -560,6 +601,21 @@ fn parse_mapping(node: &Value) -> Mapping {
     }
 }
 
+/// `autoSyncModelPattern` as AxonHub reads it (`internal/pkg/xregexp/match.go`): empty or `*`
+/// takes everything, a pattern without regex characters is one exact name, anything else is a
+/// regex matched against the whole id.
+fn sync_pattern(pattern: &str) -> Option<ModelPattern> {
+    let p = pattern.trim();
+    if p.is_empty() || p == "*" {
+        return None;
+    }
+    if p.contains(|c| "*?+[]{}()^$.|\\".contains(c)) {
+        Some(ModelPattern::Regex(p.to_string()))
+    } else {
+        Some(ModelPattern::Exact(p.to_string()))
+    }
+}
+
 fn parse_channel(node: &Value) -> Result<Channel> {
     let id = node
         .get("id")
@@ -572,6 +628,18 @@ fn parse_channel(node: &Value) -> Result<Channel> {
         .and_then(Value::as_array)
         .map(|a| clean_models(a.iter().filter_map(Value::as_str).collect::<Vec<_>>()))
         .unwrap_or_default();
+    let manual = node
+        .get("manualModels")
+        .and_then(Value::as_array)
+        .map(|a| clean_models(a.iter().filter_map(Value::as_str).collect::<Vec<_>>()))
+        .unwrap_or_default();
+    let rules = GatewayRules {
+        manual,
+        only: s("autoSyncModelPattern").and_then(|p| sync_pattern(&p)),
+        auto_sync: (node.get("autoSyncSupportedModels").and_then(Value::as_bool) == Some(true))
+            .then_some(AutoSync::AxonHub),
+        ..GatewayRules::default()
+    };
     Ok(Channel {
         id: ChannelId(id.to_string()),
         name: s("name").unwrap_or_default(),
@@ -581,6 +649,7 @@ fn parse_channel(node: &Value) -> Result<Channel> {
         models,
         mapping: parse_mapping(node),
         tag: None,
+        rules,
     })
 }
 
@@ -610,8 +679,13 @@ impl Gateway for AxonHub {
         report.root = self.owner.get();
         report.channel_count = Some(channels.len());
         report.flavour_hint = Some(format!(
-            "AxonHub GraphQL; channel settings from {}",
-            self.selection_source.get()
+            "AxonHub GraphQL; channel settings from {}{}",
+            self.selection_source.get(),
+            if self.settings_complete() {
+                ""
+            } else {
+                " (mapping writes are refused: the schema could not be read)"
+            }
         ));
         report.round_trip_ms = self.ctx.clock.now_ms().saturating_sub(started);
         Ok(report)
@@ -695,6 +769,11 @@ impl Gateway for AxonHub {
         };
         // Read fresh: the settings we send back must be the stored ones.
         let fresh = self.get_raw(&channel.id).await?;
+        if update.mapping.is_some() && !self.settings_complete() {
+            return Err(Error::validation(
+                "AxonHub's schema could not be read (a proxy or firewall may block introspection), so msync cannot know every channel setting; a mapping write replaces them all, so nothing was written (model lists still sync)",
+            ));
+        }
         let mut input = Map::new();
         if let Some(pairs) = &update.mapping {
             let stored_models: Vec<String> = match &new_models {

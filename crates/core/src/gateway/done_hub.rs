@@ -7,12 +7,13 @@
 //!   `model_mapping`, and PUT the whole object back. A mapping-only change is sent as
 //!   `{id, model_mapping}` (that path skips zero values and touches nothing else).
 //! * **Tag folding.** The list shows one representative per tag; members are expanded through
-//!   `/api/channel_tag/:tag/list`.
+//!   `/api/channel_tag/:tag/list`. Gin routes on the decoded path, so a tag with `/` cannot be
+//!   expanded (404): its representative is kept and the other members are not listed.
 //! * Mapping values may start with `+` (DoneHub's "append" marker); they are kept verbatim.
 
 use super::new_api::{
-    numeric_id, parse_channel, parse_model_list, root_from, status_version, unwrap_envelope,
-    MAX_PAGES,
+    classify_fetch_business_error, numeric_id, parse_channel, parse_model_list, root_from,
+    status_version, unwrap_envelope, MAX_PAGES,
 };
 use super::{clean_models, encode_path_segment, Capabilities, ConnectionReport, Ctx, Gateway};
 use crate::error::{Error, ErrorClass, Result};
@@ -24,6 +25,13 @@ use std::collections::HashSet;
 
 /// DoneHub refuses `size` above 100.
 const PAGE_SIZE: usize = 100;
+/// DoneHub's `GlobalAPIRateLimit` (`middleware/rate-limit.go`, config `global.api_rate_limit`):
+/// 300 requests per 180 s per client IP on every `/api` route; over it, 429 with an empty body
+/// and no `Retry-After`. (Loopback clients are exempt; msync is normally remote.)
+pub const API_RATE_LIMIT: super::ApiRateLimit = super::ApiRateLimit {
+    max: 300,
+    window_ms: 180_000,
+};
 
 pub struct DoneHub {
     ctx: Ctx,
@@ -164,7 +172,14 @@ impl Gateway for DoneHub {
                         continue;
                     }
                     let path = format!("/api/channel_tag/{}/list", encode_path_segment(&tag));
-                    let members = self.list_pages(&path).await?;
+                    // Gin routes on the decoded path: a tag holding `/` (or one the route
+                    // cannot carry) answers 404. The representative row is a real channel of
+                    // the tag; the listing goes on with it rather than failing as a whole.
+                    let members = match self.list_pages(&path).await {
+                        Ok(m) => m,
+                        Err(e) if e.class == ErrorClass::NotFound => Vec::new(),
+                        Err(e) => return Err(e),
+                    };
                     let mut any = false;
                     for m in &members {
                         let mc = parse_channel(m)?;
@@ -200,7 +215,7 @@ impl Gateway for DoneHub {
             .json(&json!({ "id": id }));
         match self.call(req).await {
             Ok(data) => parse_model_list(data),
-            Err(e) => Err(classify_fetch_error(e)),
+            Err(e) => Err(classify_fetch_error(classify_fetch_business_error(e))),
         }
     }
 
@@ -239,7 +254,23 @@ impl Gateway for DoneHub {
         }
 
         // Everything else is a full-object write: read fresh, change our fields, send it all.
+        // The PUT also writes back `status` (and balance, test times…) as read here, so the read
+        // is the last thing before the write; a status that changed since the channel was
+        // listed (auto-disabled, say) means the decision was made on a stale channel: refuse,
+        // and let the item be retried from a fresh read (`docs/gateways.md`).
         let mut raw = self.get_raw(id).await?;
+        let fresh_enabled = raw.get("status").and_then(Value::as_i64) == Some(1);
+        if fresh_enabled != channel.enabled {
+            let word = |on: bool| if on { "enabled" } else { "disabled" };
+            return Err(Error::new(
+                ErrorClass::Server,
+                format!(
+                    "the channel was {} when listed and is {} now; nothing was written (a full write would store the status it read), retry from a fresh read",
+                    word(channel.enabled),
+                    word(fresh_enabled)
+                ),
+            ));
+        }
         let key = raw
             .get("key")
             .and_then(Value::as_str)

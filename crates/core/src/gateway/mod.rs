@@ -33,6 +33,25 @@ pub struct Capabilities {
     pub aliases_must_be_listed: bool,
 }
 
+/// A limit a gateway puts on its own admin API, per client IP: at most `max` requests in any
+/// `window_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiRateLimit {
+    pub max: u32,
+    pub window_ms: u64,
+}
+
+/// The admin API limit a site type enforces by default (`docs/gateways.md`); `None` when the
+/// server has none (Octopus, AxonHub).
+pub fn api_rate_limit(kind: SiteKind) -> Option<ApiRateLimit> {
+    match kind {
+        SiteKind::NewApi => Some(new_api::API_RATE_LIMIT),
+        SiteKind::Veloera => Some(new_api::VELOERA_API_RATE_LIMIT),
+        SiteKind::DoneHub => Some(done_hub::API_RATE_LIMIT),
+        SiteKind::Octopus | SiteKind::AxonHub => None,
+    }
+}
+
 /// The result of "Test connection".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionReport {

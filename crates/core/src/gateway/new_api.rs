@@ -10,12 +10,26 @@ use super::{
 };
 use crate::error::{Error, ErrorClass, Result};
 use crate::http::{Method, Request, Response};
-use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, Site, SiteKind};
+use crate::model::{
+    AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, ModelPattern, Site,
+    SiteKind,
+};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::cell::Cell;
 
 const PAGE_SIZE: usize = 100;
+/// New API's `GlobalAPIRateLimit` on every `/api/*` route, per client IP: 180 requests per 180 s
+/// before 2026-06-10 (360 since; `common/init.go`, `middleware/rate-limit.go`). Over it: 429
+/// with an empty body (and no `Retry-After` before 2026-07-21). The older, lower limit is the
+/// one msync stays under: a site's version is not known before its first request.
+pub const API_RATE_LIMIT: super::ApiRateLimit = super::ApiRateLimit {
+    max: 180,
+    window_ms: 180_000,
+};
+/// Veloera kept New API's 2025 limit: 180 per 180 s per IP, 429 with an empty body, no
+/// `Retry-After` (`common/init.go`, `middleware/rate-limit.go`).
+pub const VELOERA_API_RATE_LIMIT: super::ApiRateLimit = API_RATE_LIMIT;
 /// A hard stop for paging loops against a misbehaving server (100 000 channels).
 pub(super) const MAX_PAGES: usize = 1_000;
 
@@ -202,7 +216,48 @@ pub(super) fn parse_channel(v: &Value) -> Result<Channel> {
         models: split_models(&models),
         mapping,
         tag: str_field("tag").filter(|s| !s.is_empty()),
+        rules: upstream_update_rules(v.get("settings")),
     })
+}
+
+/// New API's own upstream model update detection, from the channel's `settings` JSON
+/// (`dto/channel_settings.go` `ChannelOtherSettings`; `controller/channel_upstream_update.go`):
+/// with `upstream_model_update_check_enabled` and `upstream_model_update_auto_sync_enabled` the
+/// gateway adds new upstream models by itself every 30 minutes; names in
+/// `upstream_model_update_ignored_models` (plain names, or `regex:` + a Go regular expression
+/// matched anywhere in the name) are never added by it, and msync does not add them either.
+fn upstream_update_rules(settings: Option<&Value>) -> GatewayRules {
+    let parsed = match settings {
+        Some(Value::String(s)) if !s.trim().is_empty() => serde_json::from_str(s).ok(),
+        Some(v @ Value::Object(_)) => Some(v.clone()),
+        _ => None,
+    };
+    let Some(Value::Object(o)) = parsed else {
+        return GatewayRules::default();
+    };
+    let on = |k: &str| o.get(k).and_then(Value::as_bool) == Some(true);
+    let ignored = o
+        .get("upstream_model_update_ignored_models")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| match s.strip_prefix("regex:") {
+                    Some(r) => ModelPattern::Regex(format!(".*(?:{}).*", r.trim())),
+                    None => ModelPattern::Exact(s.to_string()),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    GatewayRules {
+        ignored,
+        auto_sync: (on("upstream_model_update_check_enabled")
+            && on("upstream_model_update_auto_sync_enabled"))
+        .then_some(AutoSync::NewApi),
+        ..GatewayRules::default()
+    }
 }
 
 /// A model list from `fetch_models`: `null` (2025 builds, empty) or an array of ids.
@@ -306,6 +361,52 @@ pub fn classify_business_error(message: &str) -> Error {
         return Error::new(ErrorClass::Validation, message).not_retryable();
     }
     Error::new(ErrorClass::Server, message).not_retryable()
+}
+
+/// A business error (HTTP 200, `success:false`) from a fetch-models endpoint. These endpoints
+/// pass the upstream's own error text through (New API `controller/channel.go` `FetchModels`,
+/// DoneHub `provider_models_list`), and an upstream's "Unauthorized", "insufficient
+/// permissions" or "User not found." is about the channel's key, not the admin's token. Only
+/// the gateway's own phrases (its auth middleware, its record lookup, its argument checks) keep
+/// their class; everything else is the upstream's.
+pub(super) fn classify_fetch_business_error(e: Error) -> Error {
+    if e.http_status.is_some()
+        || !matches!(
+            e.class,
+            ErrorClass::Auth | ErrorClass::Permission | ErrorClass::NotFound
+        )
+    {
+        return e;
+    }
+    let lower = e.message.to_lowercase();
+    let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
+    let gateway_own = match e.class {
+        // `middleware/auth.go`: every refusal names the token, the user header or the session,
+        // and its English texts (i18n) all read "Unauthorized, …".
+        ErrorClass::Auth | ErrorClass::Permission => {
+            lower.starts_with("unauthorized, ")
+                || has(&[
+                    "access token",
+                    "new-api-user",
+                    "veloera-user",
+                    "无权进行此操作",
+                    "未登录",
+                    "权限不足",
+                    "用户信息无效",
+                    "用户校验失败",
+                    "会话无效",
+                    "封禁",
+                ])
+        }
+        // gorm's "record not found" for the channel id.
+        _ => lower.contains("record not found"),
+    };
+    if gateway_own {
+        return e;
+    }
+    let mut out = Error::new(ErrorClass::Upstream, e.message);
+    out.retry_after_ms = e.retry_after_ms;
+    out
 }
 
 #[async_trait(?Send)]
@@ -427,7 +528,10 @@ impl Gateway for NewApi {
     async fn fetch_upstream_models(&self, channel: &Channel) -> Result<Vec<String>> {
         let id = numeric_id(&channel.id)?;
         let path = format!("/api/channel/fetch_models/{id}");
-        let data = self.call(self.request(Method::Get, &path)).await?;
+        let data = self
+            .call(self.request(Method::Get, &path))
+            .await
+            .map_err(classify_fetch_business_error)?;
         parse_model_list(data)
     }
 

@@ -11,16 +11,26 @@
 //!   shown as removable and never touched, so a second sync finds the channel unchanged.
 //! * No per-channel mapping (Octopus uses groups): [`Capabilities::model_mapping`] is false and a
 //!   mapping write is refused with a validation error before anything is sent.
+//! * **Group routes.** `channel/update` deletes every group item that points at this channel
+//!   with a model no longer in `model ∪ custom_model`, and resets a group's `active_item_id`
+//!   that pointed at one (`internal/op/channel.go`, `internal/op/group.go`): adding the model
+//!   back does not bring the route back. Channels are listed with the models their group items
+//!   route to ([`GatewayRules::routed`]), so a plan that removes one is held for review with
+//!   the groups named. Channels with `auto_sync` are synced by Octopus itself and left alone.
 //! * `fetch-model` ignores the upstream HTTP status (a 401 upstream comes back as an empty list)
 //!   and needs the channel object with its key, which we take from a fresh list read.
 
 use super::{class_for_status, clean_models, Capabilities, ConnectionReport, Ctx, Gateway};
 use crate::error::{Error, ErrorClass, Result};
 use crate::http::{Method, Request, Response};
-use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, Site};
+use crate::model::{
+    AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, RoutedModel, Site,
+};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// A logged-in session. Not `Debug`: it holds a JWT.
 #[derive(Clone)]
@@ -42,6 +52,10 @@ impl Session {
 pub struct Octopus {
     ctx: Ctx,
     session: RefCell<Option<Session>>,
+    /// The channel objects of the last listing (keys included; memory only, for this adapter's
+    /// life). Octopus has no single-channel read: a fetch takes its channel from here instead
+    /// of listing every channel again.
+    listed: RefCell<HashMap<String, Value>>,
 }
 
 impl Octopus {
@@ -49,6 +63,7 @@ impl Octopus {
         Octopus {
             ctx,
             session: RefCell::new(None),
+            listed: RefCell::new(HashMap::new()),
         }
     }
 
@@ -213,12 +228,90 @@ impl Octopus {
     }
 
     /// Every channel object as the server sent it (keys included: never put them in messages).
+    /// A server with the v0.12/v0.13 channel format is refused here, before anything is written.
     async fn list_raw(&self) -> Result<Vec<Value>> {
-        match self.call(Method::Get, "/api/v1/channel/list", None).await? {
-            Value::Array(items) => Ok(items),
-            Value::Null => Ok(Vec::new()),
-            _ => Err(Error::invalid_response("channel list is not a list")),
+        let items = match self.call(Method::Get, "/api/v1/channel/list", None).await {
+            Ok(Value::Array(items)) => items,
+            Ok(Value::Null) => Vec::new(),
+            Ok(_) => return Err(Error::invalid_response("channel list is not a list")),
+            // v0.13 lists channels as stats (`/api/v1/channel/stats`) and reads one at a time
+            // (`/api/v1/channel/detail/:id`).
+            Err(e) if e.class == ErrorClass::NotFound => {
+                return match self.call(Method::Get, "/api/v1/channel/stats", None).await {
+                    Ok(_) => Err(new_format_error()),
+                    Err(_) => Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        if items.iter().any(is_new_format) {
+            return Err(new_format_error());
         }
+        Ok(items)
+    }
+
+    /// Which models of which channel the groups route to: channel id → model → group names.
+    async fn routes(&self) -> Result<HashMap<String, BTreeMap<String, Vec<String>>>> {
+        let groups = match self.call(Method::Get, "/api/v1/group/list", None).await? {
+            Value::Array(g) => g,
+            Value::Null => Vec::new(),
+            _ => return Err(Error::invalid_response("group list is not a list")),
+        };
+        let mut out: HashMap<String, BTreeMap<String, Vec<String>>> = HashMap::new();
+        for g in &groups {
+            let name = g
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            for item in g
+                .get("items")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let (Some(channel), Some(model)) = (
+                    item.get("channel_id").map(|c| match c {
+                        Value::String(s) => s.trim().to_string(),
+                        other => other.to_string(),
+                    }),
+                    item.get("model_name").and_then(Value::as_str),
+                ) else {
+                    continue;
+                };
+                let names = out
+                    .entry(channel)
+                    .or_default()
+                    .entry(model.trim().to_string())
+                    .or_default();
+                if !names.contains(&name) {
+                    names.push(name.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Channels parsed, with the group routes that point at them.
+    fn with_routes(
+        raw: &[Value],
+        routes: &HashMap<String, BTreeMap<String, Vec<String>>>,
+    ) -> Result<Vec<Channel>> {
+        raw.iter()
+            .map(|v| {
+                let mut ch = parse_channel(v)?;
+                if let Some(models) = routes.get(&ch.id.0) {
+                    ch.rules.routed = models
+                        .iter()
+                        .map(|(model, groups)| RoutedModel {
+                            model: model.clone(),
+                            routes: groups.clone(),
+                        })
+                        .collect();
+                }
+                Ok(ch)
+            })
+            .collect()
     }
 
     async fn get_raw(&self, id: &ChannelId) -> Result<Value> {
@@ -237,6 +330,23 @@ impl Octopus {
             None => None,
         }
     }
+}
+
+/// A channel in the v0.12/v0.13 format: several named keys and endpoints per channel, a
+/// `models` list and per-model `grants` (protocols), instead of `model`/`custom_model` strings
+/// (bestruirui/octopus issues #383, #397, #404; qixing-jk/all-api-hub
+/// `src/services/apiService/octopus/v013.ts`).
+fn is_new_format(v: &Value) -> bool {
+    v.get("grants").is_some()
+        || v.get("dialect").is_some()
+        || v.get("endpoints").is_some()
+        || (v.get("models").is_some_and(Value::is_array) && v.get("model").is_none())
+}
+
+fn new_format_error() -> Error {
+    Error::validation(
+        "this Octopus (v0.12 or later) stores channels in a new format (several endpoints and keys per channel, protocols per model) that msync does not support yet; nothing was read or written. msync supports Octopus v0.9 to v0.11",
+    )
 }
 
 /// The `auth` cookie from `Set-Cookie` headers, if one with a value was set.
@@ -329,6 +439,11 @@ fn parse_channel(v: &Value) -> Result<Channel> {
         models: clean_models(models),
         mapping: Mapping::Unsupported,
         tag: None,
+        rules: GatewayRules {
+            auto_sync: (v.get("auto_sync").and_then(Value::as_bool) == Some(true))
+                .then_some(AutoSync::Octopus),
+            ..GatewayRules::default()
+        },
     })
 }
 
@@ -367,15 +482,29 @@ impl Gateway for Octopus {
     }
 
     async fn list_channels(&self) -> Result<Vec<Channel>> {
-        self.list_raw().await?.iter().map(parse_channel).collect()
+        let raw = self.list_raw().await?;
+        *self.listed.borrow_mut() = raw
+            .iter()
+            .filter_map(|v| Some((id_text(v)?, v.clone())))
+            .collect();
+        Self::with_routes(&raw, &self.routes().await?)
     }
 
     async fn get_channel(&self, id: &ChannelId) -> Result<Channel> {
-        parse_channel(&self.get_raw(id).await?)
+        let raw = self.get_raw(id).await?;
+        let mut out = Self::with_routes(std::slice::from_ref(&raw), &self.routes().await?)?;
+        out.pop()
+            .ok_or_else(|| Error::invalid_response("channel could not be read"))
     }
 
     async fn fetch_upstream_models(&self, channel: &Channel) -> Result<Vec<String>> {
-        let mut raw = self.get_raw(&channel.id).await?;
+        // The fetch needs the channel's key and base URL: from this run's listing when it has
+        // the channel, else read fresh.
+        let listed = self.listed.borrow().get(channel.id.0.trim()).cloned();
+        let mut raw = match listed {
+            Some(v) => v,
+            None => self.get_raw(&channel.id).await?,
+        };
         let keys = channel_keys(&raw);
         if let Some(obj) = raw.as_object_mut() {
             obj.remove("stats");
@@ -432,7 +561,12 @@ impl Gateway for Octopus {
             .call(Method::Post, "/api/v1/channel/update", Some(&body))
             .await?;
         match data {
-            Value::Object(_) => parse_channel(&data),
+            Value::Object(_) => {
+                if let Some(id) = id_text(&data) {
+                    self.listed.borrow_mut().insert(id, data.clone());
+                }
+                parse_channel(&data)
+            }
             _ => self.get_channel(&channel.id).await,
         }
     }

@@ -636,6 +636,7 @@ fn chan(models: &[&str], mapping: Mapping) -> Channel {
         models: strs(models),
         mapping,
         tag: None,
+        rules: Default::default(),
     }
 }
 

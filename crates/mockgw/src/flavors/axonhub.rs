@@ -7,6 +7,13 @@
 //! read from `variables` (or simple literals). Answers carry whole objects rather than the
 //! selection set. Errors follow gqlgen: HTTP 200 `{"errors":[…],"data":null}`, 422 for
 //! validation failures. `updateChannel` replaces `settings` wholesale (§5.4).
+//!
+//! Two places honour the query text, because msync's safety depends on them: a channel's
+//! `settings` answer holds only the fields the query selected (gqlgen resolves the selection
+//! set, nothing more), and `__type(name:)` answers schema introspection for the settings types
+//! (`internal/server/gql/axonhub.graphql` `ChannelSettings` / `ChannelSettingsInput`, with the
+//! `headerOverrideOperations` / `bodyOverrideOperations` lists). A proxy that blocks
+//! introspection is a fault rule on [`Op::Other`].
 
 use super::{fake_jwt, faulted_names, is_json_content, FlavorApi};
 use crate::fault::{FaultKind, Op};
@@ -125,7 +132,156 @@ const SETTINGS_KEYS: &[&str] = &[
     "proxy",
     "transformOptions",
     "passThroughUserAgent",
+    "headerOverrideOperations",
+    "bodyOverrideOperations",
 ];
+
+/// The schema of the settings types for `__type(name:)`: (type, [(field, kind, type name, list)]).
+/// Input types list only their field names. v0.1.1 had `modelMappings` alone.
+fn introspect(name: &str, legacy: bool) -> Value {
+    let field = |n: &str, kind: &str, t: &str, list: bool| {
+        let named = json!({"kind": kind, "name": t, "ofType": null});
+        let ty = if list {
+            json!({"kind": "NON_NULL", "name": null, "ofType": {"kind": "LIST", "name": null,
+                   "ofType": {"kind": "NON_NULL", "name": null, "ofType": named}}})
+        } else {
+            named
+        };
+        json!({"name": n, "type": ty})
+    };
+    let object = |fields: Vec<Value>| json!({"__type": {"name": name, "kind": "OBJECT", "fields": fields, "inputFields": null}});
+    match (name, legacy) {
+        ("ChannelSettings", true) => {
+            object(vec![field("modelMappings", "OBJECT", "ModelMapping", true)])
+        }
+        ("ChannelSettings", false) => object(vec![
+            field("extraModelPrefix", "SCALAR", "String", false),
+            field("modelMappings", "OBJECT", "ModelMapping", true),
+            field("autoTrimedModelPrefixes", "SCALAR", "String", true),
+            field("hideOriginalModels", "SCALAR", "Boolean", false),
+            field("hideMappedModels", "SCALAR", "Boolean", false),
+            field("proxy", "OBJECT", "ProxyConfig", false),
+            field("transformOptions", "OBJECT", "TransformOptions", false),
+            field("passThroughUserAgent", "SCALAR", "Boolean", false),
+            field(
+                "headerOverrideOperations",
+                "OBJECT",
+                "OverrideOperation",
+                true,
+            ),
+            field(
+                "bodyOverrideOperations",
+                "OBJECT",
+                "OverrideOperation",
+                true,
+            ),
+        ]),
+        ("ModelMapping", _) => object(vec![
+            field("from", "SCALAR", "String", false),
+            field("to", "SCALAR", "String", false),
+        ]),
+        ("ProxyConfig", false) => object(vec![
+            field("type", "ENUM", "ProxyType", false),
+            field("url", "SCALAR", "String", false),
+            field("username", "SCALAR", "String", false),
+            field("password", "SCALAR", "String", false),
+        ]),
+        ("TransformOptions", false) => object(vec![
+            field("forceArrayInstructions", "SCALAR", "Boolean", false),
+            field("forceArrayInputs", "SCALAR", "Boolean", false),
+            field("replaceDeveloperRoleWithSystem", "SCALAR", "Boolean", false),
+        ]),
+        ("OverrideOperation", false) => object(
+            ["op", "path", "from", "to", "value", "condition"]
+                .iter()
+                .map(|n| field(n, "SCALAR", "String", false))
+                .collect(),
+        ),
+        ("ChannelSettingsInput", _) => {
+            let keys: &[&str] = if legacy {
+                &["modelMappings"]
+            } else {
+                SETTINGS_KEYS
+            };
+            let fields: Vec<Value> = keys.iter().map(|k| json!({"name": k})).collect();
+            json!({"__type": {"name": name, "kind": "INPUT_OBJECT", "fields": null, "inputFields": fields}})
+        }
+        _ => json!({"__type": null}),
+    }
+}
+
+/// A selection set as a tree of field names (aliases, arguments and fragments are not used on
+/// the settings object by any client we serve).
+#[derive(Debug, PartialEq)]
+struct Selection(Vec<(String, Option<Selection>)>);
+
+/// The selection under `settings { … }` in a query, if the query has one.
+fn settings_selection(query: &str) -> Option<Selection> {
+    let at = query.find("settings")?;
+    let rest = query[at + "settings".len()..].trim_start();
+    let rest = rest.strip_prefix('{')?;
+    let mut tokens = tokenize(rest).into_iter();
+    Some(parse_selection(&mut tokens))
+}
+
+fn tokenize(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in s.chars() {
+        if c.is_alphanumeric() || c == '_' {
+            cur.push(c);
+            continue;
+        }
+        if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        if c == '{' || c == '}' {
+            out.push(c.to_string());
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Parses up to the closing `}` of the current level.
+fn parse_selection(tokens: &mut impl Iterator<Item = String>) -> Selection {
+    let mut fields: Vec<(String, Option<Selection>)> = Vec::new();
+    while let Some(t) = tokens.next() {
+        match t.as_str() {
+            "}" => break,
+            "{" => {
+                let inner = parse_selection(tokens);
+                if let Some(last) = fields.last_mut() {
+                    last.1 = Some(inner);
+                }
+            }
+            name => fields.push((name.to_string(), None)),
+        }
+    }
+    Selection(fields)
+}
+
+/// `value` as gqlgen would answer it for `sel`: only the selected fields.
+fn select(value: &Value, sel: &Selection) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(items.iter().map(|v| select(v, sel)).collect()),
+        Value::Object(obj) => {
+            let mut out = Map::new();
+            for (name, sub) in &sel.0 {
+                let v = obj.get(name).cloned().unwrap_or(Value::Null);
+                let v = match sub {
+                    Some(sub) => select(&v, sub),
+                    None => v,
+                };
+                out.insert(name.clone(), v);
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
+}
 
 fn gid(id: u64) -> String {
     format!("gid://axonhub/channel/{id}")
@@ -172,6 +328,7 @@ fn default_settings(legacy: bool) -> Map<String, Value> {
             "transformOptions": {"forceArrayInstructions": false, "forceArrayInputs": false,
                                  "replaceDeveloperRoleWithSystem": false},
             "passThroughUserAgent": false,
+            "headerOverrideOperations": [], "bodyOverrideOperations": [],
         })
     };
     v.as_object().cloned().unwrap_or_default()
@@ -282,6 +439,14 @@ impl AxonHub {
                 supported.push(t.clone());
             }
         }
+        // A model added by hand in AxonHub's UI: it is both in supportedModels and manualModels
+        // (`internal/server/biz/channel_model_sync.go` keeps manualModels on every sync).
+        let manual: Vec<String> = if !self.legacy && sd.id.is_multiple_of(7) {
+            vec![format!("{}-manual", sd.name)]
+        } else {
+            Vec::new()
+        };
+        supported.extend(manual.iter().cloned());
         let mappings: Vec<Value> = sd
             .mapping
             .iter()
@@ -303,9 +468,20 @@ impl AxonHub {
             if sd.id.is_multiple_of(4) {
                 settings.insert(
                     "proxy".into(),
-                    json!({"type": "http", "url": "http://10.0.0.2:3128", "username": "", "password": ""}),
+                    json!({"type": "URL", "url": "http://10.0.0.2:3128", "username": "", "password": ""}),
                 );
                 settings.insert("passThroughUserAgent".into(), json!(true));
+            }
+            if sd.id.is_multiple_of(5) {
+                // Request overrides set in AxonHub's channel settings dialog.
+                settings.insert(
+                    "headerOverrideOperations".into(),
+                    json!([{"op": "set", "path": "X-Title", "value": "msync-mock"}]),
+                );
+                settings.insert(
+                    "bodyOverrideOperations".into(),
+                    json!([{"op": "delete", "path": "metadata"}]),
+                );
             }
             if sd.vendor == Vendor::Relay {
                 settings.insert(
@@ -327,7 +503,7 @@ impl AxonHub {
         if !self.legacy {
             let obj = v.as_object_mut();
             if let Some(obj) = obj {
-                obj.insert("manualModels".into(), json!([]));
+                obj.insert("manualModels".into(), json!(manual));
                 obj.insert("tags".into(), json!(sd.tag.iter().collect::<Vec<_>>()));
                 obj.insert("autoSyncSupportedModels".into(), json!(false));
                 obj.insert("autoSyncModelPattern".into(), json!(""));
@@ -338,10 +514,15 @@ impl AxonHub {
         v.as_object().cloned().unwrap_or_default()
     }
 
-    fn view(c: &Map<String, Value>, with_credentials: bool) -> Value {
+    /// The channel as a query sees it: credentials only when selected, settings as selected.
+    fn view(c: &Map<String, Value>, query: &str) -> Value {
         let mut c = c.clone();
-        if !with_credentials {
+        if !query.contains("credentials") {
             c.insert("credentials".into(), Value::Null);
+        }
+        if let (Some(sel), Some(settings)) = (settings_selection(query), c.get("settings")) {
+            let selected = select(settings, &sel);
+            c.insert("settings".into(), selected);
         }
         c.insert("__typename".into(), json!("Channel"));
         Value::Object(c)
@@ -554,10 +735,9 @@ impl AxonHub {
                 window = window.split_off(window.len() - last as usize);
             }
         }
-        let with_credentials = query.contains("credentials");
         let edges: Vec<Value> = window
             .iter()
-            .map(|c| json!({"node": Self::view(c, with_credentials), "cursor": cursor(c)}))
+            .map(|c| json!({"node": Self::view(c, query), "cursor": cursor(c)}))
             .collect();
         let page_info = json!({
             "hasNextPage": has_next, "hasPreviousPage": has_prev,
@@ -645,6 +825,7 @@ impl AxonHub {
     fn update_channel(
         &self,
         st: &mut State,
+        query: &str,
         args: &str,
         variables: &Map<String, Value>,
         fault: Option<&FaultKind>,
@@ -787,7 +968,7 @@ impl AxonHub {
         ch.insert("updatedAt".into(), json!(rfc(now_unix())));
         st.channels.insert(id, ch.clone());
         st.count_write(id);
-        data(F, Self::view(&ch, false))
+        data(F, Self::view(&ch, query))
     }
 
     fn graphql(&self, st: &mut State, req: &Req, fault: Option<&FaultKind>) -> Reply {
@@ -832,7 +1013,7 @@ impl AxonHub {
                         &json!({"errors": [{"message": "ent: channel not found", "path": ["node"]}], "data": {"node": null}}),
                     ),
                     Some(c) => {
-                        let mut v = Self::view(c, query.contains("credentials"));
+                        let mut v = Self::view(c, &query);
                         // Prices are out of scope for now (ratio task): an empty set.
                         v["channelModelPrices"] = json!([]);
                         data("node", v)
@@ -843,7 +1024,15 @@ impl AxonHub {
                 }
             }
             (false, "fetchModels") if !self.legacy => self.fetch_models(st, &input(), fault),
-            (true, "updateChannel") => self.update_channel(st, &root.args, &variables, fault),
+            (true, "updateChannel") => {
+                self.update_channel(st, &query, &root.args, &variables, fault)
+            }
+            // Schema introspection (gqlgen answers it unless disabled).
+            (false, "__type") => {
+                let name = arg(&root.args, "name", &variables);
+                let name = name.as_ref().and_then(Value::as_str).unwrap_or("");
+                Reply::ok(&json!({ "data": introspect(name, self.legacy) }))
+            }
             (true, "updateChannelStatus") => {
                 let id = parse_gid(arg(&root.args, "id", &variables).as_ref());
                 let status = arg(&root.args, "status", &variables);
@@ -854,7 +1043,7 @@ impl AxonHub {
                 match id.and_then(|id| st.channels.get_mut(&id).map(|c| (id, c))) {
                     Some((id, c)) => {
                         c.insert("status".into(), json!(status));
-                        let v = Self::view(c, false);
+                        let v = Self::view(c, &query);
                         st.count_write(id);
                         data("updateChannelStatus", v)
                     }

@@ -45,7 +45,10 @@ const FIELDS: &[super::Field] = &[
     f("compatible_response", Kind::Bool, false),
     f("allow_extra_body", Kind::Bool, false),
     f("pass_through_body", Kind::Bool, false),
-    f("cost_ratio", Kind::Float, false),
+    // `*float64` and `*datatypes.JSONSlice[string]` (`disabled_stream,omitempty`): nullable,
+    // so a full write without them stores NULL (deanxv/done-hub `model/channel.go`).
+    f("cost_ratio", Kind::Float, true),
+    f("disabled_stream", Kind::Any, true),
     f("plugin", Kind::Any, true),
 ];
 
@@ -63,6 +66,35 @@ const SORTABLE: &[&str] = &[
     "weight",
     "cost_ratio",
 ];
+
+/// The path gin routes on: `URL.Path`, already percent-decoded (gin's `UseRawPath` is off), so
+/// `/api/channel_tag/a%2Fb/list` is routed as `/api/channel_tag/a/b/list` and answers 404.
+fn gin_path(req: &Req) -> String {
+    let bytes = req.path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn segments(path: &str) -> Vec<&str> {
+    path.trim_matches('/').split('/').collect()
+}
 
 fn ok(data: Value) -> Reply {
     Reply::ok(&json!({"success": true, "message": "", "data": data}))
@@ -88,7 +120,7 @@ fn i(c: &Map<String, Value>, k: &str) -> i64 {
 
 impl DoneHub {
     fn channel_json(sd: &SeedChannel) -> Map<String, Value> {
-        let v = json!({
+        let mut v = json!({
             "id": sd.id, "type": sd.vendor.new_api_type(), "key": sd.key, "status": sd.status,
             "name": sd.name, "weight": sd.weight.max(1), "created_time": sd.created_time,
             "test_time": 0, "response_time": 0, "base_url": sd.base_url, "other": "",
@@ -102,6 +134,13 @@ impl DoneHub {
             "pre_cost": 1, "compatible_response": false, "allow_extra_body": false,
             "pass_through_body": false, "cost_ratio": 0, "plugin": null,
         });
+        if let Some(obj) = v.as_object_mut() {
+            if sd.id.is_multiple_of(5) {
+                // Per-channel settings an admin set in DoneHub's edit dialog.
+                obj.insert("cost_ratio".into(), json!(0.8));
+                obj.insert("disabled_stream".into(), json!(["o1", "o1-mini"]));
+            }
+        }
         v.as_object().cloned().unwrap_or_default()
     }
 
@@ -352,7 +391,10 @@ impl DoneHub {
             .is_some_and(|m| !m.is_empty());
         let mut updated = stored.clone();
         if models_non_empty {
-            // Update(true): Select("*").Omit("UsedQuota") — every column, zero values included.
+            // Update(true): Select("*").Omit("UsedQuota") — every column, zero values included
+            // (deanxv/done-hub `model/channel.go` `UpdateRaw`). That includes `status`,
+            // `balance`, `test_time` and `response_time` as the client sent them: a client that
+            // read an enabled channel before it was auto-disabled (status 3) re-enables it.
             for field in FIELDS {
                 if matches!(field.name, "id" | "used_quota") {
                     continue;
@@ -396,7 +438,8 @@ impl FlavorApi for DoneHub {
     }
 
     fn classify(&self, st: &State, req: &Req) -> (Op, Option<u64>) {
-        let seg = req.segments();
+        let path = gin_path(req);
+        let seg = segments(&path);
         let body_id = || {
             req.json()
                 .ok()
@@ -426,7 +469,8 @@ impl FlavorApi for DoneHub {
     }
 
     fn handle(&self, st: &mut State, req: &Req, fault: Option<&FaultKind>) -> Reply {
-        let seg = req.segments();
+        let path = gin_path(req);
+        let seg = segments(&path);
         let route = (req.method.as_str(), seg.as_slice());
         if let ("GET", ["api", "status"]) = route {
             let version = st.config.version.clone().unwrap_or_else(|| "v1.4.7".into());
@@ -450,10 +494,7 @@ impl FlavorApi for DoneHub {
         }
         match route {
             ("GET", ["api", "channel"]) => self.list(st, req, fault),
-            ("GET", ["api", "channel_tag", tag, "list"]) => {
-                let tag = crate::state::url_decode(tag);
-                self.tag_list(st, req, &tag)
-            }
+            ("GET", ["api", "channel_tag", tag, "list"]) => self.tag_list(st, req, tag),
             ("POST", ["api", "channel", "provider_models_list"]) => {
                 self.fetch_models(st, req, fault)
             }

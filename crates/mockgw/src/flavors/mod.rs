@@ -46,7 +46,13 @@ pub fn for_config(cfg: &MockConfig) -> Box<dyn FlavorApi> {
         Flavor::NewApi => Box::new(new_api::NewApiFamily::new_api(cfg)),
         Flavor::Veloera => Box::new(veloera::flavor()),
         Flavor::DoneHub => Box::new(done_hub::DoneHub),
-        Flavor::Octopus => Box::new(octopus::Octopus { v09: cfg.legacy }),
+        Flavor::Octopus => Box::new(octopus::Octopus {
+            v09: cfg.legacy,
+            v013: cfg
+                .version
+                .as_deref()
+                .is_some_and(|v| v.starts_with("v0.12") || v.starts_with("v0.13")),
+        }),
         Flavor::Axonhub => Box::new(axonhub::AxonHub { legacy: cfg.legacy }),
     }
 }

@@ -55,6 +55,29 @@ const SENSITIVE: &[&str] = &[
     "key_mode",
 ];
 
+/// Fields a `channel.write` admin may change without `channel.sensitive_write`, and fields the
+/// edit endpoint ignores or leaves to other endpoints (QuantumNous/new-api
+/// `controller/channel_authz.go`). Anything else in a PUT body is treated as sensitive
+/// ("fail closed"): a field the server does not know is refused to a non-root admin.
+const NON_SENSITIVE: &[&str] = &[
+    "id",
+    "test_model",
+    "name",
+    "weight",
+    "models",
+    "group",
+    "model_mapping",
+    "status_code_mapping",
+    "priority",
+    "auto_ban",
+    "other_info",
+    "tag",
+    "remark",
+    "channel_info",
+    "multi_key_mode",
+    "status",
+];
+
 /// `model.Channel` columns (§1.3) as `encoding/json` + GORM see them.
 fn channel_fields(d: &Dialect) -> Vec<super::Field> {
     let mut v = vec![
@@ -641,6 +664,9 @@ impl NewApiFamily {
                 None | Some(Value::Null) => false,
                 Some(Value::String(s)) if *k == "key" && s.is_empty() => false,
                 Some(v) => stored.get(*k) != Some(v),
+            }) || body.keys().any(|k| {
+                let k = k.as_str();
+                !SENSITIVE.contains(&k) && !NON_SENSITIVE.contains(&k) && !READ_ONLY.contains(&k)
             });
             if changed {
                 return self.fail(if zh {

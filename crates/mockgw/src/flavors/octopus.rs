@@ -15,6 +15,13 @@ use serde_json::{json, Map, Value};
 pub struct Octopus {
     /// v0.9.28 behaviour: Bearer auth, token in the login body, integer `type`, `base_urls`/`keys`.
     pub v09: bool,
+    /// v0.12/v0.13 channel format (version string `v0.12…`/`v0.13…`): channels have named keys,
+    /// endpoint paths, a `models` list and per-model `grants`; the list is
+    /// `GET /api/v1/channel/stats` (no URLs, no keys) and one channel is
+    /// `GET /api/v1/channel/detail/:id`; `GET /api/v1/channel/list` is gone (bestruirui/octopus
+    /// issues #383, #397, #404; as followed by qixing-jk/all-api-hub
+    /// `src/services/apiService/octopus/v013.ts`). Only reading is modelled.
+    pub v013: bool,
 }
 
 fn ok(data: Value) -> Reply {
@@ -85,6 +92,50 @@ impl Octopus {
             "param_override": null, "channel_proxy": null, "match_regex": null,
         });
         v.as_object().cloned().unwrap_or_default()
+    }
+
+    /// A channel in the v0.13 detail shape.
+    fn v013_detail(c: &Map<String, Value>) -> Value {
+        let models = normalize_names(&split_csv(
+            &[c.get("model"), c.get("custom_model")]
+                .iter()
+                .filter_map(|v| v.and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join(","),
+        ));
+        let grants: Vec<Value> = models
+            .iter()
+            .map(|m| json!({"model_name": m, "key_name": "default", "protocols": 2}))
+            .collect();
+        json!({
+            "id": c.get("id"), "name": c.get("name"), "dialect": "generic",
+            "enabled": c.get("enabled"), "base_url": c.get("base_url"),
+            "openai_chat_completion_path": "/v1/chat/completions",
+            "openai_response_path": "/v1/responses", "anthropic_message_path": "/v1/messages",
+            "keys": [{"name": "default", "key": c.get("key"), "enabled": true}],
+            "models": models, "grants": grants, "proxy": false, "custom_header": [],
+            "param_override": "", "channel_proxy": "", "match_regex": "",
+        })
+    }
+
+    /// A channel in the v0.13 stats-list shape: no URL, no key.
+    fn v013_stats(c: &Map<String, Value>) -> Value {
+        let id = c.get("id").and_then(Value::as_u64).unwrap_or(0);
+        let mut s = Self::stats(id);
+        let detail = Self::v013_detail(c);
+        let models: Vec<Value> = detail["models"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .enumerate()
+                    .map(|(i, m)| json!({"model_id": i + 1, "model_name": m}))
+                    .collect()
+            })
+            .unwrap_or_default();
+        s["channel_name"] = c.get("name").cloned().unwrap_or(Value::Null);
+        s["enabled"] = c.get("enabled").cloned().unwrap_or(json!(true));
+        s["models"] = json!(models);
+        s
     }
 
     /// Stats are derived, not stored (§4.2 "each with its stats").
@@ -423,6 +474,22 @@ impl FlavorApi for Octopus {
         }
         if needs_json && !is_json_content(req) {
             return err(415, "Invalid JSON format");
+        }
+        if self.v013 {
+            match route {
+                ("GET", ["api", "v1", "channel", "stats"]) => {
+                    let list: Vec<Value> = st.channels.values().map(Self::v013_stats).collect();
+                    return ok(json!(list));
+                }
+                ("GET", ["api", "v1", "channel", "detail", id]) => {
+                    return match id.parse::<u64>().ok().and_then(|id| st.channels.get(&id)) {
+                        Some(c) => ok(Self::v013_detail(c)),
+                        None => err(500, "channel not found"),
+                    };
+                }
+                ("GET", ["api", "v1", "channel", "list"]) => return err(404, "Resource not found"),
+                _ => {}
+            }
         }
         match route {
             ("GET", ["api", "v1", "user", "status"]) => ok(json!("ok")),

@@ -448,7 +448,8 @@ impl Env {
                 .map_err(store_err)?
                 .is_none()
         {
-            storage::save_settings(&*self.store, &site.id, &SyncSettings::default()).await?;
+            storage::save_settings(&*self.store, &site.id, &SyncSettings::for_site(site.kind))
+                .await?;
         }
         Ok(Reply::Site {
             site: sites::summary(&site),

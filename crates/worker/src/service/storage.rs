@@ -117,7 +117,7 @@ pub async fn migrate_1_to_2(store: &dyn KvStore) -> Result<(), Error> {
             .map_err(store_err)?
             .is_none()
         {
-            save_settings(store, &site.id, &SyncSettings::default()).await?;
+            save_settings(store, &site.id, &SyncSettings::for_site(site.kind)).await?;
         }
     }
     if !sites.is_empty() {

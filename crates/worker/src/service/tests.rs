@@ -1176,9 +1176,10 @@ fn migration_1_to_2_normalizes_urls_and_adds_settings() {
         assert_eq!(sites[0].base_url, "http://127.0.0.1:3000");
         assert_eq!(sites[0].credentials.token.expose(), "sk-v1-secret");
         assert!(w.store.snapshot().contains_key("settings/old"));
+        // A New API site's defaults: its site bucket under New API's own rate limit.
         assert_eq!(
             block(w.env.settings(&SiteId("old".into()))).unwrap(),
-            SyncSettings::default()
+            SyncSettings::for_site(SiteKind::NewApi)
         );
     }
 }

@@ -170,6 +170,7 @@ fn channel(n: u64) -> Channel {
         models: vec![],
         mapping: Mapping::Empty,
         tag: None,
+        rules: Default::default(),
     }
 }
 
@@ -221,6 +222,18 @@ fn mapping_write_keeps_every_other_setting_and_never_sends_credentials() {
             models: Some(vec!["gpt-4o".into(), "gpt-4o-mini".into()]),
             mapping: Some(vec![("standard-4o".into(), "gpt-4o".into())]),
         };
+        if !introspection {
+            // The documented selection lacks `headerOverrideOperations`; the wholesale
+            // settings write would erase it. Refused, nothing sent.
+            let e = block_on(gw.update_channel(&channel(2), &up)).unwrap_err();
+            assert_eq!(e.class, ErrorClass::Validation, "{e}");
+            assert!(t
+                .requests()
+                .iter()
+                .all(|r| body_json(r)["operationName"] != "UpdateChannel"));
+            assert_eq!(s.store.borrow()[1]["settings"], before);
+            continue;
+        }
         let got = block_on(gw.update_channel(&channel(2), &up)).unwrap();
         let input = last_update_input(&t);
         assert!(input.get("credentials").is_none());

@@ -47,6 +47,7 @@ fn channel(id: &str) -> Channel {
         models: vec![],
         mapping: Mapping::Empty,
         tag: None,
+        rules: Default::default(),
     }
 }
 

@@ -60,6 +60,7 @@ fn channel(id: &str) -> Channel {
         models: vec![],
         mapping: Mapping::Unsupported,
         tag: None,
+        rules: Default::default(),
     }
 }
 
