@@ -282,7 +282,7 @@ impl fmt::Display for SettingValue {
         match self {
             SettingValue::Bool(b) => f.write_str(if *b { "on" } else { "off" }),
             SettingValue::Number(n) => write!(f, "{n}"),
-            SettingValue::Minutes(m) if m % 60 == 0 => write!(f, "{} h", m / 60),
+            SettingValue::Minutes(m) if m.is_multiple_of(60) => write!(f, "{} h", m / 60),
             SettingValue::Minutes(m) => write!(f, "{m} min"),
             SettingValue::Seconds(0) => f.write_str("none"),
             SettingValue::Seconds(s) => write!(f, "{s} s"),
@@ -776,7 +776,17 @@ fn convert_rules(
             warnings.push(Warning::RuleSkipped {
                 channel: channel.clone(),
                 name,
-                reason: RuleSkip::InvalidRegex { message: e.message },
+                reason: RuleSkip::InvalidRegex {
+                    // the regex crate's message ends with the reason on its last line
+                    message: e
+                        .message
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .trim()
+                        .trim_start_matches("error: ")
+                        .to_string(),
+                },
             });
             continue;
         }
@@ -2152,8 +2162,10 @@ mod tests {
     }
 
     fn existing(name: &str, kind: SiteKind, url: &str) -> (Site, SyncSettings) {
-        let mut settings = SyncSettings::default();
-        settings.removal_threshold_pct = 80;
+        let mut settings = SyncSettings {
+            removal_threshold_pct: 80,
+            ..Default::default()
+        };
         settings.channels.insert(
             "1".into(),
             ChannelConfig {
