@@ -147,6 +147,7 @@ pub fn warning_text(l: Lang, w: &Warning) -> String {
         } => {
             let why = match reason {
                 RuleSkip::NotAnObject => t("aah.r_not_object").to_string(),
+                RuleSkip::NoName => t("aah.r_no_name").to_string(),
                 RuleSkip::EmptyPattern => t("aah.r_empty").to_string(),
                 RuleSkip::InvalidRegex { message } => fill(t("aah.r_regex"), &[message]),
             };

@@ -154,6 +154,7 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("aah.no_limit", "none", "不限"),
     ("aah.none", "(none)", "（无）"),
     ("aah.r_empty", "its pattern is empty.", "其匹配模式为空。"),
+    ("aah.r_no_name", "it has no name, so All API Hub never applied it.", "它没有名称，All API Hub 从未应用它。"),
     ("aah.r_not_object", "it is not a rule object.", "它不是规则对象。"),
     ("aah.r_regex", "its regular expression does not compile ({0}); All API Hub never matched it either.", "其正则表达式无法编译（{0}）；All API Hub 也从未用它匹配到模型。"),
     ("aah.rule_exclude", "exclude", "排除"),

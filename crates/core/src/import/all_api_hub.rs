@@ -353,6 +353,9 @@ impl fmt::Display for CredentialField {
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum RuleSkip {
     NotAnObject,
+    /// All API Hub drops a rule without a name when it loads its settings (its sanitiser), so it
+    /// never applied it.
+    NoName,
     EmptyPattern,
     /// The pattern does not compile as a regular expression here (msync has no look-around or
     /// back-references); All API Hub never matched an invalid pattern either.
@@ -508,6 +511,9 @@ impl fmt::Display for Warning {
                 write!(f, "rule {name:?}{} is not imported: ", channel_suffix(channel))?;
                 match reason {
                     RuleSkip::NotAnObject => f.write_str("it is not a rule object"),
+                    RuleSkip::NoName => {
+                        f.write_str("it has no name, so All API Hub never applied it")
+                    }
                     RuleSkip::EmptyPattern => f.write_str("its pattern is empty"),
                     RuleSkip::InvalidRegex { message } => write!(
                         f,
@@ -748,6 +754,14 @@ fn convert_rules(
                 name,
                 action,
                 enabled,
+            });
+            continue;
+        }
+        if name.is_empty() {
+            warnings.push(Warning::RuleSkipped {
+                channel: channel.clone(),
+                name,
+                reason: RuleSkip::NoName,
             });
             continue;
         }
@@ -1919,6 +1933,21 @@ mod tests {
                 ..
             }
         )));
+        // a rule without a name: All API Hub's sanitiser drops it, so it never applied
+        let text = v4_with(|v| {
+            v["preferences"]["managedSiteModelSync"]["globalChannelModelFilters"][0]["name"] =
+                "".into()
+        });
+        let p = ok(&text);
+        assert!(has(&p.warnings, |w| matches!(
+            w,
+            Warning::RuleSkipped {
+                channel: None,
+                reason: RuleSkip::NoName,
+                ..
+            }
+        )));
+        assert_eq!(plan(&p, SourceType::NewApi).settings.rules.len(), 2);
     }
 
     #[test]
