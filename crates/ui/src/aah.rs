@@ -219,10 +219,11 @@ fn SiteCard(plan: SitePlan, consent: RwSignal<Vec<SiteId>>) -> impl IntoView {
     let head = move || {
         let l = lang.get();
         let (text, class) = action_text(l, &p);
-        let active = p
-            .active
-            .then(|| format!(" · {}", lookup(l, "aah.active")))
-            .unwrap_or_default();
+        let active = if p.active {
+            format!(" · {}", lookup(l, "aah.active"))
+        } else {
+            String::new()
+        };
         view! {
             <h4>{p.site.name.clone()} " " <span class=class data-testid="aah-action">{text}</span></h4>
             <p class="muted">{format!("{} · {}{active}", p.site.kind.label(), p.site.base_url)}</p>
