@@ -37,6 +37,7 @@ macro_rules! outln {
     }};
 }
 
+pub mod import;
 pub mod ratios;
 
 /// Exit codes.
@@ -154,6 +155,9 @@ pub enum Command {
     /// New API ratio / price sync: compare with upstreams, take values, revert.
     #[command(subcommand, after_help = ratios::AFTER_HELP)]
     Ratios(ratios::RatiosCmd),
+    /// Import another tool's settings (All API Hub) into an msync.toml.
+    #[command(subcommand)]
+    Import(import::ImportCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -1457,6 +1461,7 @@ pub async fn run(cli: Cli) -> i32 {
             .await
         }
         Command::Ratios(cmd) => app.ratios(cmd).await,
+        Command::Import(cmd) => app.import(cmd),
     };
     match result {
         Ok(code) => code,

@@ -14,6 +14,7 @@ pub mod filter;
 pub mod gateway;
 pub mod history;
 pub mod http;
+pub mod import;
 pub mod model;
 pub mod protocol;
 pub mod ratio;

@@ -12,6 +12,7 @@ use crate::engine::record::{ItemResult, ItemStatus, RunHead, RunId};
 use crate::engine::redirect::RedirectPreview;
 use crate::engine::{Progress, Selection};
 use crate::gateway::{Capabilities, ConnectionReport};
+use crate::import::all_api_hub::{ImportError, ImportPreview};
 use crate::model::{Channel, ChannelId, Credentials, SiteId, SiteKind};
 use crate::ratio::{
     RatioApplyOutcome, RatioChoice, RatioDiff, RatioPreview, RatioRevertOutcome, RatioSnapshotHead,
@@ -169,6 +170,19 @@ pub enum Command {
     /// Replace sites/settings from an exported file (malformed or newer files are refused).
     ImportSettings {
         content: String,
+    },
+    /// Read an All API Hub export (docs/import-all-api-hub.md) and say what importing it would
+    /// create or change; nothing is saved. Reply: [`Reply::AllApiHubPreview`] or
+    /// [`Reply::ImportRefused`].
+    PreviewAllApiHub {
+        content: String,
+    },
+    /// Import it: new sites are created; msync sites with the same address are changed only when
+    /// listed in `update` (the user agreed to their diff). Reply: [`Reply::AllApiHubImported`].
+    ImportAllApiHub {
+        content: String,
+        #[serde(default)]
+        update: Vec<SiteId>,
     },
 
     // ----- model redirect (SPEC §4; the options page's Redirect screen) --------------------
@@ -328,6 +342,20 @@ pub enum Reply {
     Error {
         class: String,
         message: String,
+    },
+    /// What an All API Hub import would do (without secret values).
+    AllApiHubPreview {
+        preview: ImportPreview,
+    },
+    /// The file cannot be imported at all; nothing was saved.
+    ImportRefused {
+        error: ImportError,
+    },
+    /// What an All API Hub import did. `skipped`: sites of the file left out (their names).
+    AllApiHubImported {
+        created: Vec<SiteSummary>,
+        updated: Vec<SiteSummary>,
+        skipped: Vec<String>,
     },
     RatioSources {
         sources: RatioSources,

@@ -93,6 +93,29 @@ pub fn request_host_permission(origin: &str) -> impl std::future::Future<Output 
     }
 }
 
+/// Ask for the host permissions of several origins at once (one prompt). Call it synchronously
+/// from a click handler; resolves to whether they were granted (true when there is none to ask).
+pub fn request_host_permissions(origins: &[String]) -> impl std::future::Future<Output = bool> {
+    let promise = (!origins.is_empty()).then(|| {
+        let p = Object::new();
+        let list = Array::new();
+        for o in origins {
+            list.push(&JsValue::from_str(&format!("{o}/*")));
+        }
+        let _ = Reflect::set(&p, &"origins".into(), &list);
+        permissions_request(&p)
+    });
+    async move {
+        match promise {
+            Some(p) => JsFuture::from(p)
+                .await
+                .map(|v| v.as_bool().unwrap_or(false))
+                .unwrap_or(false),
+            None => true,
+        }
+    }
+}
+
 pub fn open_options_page() {
     let _ = open_options_page_js();
 }

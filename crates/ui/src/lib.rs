@@ -1,6 +1,7 @@
 //! msync's options page and popup: thin Leptos views over state the worker owns.
 //! The UI never decides anything about a sync; it renders replies and sends commands.
 
+mod aah;
 mod api;
 mod common;
 pub mod format;

@@ -93,6 +93,7 @@ pub fn TransferScreen() -> impl IntoView {
                 </label>
                 <NoticeLine notice=import_notice />
             </div>
+            <crate::aah::AllApiHubCard />
         </section>
     }
 }

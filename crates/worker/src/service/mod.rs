@@ -3,6 +3,7 @@
 //! tested natively with an in-memory store, a fake gateway and a fake browser.
 
 pub mod extras;
+pub mod import;
 pub mod runs;
 pub mod schedule;
 pub mod sites;
@@ -332,6 +333,10 @@ impl Env {
                 self.export_settings(include_secrets).await?
             }
             Command::ImportSettings { content } => self.import_settings(&content).await?,
+            Command::PreviewAllApiHub { content } => self.preview_all_api_hub(&content).await?,
+            Command::ImportAllApiHub { content, update } => {
+                self.import_all_api_hub(&content, &update).await?
+            }
             Command::ListPresets => Reply::Presets {
                 presets: msync_core::redirect::preset_infos(),
             },

@@ -1362,3 +1362,108 @@ fn progress_reaches_pages_throttled_with_the_first_and_last_always_sent() {
         assert!(pair[1].elapsed_ms - pair[0].elapsed_ms >= 250, "{pair:?}");
     }
 }
+
+// ----- All API Hub import (docs/import-all-api-hub.md) -----------------------------------------
+
+#[test]
+fn all_api_hub_import_previews_then_creates_and_updates_only_with_consent() {
+    use msync_core::import::all_api_hub::{SiteAction, SourceType};
+    let mut w = World::new();
+    let s = w.add_site("s");
+    // the fixture's New API site has the address of the stored site `s`
+    let v4 = include_str!("../../../../tests/fixtures/all-api-hub/v4-full.json")
+        .replace("https://newapi.example.com", "http://127.0.0.1:3000");
+    let before = w.store.snapshot();
+    let r = w.cmd(Command::PreviewAllApiHub {
+        content: v4.clone(),
+    });
+    let Reply::AllApiHubPreview { preview } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(w.store.snapshot(), before, "a preview saves nothing");
+    let text = serde_json::to_string(&preview).unwrap();
+    for secret in [
+        "fixture-newapi-admin-token-0001",
+        "fixture-octopus-password",
+        "fixture-axonhub-password",
+        TOKEN,
+    ] {
+        assert!(!text.contains(secret), "{secret} sent to the page");
+    }
+    let n = preview.plan(SourceType::NewApi).unwrap();
+    assert!(matches!(&n.action, SiteAction::Update { existing, .. } if *existing == s));
+    assert!(n.credentials_change);
+
+    // refused files are typed and change nothing
+    let r = w.cmd(Command::PreviewAllApiHub {
+        content: v4[..200].to_string(),
+    });
+    assert!(
+        matches!(
+            r,
+            Reply::ImportRefused {
+                error: msync_core::import::all_api_hub::ImportError::Truncated
+            }
+        ),
+        "{r:?}"
+    );
+
+    // confirmed without consent to the update: only the new sites
+    let r = w.cmd(Command::ImportAllApiHub {
+        content: v4.clone(),
+        update: vec![],
+    });
+    let Reply::AllApiHubImported {
+        created,
+        updated,
+        skipped,
+    } = r
+    else {
+        panic!("{r:?}")
+    };
+    let names: Vec<&str> = created.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["octopus.example.com", "axonhub.example.com"]);
+    assert!(updated.is_empty());
+    assert_eq!(skipped, vec!["Site s".to_string()]);
+    let Reply::Settings { settings } = w.cmd(Command::GetSettings { site: s.clone() }) else {
+        panic!()
+    };
+    assert_eq!(settings, SyncSettings::default(), "s untouched");
+    assert!(w.store.snapshot()[KEY_SITES].contains(TOKEN));
+    let Reply::Settings { settings: octo } = w.cmd(Command::GetSettings {
+        site: created[0].id.clone(),
+    }) else {
+        panic!()
+    };
+    assert_eq!(octo.concurrency, 3);
+    assert_eq!(octo.channels["3"].rules.len(), 1);
+
+    // with consent: s is updated (settings and token); the sites created above are now updates
+    // without consent, so they are left alone
+    let r = w.cmd(Command::ImportAllApiHub {
+        content: v4,
+        update: vec![s.clone()],
+    });
+    let Reply::AllApiHubImported {
+        created, updated, ..
+    } = r
+    else {
+        panic!("{r:?}")
+    };
+    assert!(created.is_empty());
+    assert_eq!(updated.len(), 1);
+    assert_eq!(updated[0].name, "Site s", "the msync name is kept");
+    let Reply::Settings { settings } = w.cmd(Command::GetSettings { site: s.clone() }) else {
+        panic!()
+    };
+    assert_eq!((settings.concurrency, settings.rate.rpm), (3, 60));
+    assert!(settings.auto_sync.enabled && settings.redirect.enabled);
+    assert_eq!(settings.channels["1"].rules.len(), 1);
+    let stored = w.store.snapshot()[KEY_SITES].clone();
+    assert!(stored.contains("fixture-newapi-admin-token-0001") && !stored.contains(TOKEN));
+    assert_eq!(
+        w.browser.alarms.borrow()["msync:sync:s"].period_minutes,
+        Some(360.0),
+        "auto-sync armed with the imported interval"
+    );
+}
