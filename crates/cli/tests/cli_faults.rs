@@ -26,7 +26,12 @@ fn every_fault_class_is_classified_on_its_channel() {
         ),
         (FaultKind::TruncatedJson, "invalid_response", None, false),
         (FaultKind::MalformedJson, "invalid_response", None, false),
-        (FaultKind::RedirectLogin, "invalid_response", None, false),
+        (
+            FaultKind::RedirectLogin,
+            "invalid_response",
+            Some(302),
+            false,
+        ),
         (status(429), "rate_limited", Some(429), true),
         (status(500), "server", Some(500), true),
         (status(502), "server", Some(502), true),

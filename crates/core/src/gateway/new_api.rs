@@ -7,6 +7,7 @@
 
 use super::{
     class_for_status, clean_models, wrapped_status, Capabilities, ConnectionReport, Ctx, Gateway,
+    ModelListFormat,
 };
 use crate::error::{Error, ErrorClass, Result};
 use crate::http::{Method, Request, Response};
@@ -245,14 +246,10 @@ pub(super) fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-/// Split the comma-separated `models` field the way the server does (`GetModels`).
+/// Split the comma-separated `models` field the way the server does (`GetModels`: outer commas
+/// trimmed, split on `,`, names kept as they are); empty names are dropped.
 pub fn split_models(text: &str) -> Vec<String> {
-    text.trim_matches(',')
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+    ModelListFormat::CommaJoined.split(text)
 }
 
 /// Classify a `success:false` message. Never relies on one language: the server answers in
@@ -319,6 +316,7 @@ impl Gateway for NewApi {
             model_mapping: true,
             ratio_sync: self.ctx.site.kind == SiteKind::NewApi,
             aliases_must_be_listed: true,
+            model_list: ModelListFormat::CommaJoined,
         }
     }
 
@@ -428,7 +426,11 @@ impl Gateway for NewApi {
         let id = numeric_id(&channel.id)?;
         let path = format!("/api/channel/fetch_models/{id}");
         let data = self.call(self.request(Method::Get, &path)).await?;
-        parse_model_list(data)
+        // An entry is quoted into the error: it came from the server, so it is redacted.
+        parse_model_list(data).map_err(|e| Error {
+            message: self.ctx.redact(&e.message),
+            ..e
+        })
     }
 
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel> {
@@ -440,7 +442,9 @@ impl Gateway for NewApi {
         // stale read-only fields were written back by 2025 builds).
         let mut body = json!({ "id": id });
         if let Some(models) = &update.models {
-            let models = clean_models(models);
+            // Names are written as given (a revert writes back what it read); a name with a
+            // comma is refused before anything is sent.
+            let models = ModelListFormat::CommaJoined.join(models)?;
             if models.is_empty() {
                 // `"models":""` is silently ignored by the server: refuse instead of lying.
                 return Err(Error::validation(format!(
@@ -448,7 +452,7 @@ impl Gateway for NewApi {
                     self.ctx.site.kind.label()
                 )));
             }
-            body["models"] = Value::String(models.join(","));
+            body["models"] = Value::String(models);
         }
         if let Some(pairs) = &update.mapping {
             // A pointer field: `""` clears the mapping, present values are always written.
@@ -511,7 +515,8 @@ mod tests {
 
     #[test]
     fn models_split_like_the_server() {
-        assert_eq!(split_models(",a, b,,c,"), vec!["a", "b", "c"]);
+        // `GetModels` trims outer commas and splits on `,` only: spaces belong to the name.
+        assert_eq!(split_models(",a, b,,c,"), vec!["a", " b", "c"]);
         assert!(split_models("").is_empty());
     }
 }
