@@ -9,7 +9,19 @@ chrome.alarms.onAlarm.addListener((alarm) => {
   ready.then(() => on_alarm(alarm.name)).catch((e) => console.error('msync: alarm failed', e));
 });
 
-chrome.runtime.onMessage.addListener((message, _sender, sendResponse) => {
+/** Only the extension's own pages (options, popup) may send commands: never a content script
+ *  or another extension (the worker answers secrets to an export with `include_secrets`). */
+function fromOwnPage(sender) {
+  return sender?.id === chrome.runtime.id
+    && typeof sender.url === 'string'
+    && sender.url.startsWith(chrome.runtime.getURL(''));
+}
+
+chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  if (!fromOwnPage(sender)) {
+    sendResponse({ reply: 'error', class: 'permission', message: 'msync only answers its own pages' });
+    return false;
+  }
   ready
     .then(() => on_message(message))
     .then(sendResponse, (e) => sendResponse({ reply: 'error', class: 'internal', message: String(e) }));

@@ -58,6 +58,11 @@ for (const { name, dir } of packages) {
     assert.ok(!('host_permissions' in m) || m.host_permissions.length === 0,
       `${name}: host_permissions must be absent (hosts are optional, granted per site): ${JSON.stringify(m.host_permissions)}`);
     assert.ok(!JSON.stringify(m).includes('<all_urls>'), `${name}: <all_urls> in the manifest`);
+    // Nothing outside the extension's own pages may talk to the worker (it answers secrets to
+    // `export_settings {include_secrets}`); background.js also checks each message's sender.
+    for (const key of ['content_scripts', 'externally_connectable', 'web_accessible_resources']) {
+      assert.ok(!(key in m), `${name}: ${key} must stay absent (it would let web pages reach the worker)`);
+    }
     for (const p of m.optional_host_permissions ?? []) {
       assert.match(p, /^https?:\/\/[^/]+\/.*$/, `${name}: optional host permission ${p} is not an http(s) pattern`);
     }

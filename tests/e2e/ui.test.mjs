@@ -48,9 +48,17 @@ test('first run: the empty state leads to adding a site, which is saved, tested 
   const form = page.getByTestId('site-form');
   await form.getByLabel('Name').fill('Demo gateway');
   await form.getByLabel('Type').selectOption('new-api');
-  // A public plain-http address gets a warning before saving.
+  // A public plain-http address gets a warning and is not saved without explicit consent.
   await form.getByLabel('Base URL').fill('http://gateway.example.com');
   await page.getByTestId('http-warning').waitFor();
+  await form.getByLabel('Access token').fill(TOKEN);
+  await form.getByLabel('User id').fill('1');
+  const consent = page.getByTestId('allow-insecure');
+  assert.equal(await consent.isChecked(), false, 'consent is never pre-ticked');
+  await page.getByTestId('save-site').click();
+  await page.getByText('tick the box to accept unencrypted credentials').waitFor();
+  const listed = await page.evaluate(() => chrome.runtime.sendMessage({ cmd: 'list_sites' }));
+  assert.equal(listed.sites.length, 0, 'nothing saved without consent');
   await form.getByLabel('Base URL').fill(gw.url);
   assert.equal(await page.getByTestId('http-warning').count(), 0, 'no warning for loopback');
   await form.getByLabel('Access token').fill(TOKEN);

@@ -115,6 +115,7 @@ fn run_case(case: &Case) -> Result {
             user_id: Some(mock.config().user_id),
             ..Credentials::default()
         },
+        allow_insecure: false,
     };
     let mut settings = SyncSettings::default();
     settings.rate.rpm = case.rpm;

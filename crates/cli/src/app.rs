@@ -26,14 +26,22 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 /// `print!`/`println!` that ignore a closed stdout (`msync history | head`) instead of panicking.
+/// Human output only: names and messages from gateways lose their control characters
+/// ([`output::terminal_safe`]); JSON goes out through [`App::print_json`] as it is.
 macro_rules! out {
     ($($t:tt)*) => {{
-        let _ = write!(std::io::stdout(), $($t)*);
+        let _ = write!(std::io::stdout(), "{}", crate::output::terminal_safe(&format!($($t)*)));
     }};
 }
 macro_rules! outln {
     ($($t:tt)*) => {{
-        let _ = writeln!(std::io::stdout(), $($t)*);
+        let _ = writeln!(std::io::stdout(), "{}", crate::output::terminal_safe(&format!($($t)*)));
+    }};
+}
+/// `eprintln!` for text that may hold gateway data.
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        eprintln!("{}", crate::output::terminal_safe(&format!($($t)*)));
     }};
 }
 
@@ -370,25 +378,25 @@ struct App {
 impl App {
     fn warn(&self, msg: &str) {
         if !self.cli.quiet {
-            eprintln!("{} {msg}", self.err.yellow("warning:"));
+            errln!("{} {msg}", self.err.yellow("warning:"));
         }
     }
 
     fn info(&self, msg: &str) {
         if !self.cli.quiet && !self.cli.json {
-            eprintln!("{msg}");
+            errln!("{msg}");
         }
     }
 
     fn debug(&self, msg: &str) {
         if self.cli.verbose > 0 && !self.cli.quiet {
-            eprintln!("{}", self.err.dim(&format!("debug: {msg}")));
+            errln!("{}", self.err.dim(&format!("debug: {msg}")));
         }
     }
 
     fn print_json(&self, v: &Value) {
         let text = serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into());
-        outln!("{text}");
+        let _ = writeln!(std::io::stdout(), "{text}");
     }
 
     fn load_config(&self) -> Res<Config> {
@@ -608,6 +616,7 @@ impl Observer for Reporter {
             self.st.status(i.status),
             detail
         );
+        let line = crate::output::terminal_safe(&line).into_owned();
         if let Some(b) = &self.bar {
             if i.status == ItemStatus::Failed {
                 b.println(line);
@@ -1099,8 +1108,13 @@ impl App {
                 };
                 rec.items.retain(|i| query.matches(i));
                 match args.export {
-                    Some(ExportFormat::Json) => outln!("{}", export_json(&rec)),
-                    Some(ExportFormat::Csv) => out!("{}", export_csv(&rec)),
+                    // Exports are data: written as they are (JSON escapes controls itself).
+                    Some(ExportFormat::Json) => {
+                        let _ = writeln!(std::io::stdout(), "{}", export_json(&rec));
+                    }
+                    Some(ExportFormat::Csv) => {
+                        let _ = write!(std::io::stdout(), "{}", export_csv(&rec));
+                    }
                     None if self.cli.json => {
                         self.print_json(&output::record_json(&rec, &sc.site.name))
                     }
@@ -1469,7 +1483,7 @@ pub async fn run(cli: Cli) -> i32 {
             if app.cli.json {
                 app.print_json(&json!({ "error": { "code": code, "message": msg } }));
             }
-            eprintln!("{} {msg}", app.err.red("error:"));
+            errln!("{} {msg}", app.err.red("error:"));
             code
         }
     }

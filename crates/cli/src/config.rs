@@ -120,6 +120,7 @@ struct RawSite {
     password: S<String>,
     request_timeout_secs: S<u64>,
     ca_file: S<String>,
+    allow_insecure: S<bool>,
     sync: Option<Spanned<RawSync>>,
 }
 
@@ -447,7 +448,7 @@ impl<'a> Loader<'a> {
             let line = self.line_of(var.span().start);
             let name = var.get_ref().trim();
             return match std::env::var(name) {
-                Ok(v) if !v.trim().is_empty() => Some(Secret(v.trim().to_string())),
+                Ok(v) if !v.trim().is_empty() => Some(Secret(secret_text(what, &v))),
                 Ok(_) => {
                     errors.push(self.err(
                         line,
@@ -482,12 +483,11 @@ impl<'a> Loader<'a> {
                             ),
                         );
                     }
-                    let v = text.trim();
-                    if v.is_empty() {
+                    if text.trim().is_empty() {
                         errors.push(self.err(line, key, format!("{} is empty", p.display())));
                         return None;
                     }
-                    return Some(Secret(v.to_string()));
+                    return Some(Secret(secret_text(what, &text)));
                 }
                 Err(e) => {
                     errors.push(self.err(
@@ -514,7 +514,7 @@ impl<'a> Loader<'a> {
             ));
             return None;
         }
-        Some(Secret(v.get_ref().trim().to_string()))
+        Some(Secret(secret_text(what, v.get_ref())))
     }
 
     fn site(
@@ -559,6 +559,7 @@ impl<'a> Loader<'a> {
         }
         let url_line = self.line_of(r.base_url.span().start);
         let base_url = r.base_url.get_ref().trim().to_string();
+        let allow_insecure = r.allow_insecure.as_ref().is_some_and(|a| *a.get_ref());
         match url::Url::parse(&base_url) {
             Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {
                 if u.username() != "" || u.password().is_some() {
@@ -568,12 +569,21 @@ impl<'a> Loader<'a> {
                         "put credentials in token_env/password_env, not in the URL",
                     ));
                     ok = false;
-                } else if u.scheme() == "http" && !is_local(u.host_str().unwrap_or("")) {
-                    self.warn(
-                        url_line,
-                        &format!("{key}.base_url"),
-                        "plain http to a non-local host: credentials travel unencrypted",
-                    );
+                } else if msync_core::base_url::is_insecure(&base_url) {
+                    if allow_insecure {
+                        self.warn(
+                            url_line,
+                            &format!("{key}.base_url"),
+                            "plain http to a non-local host: credentials travel unencrypted (allow_insecure = true)",
+                        );
+                    } else {
+                        self.errors.push(self.err(
+                            url_line,
+                            format!("{key}.base_url"),
+                            "plain http to a non-local host would send the credentials unencrypted: use https, or add allow_insecure = true to this site",
+                        ));
+                        ok = false;
+                    }
                 }
             }
             _ => {
@@ -762,6 +772,7 @@ impl<'a> Loader<'a> {
                 kind,
                 base_url,
                 credentials,
+                allow_insecure,
             },
             settings,
             timeout_ms,
@@ -952,15 +963,15 @@ fn loose_mode(_: &Path) -> Option<u32> {
     None
 }
 
-fn is_local(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    if h == "localhost" || h.ends_with(".local") || h.ends_with(".lan") {
-        return true;
-    }
-    match h.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(v)) => v.is_loopback() || v.is_private() || v.is_link_local(),
-        Ok(std::net::IpAddr::V6(v)) => v.is_loopback() || (v.segments()[0] & 0xfe00) == 0xfc00,
-        Err(_) => false,
+/// A secret as configured. Tokens never hold spaces: surrounding whitespace is dropped. A
+/// password is kept exactly, spaces at its edges included; only the line break that ends a
+/// password file (`\n` or `\r\n`) is not part of it.
+fn secret_text(what: &str, raw: &str) -> String {
+    if what == "password" {
+        let v = raw.strip_suffix('\n').unwrap_or(raw);
+        v.strip_suffix('\r').unwrap_or(v).to_string()
+    } else {
+        raw.trim().to_string()
     }
 }
 

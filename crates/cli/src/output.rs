@@ -9,6 +9,42 @@ use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 
+/// Text for a terminal with the control characters a gateway or an upstream could have put in
+/// a channel name, a model name or an error message removed (C0 but newline and tab, DEL, C1):
+/// an escape sequence there could move the cursor, retitle the window or hide lines. The colour
+/// codes [`Style`] paints (`ESC [ digits;… m`) are kept. `--json` output is not passed through
+/// here: JSON escapes those characters itself.
+pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if c == '\x1b' {
+            // Keep a complete SGR sequence (colours), drop any other escape.
+            let body = &rest[1..];
+            if let Some(params) = body.strip_prefix('[') {
+                let len = params
+                    .find(|ch: char| !(ch.is_ascii_digit() || ch == ';'))
+                    .unwrap_or(params.len());
+                if params[len..].starts_with('m') {
+                    let seq = 2 + len + 1;
+                    out.push_str(&rest[..seq]);
+                    rest = &rest[seq..];
+                    continue;
+                }
+            }
+        }
+        if !unsafe_char(c) {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Colours, only on a terminal and only without `NO_COLOR`.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
@@ -452,6 +488,18 @@ pub fn render_items(items: &[(String, ItemResult)], st: Style) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_text_loses_control_sequences_but_keeps_colours() {
+        let hostile = "gpt\x1b]0;pwned\x07-4o\x1b[2J\r\x08\u{9b}31m\x7f ok\nnext\tcol";
+        assert_eq!(terminal_safe(hostile), "gpt]0;pwned-4o[2J31m ok\nnext\tcol");
+        let painted = Style { color: true }.red("x\x1b[1Ay");
+        assert_eq!(terminal_safe(&painted), "\x1b[31mx[1Ay\x1b[0m");
+        assert!(matches!(
+            terminal_safe("plain 模型"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn timestamps_are_utc_rfc3339() {

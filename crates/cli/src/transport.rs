@@ -1,8 +1,12 @@
 //! [`ReqwestTransport`]: core's [`Transport`] over reqwest, for the CLI.
 //!
 //! * A per-request timeout (the request's own `timeout_ms`, else the transport's default).
-//! * Redirects are followed (up to 10): a redirect to a login page then comes back as the HTML
-//!   it is, and the adapter classifies it as an invalid response.
+//! * Redirects are never followed: a 3xx answer is [`TransportError::Redirect`] naming the
+//!   target. Following one would re-send the credentials (and, on 307/308, a login password or a
+//!   channel key in the body) to whatever address the server names, plain http included.
+//! * Proxies ([`proxy_policy`]): `HTTPS_PROXY`/`ALL_PROXY` (and `NO_PROXY`) are honoured for
+//!   https (the proxy tunnels TLS and sees no secret); plain-http requests never go through a
+//!   proxy, which would read the tokens in the clear.
 //! * Bodies are read in chunks up to a cap (64 MiB by default), so a hostile or broken server
 //!   cannot make us buffer without bound; a larger body is an I/O error, not a truncated success.
 //! * Failures below HTTP map to [`TransportError`]; messages never include request headers.
@@ -41,8 +45,8 @@ impl ReqwestTransport {
         max_body: usize,
         extra_roots: &[reqwest::Certificate],
     ) -> Result<Self, TransportError> {
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::limited(10))
+        let mut builder = proxy_policy(reqwest::Client::builder())
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("msync/", env!("CARGO_PKG_VERSION")));
         for root in extra_roots {
@@ -66,6 +70,21 @@ pub fn parse_ca_pem(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, String> {
         return Err("it holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
     }
     Ok(certs)
+}
+
+/// The proxy settings: only https requests may use a proxy from the environment
+/// (`HTTPS_PROXY`, else `ALL_PROXY`, upper or lower case; `NO_PROXY` applies). reqwest's default
+/// would also send plain-http requests, tokens and passwords readable, through `HTTP_PROXY`.
+pub fn proxy_policy(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    let builder = builder.no_proxy();
+    let from_env = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()));
+    match from_env.map(|url| reqwest::Proxy::https(url.trim())) {
+        Some(Ok(proxy)) => builder.proxy(proxy.no_proxy(reqwest::NoProxy::from_env())),
+        // A proxy URL reqwest cannot parse is ignored, as reqwest's own environment lookup does.
+        Some(Err(_)) | None => builder,
+    }
 }
 
 fn method(m: Method) -> reqwest::Method {
@@ -99,7 +118,10 @@ fn classify(e: reqwest::Error) -> TransportError {
         return TransportError::Connect(chain);
     }
     if is_redirect {
-        return TransportError::Io(format!("too many redirects: {chain}"));
+        return TransportError::Redirect {
+            status: None,
+            location: None,
+        };
     }
     TransportError::Io(chain)
 }
@@ -138,6 +160,20 @@ impl Transport for ReqwestTransport {
         }
         let mut resp = builder.send().await.map_err(classify)?;
         let status = resp.status().as_u16();
+        if msync_core::http::is_redirect_status(status) {
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .map(|l| match resp.url().join(&l) {
+                    Ok(u) => u.to_string(),
+                    Err(_) => l,
+                });
+            return Err(TransportError::Redirect {
+                status: Some(status),
+                location,
+            });
+        }
         let headers: Vec<(String, String)> = resp
             .headers()
             .iter()

@@ -57,6 +57,7 @@ fn site_for(mock: &MockHandle, password_ok: bool) -> Site {
         // A trailing slash must not matter.
         base_url: format!("{}/", mock.base_url()),
         credentials,
+        allow_insecure: false,
     }
 }
 

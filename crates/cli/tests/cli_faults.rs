@@ -26,7 +26,12 @@ fn every_fault_class_is_classified_on_its_channel() {
         ),
         (FaultKind::TruncatedJson, "invalid_response", None, false),
         (FaultKind::MalformedJson, "invalid_response", None, false),
-        (FaultKind::RedirectLogin, "invalid_response", None, false),
+        (
+            FaultKind::RedirectLogin,
+            "invalid_response",
+            Some(302),
+            false,
+        ),
         // With `Retry-After` (New API since 2026-07-21). A bare 429 pauses the whole site for
         // the server's 180 s window instead (`engine::limit` and `engine` tests, virtual time).
         (

@@ -38,6 +38,7 @@ fn site(mock: &MockHandle, kind: SiteKind) -> Site {
             user_id: Some(mock.config().user_id),
             ..Credentials::default()
         },
+        allow_insecure: false,
     }
 }
 

@@ -61,6 +61,7 @@ fn gateway(mock: &MockHandle) -> Box<dyn Gateway> {
         kind,
         base_url: mock.base_url(),
         credentials,
+        allow_insecure: false,
     };
     connect(Ctx::new(
         site,

@@ -65,6 +65,7 @@ fn site_for(mock: &MockHandle) -> Site {
         kind,
         base_url: mock.base_url(),
         credentials,
+        allow_insecure: false,
     }
 }
 

@@ -371,3 +371,108 @@ fn config_errors_never_echo_a_value_from_a_malformed_line() {
     let errors = msync_cli::config::parse(path, "[sync]\nburstt = 1\n").expect_err("unknown key");
     assert_eq!(errors.0[0].key.as_deref(), Some("sync.burstt"), "{errors}");
 }
+
+/// `s` percent-encoded (space as `%20`, or as `+` in a form body).
+fn percent(s: &str, plus: bool) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' if plus => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn encoded_echoes_of_the_password_never_reach_output_or_state() {
+    let password = "Pw&<>+/ x-9'\"q";
+    let mut cfg = MockConfig::new(Flavor::Octopus).channels(3);
+    cfg.password = password.into();
+    let mock = MockGateway::start(cfg).unwrap();
+    let user = mock.config().username.clone();
+    let html = password
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;");
+    let forms = [
+        percent(password, false),
+        percent(password, true),
+        html,
+        msync_core::redact::base64(format!("{user}:{password}").as_bytes()),
+        password.to_string(),
+    ];
+    let echo = format!(
+        "upstream refused ({}) ({}) ({}) (Basic {}) ({})",
+        forms[0], forms[1], forms[2], forms[3], forms[4]
+    );
+    mock.set_fault(
+        FaultRule::new(FaultKind::BusinessError { message: echo })
+            .op(Op::FetchModels)
+            .channel(1),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write_private(
+        &dir.path().join("secret-password"),
+        &format!("{password}\n"),
+    );
+    let config = dir.path().join("msync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}\n[sync]\n{FAST}",
+            site_block(
+                "main",
+                Flavor::Octopus,
+                &mock,
+                &format!("username = \"{user}\"\npassword_file = \"secret-password\"\n")
+            )
+        ),
+    )
+    .unwrap();
+    let state = dir.path().join("state");
+    let mut a = Audit {
+        dir,
+        config,
+        state,
+        printed: Vec::new(),
+    };
+    let out = a.run(&["--json", "sync", "--yes"]);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let failed: Vec<&Value> = doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["status"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{}", out.stdout);
+    assert!(
+        failed[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("upstream refused ([REDACTED])"),
+        "{}",
+        failed[0]
+    );
+    a.run(&["-vv", "sync", "--yes"]);
+    a.run(&["history", "--status", "failed"]);
+    a.run(&["history", "--export", "csv"]);
+    for form in &forms {
+        for (what, text) in &a.printed {
+            assert!(
+                !text.contains(form.as_str()),
+                "{form:?} in `{what}`:\n{text}"
+            );
+        }
+        for (path, text) in all_files(&a.state) {
+            assert!(
+                !text.contains(form.as_str()),
+                "{form:?} in {}",
+                path.display()
+            );
+        }
+    }
+}

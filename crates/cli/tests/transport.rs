@@ -102,31 +102,39 @@ fn sends_method_headers_body_and_reads_every_header() {
 }
 
 #[test]
-fn redirect_to_a_login_page_comes_back_as_html() {
+fn a_redirect_is_never_followed_and_names_its_target() {
     run(async {
         let port = serve(|head, port| {
             if head.starts_with("GET /login") {
-                Some(http(
-                    "200 OK",
-                    &["Content-Type: text/html"],
-                    "<html>login</html>",
-                ))
+                // Never asked: a followed redirect would land here with the credentials.
+                Some(http("500 Followed", &[], "followed"))
             } else {
-                let loc = format!("Location: http://127.0.0.1:{port}/login");
+                let loc = format!("Location: http://127.0.0.1:{port}/login?next=/api");
                 Some(http("302 Found", &[loc.as_str()], ""))
             }
         })
         .await;
         let t = ReqwestTransport::new().unwrap();
-        let resp = t
-            .send(Request::new(
-                Method::Get,
-                format!("http://127.0.0.1:{port}/api/channel/"),
-            ))
+        let err = t
+            .send(
+                Request::new(
+                    Method::Post,
+                    format!("http://127.0.0.1:{port}/api/channel/"),
+                )
+                .header("Authorization", "Bearer secret"),
+            )
             .await
-            .unwrap();
-        assert_eq!(resp.status, 200);
-        assert!(resp.body.starts_with("<html>"));
+            .unwrap_err();
+        assert_eq!(
+            err,
+            TransportError::Redirect {
+                status: Some(302),
+                location: Some(format!("http://127.0.0.1:{port}/login?next=/api")),
+            }
+        );
+        assert!(err.to_string().contains(&format!(
+            "HTTP 302 with a redirect to http://127.0.0.1:{port}/login;"
+        )));
     });
 }
 

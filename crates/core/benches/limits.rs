@@ -81,6 +81,7 @@ impl Gateway for LazyGateway {
             model_mapping: true,
             ratio_sync: false,
             aliases_must_be_listed: true,
+            model_list: msync_core::gateway::ModelListFormat::CommaJoined,
         }
     }
     async fn test_connection(&self) -> Result<ConnectionReport> {

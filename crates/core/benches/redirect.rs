@@ -96,6 +96,7 @@ fn main() {
         model_mapping: true,
         ratio_sync: true,
         aliases_must_be_listed: true,
+        model_list: msync_core::gateway::ModelListFormat::CommaJoined,
     };
     let (t, changed) = best_of(5, || {
         let m = Matcher::new(standards, &[], MatchOptions::default());

@@ -376,9 +376,10 @@ pub fn export_json(record: &RunRecord) -> String {
 }
 
 /// One CSV field, quoted when needed (RFC 4180: `"` doubled; fields with `,` `"` CR LF quoted).
-/// A leading `=`, `+`, `-` or `@` gets a `'` so spreadsheets do not run it as a formula.
+/// A leading `=`, `+`, `-`, `@`, tab or CR gets a `'` so spreadsheets do not run it as a
+/// formula (OWASP's list: a tab or CR in front still lets some spreadsheets evaluate the rest).
 pub fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_string()
@@ -438,6 +439,8 @@ mod tests {
             ("two\nlines", "\"two\nlines\""),
             ("=HYPERLINK(1)", "'=HYPERLINK(1)"),
             ("-1,2", "\"'-1,2\""),
+            ("\t=1+1", "'\t=1+1"),
+            ("\r=1+1", "\"'\r=1+1\""),
             ("模型", "模型"),
             ("", ""),
         ];

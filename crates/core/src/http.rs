@@ -30,6 +30,12 @@ pub struct Request {
     pub body: Option<String>,
     /// Give up after this long (0 = the transport's default).
     pub timeout_ms: u64,
+    /// Let the platform keep and send this origin's cookies. Only a session that lives in a
+    /// cookie needs it (Octopus v0.10+): a browser neither shows `Set-Cookie` to `fetch` nor
+    /// sends a script-set `Cookie` header, so there the browser's cookie jar has to carry the
+    /// session ([`Transport::manages_cookies`]). Native transports ignore it: the adapter sends
+    /// the cookie as a header itself.
+    pub with_cookies: bool,
 }
 
 impl Request {
@@ -40,7 +46,14 @@ impl Request {
             headers: Vec::new(),
             body: None,
             timeout_ms: 30_000,
+            with_cookies: false,
         }
+    }
+
+    /// See [`Request::with_cookies`].
+    pub fn with_cookies(mut self, on: bool) -> Self {
+        self.with_cookies = on;
+        self
     }
 
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -97,6 +110,44 @@ pub enum TransportError {
     Dns(String),
     #[error("connection broken: {0}")]
     Io(String),
+    /// The server answered with a redirect. Transports never follow one: a redirect would carry
+    /// the credentials (and a login password or a channel key in the body of a 307/308) to
+    /// whatever address the server names, another host or plain http included. `status` and
+    /// `location` are `None` where the platform hides them (a browser's manual redirect).
+    #[error("{}", redirect_text(*.status, .location.as_deref()))]
+    Redirect {
+        status: Option<u16>,
+        location: Option<String>,
+    },
+}
+
+fn redirect_text(status: Option<u16>, location: Option<&str>) -> String {
+    let answer = match status {
+        Some(s) => format!("the server answered HTTP {s} with a redirect"),
+        None => "the server answered with a redirect".to_string(),
+    };
+    let target = match location.map(strip_query) {
+        Some(l) if !l.is_empty() => format!(" to {l}"),
+        _ => String::new(),
+    };
+    format!(
+        "{answer}{target}; msync does not follow redirects (they could carry the credentials to another address): if the gateway moved, change the site's address"
+    )
+}
+
+/// A redirect target without its query or fragment (those could hold a token).
+fn strip_query(location: &str) -> String {
+    location
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Whether a response status is a redirect a client would follow (304 is not one).
+pub fn is_redirect_status(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
 impl From<TransportError> for crate::Error {
@@ -104,15 +155,33 @@ impl From<TransportError> for crate::Error {
         use crate::ErrorClass;
         let class = match e {
             TransportError::Timeout => ErrorClass::Timeout,
+            // Following it is never right and retrying changes nothing: the address is wrong.
+            TransportError::Redirect { .. } => ErrorClass::InvalidResponse,
             _ => ErrorClass::Network,
         };
-        crate::Error::new(class, e.to_string())
+        let status = match &e {
+            TransportError::Redirect {
+                status: Some(s), ..
+            } => Some(*s),
+            _ => None,
+        };
+        let err = crate::Error::new(class, e.to_string());
+        match status {
+            Some(s) => err.with_status(s),
+            None => err,
+        }
     }
 }
 
-/// Sends one HTTP request. Implementations must not follow redirects to other origins silently
-/// into success: a redirect to a login page must come back as the HTML it is.
+/// Sends one HTTP request. Implementations never follow a redirect: they answer
+/// [`TransportError::Redirect`] (naming the target when the platform shows it).
 #[async_trait(?Send)]
 pub trait Transport {
     async fn send(&self, req: Request) -> Result<Response, TransportError>;
+
+    /// The platform keeps cookies itself and hides `Set-Cookie` (a browser): a cookie session
+    /// must then ride on [`Request::with_cookies`] instead of headers. Wrappers forward it.
+    fn manages_cookies(&self) -> bool {
+        false
+    }
 }

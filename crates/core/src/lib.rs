@@ -6,6 +6,7 @@
 //! in-memory fakes and virtual time. Nothing in here may depend on web-sys, js-sys,
 //! wasm-bindgen, tokio or reqwest.
 
+pub mod base_url;
 pub mod clock;
 pub mod crash;
 pub mod engine;

@@ -126,11 +126,16 @@ pub struct Credentials {
 impl Credentials {
     /// Every secret value, for redaction.
     pub fn secrets(&self) -> Vec<String> {
-        [&self.token, &self.password]
+        let mut out: Vec<String> = [&self.token, &self.password]
             .into_iter()
             .filter(|s| !s.is_empty())
             .map(|s| s.0.clone())
-            .collect()
+            .collect();
+        // `user:password` is what HTTP Basic auth (base64) and URL userinfo carry.
+        if let (Some(user), false) = (&self.username, self.password.is_empty()) {
+            out.push(format!("{user}:{}", self.password.expose()));
+        }
+        out
     }
 }
 
@@ -142,6 +147,11 @@ pub struct Site {
     pub kind: SiteKind,
     pub base_url: String,
     pub credentials: Credentials,
+    /// The user explicitly accepted sending this site's credentials over plain `http://` to a
+    /// non-local host (CLI `allow_insecure = true`, the Sites page's consent box). Without it
+    /// every request to such an address is refused ([`crate::base_url::BaseUrl::is_insecure`]).
+    #[serde(default)]
+    pub allow_insecure: bool,
 }
 
 impl Site {
@@ -179,9 +189,19 @@ impl Mapping {
             return Mapping::Empty;
         };
         match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(serde_json::Value::Object(map)) => {
-                let mut pairs = Vec::with_capacity(map.len());
-                for (k, v) in map {
+            Ok(serde_json::Value::Object(_)) => {
+                // Read again keeping the members in the text's order (serde_json's map sorts).
+                let members = match serde_json::from_str::<OrderedObject>(text) {
+                    Ok(o) => o.0,
+                    Err(e) => {
+                        return Mapping::Invalid {
+                            raw: text.to_string(),
+                            error: format!("model_mapping is not valid JSON: {e}"),
+                        }
+                    }
+                };
+                let mut pairs = Vec::with_capacity(members.len());
+                for (k, v) in members {
                     match v {
                         serde_json::Value::String(s) => pairs.push((k, s)),
                         other => {
@@ -209,16 +229,84 @@ impl Mapping {
         }
     }
 
-    /// Serialize pairs back to the JSON-string form (`""` for none).
+    /// Serialize pairs back to the JSON-string form (`""` for none), in their order.
     pub fn to_json_text(pairs: &[(String, String)]) -> String {
         if pairs.is_empty() {
             return String::new();
         }
-        let map: serde_json::Map<String, serde_json::Value> = pairs
+        let quote = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+        let mut out = String::from("{");
+        for (i, (k, v)) in pairs.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&quote(k));
+            out.push(':');
+            out.push_str(&quote(v));
+        }
+        out.push('}');
+        out
+    }
+}
+
+/// A JSON object's members in the order the text has them; a repeated key keeps its first
+/// place and its last value (as Go's decoder, which the gateways use, keeps the last).
+struct OrderedObject(Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for OrderedObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = OrderedObject;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrderedObject, A::Error> {
+                let mut out: Vec<(String, serde_json::Value)> = Vec::new();
+                let mut at: std::collections::HashMap<String, usize> =
+                    std::collections::HashMap::new();
+                while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                    match at.get(&k) {
+                        Some(&i) => out[i].1 = v,
+                        None => {
+                            at.insert(k.clone(), out.len());
+                            out.push((k, v));
+                        }
+                    }
+                }
+                Ok(OrderedObject(out))
+            }
+        }
+        d.deserialize_map(Members)
+    }
+}
+
+#[cfg(test)]
+mod mapping_tests {
+    use super::*;
+
+    #[test]
+    fn a_mapping_keeps_the_sites_order_through_read_and_write() {
+        let text = r#"{"zeta":"z-1","alpha":"a-1","mid":"m-1","alpha":"a-2"}"#;
+        let m = Mapping::from_json_text(Some(text));
+        let pairs: Vec<(&str, &str)> = m
+            .pairs()
             .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .map(|(a, b)| (a.as_str(), b.as_str()))
             .collect();
-        serde_json::Value::Object(map).to_string()
+        assert_eq!(pairs, [("zeta", "z-1"), ("alpha", "a-2"), ("mid", "m-1")]);
+        assert_eq!(
+            Mapping::to_json_text(m.pairs()),
+            r#"{"zeta":"z-1","alpha":"a-2","mid":"m-1"}"#
+        );
+        let odd = vec![("a\"b".to_string(), "模型/<x>".to_string())];
+        assert_eq!(
+            Mapping::from_json_text(Some(&Mapping::to_json_text(&odd))).pairs(),
+            odd.as_slice()
+        );
     }
 }
 

@@ -38,6 +38,9 @@ pub struct SiteSummary {
     /// Plain http to a host that is not loopback/LAN: the UI shows a warning.
     #[serde(default)]
     pub insecure: bool,
+    /// The user consented to that (see [`crate::model::Site::allow_insecure`]).
+    #[serde(default)]
+    pub allow_insecure: bool,
 }
 
 /// A site being added (`id: None`) or edited. Empty secret fields keep the stored ones.
@@ -50,6 +53,9 @@ pub struct SiteInput {
     pub base_url: String,
     #[serde(default)]
     pub credentials: Credentials,
+    /// Consent to plain http to a non-local host (required for such an address).
+    #[serde(default)]
+    pub allow_insecure: bool,
 }
 
 /// What the popup and the sync page show per site.

@@ -249,6 +249,18 @@ impl fmt::Display for SettingsIssue {
     }
 }
 
+/// A model name with a comma cannot be stored: New API, Veloera, DoneHub and Octopus keep a
+/// channel's models as one comma-joined text, so it would come back as two names
+/// ([`crate::gateway::ModelListFormat`]).
+fn comma(issues: &mut Vec<SettingsIssue>, field: String, name: &str) {
+    if name.contains(',') {
+        issues.push(SettingsIssue {
+            field,
+            message: format!("{:?} contains a comma, which model names cannot hold (gateways store a channel's models as one comma-separated text)", name.trim()),
+        });
+    }
+}
+
 fn range<T: PartialOrd + fmt::Display + Copy>(
     issues: &mut Vec<SettingsIssue>,
     field: &str,
@@ -394,6 +406,8 @@ impl SyncSettings {
                     field: format!("allow_list[{i}]"),
                     message: "an allow-list entry is empty".into(),
                 });
+            } else {
+                comma(&mut issues, format!("allow_list[{i}]"), name);
             }
         }
         check_rules(&mut issues, "rules", &self.rules);
@@ -405,6 +419,8 @@ impl SyncSettings {
                         field: format!("channels.{id}.pinned[{i}]"),
                         message: "a pinned model name is empty".into(),
                     });
+                } else {
+                    comma(&mut issues, format!("channels.{id}.pinned[{i}]"), name);
                 }
             }
         }
@@ -455,6 +471,51 @@ impl SyncSettings {
 mod tests {
     use super::*;
     use crate::filter::{FilterAction, RuleKind};
+
+    #[test]
+    fn model_names_with_a_comma_are_refused_wherever_the_user_types_them() {
+        let mut s = SyncSettings {
+            allow_list: vec!["gpt-4o".into(), "gpt-4o,o1-pro".into()],
+            ..SyncSettings::default()
+        };
+        s.channels.insert(
+            "7".into(),
+            ChannelConfig {
+                pinned: vec!["mine, theirs".into()],
+                ..ChannelConfig::default()
+            },
+        );
+        s.redirect.standard_models = vec!["claude-sonnet-4-5,gpt-4o".into()];
+        s.redirect.aliases = vec![crate::redirect::Alias {
+            name: "fast,cheap".into(),
+            pattern: "gpt-4o-mini|o{1,2}".into(),
+        }];
+        let issues = s.validate().unwrap_err();
+        let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "allow_list[1]",
+                "channels.7.pinned[0]",
+                "redirect.aliases[0].name",
+                "redirect.standard_models[0]"
+            ]
+        );
+        assert!(
+            issues.iter().all(|i| i.message.contains("comma")),
+            "{issues:?}"
+        );
+        // A comma inside a rule's or an alias's pattern is fine (`o{1,2}`).
+        s.allow_list.pop();
+        s.channels.clear();
+        s.redirect = Default::default();
+        s.rules = vec![crate::filter::Rule::new(
+            RuleKind::Regex,
+            "^o{1,2}-pro$",
+            FilterAction::Exclude,
+        )];
+        assert!(s.validate().is_ok());
+    }
 
     #[test]
     fn defaults_match_the_spec() {

@@ -93,6 +93,7 @@ pub fn fake_site() -> Site {
         kind: SiteKind::NewApi,
         base_url: "http://127.0.0.1:9".into(),
         credentials: Credentials::default(),
+        allow_insecure: false,
     }
 }
 
@@ -104,6 +105,7 @@ impl FakeGateway {
                 model_mapping: true,
                 ratio_sync: false,
                 aliases_must_be_listed: true,
+                model_list: crate::gateway::ModelListFormat::CommaJoined,
             }),
             clock,
             latency: Cell::new(Latency::default()),

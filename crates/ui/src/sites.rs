@@ -213,6 +213,7 @@ fn SiteForm(
             .unwrap_or_default(),
     );
     let password = RwSignal::new(String::new());
+    let allow_insecure = RwSignal::new(initial.as_ref().map(|s| s.allow_insecure).unwrap_or(false));
     let error = RwSignal::new(Notice::None);
     let busy = RwSignal::new(false);
 
@@ -226,6 +227,12 @@ fn SiteForm(
         };
         if name.get_untracked().trim().is_empty() {
             error.set(Notice::Error(lookup(l, "sites.name_required").into()));
+            return;
+        }
+        if is_public_http(&base) && !allow_insecure.get_untracked() {
+            error.set(Notice::Error(
+                lookup(l, "sites.http_consent_required").into(),
+            ));
             return;
         }
         let k = kind.get_untracked();
@@ -252,6 +259,7 @@ fn SiteForm(
             id: id.clone(),
             name: name.get_untracked().trim().to_string(),
             kind: k,
+            allow_insecure: is_public_http(&base) && allow_insecure.get_untracked(),
             base_url: base,
             credentials,
         };
@@ -319,7 +327,13 @@ fn SiteForm(
                 </label>
             </div>
             {move || is_public_http(&url.get()).then(|| view! {
-                <p class="notice warn" role="alert" data-testid="http-warning">{tr("sites.http_warning")}</p>
+                <div class="notice warn" role="alert" data-testid="http-warning">
+                    <p>{tr("sites.http_warning")}</p>
+                    <label class="check">
+                        <input type="checkbox" data-testid="allow-insecure" bind:checked=allow_insecure />
+                        " "{tr("sites.http_consent")}
+                    </label>
+                </div>
             })}
             <div class="grid2">
                 {move || match kind.get() {

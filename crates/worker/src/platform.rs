@@ -46,8 +46,58 @@ impl Clock for JsClock {
     }
 }
 
+/// The largest response body read (as the CLI's `DEFAULT_MAX_BODY`): a larger one is an I/O
+/// error, not a truncated success, and a hostile server cannot make the worker buffer without
+/// bound.
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+
 /// HTTP through the global `fetch`, with an AbortController for the time limit.
 pub struct FetchTransport;
+
+/// Read a body chunk by chunk, refusing more than [`MAX_BODY`] bytes.
+async fn read_capped(resp: &web_sys::Response) -> Result<String, TransportError> {
+    let too_big = || TransportError::Io(format!("response body exceeds the {MAX_BODY} byte limit"));
+    if let Some(len) = resp
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        if len > MAX_BODY as u64 {
+            return Err(too_big());
+        }
+    }
+    let Some(stream) = resp.body() else {
+        return Ok(String::new());
+    };
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut bytes: Vec<u8> = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| TransportError::Io(chrome::js_err(e)))?;
+        let done = Reflect::get(&chunk, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true);
+        if done {
+            break;
+        }
+        let value = Reflect::get(&chunk, &"value".into())
+            .map_err(|e| TransportError::Io(chrome::js_err(e)))?;
+        let part = js_sys::Uint8Array::new(&value);
+        let n = part.length() as usize;
+        if bytes.len() + n > MAX_BODY {
+            let _ = reader.cancel();
+            return Err(too_big());
+        }
+        let start = bytes.len();
+        bytes.resize(start + n, 0);
+        part.copy_to(&mut bytes[start..]);
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
 
 #[async_trait(?Send)]
 impl Transport for FetchTransport {
@@ -64,8 +114,18 @@ impl Transport for FetchTransport {
         if let Some(body) = &req.body {
             init.set_body(&JsValue::from_str(body));
         }
-        // Credentials are ours to send in headers; never let the browser attach site cookies.
-        init.set_credentials(web_sys::RequestCredentials::Omit);
+        // Credentials are ours to send in headers: the browser attaches no cookies, except for
+        // a cookie session (Octopus v0.10+) that only the browser's cookie jar can carry.
+        init.set_credentials(if req.with_cookies {
+            web_sys::RequestCredentials::Include
+        } else {
+            web_sys::RequestCredentials::Omit
+        });
+        // Never follow a redirect (it would carry the credentials elsewhere): the browser then
+        // answers an opaque redirect, refused below.
+        init.set_redirect(web_sys::RequestRedirect::Manual);
+        // Fresh reads before a write must come from the server, never the HTTP cache.
+        init.set_cache(web_sys::RequestCache::NoStore);
         let controller = web_sys::AbortController::new().ok();
         if let Some(c) = &controller {
             init.set_signal(Some(&c.signal()));
@@ -112,6 +172,13 @@ impl Transport for FetchTransport {
                 })?
                 .dyn_into()
                 .map_err(|_| TransportError::Io("not a Response".into()))?;
+            if resp.type_() == web_sys::ResponseType::Opaqueredirect {
+                // The browser hides the status and the target of a manual redirect.
+                return Err(TransportError::Redirect {
+                    status: None,
+                    location: None,
+                });
+            }
             let mut headers = Vec::new();
             if let Ok(Some(iter)) = js_sys::try_iter(&resp.headers()) {
                 for entry in iter.flatten() {
@@ -121,20 +188,13 @@ impl Transport for FetchTransport {
                     }
                 }
             }
-            let text_promise = resp
-                .text()
-                .map_err(|e| TransportError::Io(chrome::js_err(e)))?;
-            let body = JsFuture::from(text_promise)
-                .await
-                .map_err(|e| {
-                    if aborted() {
-                        TransportError::Timeout
-                    } else {
-                        TransportError::Io(chrome::js_err(e))
-                    }
-                })?
-                .as_string()
-                .unwrap_or_default();
+            let body = read_capped(&resp).await.map_err(|e| {
+                if aborted() {
+                    TransportError::Timeout
+                } else {
+                    e
+                }
+            })?;
             Ok(Response {
                 status: resp.status(),
                 headers,
@@ -146,6 +206,11 @@ impl Transport for FetchTransport {
             clear_timeout(&t);
         }
         result
+    }
+
+    /// The browser keeps cookies in its own jar and never shows `Set-Cookie` to `fetch`.
+    fn manages_cookies(&self) -> bool {
+        true
     }
 }
 

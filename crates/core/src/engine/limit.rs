@@ -427,6 +427,10 @@ impl Transport for LimitedTransport {
         }
         Ok(resp)
     }
+
+    fn manages_cookies(&self) -> bool {
+        self.inner.manages_cookies()
+    }
 }
 
 #[cfg(test)]

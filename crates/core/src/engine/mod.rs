@@ -1348,6 +1348,7 @@ impl Engine {
             filters: &self.filters,
             keep_aliases: self.gw.capabilities().aliases_must_be_listed,
             confirmed,
+            model_list: self.gw.capabilities().model_list,
         };
         let deadline = self.deadline();
         let mut channel = channel;

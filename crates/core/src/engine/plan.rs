@@ -3,6 +3,7 @@
 use super::record::{ChannelState, RunId};
 use crate::error::Error;
 use crate::filter::{normalize, Filters};
+use crate::gateway::{unstorable_text, ModelListFormat};
 use crate::model::{Channel, ChannelId, ModelPattern, SiteId};
 use crate::settings::{SyncMode, SyncSettings};
 use serde::{Deserialize, Serialize};
@@ -111,6 +112,8 @@ pub struct PlanRules<'a> {
     pub keep_aliases: bool,
     /// The run was confirmed from a dry-run plan: the mass-removal guard is lifted.
     pub confirmed: bool,
+    /// [`crate::gateway::Capabilities::model_list`]: names the site cannot store hold the channel.
+    pub model_list: ModelListFormat,
 }
 
 /// Decide one channel from its upstream reply. Pure; the order of the new list is stable:
@@ -182,6 +185,15 @@ pub fn plan_channel<'a>(
                 push(from, &mut new);
             }
         }
+    }
+    let unstorable = rules.model_list.unstorable(&new);
+    if !unstorable.is_empty() {
+        // Written, the site would split these names into others (`x,o1-pro` → `o1-pro`, which
+        // a rule may exclude) and every later run would write again: hold the channel whole.
+        let error = crate::error::Error::validation(unstorable_text(&unstorable));
+        let mut plan = ChannelPlan::without_change(channel, Decision::Failed { error });
+        plan.upstream_count = upstream.len();
+        return plan;
     }
     let (added, removed) = list_diff(&old, &new);
     let allow_empty = rules.settings.allow_empty_for(id);
@@ -460,6 +472,7 @@ mod tests {
                 filters: &filters,
                 keep_aliases: r.keep_aliases,
                 confirmed: r.confirmed,
+                model_list: ModelListFormat::CommaJoined,
             };
             let ch = channel(&r.old, &r.mapping);
             let p = plan_channel(&ch, &v(&r.upstream), &rules);
@@ -488,6 +501,7 @@ mod tests {
             filters: &filters,
             keep_aliases: false,
             confirmed,
+            model_list: ModelListFormat::List,
         };
         plan_channel(ch, &v(upstream), &rules)
     }
@@ -550,6 +564,53 @@ mod tests {
     }
 
     #[test]
+    fn a_name_the_site_would_split_holds_the_channel() {
+        // Upstream `gpt-4o,o1-pro` passes an exclude rule for `o1-pro`; written, a comma-joined
+        // site would store `o1-pro` after all, and every later run would write again.
+        let settings = SyncSettings {
+            rules: vec![Rule::new(
+                crate::filter::RuleKind::Regex,
+                "^o1-pro$",
+                FilterAction::Exclude,
+            )],
+            ..SyncSettings::default()
+        };
+        let filters = Filters::compile(&settings).unwrap();
+        let ch = channel(&["gpt-4o"], &[]);
+        for (format, held) in [
+            (ModelListFormat::CommaJoined, true),
+            (ModelListFormat::CommaJoinedTrimmed, true),
+            (ModelListFormat::List, false),
+        ] {
+            let rules = PlanRules {
+                settings: &settings,
+                filters: &filters,
+                keep_aliases: true,
+                confirmed: false,
+                model_list: format,
+            };
+            let p = plan_channel(&ch, &v(&["gpt-4o,o1-pro", "o1-pro", "gpt-4o"]), &rules);
+            if !held {
+                assert_eq!(p.decision, Decision::Write, "{format:?}");
+                continue;
+            }
+            let Decision::Failed { error } = &p.decision else {
+                panic!("{format:?}: {:?}", p.decision)
+            };
+            assert_eq!(error.class, crate::error::ErrorClass::Validation);
+            assert!(!error.retryable);
+            assert!(
+                error.message.contains("\"gpt-4o,o1-pro\""),
+                "{}",
+                error.message
+            );
+            assert_eq!(p.new, v(&["gpt-4o"]), "nothing changes");
+            assert!(p.added.is_empty() && p.removed.is_empty());
+            assert_eq!(p.upstream_count, 3);
+        }
+    }
+
+    #[test]
     fn review_reason_states_numbers() {
         let settings = SyncSettings::default();
         let filters = Filters::compile(&settings).unwrap();
@@ -558,6 +619,7 @@ mod tests {
             filters: &filters,
             keep_aliases: false,
             confirmed: false,
+            model_list: ModelListFormat::CommaJoined,
         };
         let p = plan_channel(&channel(&["a", "b", "c"], &[]), &v(&["x"]), &rules);
         let Decision::NeedsReview { reason } = p.decision else {

@@ -664,6 +664,7 @@ impl Gateway for AxonHub {
             model_mapping: true,
             ratio_sync: false,
             aliases_must_be_listed: false,
+            model_list: super::ModelListFormat::List,
         }
     }
 

@@ -15,7 +15,7 @@ use super::new_api::{
     classify_fetch_business_error, numeric_id, parse_channel, parse_model_list, root_from,
     status_version, unwrap_envelope, MAX_PAGES,
 };
-use super::{clean_models, encode_path_segment, Capabilities, ConnectionReport, Ctx, Gateway};
+use super::{encode_path_segment, Capabilities, ConnectionReport, Ctx, Gateway, ModelListFormat};
 use crate::error::{Error, ErrorClass, Result};
 use crate::http::{Method, Request};
 use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, Site};
@@ -138,6 +138,7 @@ impl Gateway for DoneHub {
             model_mapping: true,
             ratio_sync: false,
             aliases_must_be_listed: true,
+            model_list: ModelListFormat::CommaJoined,
         }
     }
 
@@ -214,7 +215,10 @@ impl Gateway for DoneHub {
             .request(Method::Post, "/api/channel/provider_models_list")
             .json(&json!({ "id": id }));
         match self.call(req).await {
-            Ok(data) => parse_model_list(data),
+            Ok(data) => parse_model_list(data).map_err(|e| Error {
+                message: self.ctx.redact(&e.message),
+                ..e
+            }),
             Err(e) => Err(classify_fetch_error(classify_fetch_business_error(e))),
         }
     }
@@ -226,7 +230,8 @@ impl Gateway for DoneHub {
         }
         let models = match &update.models {
             Some(models) => {
-                let models = clean_models(models);
+                // As given (a revert writes back what it read); a comma is refused unsent.
+                let models = ModelListFormat::CommaJoined.join(models)?;
                 if models.is_empty() {
                     return Err(Error::validation(
                         "DoneHub cannot store an empty model list (an empty `models` is ignored)",
@@ -280,14 +285,14 @@ impl Gateway for DoneHub {
             return Err(Error::invalid_response("channel is not a JSON object"));
         };
         let final_models = match &models {
-            Some(m) => m.join(","),
+            Some(m) => m.clone(),
             None => obj
                 .get("models")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string(),
         };
-        if clean_models(final_models.split(',')).is_empty() {
+        if ModelListFormat::CommaJoined.split(&final_models).is_empty() {
             // Clearing the mapping of a channel without models: the server would skip the
             // empty mapping and report success. Say so instead.
             return Err(Error::validation(

@@ -31,6 +31,95 @@ pub struct Capabilities {
     /// gateway to route them (New API, Veloera, DoneHub). AxonHub exposes mapping `from` names
     /// by itself and its models list holds upstream ids only.
     pub aliases_must_be_listed: bool,
+    /// How the site stores a channel's model list: which names it can hold at all.
+    #[serde(default)]
+    pub model_list: ModelListFormat,
+}
+
+/// How a site stores a channel's model list, and so which names survive a write and a read.
+///
+/// * New API (`model/channel.go` `GetModels`: `strings.Split(strings.Trim(channel.Models, ","),
+///   ",")`), Veloera (the same code) and DoneHub (`model/balancer.go` `Load`: split on `,`, each
+///   name trimmed for routing) keep one comma-joined text and split it on commas only: a name
+///   with a comma comes back as two names, spaces stay part of a name.
+/// * Octopus (`internal/op/channel.go` `ChannelUpdate`) also joins with commas, and trims,
+///   drops empty and duplicate names when it stores them.
+/// * AxonHub stores a JSON list.
+///
+/// The adapters read and write through these functions only, so a revert writes back exactly
+/// the names read into its snapshot, and for every format
+/// `split(join(clean(names))) == clean(names)` holds once no name is [`Self::unstorable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelListFormat {
+    /// One comma-joined text, names kept as they are (New API, Veloera, DoneHub).
+    #[default]
+    CommaJoined,
+    /// One comma-joined text whose names the server trims and de-duplicates (Octopus).
+    CommaJoinedTrimmed,
+    /// A list of strings (AxonHub).
+    List,
+}
+
+impl ModelListFormat {
+    /// What the site would store for `names`: blank names and repeats dropped; for Octopus and
+    /// AxonHub also trimmed. New API and DoneHub names are otherwise kept as they are (spaces
+    /// included: the server does not trim them, so `" a"` and `"a"` are two names there).
+    pub fn clean<S: AsRef<str>>(self, names: &[S]) -> Vec<String> {
+        match self {
+            ModelListFormat::CommaJoined => {
+                let mut seen = std::collections::HashSet::new();
+                names
+                    .iter()
+                    .map(AsRef::as_ref)
+                    .filter(|n| !n.trim().is_empty() && seen.insert(*n))
+                    .map(str::to_string)
+                    .collect()
+            }
+            ModelListFormat::CommaJoinedTrimmed | ModelListFormat::List => clean_models(names),
+        }
+    }
+
+    /// The names of `names` that this format cannot store: with a comma, the server would split
+    /// them into other names (`"gpt-4o,o1-pro"` becomes `gpt-4o` and `o1-pro`).
+    pub fn unstorable<S: AsRef<str>>(self, names: &[S]) -> Vec<&str> {
+        match self {
+            ModelListFormat::CommaJoined | ModelListFormat::CommaJoinedTrimmed => names
+                .iter()
+                .map(AsRef::as_ref)
+                .filter(|n| n.contains(','))
+                .collect(),
+            ModelListFormat::List => Vec::new(),
+        }
+    }
+
+    /// The stored text for `names` (comma formats), or why nothing may be written.
+    pub fn join<S: AsRef<str>>(self, names: &[S]) -> Result<String> {
+        let bad = self.unstorable(names);
+        if !bad.is_empty() {
+            return Err(Error::validation(unstorable_text(&bad)));
+        }
+        Ok(self.clean(names).join(","))
+    }
+
+    /// Split a stored text the way the server does (on commas only), then [`Self::clean`].
+    pub fn split(self, text: &str) -> Vec<String> {
+        let parts: Vec<&str> = text.trim_matches(',').split(',').collect();
+        self.clean(&parts)
+    }
+}
+
+/// Why names were refused (the engine's per-channel reason and the adapters' write check).
+pub fn unstorable_text(names: &[&str]) -> String {
+    const SHOWN: usize = 5;
+    let mut list: Vec<String> = names.iter().take(SHOWN).map(|n| format!("{n:?}")).collect();
+    if names.len() > SHOWN {
+        list.push(format!("… {} more", names.len() - SHOWN));
+    }
+    format!(
+        "the site cannot store model names with a comma (it keeps a channel's models as one comma-separated text and would split them): {}; nothing was written (exclude them with a rule to sync the other models)",
+        list.join(", ")
+    )
 }
 
 /// A limit a gateway puts on its own admin API, per client IP: at most `max` requests in any
@@ -82,6 +171,9 @@ pub trait Gateway {
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel>;
 }
 
+/// Why nothing was sent to a plain-http, non-local site (see [`Site::allow_insecure`]).
+pub const INSECURE_REFUSED: &str = "refusing to send the credentials over plain http to a non-local host; use https, or allow insecure http for this site explicitly";
+
 /// Everything an adapter needs from the outside world.
 #[derive(Clone)]
 pub struct Ctx {
@@ -119,8 +211,12 @@ impl Ctx {
         redact(text, &secrets)
     }
 
-    /// Send a request; transport failures become classified errors.
+    /// Send a request; transport failures become classified errors. Nothing is sent to a
+    /// plain-http, non-local address unless the user allowed it for this site.
     pub async fn send(&self, req: Request) -> Result<Response> {
+        if !self.site.allow_insecure && crate::base_url::is_insecure(&self.site.base_url) {
+            return Err(Error::validation(INSECURE_REFUSED));
+        }
         let req = if req.timeout_ms == 0 || req.timeout_ms > self.timeout_ms {
             req.timeout_ms(self.timeout_ms)
         } else {
@@ -257,6 +353,147 @@ where
 #[cfg(test)]
 mod helper_tests {
     use super::*;
+
+    /// A small deterministic generator (xorshift64*), so the property runs the same everywhere.
+    struct Gen(u64);
+
+    impl Gen {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: u64) -> usize {
+            (self.next() % n) as usize
+        }
+        /// A model name from an alphabet heavy in the characters that matter here.
+        fn name(&mut self) -> String {
+            const CHARS: &[&str] = &[
+                "a", "b", "o", "1", "-", "/", ".", ",", ",", " ", "\t", "模", "é", ":",
+            ];
+            let len = self.below(6);
+            (0..len)
+                .map(|_| CHARS[self.below(CHARS.len() as u64)])
+                .collect()
+        }
+    }
+
+    #[test]
+    fn every_storable_list_round_trips_through_each_sites_encoding() {
+        let formats = [
+            ModelListFormat::CommaJoined,
+            ModelListFormat::CommaJoinedTrimmed,
+        ];
+        let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+        let (mut refused, mut checked) = (0, 0);
+        for _ in 0..20_000 {
+            let n = g.below(7);
+            let names: Vec<String> = (0..n).map(|_| g.name()).collect();
+            for f in formats {
+                let clean = f.clean(&names);
+                match f.join(&clean) {
+                    Ok(text) => {
+                        checked += 1;
+                        assert_eq!(f.split(&text), clean, "{f:?}: {names:?} -> {text:?}");
+                    }
+                    Err(e) => {
+                        refused += 1;
+                        assert!(clean.iter().any(|n| n.contains(',')), "{f:?}: {names:?}");
+                        assert_eq!(e.class, ErrorClass::Validation);
+                    }
+                }
+                // Reading is stable: what a read returns is written back unchanged.
+                let text = names.join(",");
+                let read = f.split(&text);
+                assert_eq!(f.split(&f.join(&read).unwrap()), read, "{f:?}: {text:?}");
+            }
+        }
+        assert!(
+            refused > 1_000 && checked > 1_000,
+            "{refused} refused, {checked} checked"
+        );
+    }
+
+    #[test]
+    fn plain_http_to_a_public_host_is_refused_unless_allowed() {
+        use crate::gateway::testing::{block_on, test_site, text, FakeTransport, VirtualClock};
+        use crate::http::{Method, Request};
+        let rows = [
+            ("http://gw.example.com", false, true),
+            ("http://gw.example.com", true, false),
+            ("https://gw.example.com", false, false),
+            ("http://192.168.1.9:3000", false, false),
+        ];
+        for (url, allowed, refused) in rows {
+            let t = FakeTransport::new(|_| Ok(text(200, "{}")));
+            let mut site = test_site(SiteKind::NewApi, url);
+            site.allow_insecure = allowed;
+            let ctx = Ctx::new(site, t.clone(), VirtualClock::new(0));
+            let got = block_on(ctx.send(Request::new(Method::Get, ctx.url("/api/status"))));
+            if refused {
+                let e = got.unwrap_err();
+                assert_eq!(e.class, ErrorClass::Validation, "{url}");
+                assert_eq!(e.message, INSECURE_REFUSED);
+                assert!(t.requests().is_empty(), "{url}: nothing sent");
+            } else {
+                assert!(got.is_ok(), "{url} allowed={allowed}");
+                assert_eq!(t.requests().len(), 1);
+            }
+        }
+    }
+
+    #[test]
+    fn a_redirect_is_an_error_naming_its_target_without_the_query() {
+        let e: Error = crate::http::TransportError::Redirect {
+            status: Some(307),
+            location: Some("http://other.example:81/api/v1/user/login?token=abc".into()),
+        }
+        .into();
+        assert_eq!(e.class, ErrorClass::InvalidResponse);
+        assert_eq!(e.http_status, Some(307));
+        assert!(!e.retryable);
+        assert!(
+            e.message.starts_with(
+                "the server answered HTTP 307 with a redirect to http://other.example:81/api/v1/user/login; msync does not follow redirects"
+            ),
+            "{}",
+            e.message
+        );
+        assert!(!e.message.contains("abc"));
+        let e: Error = crate::http::TransportError::Redirect {
+            status: None,
+            location: None,
+        }
+        .into();
+        assert!(e
+            .message
+            .starts_with("the server answered with a redirect; "));
+        assert!(!e.retryable);
+    }
+
+    #[test]
+    fn comma_sites_refuse_names_that_would_split() {
+        let names = vec!["gpt-4o".to_string(), "x,o1-pro".to_string()];
+        for f in [
+            ModelListFormat::CommaJoined,
+            ModelListFormat::CommaJoinedTrimmed,
+        ] {
+            assert_eq!(f.unstorable(&names), vec!["x,o1-pro"]);
+            let e = f.join(&names).unwrap_err();
+            assert!(e.message.contains("\"x,o1-pro\""), "{}", e.message);
+        }
+        assert!(ModelListFormat::List.unstorable(&names).is_empty());
+        // New API keeps spaces (its split does not trim); Octopus trims like its server.
+        assert_eq!(
+            ModelListFormat::CommaJoined.split(",a, b,,c,"),
+            vec!["a", " b", "c"]
+        );
+        assert_eq!(
+            ModelListFormat::CommaJoinedTrimmed.split(",a, b,,c,a"),
+            vec!["a", "b", "c"]
+        );
+    }
 
     #[test]
     fn wrapped_statuses_are_found() {

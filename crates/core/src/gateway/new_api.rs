@@ -7,6 +7,7 @@
 
 use super::{
     class_for_status, clean_models, wrapped_status, Capabilities, ConnectionReport, Ctx, Gateway,
+    ModelListFormat,
 };
 use crate::error::{Error, ErrorClass, Result};
 use crate::http::{Method, Request, Response};
@@ -300,14 +301,10 @@ pub(super) fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-/// Split the comma-separated `models` field the way the server does (`GetModels`).
+/// Split the comma-separated `models` field the way the server does (`GetModels`: outer commas
+/// trimmed, split on `,`, names kept as they are); empty names are dropped.
 pub fn split_models(text: &str) -> Vec<String> {
-    text.trim_matches(',')
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+    ModelListFormat::CommaJoined.split(text)
 }
 
 /// Classify a `success:false` message. Never relies on one language: the server answers in
@@ -420,6 +417,7 @@ impl Gateway for NewApi {
             model_mapping: true,
             ratio_sync: self.ctx.site.kind == SiteKind::NewApi,
             aliases_must_be_listed: true,
+            model_list: ModelListFormat::CommaJoined,
         }
     }
 
@@ -532,7 +530,11 @@ impl Gateway for NewApi {
             .call(self.request(Method::Get, &path))
             .await
             .map_err(classify_fetch_business_error)?;
-        parse_model_list(data)
+        // An entry is quoted into the error: it came from the server, so it is redacted.
+        parse_model_list(data).map_err(|e| Error {
+            message: self.ctx.redact(&e.message),
+            ..e
+        })
     }
 
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel> {
@@ -544,7 +546,9 @@ impl Gateway for NewApi {
         // stale read-only fields were written back by 2025 builds).
         let mut body = json!({ "id": id });
         if let Some(models) = &update.models {
-            let models = clean_models(models);
+            // Names are written as given (a revert writes back what it read); a name with a
+            // comma is refused before anything is sent.
+            let models = ModelListFormat::CommaJoined.join(models)?;
             if models.is_empty() {
                 // `"models":""` is silently ignored by the server: refuse instead of lying.
                 return Err(Error::validation(format!(
@@ -552,7 +556,7 @@ impl Gateway for NewApi {
                     self.ctx.site.kind.label()
                 )));
             }
-            body["models"] = Value::String(models.join(","));
+            body["models"] = Value::String(models);
         }
         if let Some(pairs) = &update.mapping {
             // A pointer field: `""` clears the mapping, present values are always written.
@@ -615,7 +619,8 @@ mod tests {
 
     #[test]
     fn models_split_like_the_server() {
-        assert_eq!(split_models(",a, b,,c,"), vec!["a", "b", "c"]);
+        // `GetModels` trims outer commas and splits on `,` only: spaces belong to the name.
+        assert_eq!(split_models(",a, b,,c,"), vec!["a", " b", "c"]);
         assert!(split_models("").is_empty());
     }
 }

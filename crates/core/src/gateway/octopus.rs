@@ -5,6 +5,10 @@
 //!   and reads only the cookie, ≤ v0.9 answers `data.token` and reads `Authorization: Bearer`.
 //!   The era is told from the login answer and remembered with the session; a 401 later (the
 //!   session expired) triggers one fresh login and one retry.
+//! * **In a browser** `Set-Cookie` is never shown to `fetch` and a `Cookie` header is dropped:
+//!   there ([`crate::http::Transport::manages_cookies`]) every request asks the browser to keep
+//!   and send the origin's cookies ([`Request::with_cookies`]), and a v0.10+ login that answers
+//!   success without a visible cookie or token means the browser holds the session.
 //! * Every request carries `Content-Type: application/json` (POST/PUT without it get 415).
 //! * Models live in `model` (auto-synced) and `custom_model` (added by hand); the channel serves
 //!   their union. msync reads and writes only `model`: hand-added `custom_model` names are never
@@ -20,7 +24,10 @@
 //! * `fetch-model` ignores the upstream HTTP status (a 401 upstream comes back as an empty list)
 //!   and needs the channel object with its key, which we take from a fresh list read.
 
-use super::{class_for_status, clean_models, Capabilities, ConnectionReport, Ctx, Gateway};
+use super::{
+    class_for_status, clean_models, unstorable_text, Capabilities, ConnectionReport, Ctx, Gateway,
+    ModelListFormat,
+};
 use crate::error::{Error, ErrorClass, Result};
 use crate::http::{Method, Request, Response};
 use crate::model::{
@@ -32,6 +39,9 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 
+/// `model` and `custom_model` are comma-joined; the server trims and de-duplicates them.
+const FORMAT: ModelListFormat = ModelListFormat::CommaJoinedTrimmed;
+
 /// A logged-in session. Not `Debug`: it holds a JWT.
 #[derive(Clone)]
 enum Session {
@@ -39,12 +49,15 @@ enum Session {
     Cookie(String),
     /// v0.9 and earlier: `Authorization: Bearer <JWT>`.
     Bearer(String),
+    /// v0.10 and later in a browser: the `auth` cookie lives in the browser's jar, unseen.
+    Browser,
 }
 
 impl Session {
     fn token(&self) -> &str {
         match self {
             Session::Cookie(t) | Session::Bearer(t) => t,
+            Session::Browser => "",
         }
     }
 }
@@ -65,6 +78,11 @@ impl Octopus {
             session: RefCell::new(None),
             listed: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// The platform keeps cookies and hides them (a browser).
+    fn browser(&self) -> bool {
+        self.ctx.transport.manages_cookies()
     }
 
     fn secrets(&self) -> Vec<String> {
@@ -102,6 +120,7 @@ impl Octopus {
             json!({ "username": username, "password": creds.password.expose(), "expire": 0 });
         let req = Request::new(Method::Post, self.ctx.url("/api/v1/user/login"))
             .header("Accept", "application/json")
+            .with_cookies(self.browser())
             .json(&body);
         let resp = self.ctx.send(req).await?;
         if resp.status == 401 {
@@ -120,6 +139,9 @@ impl Octopus {
             .filter(|t| !t.is_empty())
         {
             Session::Bearer(token.to_string())
+        } else if self.browser() {
+            // v0.10+ answered success and set the cookie the browser will not show us.
+            Session::Browser
         } else {
             return Err(Error::invalid_response(
                 "Octopus login succeeded but returned neither an auth cookie nor a token",
@@ -144,10 +166,13 @@ impl Octopus {
         path: &str,
         body: Option<&Value>,
     ) -> Request {
-        let mut req = Request::new(method, self.ctx.url(path)).header("Accept", "application/json");
+        let mut req = Request::new(method, self.ctx.url(path))
+            .header("Accept", "application/json")
+            .with_cookies(self.browser());
         req = match session {
             Session::Cookie(t) => req.header("Cookie", format!("auth={t}")),
             Session::Bearer(t) => req.header("Authorization", format!("Bearer {t}")),
+            Session::Browser => req,
         };
         match body {
             Some(b) => req.json(b),
@@ -327,6 +352,9 @@ impl Octopus {
         match self.session.borrow().as_ref() {
             Some(Session::Cookie(_)) => Some("Octopus v0.10 or later (cookie session)"),
             Some(Session::Bearer(_)) => Some("Octopus v0.9 or earlier (Bearer token)"),
+            Some(Session::Browser) => {
+                Some("Octopus v0.10 or later (cookie session kept by the browser)")
+            }
             None => None,
         }
     }
@@ -370,12 +398,7 @@ fn id_text(v: &Value) -> Option<String> {
 }
 
 fn csv(v: &Value, key: &str) -> Vec<String> {
-    clean_models(
-        v.get(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .split(','),
-    )
+    FORMAT.split(v.get(key).and_then(Value::as_str).unwrap_or_default())
 }
 
 /// Every key a raw channel holds (v0.10 `key`, v0.9 `keys[].channel_key`), for redaction.
@@ -458,6 +481,7 @@ impl Gateway for Octopus {
             model_mapping: false,
             ratio_sync: false,
             aliases_must_be_listed: true,
+            model_list: FORMAT,
         }
     }
 
@@ -545,7 +569,11 @@ impl Gateway for Octopus {
         let Some(models) = &update.models else {
             return self.get_channel(&channel.id).await;
         };
-        let wanted = clean_models(models);
+        let wanted = FORMAT.clean(models);
+        let bad = FORMAT.unstorable(&wanted);
+        if !bad.is_empty() {
+            return Err(Error::validation(unstorable_text(&bad)));
+        }
         if wanted.is_empty() {
             return Err(Error::validation(
                 "refusing to store an empty model list on Octopus (it would delete every group route of the channel)",

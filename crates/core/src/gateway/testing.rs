@@ -167,6 +167,8 @@ pub fn test_site(kind: SiteKind, base_url: &str) -> Site {
         kind,
         base_url: base_url.to_string(),
         credentials,
+        // Adapter tests talk to `http://gw.test` through a fake transport.
+        allow_insecure: true,
     }
 }
 

@@ -1530,6 +1530,8 @@ pub fn preview(
                     kind,
                     base_url: src.base_url.clone(),
                     credentials: creds.clone(),
+                    // Consent to plain http is never imported: the Sites page asks for it.
+                    allow_insecure: false,
                 };
                 (site, settings, action, changes, false)
             }
@@ -2213,6 +2215,7 @@ mod tests {
                     user_id: Some(1),
                     ..Default::default()
                 },
+                allow_insecure: false,
             },
             settings,
         )

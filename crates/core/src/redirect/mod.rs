@@ -50,6 +50,15 @@ pub struct RedirectSettings {
     pub prune_missing_targets: bool,
 }
 
+/// Model names with a comma cannot be stored by the comma-joined gateways (and a mapping
+/// target or alias is listed among the channel's models).
+fn comma_text(name: &str) -> String {
+    format!(
+        "{:?} contains a comma, which model names cannot hold (gateways store a channel's models as one comma-separated text)",
+        name.trim()
+    )
+}
+
 fn default_presets() -> Vec<String> {
     PRESETS.iter().map(|p| p.id.to_string()).collect()
 }
@@ -94,6 +103,8 @@ impl RedirectSettings {
                     format!("aliases[{i}].name"),
                     format!("alias for pattern {:?} has no name", a.pattern),
                 ));
+            } else if a.name.contains(',') {
+                out.push((format!("aliases[{i}].name"), comma_text(&a.name)));
             } else if a.pattern.trim().is_empty() {
                 out.push((
                     format!("aliases[{i}].pattern"),
@@ -102,7 +113,9 @@ impl RedirectSettings {
             }
         }
         for (i, s) in self.standard_models.iter().enumerate() {
-            if !s.trim().is_empty() && ParsedName::parse(s).is_none() {
+            if s.contains(',') {
+                out.push((format!("standard_models[{i}]"), comma_text(s)));
+            } else if !s.trim().is_empty() && ParsedName::parse(s).is_none() {
                 out.push((
                     format!("standard_models[{i}]"),
                     format!("{s:?} has no model name after the vendor path"),

@@ -608,16 +608,19 @@ const NEW_API: Capabilities = Capabilities {
     model_mapping: true,
     ratio_sync: true,
     aliases_must_be_listed: true,
+    model_list: crate::gateway::ModelListFormat::CommaJoined,
 };
 const AXON: Capabilities = Capabilities {
     model_mapping: true,
     ratio_sync: false,
     aliases_must_be_listed: false,
+    model_list: crate::gateway::ModelListFormat::List,
 };
 const OCTOPUS: Capabilities = Capabilities {
     model_mapping: false,
     ratio_sync: false,
     aliases_must_be_listed: false,
+    model_list: crate::gateway::ModelListFormat::CommaJoinedTrimmed,
 };
 
 fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -90,6 +90,9 @@ impl Env {
                 kind: plan.site.kind,
                 base_url: plan.site.base_url.clone(),
                 credentials: plan.site.credentials.clone(),
+                // An update keeps the consent to plain http the user gave on the Sites page;
+                // an import never gives it.
+                allow_insecure: old.as_ref().is_some_and(|o| o.allow_insecure),
             };
             let site = match sites::build_site(input, old.as_ref(), &others) {
                 Ok(s) => s,

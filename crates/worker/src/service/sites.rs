@@ -2,10 +2,10 @@
 //! host-permission pattern, and the secret-free summary pages see.
 
 use super::storage::normalize_base_url;
+use msync_core::base_url::BaseUrl;
 use msync_core::model::{Credentials, Site, SiteId, SiteKind};
 use msync_core::protocol::{SiteInput, SiteSummary};
 use msync_core::settings::SettingsIssue;
-use std::net::IpAddr;
 
 fn issue(field: &str, message: impl Into<String>) -> SettingsIssue {
     SettingsIssue {
@@ -53,68 +53,17 @@ pub fn new_id(name: &str, taken: &[SiteId]) -> SiteId {
     SiteId(candidate)
 }
 
-/// The parsed base URL, or what is wrong with it.
+/// The parsed base URL, or what is wrong with it (one parser for every shell:
+/// [`msync_core::base_url::BaseUrl`]).
 pub fn parse_base_url(raw: &str) -> Result<url::Url, String> {
-    let text = normalize_base_url(raw);
-    if text.is_empty() {
-        return Err("enter the site's address, e.g. https://gateway.example.com".into());
-    }
-    let url = url::Url::parse(&text).map_err(|e| format!("not a valid URL ({e})"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "the address must start with https:// or http://, not {}://",
-            url.scheme()
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err("the address has no host".into());
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        // Credentials in the URL would end up in logs and permission prompts.
-        return Err("put credentials in the credential fields, not in the address".into());
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err("the address must not contain ?query or #fragment".into());
-    }
-    Ok(url)
-}
-
-/// Loopback or private-LAN host (no warning for plain http there).
-pub fn is_local_host(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Domain(d) => {
-            let d = d.to_ascii_lowercase();
-            d == "localhost"
-                || d.ends_with(".localhost")
-                || d.ends_with(".local")
-                || d.ends_with(".lan")
-                || d.ends_with(".internal")
-                || d.ends_with(".home.arpa")
-        }
-        url::Host::Ipv4(ip) => is_local_ip(IpAddr::V4(*ip)),
-        url::Host::Ipv6(ip) => is_local_ip(IpAddr::V6(*ip)),
-    }
-}
-
-fn is_local_ip(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_local_ip(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            v6.is_loopback() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
-        }
-    }
+    BaseUrl::parse(&normalize_base_url(raw))
+        .map(BaseUrl::into_url)
+        .map_err(|e| e.to_string())
 }
 
 /// Plain http to a host that is neither loopback nor private LAN.
 pub fn is_insecure(base_url: &str) -> bool {
-    match parse_base_url(base_url) {
-        Ok(u) => u.scheme() == "http" && u.host().is_none_or(|h| !is_local_host(&h)),
-        Err(_) => false,
-    }
+    msync_core::base_url::is_insecure(base_url)
 }
 
 /// The `origins` pattern of the host permission the site needs (`https://host/*`; Chrome's
@@ -146,6 +95,7 @@ pub fn summary(site: &Site) -> SiteSummary {
         user_id: site.credentials.user_id,
         username: site.credentials.username.clone(),
         insecure: is_insecure(&site.base_url),
+        allow_insecure: site.allow_insecure,
     }
 }
 
@@ -186,6 +136,15 @@ pub fn build_site(
     let base_url = normalize_base_url(&input.base_url);
     if let Err(e) = parse_base_url(&base_url) {
         issues.push(issue("base_url", e));
+    }
+    // Plain http to a public host needs the user's explicit consent (the form's checkbox);
+    // consent is kept only while the address stays insecure.
+    let insecure = is_insecure(&base_url);
+    if insecure && !input.allow_insecure {
+        issues.push(issue(
+            "allow_insecure",
+            "plain http to a non-local host sends the credentials unencrypted: use https, or confirm that you accept this",
+        ));
     }
     if let Some(id) = &input.id {
         if !valid_id(&id.0) {
@@ -264,6 +223,7 @@ pub fn build_site(
         kind: input.kind,
         base_url,
         credentials: Credentials { ..creds },
+        allow_insecure: insecure && input.allow_insecure,
     })
 }
 

@@ -357,6 +357,7 @@ fn input(id: &str, url: &str, token: &str) -> SiteInput {
             user_id: Some(1),
             ..Default::default()
         },
+        allow_insecure: false,
     }
 }
 
@@ -416,6 +417,7 @@ fn sites_are_validated_listed_without_secrets_and_keep_secrets_on_edit() {
             kind: SiteKind::Octopus,
             base_url: "ftp://x".into(),
             credentials: Credentials::default(),
+            allow_insecure: false,
         },
     });
     let Reply::Invalid { issues } = bad else {
@@ -436,9 +438,28 @@ fn sites_are_validated_listed_without_secrets_and_keep_secrets_on_edit() {
         "nothing stored"
     );
 
+    // Plain http to a public host needs explicit consent: refused without it, nothing stored.
     let r = w.cmd(Command::SaveSite {
         site: SiteInput {
             id: None,
+            ..input("x", "http://gw.example.com/", TOKEN)
+        },
+    });
+    let Reply::Invalid { issues } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].field, "allow_insecure");
+    assert!(issues[0].message.contains("unencrypted"), "{issues:?}");
+    assert!(
+        !w.store.snapshot().contains_key(KEY_SITES),
+        "nothing stored"
+    );
+
+    let r = w.cmd(Command::SaveSite {
+        site: SiteInput {
+            id: None,
+            allow_insecure: true,
             ..input("x", "http://gw.example.com/", TOKEN)
         },
     });
@@ -448,10 +469,12 @@ fn sites_are_validated_listed_without_secrets_and_keep_secrets_on_edit() {
     assert_eq!(site.id.0, "site-x");
     assert_eq!(site.base_url, "http://gw.example.com");
     assert!(site.insecure, "plain http to a public host");
+    assert!(site.allow_insecure, "the consent is kept");
     assert!(site.has_credentials);
 
     // Edit with an empty token: the stored one stays.
     let mut edit = input("site-x", "http://gw.example.com", "");
+    edit.allow_insecure = true;
     edit.name = "Renamed".into();
     let r = w.cmd(Command::SaveSite { site: edit });
     assert!(matches!(r, Reply::Site { .. }), "{r:?}");

@@ -319,3 +319,93 @@ fn unknown_channel_on_update_is_not_found() {
     let e = block_on(adapter(&t).list_channels()).unwrap_err();
     assert_eq!(e.class, ErrorClass::NotFound);
 }
+
+/// A browser-like transport: it keeps cookies itself, so it hides `Set-Cookie` and drops a
+/// script-set `Cookie` header; the session rides on `with_cookies` requests.
+struct BrowserJar {
+    inner: Rc<FakeTransport>,
+    jar: RefCell<Option<String>>,
+}
+
+#[async_trait::async_trait(?Send)]
+impl crate::http::Transport for BrowserJar {
+    async fn send(&self, mut req: Request) -> Result<Response, crate::http::TransportError> {
+        req.headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("cookie"));
+        if req.with_cookies {
+            if let Some(c) = self.jar.borrow().clone() {
+                req.headers.push(("Cookie".into(), c));
+            }
+        }
+        let mut resp = self.inner.send(req.clone()).await?;
+        if req.with_cookies {
+            if let Some(set) = resp.header("set-cookie") {
+                *self.jar.borrow_mut() = set.split(';').next().map(str::to_string);
+            }
+        }
+        resp.headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("set-cookie"));
+        Ok(resp)
+    }
+    fn manages_cookies(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn v10_in_a_browser_lets_the_cookie_jar_carry_the_session() {
+    let t = FakeTransport::new(|req| {
+        Ok(if is(req, Method::Post, "/api/v1/user/login") {
+            login_v10(JWT)
+        } else if authed_v10(req) == Some(JWT) {
+            ok(json!([raw_channel()]))
+        } else {
+            json(
+                401,
+                json!({"code": 401, "message": "Authentication failed"}),
+            )
+        })
+    });
+    let jar = Rc::new(BrowserJar {
+        inner: t.clone(),
+        jar: RefCell::new(None),
+    });
+    let ctx = crate::gateway::Ctx::new(
+        test_site(SiteKind::Octopus, "http://gw.test/"),
+        jar,
+        VirtualClock::new(1_000_000),
+    );
+    let o = Octopus::new(ctx);
+    let report = block_on(o.test_connection()).expect("logs in through the browser's jar");
+    assert_eq!(report.channel_count, Some(1));
+    assert_eq!(
+        report.flavour_hint.as_deref(),
+        Some("Octopus v0.10 or later (cookie session kept by the browser)")
+    );
+    let reqs = t.requests();
+    assert!(reqs.len() >= 2);
+    for r in &reqs {
+        assert!(r.with_cookies, "{} asks the browser for cookies", r.url);
+    }
+    // A second call reuses the session (no second login).
+    let logins = |reqs: &[Request]| {
+        reqs.iter()
+            .filter(|r| r.url.ends_with("/api/v1/user/login"))
+            .count()
+    };
+    block_on(o.list_channels()).unwrap();
+    assert_eq!(logins(&t.requests()), 1);
+}
+
+#[test]
+fn outside_a_browser_no_request_asks_for_cookies() {
+    let t = FakeTransport::new(|req| {
+        Ok(if is(req, Method::Post, "/api/v1/user/login") {
+            login_v10(JWT)
+        } else {
+            ok(json!([raw_channel()]))
+        })
+    });
+    block_on(adapter(&t).list_channels()).unwrap();
+    assert!(t.requests().iter().all(|r| !r.with_cookies));
+}

@@ -1,0 +1,192 @@
+//! A site's base URL: one parser and one "plain http to a non-local host" test for every shell
+//! (the worker's Save Site, the CLI's config, the UI's warning, and the adapters' last check
+//! before sending credentials).
+
+use std::fmt;
+use std::net::IpAddr;
+
+/// Why a base URL was refused. English text via `Display`; the variants are what callers match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseUrlError {
+    Empty,
+    /// Not parseable as a URL (the parser's reason).
+    Invalid(String),
+    /// Not `http` or `https` (the scheme given).
+    Scheme(String),
+    NoHost,
+    /// `user:pass@` in the address.
+    Credentials,
+    /// `?query` or `#fragment` in the address.
+    QueryOrFragment,
+}
+
+impl fmt::Display for BaseUrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BaseUrlError::Empty => {
+                f.write_str("enter the site's address, e.g. https://gateway.example.com")
+            }
+            BaseUrlError::Invalid(e) => write!(f, "not a valid URL ({e})"),
+            BaseUrlError::Scheme(s) => write!(
+                f,
+                "the address must start with https:// or http://, not {s}://"
+            ),
+            BaseUrlError::NoHost => f.write_str("the address has no host"),
+            BaseUrlError::Credentials => {
+                f.write_str("put credentials in the credential fields, not in the address")
+            }
+            BaseUrlError::QueryOrFragment => {
+                f.write_str("the address must not contain ?query or #fragment")
+            }
+        }
+    }
+}
+
+/// A parsed, checked base URL (`http`/`https`, a host, no credentials, no query or fragment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(url::Url);
+
+impl BaseUrl {
+    /// Parse a base URL as typed (surrounding spaces and trailing slashes are ignored).
+    pub fn parse(raw: &str) -> Result<BaseUrl, BaseUrlError> {
+        let text = raw.trim().trim_end_matches('/');
+        if text.is_empty() {
+            return Err(BaseUrlError::Empty);
+        }
+        let url = url::Url::parse(text).map_err(|e| BaseUrlError::Invalid(e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(BaseUrlError::Scheme(url.scheme().to_string()));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(BaseUrlError::NoHost);
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(BaseUrlError::Credentials);
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(BaseUrlError::QueryOrFragment);
+        }
+        Ok(BaseUrl(url))
+    }
+
+    pub fn url(&self) -> &url::Url {
+        &self.0
+    }
+
+    pub fn into_url(self) -> url::Url {
+        self.0
+    }
+
+    /// The host is loopback, a private/link-local address, or a local-only name.
+    pub fn is_local(&self) -> bool {
+        self.0.host().is_some_and(|h| is_local_host(&h))
+    }
+
+    /// Plain `http://` to a host that is not local: credentials would cross networks unencrypted.
+    pub fn is_insecure(&self) -> bool {
+        self.0.scheme() == "http" && !self.is_local()
+    }
+
+    /// `scheme://host[:port]`.
+    pub fn origin(&self) -> String {
+        self.0.origin().ascii_serialization()
+    }
+}
+
+/// Whether `raw` parses and is plain http to a non-local host (an unparseable address is not
+/// "insecure": it is refused for its own reason).
+pub fn is_insecure(raw: &str) -> bool {
+    BaseUrl::parse(raw).is_ok_and(|b| b.is_insecure())
+}
+
+/// Loopback, private LAN, link-local, or a name that only resolves locally.
+pub fn is_local_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => {
+            let d = d.to_ascii_lowercase();
+            d == "localhost"
+                || d.ends_with(".localhost")
+                || d.ends_with(".local")
+                || d.ends_with(".lan")
+                || d.ends_with(".internal")
+                || d.ends_with(".home.arpa")
+        }
+        url::Host::Ipv4(ip) => is_local_ip(IpAddr::V4(*ip)),
+        url::Host::Ipv6(ip) => is_local_ip(IpAddr::V6(*ip)),
+    }
+}
+
+fn is_local_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_local_ip(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insecure_means_plain_http_to_a_public_host() {
+        let rows = [
+            ("https://gw.example.com", false),
+            ("http://gw.example.com", true),
+            ("HTTP://GW.EXAMPLE.COM/", true),
+            ("http://203.0.113.9:3000", true),
+            ("http://[2001:db8::1]", true),
+            ("http://127.0.0.1:3000", false),
+            ("http://localhost", false),
+            ("http://app.localhost", false),
+            ("http://10.1.2.3", false),
+            ("http://192.168.1.2", false),
+            ("http://172.16.0.1", false),
+            ("http://169.254.1.1", false),
+            ("http://[::1]:8080", false),
+            ("http://[fd00::1]", false),
+            ("http://[fe80::1]", false),
+            ("http://[::ffff:127.0.0.1]", false),
+            ("http://[::ffff:8.8.8.8]", true),
+            ("http://nas.local", false),
+            ("http://gw.lan", false),
+            ("http://gw.internal", false),
+            ("http://gw.home.arpa", false),
+            ("http://user:pw@gw.example.com", false), // refused for its own reason
+            ("ftp://gw.example.com", false),
+            ("", false),
+        ];
+        for (url, want) in rows {
+            assert_eq!(is_insecure(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn refusals_are_typed() {
+        assert_eq!(BaseUrl::parse("  "), Err(BaseUrlError::Empty));
+        assert_eq!(
+            BaseUrl::parse("ftp://x"),
+            Err(BaseUrlError::Scheme("ftp".into()))
+        );
+        assert_eq!(
+            BaseUrl::parse("https://u:p@x"),
+            Err(BaseUrlError::Credentials)
+        );
+        assert_eq!(
+            BaseUrl::parse("https://x/?a=1"),
+            Err(BaseUrlError::QueryOrFragment)
+        );
+        assert!(matches!(
+            BaseUrl::parse("not a url"),
+            Err(BaseUrlError::Invalid(_))
+        ));
+        let b = BaseUrl::parse(" https://gw.example.com:8443/prefix/ ").unwrap();
+        assert_eq!(b.origin(), "https://gw.example.com:8443");
+        assert_eq!(b.url().path(), "/prefix");
+    }
+}
