@@ -74,8 +74,8 @@ pub fn on_event(mut f: impl FnMut(Event) + 'static) {
 /// The host permission a site's URL needs, if it parses: `http://host/*`, every port of the
 /// host — the pattern the worker checks (`crates/worker/src/service/sites.rs` `origin_pattern`).
 /// Not `http://host:port/*`: Firefox grants and lists such a pattern but does not match requests
-/// against it (the worker's fetch stays under CORS), and a port-less `permissions.contains`
-/// check never counts a single-port grant as held.
+/// against it (the worker's fetch stays under CORS), nor does it count it as holding the
+/// worker's port-less pattern (tests/e2e/firefox.test.mjs saw both).
 pub fn host_pattern_of(url: &str) -> Option<String> {
     let u = web_sys::Url::new(url.trim()).ok()?;
     let proto = u.protocol();
