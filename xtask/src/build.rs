@@ -171,6 +171,9 @@ fn e2e_with(ext: &Path) -> Result {
 }
 
 fn e2e_files(ext: &Path, only: &[String]) -> Result {
+    // Firefox gets the package as shipped: its test grants the gateway's host the way a user
+    // does, through the options page's permissions.request (see tests/e2e/firefox_harness.mjs).
+    let firefox = ext.with_file_name("extension-firefox");
     let ext = loopback_extension(ext)?;
     build_native_tools()?;
     let r = root();
@@ -186,6 +189,7 @@ fn e2e_files(ext: &Path, only: &[String]) -> Result {
         .args(&files)
         .current_dir(&r)
         .env("MSYNC_EXTENSION_DIR", &ext)
+        .env("MSYNC_FIREFOX_EXTENSION_DIR", &firefox)
         .env("MSYNC_MOCKGW", r.join("target/debug/msync-mockgw"))
         .env("MSYNC_CLI", r.join("target/debug/msync"))
         .env("MSYNC_ARTIFACTS", &artifacts))

@@ -19,8 +19,14 @@ pub fn setup() -> Result {
 }
 
 fn apt_packages() -> Result {
-    // A CJK font so the Chinese UI renders in headless screenshots.
-    let mut wanted = vec!["chromium", "chromium-driver", "fonts-wqy-microhei"];
+    // A CJK font so the Chinese UI renders in headless screenshots; Firefox ESR for the Firefox
+    // package's end-to-end test (tests/e2e/firefox.test.mjs, driven over WebDriver BiDi).
+    let mut wanted = vec![
+        "chromium",
+        "chromium-driver",
+        "fonts-wqy-microhei",
+        "firefox-esr",
+    ];
     if wasm_toolchain() == WasmToolchain::DebianWeb {
         wanted.extend(["rustc-web", "cargo-web", "rust-web-src", "lld-22"]);
     }

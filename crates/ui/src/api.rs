@@ -71,18 +71,23 @@ pub fn on_event(mut f: impl FnMut(Event) + 'static) {
     cb.forget();
 }
 
-/// `http://host:port` of a URL, if it parses (what the host permission is requested for).
-pub fn origin_of(url: &str) -> Option<String> {
+/// The host permission a site's URL needs, if it parses: `http://host/*`, every port of the
+/// host — the pattern the worker checks (`crates/worker/src/service/sites.rs` `origin_pattern`).
+/// Not `http://host:port/*`: Firefox grants and lists such a pattern but does not match requests
+/// against it (the worker's fetch stays under CORS), nor does it count it as holding the
+/// worker's port-less pattern (tests/e2e/firefox.test.mjs saw both).
+pub fn host_pattern_of(url: &str) -> Option<String> {
     let u = web_sys::Url::new(url.trim()).ok()?;
     let proto = u.protocol();
-    (proto == "http:" || proto == "https:").then(|| u.origin())
+    (proto == "http:" || proto == "https:").then(|| format!("{proto}//{}/*", u.hostname()))
 }
 
-/// Ask for the host permission of `origin`. Must be called synchronously from a click handler
-/// (a user gesture); the returned future resolves to whether it was granted.
-pub fn request_host_permission(origin: &str) -> impl std::future::Future<Output = bool> {
+/// Ask for the host permission `pattern` (from [`host_pattern_of`]). Must be called
+/// synchronously from a click handler (a user gesture); the returned future resolves to whether
+/// it was granted.
+pub fn request_host_permission(pattern: &str) -> impl std::future::Future<Output = bool> {
     let p = Object::new();
-    let origins = Array::of1(&JsValue::from_str(&format!("{origin}/*")));
+    let origins = Array::of1(&JsValue::from_str(pattern));
     let _ = Reflect::set(&p, &"origins".into(), &origins);
     let promise = permissions_request(&p);
     async move {

@@ -103,10 +103,10 @@ fn SiteRow(
         }
     };
     let grant = move |_| {
-        let Some(origin) = api::origin_of(&base_url) else {
+        let Some(pattern) = api::host_pattern_of(&base_url) else {
             return;
         };
-        let fut = api::request_host_permission(&origin);
+        let fut = api::request_host_permission(&pattern);
         spawn_local(async move {
             fut.await;
             shell.reload_sites.run(());
@@ -221,7 +221,7 @@ fn SiteForm(
         ev.prevent_default();
         let l = lang.get_untracked();
         let base = url.get_untracked().trim().to_string();
-        let Some(origin) = api::origin_of(&base) else {
+        let Some(pattern) = api::host_pattern_of(&base) else {
             error.set(Notice::Error(lookup(l, "sites.bad_url").into()));
             return;
         };
@@ -264,7 +264,7 @@ fn SiteForm(
             credentials,
         };
         // The permission prompt needs this click's user gesture: ask before any await.
-        let granted = api::request_host_permission(&origin);
+        let granted = api::request_host_permission(&pattern);
         busy.set(true);
         spawn_local(async move {
             let granted = granted.await;

@@ -66,8 +66,9 @@ pub fn is_insecure(base_url: &str) -> bool {
     msync_core::base_url::is_insecure(base_url)
 }
 
-/// The `origins` pattern of the host permission the site needs (`https://host/*`; Chrome's
-/// patterns match every port of the host).
+/// The `origins` pattern of the host permission the site needs (`https://host/*`: every port of
+/// the host in Chrome and Firefox; Firefox does not match requests against a pattern with a
+/// port). The options page requests the same pattern (`crates/ui/src/api.rs` `host_pattern_of`).
 pub fn origin_pattern(base_url: &str) -> Result<String, String> {
     let u = parse_base_url(base_url)?;
     let host = match u.host() {
