@@ -370,7 +370,7 @@ pub fn AllApiHubCard() -> impl IntoView {
             .sites
             .iter()
             .filter(|s| s.complete() && matches!(s.action, SiteAction::Create))
-            .filter_map(|s| api::origin_of(&s.site.base_url))
+            .filter_map(|s| api::host_pattern_of(&s.site.base_url))
             .collect();
         let granted = api::request_host_permissions(&origins);
         busy.set(true);
