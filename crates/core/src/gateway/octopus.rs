@@ -69,6 +69,10 @@ pub struct Octopus {
     /// life). Octopus has no single-channel read: a fetch takes its channel from here instead
     /// of listing every channel again.
     listed: RefCell<HashMap<String, Value>>,
+    /// Channels as [`Gateway::get_channel`] last read them. The engine compare-reads a channel
+    /// right before writing it; the write takes `custom_model` from that read instead of listing
+    /// every channel (with every key) a second time. Each is taken once; a new listing clears them.
+    just_read: RefCell<HashMap<String, Value>>,
 }
 
 impl Octopus {
@@ -77,6 +81,7 @@ impl Octopus {
             ctx,
             session: RefCell::new(None),
             listed: RefCell::new(HashMap::new()),
+            just_read: RefCell::new(HashMap::new()),
         }
     }
 
@@ -507,6 +512,7 @@ impl Gateway for Octopus {
 
     async fn list_channels(&self) -> Result<Vec<Channel>> {
         let raw = self.list_raw().await?;
+        self.just_read.borrow_mut().clear();
         *self.listed.borrow_mut() = raw
             .iter()
             .filter_map(|v| Some((id_text(v)?, v.clone())))
@@ -516,6 +522,9 @@ impl Gateway for Octopus {
 
     async fn get_channel(&self, id: &ChannelId) -> Result<Channel> {
         let raw = self.get_raw(id).await?;
+        self.just_read
+            .borrow_mut()
+            .insert(id.0.trim().to_string(), raw.clone());
         let mut out = Self::with_routes(std::slice::from_ref(&raw), &self.routes().await?)?;
         out.pop()
             .ok_or_else(|| Error::invalid_response("channel could not be read"))
@@ -579,7 +588,11 @@ impl Gateway for Octopus {
                 "refusing to store an empty model list on Octopus (it would delete every group route of the channel)",
             ));
         }
-        let raw = self.get_raw(&channel.id).await?;
+        let just_read = self.just_read.borrow_mut().remove(channel.id.0.trim());
+        let raw = match just_read {
+            Some(raw) => raw,
+            None => self.get_raw(&channel.id).await?,
+        };
         let custom = csv(&raw, "custom_model");
         // Hand-added names stay in custom_model; the rest goes to model.
         let auto: Vec<String> = wanted.into_iter().filter(|m| !custom.contains(m)).collect();
