@@ -47,9 +47,16 @@ export async function launch({ colorScheme = 'light', locale = 'en-US', headless
   };
 }
 
-/** Start mockgw on a free loopback port. */
+/**
+ * Start mockgw on a free loopback port. The mock enforces the real servers' admin API limits by
+ * default (New API 180 requests / 180 s …); these browser tests run many syncs of one mock at
+ * raised speed settings, so they turn it off unless a test passes its own `--rate-limit`. The
+ * limits and msync's answer to them are tested in crates/cli/tests/real_servers.rs and the
+ * engine's virtual-time tests.
+ */
 export async function startGateway(args = []) {
-  const proc = spawn(MOCKGW, ['--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const limit = args.includes('--rate-limit') ? [] : ['--rate-limit', 'off'];
+  const proc = spawn(MOCKGW, ['--port', '0', ...limit, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: proc.stdout });
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('mockgw did not start')), 15000);

@@ -227,7 +227,10 @@ pub fn demo() -> Result {
     build_native_tools()?;
     let r = root();
     let mut gw = Command::new(r.join("target/debug/msync-mockgw"))
+        // The demo raises the site's speed settings (tests/demo.mjs), so its gateway does not
+        // enforce New API's own admin API limit (180 requests / 180 s).
         .args(["--port", "0", "--flavor", "new-api", "--channels", "60"])
+        .args(["--rate-limit", "off"])
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("starting the demo gateway: {e}"))?;
