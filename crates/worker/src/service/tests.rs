@@ -1393,6 +1393,10 @@ fn all_api_hub_import_previews_then_creates_and_updates_only_with_consent() {
     use msync_core::import::all_api_hub::{SiteAction, SourceType};
     let mut w = World::new();
     let s = w.add_site("s");
+    let Reply::Settings { settings: s_before } = w.cmd(Command::GetSettings { site: s.clone() })
+    else {
+        panic!()
+    };
     // the fixture's New API site has the address of the stored site `s`
     let v4 = include_str!("../../../../tests/fixtures/all-api-hub/v4-full.json")
         .replace("https://newapi.example.com", "http://127.0.0.1:3000");
@@ -1451,7 +1455,7 @@ fn all_api_hub_import_previews_then_creates_and_updates_only_with_consent() {
     let Reply::Settings { settings } = w.cmd(Command::GetSettings { site: s.clone() }) else {
         panic!()
     };
-    assert_eq!(settings, SyncSettings::default(), "s untouched");
+    assert_eq!(settings, s_before, "s untouched");
     assert!(w.store.snapshot()[KEY_SITES].contains(TOKEN));
     let Reply::Settings { settings: octo } = w.cmd(Command::GetSettings {
         site: created[0].id.clone(),
