@@ -102,7 +102,9 @@ for (const f of FLAVOURS) {
       });
       assert.equal(run2.items.filter((i) => i.status === 'success' || i.status === 'failed').length, 0,
         `${f.id}: ${JSON.stringify(run2.items.map((i) => [i.channel_id, i.status, i.message]))}`);
-      assert.equal((await command(page, { cmd: 'remove_site', site: f.id })).reply, 'ok');
+      // The run's lock is released just after its record says finished: removing may need a moment.
+      await waitFor(`removing ${f.id}`, async () =>
+        (await command(page, { cmd: 'remove_site', site: f.id })).reply === 'ok', { timeout: 10000 });
     } finally {
       gw.stop();
     }
