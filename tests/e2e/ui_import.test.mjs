@@ -106,7 +106,9 @@ test('an All API Hub export is previewed, confirmed with consent, and its settin
   // Consent to update the existing site, then import.
   await newapi.getByTestId('aah-consent').check();
   await page.getByTestId('aah-confirm').click();
-  await page.getByText('Imported: 2 created, 1 updated, 0 skipped.').waitFor();
+  const outcome = page.getByTestId('aah-card').locator('.notice.ok, .notice.err');
+  await outcome.first().waitFor({ timeout: 60000 });
+  assert.equal(await outcome.first().innerText(), 'Imported: 2 created, 1 updated, 0 skipped.');
   assert.equal(await page.getByTestId('aah-preview').count(), 0);
   await screenshot(page, 'ui-import-done-en');
 

@@ -372,10 +372,14 @@ pub fn AllApiHubCard() -> impl IntoView {
             .filter(|s| s.complete() && matches!(s.action, SiteAction::Create))
             .filter_map(|s| api::host_pattern_of(&s.site.base_url))
             .collect();
+        // The import does not wait for the answer: a denied site shows "Grant access" on the
+        // Sites page like any other.
         let granted = api::request_host_permissions(&origins);
-        busy.set(true);
         spawn_local(async move {
             let _ = granted.await;
+        });
+        busy.set(true);
+        spawn_local(async move {
             let r = api::call(&Command::ImportAllApiHub {
                 content: text,
                 update,
