@@ -8,12 +8,14 @@
 //! * `demo` — build, start the mock gateway, open the extension against it.
 //! * `test` — fmt, clippy, native tests, wasm tests in headless Chromium, end-to-end tests.
 //! * `bench` — every benchmark; rewrites BENCHMARKS.md.
+//! * `size` — what the two wasm modules are made of (twiggy), per crate and per function.
 
 mod bench;
 mod build;
 mod fuzz;
 mod proc;
 mod setup;
+mod size;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +35,9 @@ commands:
   e2e [FILE…]      only the end-to-end browser tests (builds what they need);
                    FILE: run these test files (tests/e2e/*.test.mjs) only
   bench            run every benchmark and rewrite BENCHMARKS.md (see xtask/src/bench.rs)
+  size [--no-build]
+                   build the extension and print what its wasm is made of (twiggy);
+                   --no-build: measure the last build as it is
   fuzz [--seconds N] [--target a,b] [--record-seeds]
                    run every cargo-fuzz target N seconds (default 60; not part of test)"
 }
@@ -46,6 +51,7 @@ fn main() -> ExitCode {
         Some("test") => build::test(args.iter().any(|a| a == "--quick")),
         Some("e2e") => build::e2e(&args[1..]),
         Some("bench") => bench::bench(),
+        Some("size") => size::size(args.iter().any(|a| a == "--no-build")),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{}", usage());
