@@ -31,3 +31,7 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
 // Exposed for tests and diagnostics: resolves with the stored meta record once Rust has started.
 self.msyncStarted = ready.then(() => on_startup());
 self.msyncStarted.catch((e) => console.error('msync: startup failed', e));
+
+// Diagnostics for `cargo xtask bench` (read over CDP): the size of the wasm module's linear
+// memory, which the worker's JS heap figures do not include.
+self.msyncWasmMemoryBytes = () => ready.then((wasm) => wasm.memory.buffer.byteLength);

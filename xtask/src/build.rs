@@ -1,6 +1,8 @@
 //! dist, demo, test, e2e.
 
-use crate::proc::{cargo_bin_dir, manifest_version, native_cargo, run, wasm_cmd};
+use crate::proc::{
+    cargo_bin_dir, manifest_version, native_cargo, run, wasm_cmd, wasm_toolchain, WasmToolchain,
+};
 use crate::{root, setup, Result};
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
@@ -21,7 +23,7 @@ pub fn dist() -> Result<PathBuf> {
     // compiling the worker first, online, brings those into the registry before Trunk runs.
     run(wasm_cmd("cargo").arg("fetch"))?;
     compile_worker()?;
-    run(wasm_cmd("trunk").args(["build", "--release"]))?;
+    run(shipped(wasm_cmd("trunk")).args(["build", "--release"]))?;
     // Trunk names its output after index.html; the manifest calls it options.html.
     fs::rename(ext.join("index.html"), ext.join("options.html"))
         .map_err(|e| format!("renaming index.html: {e}"))?;
@@ -41,16 +43,36 @@ pub fn dist() -> Result<PathBuf> {
 }
 
 /// The service worker crate for wasm32 (online: the first wasm build on a machine fetches
-/// std's own dependencies for -Zbuild-std).
+/// std's own dependencies for -Zbuild-std). Built as a cdylib only: the crate is also an rlib
+/// for its wasm tests, and with both types Cargo cannot run LTO across the dependencies
+/// (the worker came out 8 % larger).
 fn compile_worker() -> Result {
-    run(wasm_cmd("cargo").args([
-        "build",
+    run(shipped(wasm_cmd("cargo")).args([
+        "rustc",
         "--release",
         "-p",
         "msync-worker",
+        "--lib",
+        "--crate-type",
+        "cdylib",
         "--target",
         WASM_TARGET,
     ]))
+}
+
+/// The release wasm the extension ships: with Debian's toolchain (std built here by
+/// build-std), panics abort at once (`panic = "immediate-abort"`): no panic messages, location
+/// tables or formatting machinery in the modules. A panic still stops the module (as
+/// `panic = "abort"` does) and shows as "RuntimeError: unreachable" in the console, without its
+/// message; debug builds and the wasm tests keep the messages. Set through the environment,
+/// since the release profile is shared with the native CLI, whose stable toolchain knows no
+/// such strategy.
+fn shipped(mut cmd: Command) -> Command {
+    if wasm_toolchain() == WasmToolchain::DebianWeb {
+        cmd.env("CARGO_UNSTABLE_PANIC_IMMEDIATE_ABORT", "true")
+            .env("CARGO_PROFILE_RELEASE_PANIC", "immediate-abort");
+    }
+    cmd
 }
 
 /// The compiled service worker → wasm-bindgen (ES module) → wasm-opt, into `ext/worker`.
@@ -146,7 +168,7 @@ fn zip_dir(dir: &Path, zip_path: &Path) -> Result {
 /// The Chrome build plus a host permission for 127.0.0.1 only, for tests and the demo:
 /// Chromium offers automation no way to accept an optional-permission prompt. The shipped
 /// package keeps `optional_host_permissions` only.
-fn loopback_extension(ext: &Path) -> Result<PathBuf> {
+pub fn loopback_extension(ext: &Path) -> Result<PathBuf> {
     let dir = root().join("target/extension-loopback");
     copy_dir(ext, &dir)?;
     edit_manifest(&dir, |m| {
@@ -156,7 +178,7 @@ fn loopback_extension(ext: &Path) -> Result<PathBuf> {
 }
 
 /// Native binaries the browser tests and the demo run.
-fn build_native_tools() -> Result {
+pub fn build_native_tools() -> Result {
     run(native_cargo().args(["build", "-p", "msync-mockgw", "-p", "msync-cli"]))
 }
 

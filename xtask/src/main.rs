@@ -9,6 +9,7 @@
 //! * `test` — fmt, clippy, native tests, wasm tests in headless Chromium, end-to-end tests.
 //! * `bench` — every benchmark; rewrites BENCHMARKS.md.
 //! * `fresh-check` — the README's first command in a fresh clone with an empty cargo registry.
+//! * `size` — what the two wasm modules are made of (twiggy), per crate and per function.
 
 mod bench;
 mod build;
@@ -16,6 +17,7 @@ mod fresh;
 mod fuzz;
 mod proc;
 mod setup;
+mod size;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +40,9 @@ commands:
   fresh-check [demo|test|dist|e2e] [--keep]
                    clone HEAD into a temporary folder and run that command there with an
                    empty CARGO_HOME (installed tools reused), as a new user would (default demo)
+  size [--no-build]
+                   build the extension and print what its wasm is made of (twiggy);
+                   --no-build: measure the last build as it is
   fuzz [--seconds N] [--target a,b] [--record-seeds]
                    run every cargo-fuzz target N seconds (default 60; not part of test)"
 }
@@ -51,6 +56,7 @@ fn main() -> ExitCode {
         Some("test") => build::test(args.iter().any(|a| a == "--quick")),
         Some("e2e") => build::e2e(&args[1..]),
         Some("bench") => bench::bench(),
+        Some("size") => size::size(args.iter().any(|a| a == "--no-build")),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("fresh-check") => fresh::fresh_check(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {

@@ -1,13 +1,18 @@
 //! Model-name filters (SPEC §3.2 steps 2–3): normalization, the exact allow-list, and
 //! include/exclude rules (substring, regex, glob — all case-insensitive).
 //!
+//! Regular expressions are `regex-lite`'s syntax (the `regex` crate's, without its Unicode
+//! tables, which would more than double the extension's service worker): no `\p{…}` classes,
+//! `\w` `\d` `\s` `\b` are ASCII, and case-insensitivity folds ASCII letters only. Such a rule
+//! is refused when it is saved. Substring and glob rules compare Unicode-lowercased text.
+//!
 //! Rules are compiled once per run. A rule that does not compile is an error at save time
 //! ([`crate::settings::SyncSettings::validate`]) and again when a run starts — never a rule that
 //! silently matches nothing (the anchor's behaviour).
 
 use crate::error::{Error, Result};
 use crate::settings::SyncSettings;
-use regex::{Regex, RegexBuilder};
+use regex_lite::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
@@ -18,7 +23,7 @@ pub enum RuleKind {
     /// Case-insensitive substring.
     #[default]
     Substring,
-    /// Case-insensitive regular expression, unanchored (`^gpt-` anchors it).
+    /// Case-insensitive (ASCII letters) regular expression, unanchored (`^gpt-` anchors it).
     Regex,
     /// Case-insensitive glob over the whole name: `*` any run, `?` one character.
     Glob,
@@ -81,35 +86,16 @@ impl Rule {
             RuleKind::Regex => Matcher::Regex(build_regex(pattern).map_err(|e| {
                 Error::validation(format!("invalid regular expression {pattern:?}: {e}"))
             })?),
-            RuleKind::Glob => {
-                Matcher::Regex(build_regex(&glob_to_regex(pattern)).map_err(|e| {
-                    Error::validation(format!("invalid glob pattern {pattern:?}: {e}"))
-                })?)
-            }
+            RuleKind::Glob => Matcher::Glob(pattern.to_lowercase().chars().collect()),
         })
     }
 }
 
-fn build_regex(pattern: &str) -> std::result::Result<Regex, regex::Error> {
+fn build_regex(pattern: &str) -> std::result::Result<Regex, regex_lite::Error> {
     RegexBuilder::new(pattern)
         .case_insensitive(true)
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
-}
-
-/// `claude-*-4-5*` → `^claude\-.*\-4\-5.*$`.
-fn glob_to_regex(glob: &str) -> String {
-    let mut out = String::with_capacity(glob.len() + 8);
-    out.push('^');
-    for c in glob.chars() {
-        match c {
-            '*' => out.push_str(".*"),
-            '?' => out.push('.'),
-            c => out.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
-        }
-    }
-    out.push('$');
-    out
 }
 
 /// A compiled rule pattern.
@@ -118,6 +104,8 @@ pub enum Matcher {
     /// Lowercased needle.
     Substring(String),
     Regex(Regex),
+    /// Lowercased glob over the whole name (the redirect matcher's `glob_match`).
+    Glob(Vec<char>),
 }
 
 impl Matcher {
@@ -125,6 +113,9 @@ impl Matcher {
         match self {
             Matcher::Substring(needle) => name.to_lowercase().contains(needle.as_str()),
             Matcher::Regex(re) => re.is_match(name),
+            Matcher::Glob(lower) => {
+                crate::redirect::matcher::glob_match(lower, &name.to_lowercase())
+            }
         }
     }
 }
@@ -319,6 +310,33 @@ mod tests {
             .compile()
             .unwrap_err();
         assert!(e.message.contains("empty"));
+    }
+
+    #[test]
+    fn regex_syntax_is_regex_lite_and_globs_fold_unicode_case() {
+        // No Unicode tables: a property class is refused with its reason, not ignored.
+        let e = Rule::new(RuleKind::Regex, r"\p{Greek}", FilterAction::Include)
+            .compile()
+            .unwrap_err();
+        assert_eq!(e.class, crate::ErrorClass::Validation);
+        assert!(
+            e.message
+                .contains(r#"invalid regular expression "\\p{Greek}": "#),
+            "{}",
+            e.message
+        );
+        // ASCII case folding, Perl classes and anchors work as before.
+        let m = Rule::new(RuleKind::Regex, r"^GPT-\d+o?\b", FilterAction::Include)
+            .compile()
+            .unwrap();
+        assert!(m.is_match("gpt-4o-mini"));
+        assert!(!m.is_match("chatgpt-4o"));
+        // Globs compare lowercased text, non-ASCII letters included.
+        let g = Rule::new(RuleKind::Glob, "ÉMBED-*", FilterAction::Include)
+            .compile()
+            .unwrap();
+        assert!(g.is_match("émbed-large"));
+        assert!(!g.is_match("embed-large"));
     }
 
     #[test]

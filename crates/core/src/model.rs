@@ -375,7 +375,7 @@ impl ModelPattern {
     pub fn matches(&self, name: &str) -> Option<bool> {
         match self {
             ModelPattern::Exact(e) => Some(e == name),
-            ModelPattern::Regex(r) => regex::Regex::new(&format!("^(?:{r})$"))
+            ModelPattern::Regex(r) => regex_lite::Regex::new(&format!("^(?:{r})$"))
                 .ok()
                 .map(|re| re.is_match(name)),
         }

@@ -620,7 +620,7 @@ mod tests {
             issues[0].message
         );
         assert!(
-            issues[0].message.contains("unclosed"),
+            issues[0].message.contains("without closing ')'"),
             "{}",
             issues[0].message
         );

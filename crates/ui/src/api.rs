@@ -29,21 +29,37 @@ pub async fn call(cmd: &Command) -> Reply {
         class: "internal".into(),
         message,
     };
-    let msg = match cmd.serialize(&serde_wasm_bindgen::Serializer::json_compatible()) {
+    let msg = match to_js(cmd) {
         Ok(m) => m,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail(e),
     };
     match JsFuture::from(send_message(&msg)).await {
         Ok(v) if v.is_undefined() || v.is_null() => {
             fail("the background worker gave no answer".into())
         }
-        Ok(v) => serde_wasm_bindgen::from_value(v)
-            .unwrap_or_else(|e| fail(format!("unreadable reply from the worker: {e}"))),
+        Ok(v) => {
+            from_js(&v).unwrap_or_else(|e| fail(format!("unreadable reply from the worker: {e}")))
+        }
         Err(e) => fail(format!(
             "the background worker did not answer: {}",
             js_error_text(&e)
         )),
     }
+}
+
+/// Messages travel as JSON text through serde_json (the one serializer the pages link) and the
+/// engine's `JSON.parse` / `JSON.stringify`; the browser JSON-serializes extension messages anyway.
+fn to_js<T: Serialize>(v: &T) -> Result<JsValue, String> {
+    let text = serde_json::to_string(v).map_err(|e| e.to_string())?;
+    js_sys::JSON::parse(&text).map_err(|e| js_error_text(&e))
+}
+
+fn from_js<T: serde::de::DeserializeOwned>(v: &JsValue) -> Result<T, String> {
+    let text = js_sys::JSON::stringify(v)
+        .map_err(|e| js_error_text(&e))?
+        .as_string()
+        .ok_or("not a JSON value")?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
 fn js_error_text(e: &JsValue) -> String {
@@ -60,7 +76,7 @@ pub fn on_event(mut f: impl FnMut(Event) + 'static) {
     let cb = Closure::<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>::new(
         move |msg: JsValue, _sender: JsValue, _respond: JsValue| {
             if Reflect::has(&msg, &"event".into()).unwrap_or(false) {
-                if let Ok(ev) = serde_wasm_bindgen::from_value::<Event>(msg) {
+                if let Ok(ev) = from_js::<Event>(&msg) {
                     f(ev);
                 }
             }

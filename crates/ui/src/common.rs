@@ -174,7 +174,9 @@ pub fn reply_problem(r: &Reply) -> String {
             .map(|i| format!("{}: {}", i.field, i.message))
             .collect::<Vec<_>>()
             .join("; "),
-        other => format!("unexpected reply: {other:?}"),
+        // Not `{other:?}`: Debug of the whole protocol would be compiled into the page for
+        // this one line.
+        _ => "unexpected reply from the background worker".into(),
     }
 }
 

@@ -38,8 +38,7 @@ mod exports {
     }
 
     fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsValue> {
-        v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-            .map_err(|e| JsValue::from_str(&e.to_string()))
+        crate::platform::to_js(v).map_err(|e| JsValue::from_str(&e))
     }
 
     /// Called on every worker start (install, browser start, wake-up): migrate storage, re-arm
@@ -65,7 +64,7 @@ mod exports {
     /// One request from a page: a `Command` in, a `Reply` out. Never throws for bad input.
     #[wasm_bindgen]
     pub async fn on_message(message: JsValue) -> Result<JsValue, JsValue> {
-        let value: serde_json::Value = match serde_wasm_bindgen::from_value(message) {
+        let value: serde_json::Value = match crate::platform::from_js(&message) {
             Ok(v) => v,
             Err(e) => {
                 return to_js(&msync_core::protocol::Reply::Error {

@@ -273,7 +273,7 @@ impl crate::service::Browser for ChromeBrowser {
         chrome::alarm_clear(name).await
     }
     fn broadcast(&self, event: &msync_core::protocol::Event) {
-        if let Ok(v) = event.serialize(&serde_wasm_bindgen::Serializer::json_compatible()) {
+        if let Ok(v) = to_js(event) {
             chrome::broadcast(&v);
         }
     }
@@ -286,4 +286,21 @@ impl crate::service::Browser for ChromeBrowser {
     fn spawn(&self, fut: futures::future::LocalBoxFuture<'static, ()>) {
         wasm_bindgen_futures::spawn_local(fut);
     }
+}
+
+/// A value for JS, through JSON text: serde_json (linked anyway for storage) and the engine's
+/// `JSON.parse`, so no second serializer is compiled for every protocol type. Messages between
+/// extension pages are JSON-serialized by the browser in any case.
+pub fn to_js<T: Serialize>(v: &T) -> Result<JsValue, String> {
+    let text = serde_json::to_string(v).map_err(|e| e.to_string())?;
+    js_sys::JSON::parse(&text).map_err(chrome::js_err)
+}
+
+/// A value from JS, through `JSON.stringify` and serde_json.
+pub fn from_js<T: serde::de::DeserializeOwned>(v: &JsValue) -> Result<T, String> {
+    let text = js_sys::JSON::stringify(v)
+        .map_err(chrome::js_err)?
+        .as_string()
+        .ok_or("not a JSON value")?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
 }
