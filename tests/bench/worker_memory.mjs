@@ -27,7 +27,9 @@ if (!EXT_DIR || !MOCKGW) throw new Error('set MSYNC_EXTENSION_DIR and MSYNC_MOCK
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function startGateway() {
-  const proc = spawn(MOCKGW, ['--port', '0', '--flavor', 'new-api', '--channels', String(CHANNELS), '--token', TOKEN],
+  // The run raises msync's speed settings, so the mock does not enforce New API's own admin API
+  // limit (180 requests / 180 s): this measures memory, not waiting.
+  const proc = spawn(MOCKGW, ['--port', '0', '--rate-limit', 'off', '--flavor', 'new-api', '--channels', String(CHANNELS), '--token', TOKEN],
     { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: proc.stdout });
   const url = await new Promise((resolve, reject) => {
