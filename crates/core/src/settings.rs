@@ -202,6 +202,8 @@ pub struct SyncSettings {
     /// Model redirect (SPEC §4): runs after a successful sync when enabled, and on demand.
     /// Absent in settings stored before redirect existed: defaults (off).
     pub redirect: RedirectSettings,
+    /// Probe before adding (issue 21, `docs/probe.md`); off by default.
+    pub probe: crate::probe::ProbeSettings,
 }
 
 impl Default for SyncSettings {
@@ -221,6 +223,7 @@ impl Default for SyncSettings {
             rules: Vec::new(),
             channels: BTreeMap::new(),
             redirect: RedirectSettings::default(),
+            probe: crate::probe::ProbeSettings::default(),
         }
     }
 }
@@ -428,6 +431,12 @@ impl SyncSettings {
             issues.push(SettingsIssue {
                 field: format!("redirect.{field}"),
                 message,
+            });
+        }
+        for (field, problem) in self.probe.issues() {
+            issues.push(SettingsIssue {
+                field: field.into(),
+                message: problem.to_string(),
             });
         }
         if issues.is_empty() {

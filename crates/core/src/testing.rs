@@ -56,6 +56,20 @@ struct State {
     writes: Vec<WriteLog>,
     fetches: Vec<(ChannelId, u64)>,
     calls: Vec<(&'static str, u64)>,
+    /// Issue 21: scripted channel-test answers per model (default: passed), and every test sent.
+    probe_script: HashMap<String, FakeProbe>,
+    probes: Vec<(ChannelId, String)>,
+}
+
+/// What the fake's channel test answers for a model.
+#[derive(Debug, Clone)]
+pub enum FakeProbe {
+    Pass,
+    Fail(String),
+    /// Never answers (the probe's time limit or the channel's deadline ends it).
+    Hang,
+    /// The test request fails with this error.
+    Error(Error),
 }
 
 /// The fake gateway. Cheap to share with `Rc`.
@@ -106,6 +120,7 @@ impl FakeGateway {
                 ratio_sync: false,
                 aliases_must_be_listed: true,
                 model_list: crate::gateway::ModelListFormat::CommaJoined,
+                channel_test: Default::default(),
             }),
             clock,
             latency: Cell::new(Latency::default()),
@@ -118,6 +133,26 @@ impl FakeGateway {
 
     pub fn set_capabilities(&self, caps: Capabilities) {
         self.caps.set(caps);
+    }
+
+    /// Issue 21: turn the channel test on (as New API has it) or off.
+    pub fn set_channel_test(&self, test: crate::probe::ChannelTest) {
+        let mut caps = self.caps.get();
+        caps.channel_test = test;
+        self.caps.set(caps);
+    }
+
+    /// Script the channel test's answer for `model` (every channel).
+    pub fn script_probe(&self, model: &str, answer: FakeProbe) {
+        self.st
+            .borrow_mut()
+            .probe_script
+            .insert(model.to_string(), answer);
+    }
+
+    /// Every channel test sent: (channel, model), in order.
+    pub fn probes(&self) -> Vec<(ChannelId, String)> {
+        self.st.borrow().probes.clone()
     }
 
     pub fn set_latency(&self, l: Latency) {
@@ -351,6 +386,42 @@ impl Gateway for FakeGateway {
             .get(&channel.id)
             .cloned()
             .unwrap_or_default())
+    }
+
+    async fn test_channel(
+        &self,
+        channel: &Channel,
+        model: &str,
+        timeout_ms: u64,
+    ) -> Result<crate::probe::TestReply> {
+        self.admin_call("probe", 1).await;
+        let script = {
+            let mut st = self.st.borrow_mut();
+            st.probes.push((channel.id.clone(), model.to_string()));
+            st.probe_script.get(model).cloned().unwrap_or(FakeProbe::Pass)
+        };
+        self.delay(self.latency.get().fetch_ms).await;
+        let answer = |message: Option<String>| crate::probe::ProbeAnswer {
+            http_status: 200,
+            message,
+            response_ms: Some(self.latency.get().fetch_ms),
+            ..Default::default()
+        };
+        match script {
+            FakeProbe::Pass => Ok(crate::probe::TestReply {
+                passed: true,
+                answer: answer(None),
+            }),
+            FakeProbe::Fail(m) => Ok(crate::probe::TestReply {
+                passed: false,
+                answer: answer(Some(m)),
+            }),
+            FakeProbe::Hang => {
+                self.clock.sleep_ms(timeout_ms).await;
+                Err(Error::new(ErrorClass::Timeout, "request timed out"))
+            }
+            FakeProbe::Error(e) => Err(e),
+        }
     }
 
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel> {

@@ -18,10 +18,13 @@
 pub mod limit;
 mod order;
 pub mod plan;
+mod probe; // issue 21: probe before adding
 pub mod record;
 pub mod redirect;
 pub mod retry;
 
+#[cfg(test)]
+mod probe_tests;
 #[cfg(test)]
 mod redirect_tests;
 #[cfg(test)]
@@ -44,6 +47,7 @@ use record::{
     ChannelState, ItemBudget, ItemResult, ItemStatus, Job, QueuedChannel, RunHead, RunId, RunMode,
     RunRecord, RunState, Snapshot, Totals, Trigger,
 };
+pub use probe::ProbeMode;
 use retry::{RandomSource, RetryDecision, SplitMix64};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
@@ -163,6 +167,8 @@ pub struct Engine {
     rng: RefCell<Box<dyn RandomSource>>,
     site: SiteId,
     busy: Cell<bool>,
+    /// Probes this run may still send (issue 21, `probe.rs`).
+    probe_budget: probe::RunBudget,
 }
 
 /// Unit of work of one channel.
@@ -260,6 +266,7 @@ impl Engine {
             rng: RefCell::new(deps.rng),
             site,
             busy: Cell::new(false),
+            probe_budget: probe::RunBudget::default(),
         })
     }
 
@@ -966,6 +973,7 @@ impl Engine {
         let h = self.history();
         let run = head.id.clone();
         let session = (self.clock.now_ms(), done.len());
+        self.probe_budget.reset(self.settings.probe.max_per_run); // issue 21
         let pending: Vec<QueuedChannel> = head
             .queue
             .iter()
@@ -1026,6 +1034,7 @@ impl Engine {
                     session,
                 ));
                 let w = work.borrow_mut().remove(&q.id);
+                let synced = !dry_run && matches!(w, Some(Work::Sync(..)));
                 let prior = priors.borrow_mut().remove(&q.id);
                 let (mut item, plan) = match w {
                     Some(Work::Sync(c, dropped)) => {
@@ -1053,6 +1062,9 @@ impl Engine {
                         h.put_plan_entry(run, p).await?;
                     }
                     h.put_item(run, &item).await?;
+                    if synced {
+                        self.record_health(&item).await?; // issue 21: failures in a row
+                    }
                     let now = self.clock.now_ms();
                     h.put_lock(&RunLock {
                         run: run.clone(),
@@ -1286,6 +1298,7 @@ impl Engine {
         item.new = plan.new.clone();
         item.added = plan.added.clone();
         item.removed = plan.removed.clone();
+        item.probes = plan.probes.clone();
         item
     }
 
@@ -1390,7 +1403,11 @@ impl Engine {
                     }
                     Err(Deadline) => return Err(Fail::Deadline),
                 };
-                let plan = plan_channel(&channel, &upstream, &rules);
+                let mut plan = plan_channel(&channel, &upstream, &rules);
+                // Issue 21: models the plan adds are probed first; failures are held back.
+                self.probe_plan(&channel, &mut plan, dry_run, deadline)
+                    .await
+                    .map_err(|e| Fail::Err(e, false))?;
                 if plan.decision != Decision::Write || dry_run {
                     return Ok(Outcome::Planned(plan, false));
                 }
@@ -1470,7 +1487,7 @@ impl Engine {
     async fn apply_one(
         &self,
         run: &RunId,
-        plan: ChannelPlan,
+        mut plan: ChannelPlan,
         prior: Option<Snapshot>,
         force: bool,
     ) -> ItemResult {
@@ -1502,6 +1519,19 @@ impl Engine {
             item.attempts = attempts;
             return self.finish(item, start);
         }
+        // Issue 21: a confirmed plan's additions are probed now (the dry run only estimated).
+        if let Err(e) = self.probe_plan(&current, &mut plan, false, None).await {
+            item.fail(&e);
+            return self.finish(item, start);
+        }
+        item.probes = plan.probes.clone();
+        if same_set(&current.models, &plan.new) {
+            item.status = ItemStatus::Unchanged;
+            (item.added, item.removed) = (Vec::new(), Vec::new());
+            return self.finish(item, start);
+        }
+        (item.added, item.removed) = (plan.added.clone(), plan.removed.clone());
+        item.new = plan.new.clone();
         let snap = Snapshot {
             channel_id: plan.channel_id.clone(),
             channel_name: plan.channel_name.clone(),

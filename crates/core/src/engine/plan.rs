@@ -38,6 +38,9 @@ pub struct ChannelPlan {
     /// Models the upstream listed (after normalization, before filters).
     pub upstream_count: usize,
     pub decision: Decision,
+    /// Issue 21: the probe results of the models this plan adds (empty when probing is off).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<crate::probe::ModelProbe>,
 }
 
 impl ChannelPlan {
@@ -55,6 +58,7 @@ impl ChannelPlan {
             removed: Vec::new(),
             upstream_count: 0,
             decision,
+            probes: Vec::new(),
         }
     }
 }
@@ -263,6 +267,7 @@ pub fn plan_channel<'a>(
         removed,
         upstream_count: upstream.len(),
         decision,
+        probes: Vec::new(),
     }
 }
 

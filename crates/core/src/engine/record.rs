@@ -114,6 +114,9 @@ pub struct ItemResult {
     /// lengths. The stored item (`History::item`) always has the whole lists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lists_cut: Option<ListSizes>,
+    /// Issue 21: the models this run probed before adding them; `held_back` ones were not added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<crate::probe::ModelProbe>,
 }
 
 /// The lengths of an item's four model lists.
@@ -201,6 +204,7 @@ impl ItemResult {
             snapshot: false,
             mapping_changes: Vec::new(),
             lists_cut: None,
+            probes: Vec::new(),
         }
     }
 
@@ -231,6 +235,7 @@ impl ItemResult {
             snapshot: self.snapshot,
             mapping_changes: self.mapping_changes.clone(),
             lists_cut: if cut { Some(sizes) } else { self.lists_cut },
+            probes: self.probes.clone(),
         }
     }
 

@@ -653,6 +653,17 @@ fn parse_channel(node: &Value) -> Result<Channel> {
     })
 }
 
+/// AxonHub's channel test: the GraphQL mutation `testChannel(input: {channelID, modelID})` →
+/// `{latency (seconds), success, error}` (`internal/server/gql/axonhub.graphql`,
+/// `internal/server/chat/tester.go`): a one-message chat request through the channel, recorded
+/// as a request with source "test". A failed test answers `success:false` with the error; it
+/// never disables the channel. `docs/probe.md`.
+const CHANNEL_TEST: crate::probe::ChannelTest = crate::probe::ChannelTest::Supported {
+    may_disable_channel: false,
+    updates_response_time: false,
+    logged_as_usage: true,
+};
+
 #[async_trait(?Send)]
 impl Gateway for AxonHub {
     fn site(&self) -> &Site {
@@ -665,6 +676,7 @@ impl Gateway for AxonHub {
             ratio_sync: false,
             aliases_must_be_listed: false,
             model_list: super::ModelListFormat::List,
+            channel_test: CHANNEL_TEST,
         }
     }
 
@@ -750,6 +762,49 @@ impl Gateway for AxonHub {
             )),
             Some(_) => Err(Error::invalid_response("fetchModels.models is not a list")),
         }
+    }
+
+    async fn test_channel(
+        &self,
+        channel: &Channel,
+        model: &str,
+        _timeout_ms: u64,
+    ) -> Result<crate::probe::TestReply> {
+        let input = json!({ "channelID": to_gid(&channel.id), "modelID": model });
+        let query = "mutation TestChannel($input: TestChannelInput!) { testChannel(input: $input) { latency success error } }";
+        let started = self.ctx.clock.monotonic_ms();
+        let data = self
+            .gql("TestChannel", query, json!({ "input": input }))
+            .await?;
+        let p = data
+            .get("testChannel")
+            .filter(|p| p.is_object())
+            .ok_or_else(|| Error::invalid_response("testChannel answered nothing"))?;
+        let passed = p
+            .get("success")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| Error::invalid_response("testChannel answered without success"))?;
+        let latency = p
+            .get("latency")
+            .and_then(Value::as_f64)
+            .filter(|t| *t > 0.0 && t.is_finite())
+            .map(|t| (t * 1000.0).round() as u64)
+            .or_else(|| Some(self.ctx.clock.monotonic_ms().saturating_sub(started)));
+        let message = p
+            .get("error")
+            .and_then(Value::as_str)
+            .filter(|m| !m.trim().is_empty())
+            .map(|m| self.redact(&super::new_api::truncate(m, 500)));
+        Ok(crate::probe::TestReply {
+            passed,
+            answer: crate::probe::ProbeAnswer {
+                http_status: 200,
+                message,
+                response_ms: latency,
+                error_code: None,
+                channel_disabled: false,
+            },
+        })
     }
 
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel> {

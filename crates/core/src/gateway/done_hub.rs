@@ -12,7 +12,7 @@
 //! * Mapping values may start with `+` (DoneHub's "append" marker); they are kept verbatim.
 
 use super::new_api::{
-    classify_fetch_business_error, numeric_id, parse_channel, parse_model_list, root_from,
+    channel_test, classify_fetch_business_error, numeric_id, parse_channel, parse_model_list, root_from,
     status_version, unwrap_envelope, MAX_PAGES,
 };
 use super::{encode_path_segment, Capabilities, ConnectionReport, Ctx, Gateway, ModelListFormat};
@@ -127,6 +127,21 @@ impl DoneHub {
     }
 }
 
+/// DoneHub's channel test (`controller/channel-test.go` `TestChannel`, admin route
+/// `GET /api/channel/test/:id?model=`): HTTP 200 with `success`, `message` and `time`. On
+/// success it stores the time as the channel's response time. On failure, when automatic
+/// disabling is on and the error qualifies (`controller/common.go` `ShouldDisableChannel`: 401,
+/// `invalid_api_key`, `insufficient_quota`, `permission_error`, …), it **disables the channel**
+/// and says so ("测速失败，已被禁用，原因：…"). The probe records that; the UI warns before
+/// enabling probes on DoneHub. No usage log entry. `docs/probe.md`.
+const CHANNEL_TEST: crate::probe::ChannelTest = crate::probe::ChannelTest::Supported {
+    may_disable_channel: true,
+    updates_response_time: true,
+    logged_as_usage: false,
+};
+/// The start of DoneHub's message when the test disabled the channel.
+const DISABLED_MARKER: &str = "已被禁用";
+
 #[async_trait(?Send)]
 impl Gateway for DoneHub {
     fn site(&self) -> &Site {
@@ -139,6 +154,7 @@ impl Gateway for DoneHub {
             ratio_sync: false,
             aliases_must_be_listed: true,
             model_list: ModelListFormat::CommaJoined,
+            channel_test: CHANNEL_TEST,
         }
     }
 
@@ -221,6 +237,21 @@ impl Gateway for DoneHub {
             }),
             Err(e) => Err(classify_fetch_error(classify_fetch_business_error(e))),
         }
+    }
+
+    async fn test_channel(
+        &self,
+        channel: &Channel,
+        model: &str,
+        timeout_ms: u64,
+    ) -> Result<crate::probe::TestReply> {
+        let id = numeric_id(&channel.id)?;
+        let path = format!(
+            "/api/channel/test/{id}?model={}",
+            encode_path_segment(model)
+        );
+        let req = self.request(Method::Get, &path).timeout_ms(timeout_ms);
+        channel_test(&self.ctx, req, Some(DISABLED_MARKER)).await
     }
 
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel> {

@@ -34,6 +34,10 @@ pub struct Capabilities {
     /// How the site stores a channel's model list: which names it can hold at all.
     #[serde(default)]
     pub model_list: ModelListFormat,
+    /// The gateway's own channel test, used to probe a model before adding it
+    /// (`docs/probe.md`). Sites without one disable the probe option with a reason.
+    #[serde(default)]
+    pub channel_test: crate::probe::ChannelTest,
 }
 
 /// How a site stores a channel's model list, and so which names survive a write and a read.
@@ -169,6 +173,22 @@ pub trait Gateway {
     async fn fetch_upstream_models(&self, channel: &Channel) -> Result<Vec<String>>;
     /// Write models and/or mapping, safely for this site; returns the channel as stored.
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel>;
+    /// Ask the gateway to test `channel` with `model` through its own channel test (the
+    /// gateway sends a tiny request with the channel's key; `docs/probe.md`). `Ok` carries the
+    /// gateway's verdict; `Err` means the test request itself failed. Only called when
+    /// [`Capabilities::channel_test`] is supported.
+    async fn test_channel(
+        &self,
+        channel: &Channel,
+        model: &str,
+        timeout_ms: u64,
+    ) -> Result<crate::probe::TestReply> {
+        let _ = (channel, model, timeout_ms);
+        Err(Error::new(
+            ErrorClass::NotFound,
+            "this site type has no channel test",
+        ))
+    }
 }
 
 /// Why nothing was sent to a plain-http, non-local site (see [`Site::allow_insecure`]).

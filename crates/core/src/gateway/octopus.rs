@@ -487,6 +487,9 @@ impl Gateway for Octopus {
             ratio_sync: false,
             aliases_must_be_listed: true,
             model_list: FORMAT,
+            // No channel test in v0.9–v0.11 (`internal/server/handlers/channel.go` routes):
+            // probing is disabled with a reason (`docs/probe.md`).
+            channel_test: crate::probe::ChannelTest::Missing,
         }
     }
 

@@ -609,18 +609,21 @@ const NEW_API: Capabilities = Capabilities {
     ratio_sync: true,
     aliases_must_be_listed: true,
     model_list: crate::gateway::ModelListFormat::CommaJoined,
+    channel_test: crate::probe::ChannelTest::Missing,
 };
 const AXON: Capabilities = Capabilities {
     model_mapping: true,
     ratio_sync: false,
     aliases_must_be_listed: false,
     model_list: crate::gateway::ModelListFormat::List,
+    channel_test: crate::probe::ChannelTest::Missing,
 };
 const OCTOPUS: Capabilities = Capabilities {
     model_mapping: false,
     ratio_sync: false,
     aliases_must_be_listed: false,
     model_list: crate::gateway::ModelListFormat::CommaJoinedTrimmed,
+    channel_test: crate::probe::ChannelTest::Missing,
 };
 
 fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
