@@ -46,6 +46,7 @@ macro_rules! errln {
 }
 
 pub mod import;
+pub mod probe; // issue 21: probe before adding
 pub mod ratios;
 
 /// Exit codes.
@@ -115,6 +116,9 @@ pub enum Command {
         /// Only this site (by name).
         #[arg(long, value_name = "NAME")]
         site: Option<String>,
+        /// Sort by id, name, failures in a row or last good sync (issue 21).
+        #[arg(long, value_name = "BY", default_value = "id")]
+        sort: probe::ChannelSort,
     },
     /// Sync the channels' model lists from their upstreams.
     Sync(SyncArgs),
@@ -155,6 +159,8 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Test models on a channel through the gateway's own channel test (docs/probe.md).
+    Probe(probe::ProbeArgs),
     /// Show stored runs, one run's items, or search them; export a run.
     History(HistoryArgs),
     /// Model redirects (standard name → the channel's actual model).
@@ -200,6 +206,10 @@ pub struct SyncArgs {
     /// Do not ask for confirmation on a terminal (cron and scripts never ask).
     #[arg(short, long)]
     pub yes: bool,
+    /// Probe each model this run would add through the gateway's channel test first; models
+    /// that fail are held back (docs/probe.md). Also `[sync.probe] enabled = true`.
+    #[arg(long)]
+    pub probe: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -464,6 +474,16 @@ impl App {
     }
 
     fn engine(&self, sc: &SiteConfig, store: Rc<FileStore>) -> Res<Engine> {
+        self.engine_with(sc, store, sc.settings.clone())
+    }
+
+    /// [`Self::engine`] with settings changed for one command (`sync --probe`).
+    fn engine_with(
+        &self,
+        sc: &SiteConfig,
+        store: Rc<FileStore>,
+        settings: msync_core::settings::SyncSettings,
+    ) -> Res<Engine> {
         let ctx = self.ctx(sc)?;
         self.debug(&format!(
             "site {} ({}, {}): {} rpm, burst {}, concurrency {}, {} retries",
@@ -475,13 +495,8 @@ impl App {
             sc.settings.concurrency,
             sc.settings.retry.max_retries
         ));
-        Engine::connect(
-            ctx,
-            store,
-            sc.settings.clone(),
-            now_ms() ^ 0x9e37_79b9_7f4a_7c15,
-        )
-        .map_err(|e| from_error(&sc.site.name, &e))
+        Engine::connect(ctx, store, settings, now_ms() ^ 0x9e37_79b9_7f4a_7c15)
+            .map_err(|e| from_error(&sc.site.name, &e))
     }
 
     /// Take the site's process lock for a command that writes (see [`FileStore::lock_site`]).
@@ -756,16 +771,29 @@ impl App {
         Ok(code)
     }
 
-    async fn channels(&self, site: Option<&str>) -> Res<i32> {
+    async fn channels(&self, site: Option<&str>, sort: probe::ChannelSort) -> Res<i32> {
         let cfg = self.load_config()?;
         let sites = self.sites(&cfg, site, true)?;
         let store = self.store()?;
         let mut docs = Vec::new();
         for sc in sites {
             let engine = self.engine(sc, store.clone())?;
-            let chans = interruptible(&sc.site.name, engine.gateway().list_channels())
+            let mut chans = interruptible(&sc.site.name, engine.gateway().list_channels())
                 .await?
                 .map_err(|e| from_error(&sc.site.name, &e))?;
+            // Issue 21: last good sync and failures in a row per channel.
+            let health = probe::health_of(&store, &sc.site.id, &sc.site.name).await?;
+            let h = |id: &ChannelId| health.get(&id.0).cloned().unwrap_or_default();
+            match sort {
+                probe::ChannelSort::Id => {}
+                probe::ChannelSort::Name => chans.sort_by(|a, b| a.name.cmp(&b.name)),
+                probe::ChannelSort::Failures => {
+                    chans.sort_by_key(|c| std::cmp::Reverse(h(&c.id).failures_in_row))
+                }
+                probe::ChannelSort::LastGood => {
+                    chans.sort_by_key(|c| h(&c.id).last_good_ms.unwrap_or(0))
+                }
+            }
             if self.cli.json {
                 let list: Vec<Value> = chans
                     .iter()
@@ -787,6 +815,8 @@ impl App {
                             "models": c.models,
                             "mapping": mapping,
                             "tag": c.tag,
+                            "last_good_sync_ms": h(&c.id).last_good_ms,
+                            "failures_in_row": h(&c.id).failures_in_row,
                         })
                     })
                     .collect();
@@ -800,8 +830,15 @@ impl App {
                 outln!(
                     "{}",
                     self.out.bold(&format!(
-                        "  {:<8} {:<30} {:<8} {:<12} {:>6} {:>8}",
-                        "id", "name", "enabled", "type", "models", "mappings"
+                        "  {:<8} {:<30} {:<8} {:<12} {:>6} {:>8}  {:<14} {:>8}",
+                        "id",
+                        "name",
+                        "enabled",
+                        "type",
+                        "models",
+                        "mappings",
+                        "last good",
+                        "failures"
                     ))
                 );
                 for c in &chans {
@@ -811,14 +848,22 @@ impl App {
                         Mapping::Invalid { .. } => self.out.red("invalid"),
                         Mapping::Unsupported => "-".into(),
                     };
+                    let hc = h(&c.id);
+                    let fails = if hc.failures_in_row > 1 {
+                        self.out.red(&hc.failures_in_row.to_string())
+                    } else {
+                        hc.failures_in_row.to_string()
+                    };
                     outln!(
-                        "  {:<8} {:<30} {:<8} {:<12} {:>6} {:>8}",
+                        "  {:<8} {:<30} {:<8} {:<12} {:>6} {:>8}  {:<14} {:>8}",
                         c.id.0,
                         c.name.chars().take(30).collect::<String>(),
                         if c.enabled { "yes" } else { "no" },
                         c.channel_type.chars().take(12).collect::<String>(),
                         c.models.len(),
-                        mapping
+                        mapping,
+                        probe::ago(hc.last_good_ms),
+                        fails
                     );
                 }
             }
@@ -848,8 +893,20 @@ impl App {
         let mut runs = Vec::new();
         for sc in sites {
             let _lock = self.lock_site(&store, sc)?;
-            let engine = self.engine(sc, store.clone())?;
+            let mut settings = sc.settings.clone();
+            settings.probe.enabled |= args.probe; // issue 21
+            let engine = self.engine_with(sc, store.clone(), settings)?;
             let name = sc.site.name.clone();
+            if engine.settings().probe.enabled {
+                let test = engine.gateway().capabilities().channel_test;
+                match probe::cost_note(test) {
+                    Some(note) => self.info(&format!("{name}: probing new models; {note}")),
+                    None => self.info(&format!(
+                        "{name}: {} has no channel test: new models are added without a probe and shown as \"could not probe\" (docs/probe.md)",
+                        sc.site.kind.label()
+                    )),
+                }
+            }
             if args.failed {
                 // Nothing to retry is not an error for cron.
                 let last = engine
@@ -1425,7 +1482,8 @@ pub async fn run(cli: Cli) -> i32 {
     };
     let result = match &app.cli.command {
         Command::Sites(SitesCmd::Test { site }) => app.sites_test(site.as_deref()).await,
-        Command::Channels { site } => app.channels(site.as_deref()).await,
+        Command::Channels { site, sort } => app.channels(site.as_deref(), *sort).await,
+        Command::Probe(args) => app.probe(args).await,
         Command::Sync(args) => app.sync(args).await,
         Command::Plan { site, channels } => {
             let args = SyncArgs {
@@ -1434,6 +1492,7 @@ pub async fn run(cli: Cli) -> i32 {
                 failed: false,
                 dry_run: true,
                 yes: true,
+                probe: false,
             };
             app.sync(&args).await
         }

@@ -146,6 +146,19 @@ struct RawSync {
     rules: S<Vec<RawRule>>,
     channels: Option<BTreeMap<String, Spanned<RawChannel>>>,
     redirect: Option<Spanned<RawRedirect>>,
+    probe: Option<Spanned<RawProbe>>,
+}
+
+/// `[sync.probe]`: probe before adding (issue 21, `docs/probe.md`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProbe {
+    enabled: Option<bool>,
+    max_per_run: Option<u32>,
+    max_per_channel: Option<u32>,
+    cache_ttl_days: Option<u32>,
+    on_cannot_probe: Option<msync_core::probe::OnCannotProbe>,
+    timeout_secs: Option<u32>,
 }
 
 /// `[sync.redirect]`: model redirect settings (SPEC §4).
@@ -383,6 +396,29 @@ impl<'a> Loader<'a> {
                 t.prune_missing_targets = x;
             }
             note("redirect", "redirect", r.span());
+        }
+        if let Some(p) = &raw.probe {
+            let v = p.get_ref();
+            let t = &mut s.probe;
+            if let Some(x) = v.enabled {
+                t.enabled = x;
+            }
+            if let Some(x) = v.max_per_run {
+                t.max_per_run = x;
+            }
+            if let Some(x) = v.max_per_channel {
+                t.max_per_channel = x;
+            }
+            if let Some(x) = v.cache_ttl_days {
+                t.cache_ttl_days = x;
+            }
+            if let Some(x) = v.on_cannot_probe {
+                t.on_cannot_probe = x;
+            }
+            if let Some(x) = v.timeout_secs {
+                t.timeout_secs = x;
+            }
+            note("probe", "probe", p.span());
         }
         for (id, ch) in raw.channels.iter().flatten() {
             let c = ch.get_ref();
@@ -798,6 +834,8 @@ impl<'a> Loader<'a> {
             // `channels.12.rules[0].pattern` → origin `channels.12`; `rules[1].pattern` → `rules`.
             let lookup = if field.starts_with("redirect.") {
                 "redirect".to_string()
+            } else if field.starts_with("probe.") {
+                "probe".to_string()
             } else if let Some(rest) = field.strip_prefix("channels.") {
                 let id = rest.split('.').next().unwrap_or(rest);
                 format!("channels.{id}")
@@ -811,6 +849,7 @@ impl<'a> Loader<'a> {
                         || lookup == "rules"
                         || lookup == "allow_list"
                         || lookup == "redirect"
+                        || lookup == "probe"
                     {
                         tail.to_string()
                     } else {

@@ -252,6 +252,7 @@ pub enum ProbeOutcome {
         answer: ProbeAnswer,
     },
     CannotProbe {
+        #[serde(flatten)]
         why: CannotProbe,
     },
     /// A dry run: this model would be probed (counts toward the estimate).
@@ -543,9 +544,7 @@ impl<'a> HealthStore<'a> {
             .map_err(|e| Error::storage(format!("could not use local storage: {}", e.0)))?;
         let mut out = BTreeMap::new();
         for key in keys {
-            let id = key[prefix.len()..]
-                .replace("%2F", "/")
-                .replace("%25", "%");
+            let id = key[prefix.len()..].replace("%2F", "/").replace("%25", "%");
             let h = self.get(&ChannelId(id.clone())).await?;
             out.insert(id, h);
         }
@@ -593,7 +592,11 @@ mod tests {
             ("upstream error: overloaded", None, ProbeFailure::Other),
         ];
         for (message, code, want) in rows {
-            assert_eq!(ProbeFailure::classify(&answer(message, *code)), *want, "{message}");
+            assert_eq!(
+                ProbeFailure::classify(&answer(message, *code)),
+                *want,
+                "{message}"
+            );
         }
     }
 

@@ -398,7 +398,10 @@ impl Gateway for FakeGateway {
         let script = {
             let mut st = self.st.borrow_mut();
             st.probes.push((channel.id.clone(), model.to_string()));
-            st.probe_script.get(model).cloned().unwrap_or(FakeProbe::Pass)
+            st.probe_script
+                .get(model)
+                .cloned()
+                .unwrap_or(FakeProbe::Pass)
         };
         self.delay(self.latency.get().fetch_ms).await;
         let answer = |message: Option<String>| crate::probe::ProbeAnswer {

@@ -133,6 +133,8 @@ pub struct State {
     pub logins: u64,
     /// New API options and ratio sync sources (`ratio.rs`).
     pub ratio: crate::ratio::RatioState,
+    /// Channel test scripts and log (issue 21, `probe.rs`).
+    pub probe: crate::probe::ProbeState,
 }
 
 impl State {
@@ -150,6 +152,7 @@ impl State {
             rate: HashMap::new(),
             logins: 0,
             ratio: crate::ratio::RatioState::default(),
+            probe: crate::probe::ProbeState::default(),
         }
     }
 

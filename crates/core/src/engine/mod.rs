@@ -43,11 +43,11 @@ use futures::stream::{self, StreamExt};
 use limit::Limits;
 use order::StartOrder;
 use plan::{plan_channel, same_set, ChannelPlan, Decision, PlanRules, SyncPlan};
+pub use probe::ProbeMode;
 use record::{
     ChannelState, ItemBudget, ItemResult, ItemStatus, Job, QueuedChannel, RunHead, RunId, RunMode,
     RunRecord, RunState, Snapshot, Totals, Trigger,
 };
-pub use probe::ProbeMode;
 use retry::{RandomSource, RetryDecision, SplitMix64};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};

@@ -133,15 +133,17 @@ impl Engine {
                 ProbeOutcome::CannotProbe {
                     why: CannotProbe::NoEndpoint,
                 }
+            } else if let Some(hit) =
+                ProbeCache::fresh(&cached, model, now, ttl).filter(|_| !explicit)
+            {
+                // A definite answer wins, also on a channel disabled since (DoneHub disables
+                // the channel on some failed tests; a retry of the channel meets it disabled).
+                cached_from_ms = Some(hit.at_ms);
+                hit.outcome
             } else if disabled {
                 ProbeOutcome::CannotProbe {
                     why: CannotProbe::ChannelDisabled,
                 }
-            } else if let Some(hit) = ProbeCache::fresh(&cached, model, now, ttl)
-                .filter(|_| !explicit)
-            {
-                cached_from_ms = Some(hit.at_ms);
-                hit.outcome
             } else if !explicit && sent >= on.max_per_channel {
                 ProbeOutcome::CannotProbe {
                     why: CannotProbe::ChannelBudget,

@@ -2,8 +2,8 @@
 
 use super::tests::World;
 use super::*;
-use crate::probe::{CannotProbe, ChannelTest, OnCannotProbe, ProbeFailure, ProbeOutcome};
 use crate::clock::Clock;
+use crate::probe::{CannotProbe, ChannelTest, OnCannotProbe, ProbeFailure, ProbeOutcome};
 use crate::settings::SyncSettings;
 use crate::testing::{fake_channel, FakeProbe};
 
@@ -52,7 +52,11 @@ fn only_models_that_pass_are_added_and_failures_keep_the_gateways_answer() {
         ProbeOutcome::Failed { failure, answer } => {
             assert_eq!(*failure, ProbeFailure::ModelNotFound);
             assert_eq!(answer.http_status, 200);
-            assert!(answer.message.as_deref().unwrap().contains("does not exist"));
+            assert!(answer
+                .message
+                .as_deref()
+                .unwrap()
+                .contains("does not exist"));
         }
         o => panic!("{o:?}"),
     }
@@ -214,10 +218,7 @@ fn failures_in_a_row_and_the_last_good_sync_are_kept_per_channel() {
     for _ in 0..3 {
         w.gw.fail_fetch(
             1,
-            vec![
-                crate::error::Error::new(crate::error::ErrorClass::Validation, "refused");
-                1
-            ],
+            vec![crate::error::Error::new(crate::error::ErrorClass::Validation, "refused"); 1],
         );
         w.sim.block_on(engine.run(RunRequest::all(), &())).unwrap();
     }

@@ -12,8 +12,8 @@
 //! * Mapping values may start with `+` (DoneHub's "append" marker); they are kept verbatim.
 
 use super::new_api::{
-    channel_test, classify_fetch_business_error, numeric_id, parse_channel, parse_model_list, root_from,
-    status_version, unwrap_envelope, MAX_PAGES,
+    channel_test, classify_fetch_business_error, numeric_id, parse_channel, parse_model_list,
+    root_from, status_version, unwrap_envelope, MAX_PAGES,
 };
 use super::{encode_path_segment, Capabilities, ConnectionReport, Ctx, Gateway, ModelListFormat};
 use crate::error::{Error, ErrorClass, Result};

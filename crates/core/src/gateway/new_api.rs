@@ -622,8 +622,9 @@ pub(super) fn read_channel_test(
 ) -> Result<crate::probe::TestReply> {
     if resp.status == 404 && !resp.body.trim_start().starts_with('{') {
         // gin's NoRoute: this build has no test route.
-        return Err(Error::new(ErrorClass::NotFound, "no channel test route (HTTP 404)")
-            .with_status(404));
+        return Err(
+            Error::new(ErrorClass::NotFound, "no channel test route (HTTP 404)").with_status(404),
+        );
     }
     let v = ctx.parse_json(resp);
     let time = v.as_ref().ok().and_then(|v| v.get("time")).cloned();
@@ -651,8 +652,7 @@ pub(super) fn read_channel_test(
         .filter(|t| *t > 0.0 && t.is_finite())
         .map(|t| (t * 1000.0).round() as u64);
     let channel_disabled = !passed
-        && disabled_marker
-            .is_some_and(|mk| message.as_deref().is_some_and(|m| m.contains(mk)));
+        && disabled_marker.is_some_and(|mk| message.as_deref().is_some_and(|m| m.contains(mk)));
     Ok(crate::probe::TestReply {
         passed,
         answer: crate::probe::ProbeAnswer {
