@@ -118,6 +118,12 @@ pub enum Command {
         site: SiteId,
         settings: SyncSettings,
     },
+    /// Issue 21: whether the site's gateway has a channel test (from its adapter's
+    /// `Capabilities`) and each channel's health (last good sync, failures in a row).
+    /// Reply: [`Reply::ProbeInfo`].
+    GetProbeInfo {
+        site: SiteId,
+    },
     /// Exclude a channel from sync (or include it again); persisted in the site's settings.
     SetChannelExcluded {
         site: SiteId,
@@ -315,6 +321,12 @@ pub enum Reply {
     },
     Settings {
         settings: SyncSettings,
+    },
+    /// Issue 21: see [`Command::GetProbeInfo`].
+    ProbeInfo {
+        channel_test: crate::probe::ChannelTest,
+        #[serde(default)]
+        health: std::collections::BTreeMap<String, crate::probe::ChannelHealth>,
     },
     /// Settings were refused; every problem, each naming its field.
     Invalid {
