@@ -9,6 +9,7 @@ mod history;
 pub mod i18n;
 mod options;
 mod popup;
+mod probe; // issue 21
 mod ratios;
 mod redirect;
 mod settings;
