@@ -1034,7 +1034,7 @@ impl Engine {
                     session,
                 ));
                 let w = work.borrow_mut().remove(&q.id);
-                let synced = !dry_run && matches!(w, Some(Work::Sync(..)));
+                let synced = !dry_run && matches!(w, Some(Work::Sync(..) | Work::Apply(..)));
                 let prior = priors.borrow_mut().remove(&q.id);
                 let (mut item, plan) = match w {
                     Some(Work::Sync(c, dropped)) => {

@@ -122,6 +122,14 @@ impl Gateway for SiteGw {
     ) -> msync_core::Result<Channel> {
         self.inner.update_channel(channel, update).await
     }
+    async fn test_channel(
+        &self,
+        channel: &Channel,
+        model: &str,
+        timeout_ms: u64,
+    ) -> msync_core::Result<msync_core::probe::TestReply> {
+        self.inner.test_channel(channel, model, timeout_ms).await
+    }
 }
 
 struct TestConnector {
@@ -1493,4 +1501,70 @@ fn all_api_hub_import_previews_then_creates_and_updates_only_with_consent() {
         Some(360.0),
         "auto-sync armed with the imported interval"
     );
+}
+
+/// Issue 21: the worker runs the probe step from the site's settings; a dry run only estimates,
+/// applying its plan probes; the pages get the gateway's capability and the channel health.
+#[test]
+fn probing_through_the_worker_holds_back_a_refused_model() {
+    use msync_core::probe::{ChannelTest, ProbeOutcome};
+    use msync_core::testing::FakeProbe;
+    let mut w = World::new();
+    populate(&w.gw, 2);
+    w.gw.set_channel_test(ChannelTest::Supported {
+        may_disable_channel: false,
+        updates_response_time: true,
+        logged_as_usage: true,
+    });
+    w.gw.script_probe("c", FakeProbe::Fail("The model `c` does not exist".into()));
+    let site = w.add_site("s");
+    let mut settings = SyncSettings::default();
+    settings.probe.enabled = true;
+    let r = w.cmd(Command::SaveSettings {
+        site: site.clone(),
+        settings,
+    });
+    assert!(matches!(r, Reply::Ok | Reply::Settings { .. }), "{r:?}");
+    let plan = run_id(w.cmd(Command::StartRun {
+        site: site.clone(),
+        selection: Selection::All,
+        dry_run: true,
+    }));
+    w.settle();
+    assert!(w.gw.probes().is_empty(), "a dry run sends no probe");
+    let Reply::Run { items, .. } = w.cmd(Command::GetRun {
+        site: site.clone(),
+        run: Some(plan.clone()),
+        filter: ItemFilter::default(),
+    }) else {
+        panic!()
+    };
+    assert_eq!(items[0].probes[0].outcome, ProbeOutcome::WouldProbe);
+    run_id(w.cmd(Command::ApplyPlan {
+        site: site.clone(),
+        run: plan,
+        channels: None,
+        force: false,
+    }));
+    w.settle();
+    assert_eq!(w.gw.probes().len(), 2, "applying the plan probes its additions");
+    assert!(w.gw.writes().is_empty(), "the only new model was held back");
+    let Reply::Run { items, .. } = w.cmd(Command::GetRun {
+        site: site.clone(),
+        run: None,
+        filter: ItemFilter::default(),
+    }) else {
+        panic!()
+    };
+    assert!(items.iter().all(|i| i.probes[0].held_back), "{items:?}");
+    let Reply::ProbeInfo {
+        channel_test,
+        health,
+    } = w.cmd(Command::GetProbeInfo { site })
+    else {
+        panic!()
+    };
+    assert!(channel_test.is_supported());
+    assert_eq!(health.len(), 2);
+    assert!(health.values().all(|h| h.failures_in_row == 0 && h.last_good_ms.is_some()));
 }
