@@ -218,6 +218,8 @@ pub fn plan_json(plan: &SyncPlan) -> Value {
                 "reason": reason,
                 "added": c.added,
                 "removed": c.removed,
+                // Issue 21: the models that would be probed (or were, from the cache).
+                "probes": c.probes,
             })
         })
         .collect();

@@ -172,6 +172,12 @@ impl ItemBudget {
             }
             self.remaining -= keep;
         }
+        // Issue 21: one probe line per added model; a huge addition keeps a preview too.
+        if item.probes.len() > self.per_list {
+            item.probes.truncate(self.per_list);
+            item.probes.shrink_to_fit();
+            cut = true;
+        }
         if cut {
             item.lists_cut = Some(sizes);
         }
@@ -235,7 +241,7 @@ impl ItemResult {
             snapshot: self.snapshot,
             mapping_changes: self.mapping_changes.clone(),
             lists_cut: if cut { Some(sizes) } else { self.lists_cut },
-            probes: self.probes.clone(),
+            probes: self.probes[..self.probes.len().min(per_list)].to_vec(),
         }
     }
 

@@ -1547,7 +1547,11 @@ fn probing_through_the_worker_holds_back_a_refused_model() {
         force: false,
     }));
     w.settle();
-    assert_eq!(w.gw.probes().len(), 2, "applying the plan probes its additions");
+    assert_eq!(
+        w.gw.probes().len(),
+        2,
+        "applying the plan probes its additions"
+    );
     assert!(w.gw.writes().is_empty(), "the only new model was held back");
     let Reply::Run { items, .. } = w.cmd(Command::GetRun {
         site: site.clone(),
@@ -1566,5 +1570,7 @@ fn probing_through_the_worker_holds_back_a_refused_model() {
     };
     assert!(channel_test.is_supported());
     assert_eq!(health.len(), 2);
-    assert!(health.values().all(|h| h.failures_in_row == 0 && h.last_good_ms.is_some()));
+    assert!(health
+        .values()
+        .all(|h| h.failures_in_row == 0 && h.last_good_ms.is_some()));
 }

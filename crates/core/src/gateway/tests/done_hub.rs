@@ -331,7 +331,10 @@ fn size_limit_and_capabilities() {
 #[test]
 fn channel_test_reports_that_the_gateway_disabled_the_channel() {
     let t = FakeTransport::scripted(vec![
-        Ok(json(200, json!({"success": true, "message": "测速成功", "time": 0.5}))),
+        Ok(json(
+            200,
+            json!({"success": true, "message": "测速成功", "time": 0.5}),
+        )),
         Ok(json(
             200,
             json!({"success": false, "message": "测速失败，已被禁用，原因：invalid_api_key", "time": 0.3}),

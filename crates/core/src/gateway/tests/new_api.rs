@@ -532,14 +532,20 @@ fn test_connection_reports_version_root_and_envelope() {
 #[test]
 fn channel_test_reads_verdicts_and_tells_them_from_failed_requests() {
     let t = FakeTransport::scripted(vec![
-        Ok(json(200, json!({"success": true, "message": "", "time": 1.234}))),
+        Ok(json(
+            200,
+            json!({"success": true, "message": "", "time": 1.234}),
+        )),
         Ok(json(
             200,
             json!({"success": false, "message": "model gpt-x ratio not set", "time": 0.0,
                    "error_code": "model_price_error"}),
         )),
         // `common.ApiError`: no `time` — the request failed, it is no verdict.
-        Ok(json(200, json!({"success": false, "message": "record not found"}))),
+        Ok(json(
+            200,
+            json!({"success": false, "message": "record not found"}),
+        )),
         // An older build without the route: gin's NoRoute.
         Ok(text(404, "404 page not found")),
     ]);
@@ -562,7 +568,10 @@ fn channel_test_reads_verdicts_and_tells_them_from_failed_requests() {
     assert_eq!((e.class, e.http_status), (ErrorClass::NotFound, Some(404)));
     let reqs = t.requests();
     assert!(path_of(&reqs[0].url).starts_with("/api/channel/test/7?"));
-    assert_eq!(query_param(&reqs[0].url, "model"), Some("gpt-4o%20mini%2Fx"));
+    assert_eq!(
+        query_param(&reqs[0].url, "model"),
+        Some("gpt-4o%20mini%2Fx")
+    );
     assert_eq!(reqs[0].timeout_ms, 20_000);
     assert!(header_of(&reqs[0], "Authorization").is_some());
 }
