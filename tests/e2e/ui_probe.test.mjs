@@ -70,7 +70,8 @@ test('a run with probing on holds back the model the gateway refuses and shows w
   assert.equal(await enabled.isDisabled(), false);
   assert.equal(await enabled.isChecked(), false, 'probing is off by default');
   assert.equal(await page.getByTestId('probe-missing').count(), 0);
-  assert.equal(await page.locator('[data-field="probe.cache_ttl_days"]').inputValue(), '7');
+  // The defaults once the settings arrive: results trusted for 7 days.
+  await page.waitForFunction(() => document.querySelector('[data-field="probe.cache_ttl_days"]')?.value === '7');
   await enabled.check();
   await page.getByTestId('save-settings').click();
   await page.getByText('Settings saved.').waitFor();
