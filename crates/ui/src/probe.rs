@@ -218,7 +218,7 @@ impl ProbeCtx {
     }
 }
 
-/// The three headers this module adds to the results table.
+/// The two health headers this module adds to the results table (sortable).
 #[component]
 pub fn ProbeHeaders() -> impl IntoView {
     let ctx = expect_context::<ProbeCtx>();
@@ -234,50 +234,54 @@ pub fn ProbeHeaders() -> impl IntoView {
         }
     };
     view! {
-        <th data-testid="col-held">{tr("probe.col_held")}</th>
         {head("probe.col_last_good", HealthSort::LastGood, "sort-last-good")}
         {head("probe.col_failures", HealthSort::Failures, "sort-failures")}
     }
 }
 
-/// The held-back models of one row with the gateway's reason, then the channel's health.
+/// The held-back models of one row with the gateway's reason, shown in the message column
+/// (the column a written channel leaves empty; the table keeps its width).
 #[component]
-pub fn ProbeCells(item: ItemResult) -> impl IntoView {
-    let ctx = expect_context::<ProbeCtx>();
+pub fn HeldBack(item: ItemResult) -> impl IntoView {
     let lang = app().lang;
-    let held: Vec<ModelProbe> = item
-        .probes
+    item.probes
         .iter()
         .filter(|p| p.held_back)
         .cloned()
-        .collect();
+        .map(|p| {
+            let p2 = p.clone();
+            view! {
+                <div class="heldmodel" data-testid="held-back" data-model=p.model.clone()>
+                    <span class="badge st-needs_review" title=tr("probe.col_held")>{p.model.clone()}</span>" "
+                    <span class="small">{move || outcome_text(lang.get(), &p2)}</span>
+                </div>
+            }
+        })
+        .collect_view()
+}
+
+/// The channel's health: last good sync (time; the full date in the tooltip) and failures in
+/// a row.
+#[component]
+pub fn HealthCells(item: ItemResult) -> impl IntoView {
+    let ctx = expect_context::<ProbeCtx>();
+    let lang = app().lang;
     let id = item.channel_id.0.clone();
     let id2 = id.clone();
-    let health = move || ctx.health.with(|h| h.get(&id).cloned().unwrap_or_default());
+    let health =
+        Signal::derive(move || ctx.health.with(|h| h.get(&id).cloned().unwrap_or_default()));
     let health2 = move || {
         ctx.health
             .with(|h| h.get(&id2).cloned().unwrap_or_default())
     };
     view! {
-        <td class="held">
-            {if held.is_empty() {
-                view! { <span class="muted">"—"</span> }.into_any()
-            } else {
-                held.into_iter().map(|p| {
-                    let p2 = p.clone();
-                    view! {
-                        <div class="heldmodel" data-testid="held-back" data-model=p.model.clone()>
-                            <span class="badge st-needs_review">{p.model.clone()}</span>" "
-                            <span class="small">{move || outcome_text(lang.get(), &p2)}</span>
-                        </div>
-                    }
-                }).collect_view().into_any()
+        <td class="mono" data-testid="last-good"
+            title=move || health.get().last_good_ms.map(api::local_time).unwrap_or_default()>
+            {move || match health.get().last_good_ms {
+                Some(ms) => api::local_clock(ms),
+                None => lookup(lang.get(), "probe.never").to_string(),
             }}
         </td>
-        <td class="mono" data-testid="last-good">{move || match health().last_good_ms {
-            Some(ms) => api::local_time(ms),
-            None => lookup(lang.get(), "probe.never").to_string(),
-        }}</td>
         <td class="num" data-testid="failures-in-row">{move || {
             let n = health2().failures_in_row;
             let class = if n > 1 { "badge st-failed" } else { "" };

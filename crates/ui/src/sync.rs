@@ -464,7 +464,7 @@ fn ResultsTable() -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {move || (total() == 0).then(|| view! { <tr><td colspan="14" class="muted center">{tr("sync.no_match")}</td></tr> })}
+                    {move || (total() == 0).then(|| view! { <tr><td colspan="13" class="muted center">{tr("sync.no_match")}</td></tr> })}
                     // Keyed rows: a finished channel re-renders its own row, not the table.
                     <For
                         each=move || rows.with(|(_, page)| page.clone())
@@ -527,6 +527,7 @@ fn ResultRow(item: ItemResult) -> impl IntoView {
             <td class="msgcol">
                 {class.map(|c| view! { <span class="badge st-failed small">{c}</span>" " })}
                 <span class="msg">{engine_tr(message)}</span>
+                <crate::probe::HeldBack item=item.clone() />
             </td>
             <td class="num">{item.attempts}</td>
             <td class="num">{duration(item.duration_ms)}</td>
@@ -535,7 +536,7 @@ fn ResultRow(item: ItemResult) -> impl IntoView {
                 <span class="added">{format!("+{added}")}</span>" "
                 <span class="removed">{format!("−{removed}")}</span>
             </td>
-            <crate::probe::ProbeCells item=item.clone() />
+            <crate::probe::HealthCells item=item.clone() />
             <td class="actions">
                 <button class="iconbtn" data-testid="sync-row" disabled=ctx.running
                     aria-label=tr("row.sync") title=tr("row.sync")
