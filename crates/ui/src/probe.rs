@@ -245,9 +245,8 @@ pub fn ProbeHeaders() -> impl IntoView {
 pub fn HeldBack(item: ItemResult) -> impl IntoView {
     let lang = app().lang;
     item.probes
-        .iter()
+        .into_iter()
         .filter(|p| p.held_back)
-        .cloned()
         .map(|p| {
             let p2 = p.clone();
             view! {
