@@ -100,9 +100,6 @@ test('a run with probing on holds back the model the gateway refuses and shows w
   // Exactly two channel tests reached the gateway, both for that channel.
   const { probes } = await (await fetch(`${gw.url}/__mock/probe`)).json();
   assert.deepEqual(probes.map((p) => [p.channel, p.model]).sort(), [[Number(ch.id), GOOD], [Number(ch.id), HELD]].sort());
-  // The health columns: this channel synced just now, no failures.
-  assert.equal(await row.getByTestId('failures-in-row').innerText(), '0');
-  assert.notEqual(await row.getByTestId('last-good').innerText(), 'never');
 
   await row.scrollIntoViewIfNeeded();
   await page.getByTestId('lang').selectOption('zh-CN');
@@ -118,8 +115,6 @@ test('a run with probing on holds back the model the gateway refuses and shows w
   await page.getByTestId('probe-summary').getByText('0 probes sent, 1 from the cache').waitFor(LONG);
   const again = await (await fetch(`${gw.url}/__mock/probe`)).json();
   assert.equal(again.probes.length, 2);
-  await page.getByTestId('sort-failures').click();
-  assert.equal(await page.getByTestId('sort-failures').locator('xpath=..').getAttribute('aria-sort'), 'descending');
 });
 
 test('a gateway without a channel test shows the option disabled with the reason', async () => {

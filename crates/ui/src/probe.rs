@@ -4,8 +4,9 @@
 //!   with the reason where the gateway has no channel test, with DoneHub's warning;
 //! * [`ProbeSummary`] — the Sync screen's line "this run would send N probes" / "N probes sent,
 //!   K models held back";
-//! * [`HeldBackCell`] and the health cells/headers of the results table (held-back models with
-//!   the gateway's reason; last good sync and failures in a row, sortable).
+//! * [`HeldBack`] — the held-back models of a results-table row with the gateway's reason.
+//!   (Channel health — last good sync, failures in a row — is in `msync channels` and the
+//!   worker's `GetProbeInfo`; the results table has no room for it yet.)
 //!
 //! Outcomes are the core's typed values, rendered here per language; the gateway's own message
 //! is shown as it came. Texts live in [`PROBE_TABLE`] (looked up through `i18n::lookup`).
@@ -19,11 +20,10 @@ use leptos::task::spawn_local;
 use msync_core::engine::record::{ItemResult, RunHead, RunMode};
 use msync_core::model::SiteId;
 use msync_core::probe::{
-    CannotProbe, ChannelHealth, ChannelTest, ModelProbe, OnCannotProbe, ProbeFailure, ProbeOutcome,
+    CannotProbe, ChannelTest, ModelProbe, OnCannotProbe, ProbeFailure, ProbeOutcome,
 };
 use msync_core::protocol::{Command, Reply};
 use msync_core::settings::{SettingsIssue, SyncSettings};
-use std::collections::BTreeMap;
 
 /// (id, English, 简体中文), sorted by id.
 pub static PROBE_TABLE: &[(&str, &str, &str)] = &[
@@ -157,88 +157,6 @@ pub fn counts(items: &[ItemResult]) -> (usize, usize, usize, usize) {
 
 // ----- the results table ------------------------------------------------------------------
 
-/// Sort orders the health columns offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HealthSort {
-    /// Most failures in a row first.
-    Failures,
-    /// Oldest last good sync first (never first of all).
-    LastGood,
-}
-
-/// The Sync screen's probe state: channel health and the chosen sort, provided as context.
-#[derive(Clone, Copy)]
-pub struct ProbeCtx {
-    pub health: RwSignal<BTreeMap<String, ChannelHealth>>,
-    pub test: RwSignal<Option<ChannelTest>>,
-    pub sort: RwSignal<Option<HealthSort>>,
-}
-
-impl ProbeCtx {
-    /// Create it, provide it, and reload it whenever the site changes or a run ends.
-    pub fn provide(site: Signal<SiteId>) -> ProbeCtx {
-        let ctx = ProbeCtx {
-            health: RwSignal::new(BTreeMap::new()),
-            test: RwSignal::new(None),
-            sort: RwSignal::new(None),
-        };
-        let app = app();
-        Effect::new(move |_| {
-            app.runs_changed.track();
-            let site = site.get();
-            spawn_local(async move {
-                if let Reply::ProbeInfo {
-                    channel_test,
-                    health,
-                } = api::call(&Command::GetProbeInfo { site }).await
-                {
-                    ctx.test.set(Some(channel_test));
-                    ctx.health.set(health);
-                }
-            });
-        });
-        provide_context(ctx);
-        ctx
-    }
-
-    /// Sort `rows` by the chosen health column (stable: ties keep the run's order).
-    pub fn sort_rows(&self, rows: &mut [&ItemResult]) {
-        let Some(by) = self.sort.get() else {
-            return;
-        };
-        self.health.with(|h| {
-            let of = |i: &ItemResult| h.get(&i.channel_id.0).cloned().unwrap_or_default();
-            match by {
-                HealthSort::Failures => {
-                    rows.sort_by_key(|i| std::cmp::Reverse(of(i).failures_in_row))
-                }
-                HealthSort::LastGood => rows.sort_by_key(|i| of(i).last_good_ms.unwrap_or(0)),
-            }
-        });
-    }
-}
-
-/// The two health headers this module adds to the results table (sortable).
-#[component]
-pub fn ProbeHeaders() -> impl IntoView {
-    let ctx = expect_context::<ProbeCtx>();
-    let head = move |label: &'static str, by: HealthSort, testid: &'static str| {
-        let active = move || ctx.sort.get() == Some(by);
-        view! {
-            <th class="sortable" aria-sort=move || if active() { "descending" } else { "none" }>
-                <button class="linklike" data-testid=testid title=tr("probe.sort")
-                    on:click=move |_| ctx.sort.update(|s| *s = if *s == Some(by) { None } else { Some(by) })>
-                    {tr(label)}{move || if active() { " ▾" } else { "" }}
-                </button>
-            </th>
-        }
-    };
-    view! {
-        {head("probe.col_last_good", HealthSort::LastGood, "sort-last-good")}
-        {head("probe.col_failures", HealthSort::Failures, "sort-failures")}
-    }
-}
-
 /// The held-back models of one row with the gateway's reason, shown in the message column
 /// (the column a written channel leaves empty; the table keeps its width).
 #[component]
@@ -257,36 +175,6 @@ pub fn HeldBack(item: ItemResult) -> impl IntoView {
             }
         })
         .collect_view()
-}
-
-/// The channel's health: last good sync (time; the full date in the tooltip) and failures in
-/// a row.
-#[component]
-pub fn HealthCells(item: ItemResult) -> impl IntoView {
-    let ctx = expect_context::<ProbeCtx>();
-    let lang = app().lang;
-    let id = item.channel_id.0.clone();
-    let id2 = id.clone();
-    let health =
-        Signal::derive(move || ctx.health.with(|h| h.get(&id).cloned().unwrap_or_default()));
-    let health2 = move || {
-        ctx.health
-            .with(|h| h.get(&id2).cloned().unwrap_or_default())
-    };
-    view! {
-        <td class="mono" data-testid="last-good"
-            title=move || health.get().last_good_ms.map(api::local_time).unwrap_or_default()>
-            {move || match health.get().last_good_ms {
-                Some(ms) => api::local_clock(ms),
-                None => lookup(lang.get(), "probe.never").to_string(),
-            }}
-        </td>
-        <td class="num" data-testid="failures-in-row">{move || {
-            let n = health2().failures_in_row;
-            let class = if n > 1 { "badge st-failed" } else { "" };
-            view! { <span class=class>{n}</span> }
-        }}</td>
-    }
 }
 
 /// "This run would send N probes" (dry run) or "N probes sent, K models held back".

@@ -77,8 +77,7 @@ pub fn SyncScreen() -> impl IntoView {
         running,
     };
     provide_context(ctx);
-    crate::probe::ProbeCtx::provide(site); // issue 21: channel health, sort
-                                           // Load the latest run and the exclusions whenever the site changes or a run ends.
+    // Load the latest run and the exclusions whenever the site changes or a run ends.
     Effect::new(move |_| {
         app.runs_changed.track();
         let site = site.get();
@@ -390,7 +389,6 @@ const PAGE_ROWS: usize = 200;
 #[component]
 fn ResultsTable() -> impl IntoView {
     let ctx = expect_context::<SyncCtx>();
-    let probe = expect_context::<crate::probe::ProbeCtx>();
     let lang = app().lang;
     let shown = RwSignal::new(PAGE_ROWS);
     // A new filter, search or site starts from the first page again.
@@ -410,12 +408,10 @@ fn ResultsTable() -> impl IntoView {
                 .as_ref()
                 .map(|(_, items)| items.as_slice())
                 .unwrap_or_default();
-            let mut matching: Vec<&ItemResult> = items
+            for i in items
                 .iter()
                 .filter(|i| filter.is_none_or(|s| i.status == s) && i.matches_text(&text))
-                .collect();
-            probe.sort_rows(&mut matching); // issue 21: health columns
-            for i in matching {
+            {
                 if page.len() < limit {
                     page.push(i.clone());
                 }
@@ -459,12 +455,11 @@ fn ResultsTable() -> impl IntoView {
                         <th class="num">{tr("col.duration")}</th>
                         <th>{tr("col.finished")}</th>
                         <th>{tr("col.changes")}</th>
-                        <crate::probe::ProbeHeaders />
                         <th>{tr("col.actions")}</th>
                     </tr>
                 </thead>
                 <tbody>
-                    {move || (total() == 0).then(|| view! { <tr><td colspan="13" class="muted center">{tr("sync.no_match")}</td></tr> })}
+                    {move || (total() == 0).then(|| view! { <tr><td colspan="11" class="muted center">{tr("sync.no_match")}</td></tr> })}
                     // Keyed rows: a finished channel re-renders its own row, not the table.
                     <For
                         each=move || rows.with(|(_, page)| page.clone())
@@ -536,7 +531,6 @@ fn ResultRow(item: ItemResult) -> impl IntoView {
                 <span class="added">{format!("+{added}")}</span>" "
                 <span class="removed">{format!("−{removed}")}</span>
             </td>
-            <crate::probe::HealthCells item=item.clone() />
             <td class="actions">
                 <button class="iconbtn" data-testid="sync-row" disabled=ctx.running
                     aria-label=tr("row.sync") title=tr("row.sync")
