@@ -2,7 +2,7 @@
 //! host permissions, downloads, clocks and the browser language. Nothing here decides anything.
 
 use js_sys::{Array, Object, Promise, Reflect};
-use msync_core::protocol::{Command, Event, Reply};
+use msync_types::protocol::{Command, Event, Reply};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;

@@ -56,9 +56,9 @@ pub fn fill(template: &str, args: &[&dyn std::fmt::Display]) -> String {
 
 /// Plain `http://` to a host that is not loopback, a private LAN address or a `.local`/`.lan`
 /// name: credentials would cross the internet unencrypted. The same check as the worker's and
-/// the CLI's ([`msync_core::base_url::is_insecure`]).
+/// the CLI's ([`msync_types::base_url::is_insecure`]).
 pub fn is_public_http(url: &str) -> bool {
-    msync_core::base_url::is_insecure(url)
+    msync_types::base_url::is_insecure(url)
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@ use crate::i18n::lookup;
 use crate::options::{Shell, Tab};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::gateway::ConnectionReport;
-use msync_core::model::{Credentials, Secret, SiteKind};
-use msync_core::protocol::{Command, Reply, SiteInput, SiteStatus, SiteSummary};
+use msync_types::gateway::ConnectionReport;
+use msync_types::model::{Credentials, Secret, SiteKind};
+use msync_types::protocol::{Command, Reply, SiteInput, SiteStatus, SiteSummary};
 
 #[component]
 pub fn SitesScreen() -> impl IntoView {
