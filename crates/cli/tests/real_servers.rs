@@ -543,3 +543,34 @@ fn new_api_put_refuses_unknown_fields_to_a_non_root_admin() {
     };
     block_on(gw.update_channel(&ch, &up)).unwrap();
 }
+
+/// Benchmarks (issue 20 follow-up): the engine compare-reads a channel right before writing it;
+/// DoneHub's full-object PUT and AxonHub's settings-preserving update take that read instead of
+/// reading the channel a second time. One read per written channel (plus the listing), and the
+/// write is still refused when the channel changed since the plan (tested in
+/// `cli_faults.rs`/`engine/tests.rs`).
+#[test]
+fn a_write_reads_its_channel_once_on_done_hub_and_axon_hub() {
+    for flavor in [Flavor::DoneHub, Flavor::Axonhub] {
+        let env = Env::new(MockConfig::new(flavor).channels(6));
+        let out = env.run(&["--json", "sync"]);
+        assert!(out.code <= 1, "{}\n{}", out.stdout, out.stderr);
+        let written: Vec<u64> = env
+            .mock
+            .write_counts()
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(id, _)| id)
+            .collect();
+        assert!(!written.is_empty(), "{flavor:?}: {}", out.stdout);
+        for id in written {
+            let reads = env
+                .mock
+                .requests()
+                .iter()
+                .filter(|r| r.op == Op::GetChannel && r.channel == Some(id))
+                .count();
+            assert_eq!(reads, 1, "{flavor:?} channel {id}: reads per write");
+        }
+    }
+}
