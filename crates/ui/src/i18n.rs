@@ -35,6 +35,8 @@ static ENGINE_TEXT: &[(&str, &str)] = &[
     ("the channel changed since the plan was made; plan again, or apply with force", "计划生成后该渠道已被修改；请重新计划，或强制应用"),
     ("the channel is already as in the snapshot", "该渠道已与快照一致"),
     ("the channel changed after the sync wrote it; revert with force to overwrite those changes", "同步写入后该渠道又被修改；强制回滚才会覆盖这些修改"),
+    // `msync_core::engine::hold::RevertHold::EmptyModelList`, as its `Display` renders it.
+    ("the channel had no models before that run, and {} cannot store an empty model list; nothing was written (remove the models in the gateway's own page if the channel should have none)", "该渠道在那次运行之前没有模型，而 {0} 无法保存空的模型列表；未写入任何内容（如该渠道应当没有模型，请在网关自己的页面中移除）"),
     ("the upstream returned an empty model list; the channel keeps its {} models (allow empty lists for this channel to change that)", "上游返回了空模型列表；渠道保留原有的 {0} 个模型（可为该渠道允许空列表）"),
     ("the filters leave no model of the {} the upstream listed; the channel keeps its {} models", "上游列出的 {0} 个模型全部被过滤；渠道保留原有的 {1} 个模型"),
     ("would remove {} of {} models ({}%), more than the {}% threshold; confirm it from a dry-run plan", "将移除 {1} 个模型中的 {0} 个（{2}%），超过 {3}% 的阈值；请从试运行计划中确认"),
@@ -565,6 +567,14 @@ mod tests {
         assert_eq!(
             zh("revert of run 0001700000000-00ab"),
             "回滚运行 0001700000000-00ab"
+        );
+        // A typed revert hold, as the engine renders it into the record.
+        let hold = msync_core::engine::hold::RevertHold::EmptyModelList {
+            site: msync_core::model::SiteKind::NewApi,
+        };
+        assert_eq!(
+            zh(&hold.to_string()),
+            "该渠道在那次运行之前没有模型，而 New API 无法保存空的模型列表；未写入任何内容（如该渠道应当没有模型，请在网关自己的页面中移除）"
         );
         // A server's own message, and English, pass through.
         assert_eq!(zh("invalid token"), "invalid token");
