@@ -87,6 +87,15 @@ test('settings: range and regex problems are shown next to the fields; valid set
   const rpm = page.locator('[data-field="rate.rpm"]');
   await rpm.waitFor();
   assert.equal(await rpm.inputValue(), '20', 'the default is shown');
+  // The site bucket's default is the site type's own (New API: 90 % of its 180 requests / 180 s
+  // admin API limit), shown as the value of a new site and in the hint; Reset restores it.
+  const siteRpm = page.locator('[data-field="rate.site_rpm"]');
+  const siteRpmHint = page.locator('label.field', { has: siteRpm }).locator('.hint');
+  assert.equal(await siteRpm.inputValue(), '50', 'New API site bucket default');
+  assert.match(await siteRpmHint.innerText(), /^default 50 ·/);
+  await siteRpm.fill('70');
+  await page.getByRole('button', { name: 'Reset to defaults' }).click();
+  assert.equal(await siteRpm.inputValue(), '50', 'reset to the site type default');
   await rpm.fill('0');
   await rpm.press('Tab');
   await page.getByTestId('add-rule').first().click();
