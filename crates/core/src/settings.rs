@@ -235,6 +235,50 @@ impl SyncSettings {
     }
 }
 
+/// A setting under which an unattended run removes models without anyone reviewing it. Shown
+/// before an import turns auto-sync on with it (rendered per language at the edge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DestructiveSetting {
+    /// An empty upstream reply may empty a channel (globally or for some channels).
+    AllowEmpty,
+    /// `removal_threshold_pct` 100: no removal is ever held for review.
+    NoRemovalThreshold,
+    /// Redirect runs after each sync and prunes mappings whose target is gone.
+    PruneRedirectTargets,
+}
+
+impl fmt::Display for DestructiveSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DestructiveSetting::AllowEmpty => "an empty upstream list may empty a channel",
+            DestructiveSetting::NoRemovalThreshold => {
+                "no removal is held for review (threshold 100 %)"
+            }
+            DestructiveSetting::PruneRedirectTargets => {
+                "redirect mappings whose target is gone are removed"
+            }
+        })
+    }
+}
+
+impl SyncSettings {
+    /// The settings under which an unattended run removes models without review.
+    pub fn destructive(&self) -> Vec<DestructiveSetting> {
+        let mut out = Vec::new();
+        if self.allow_empty || self.channels.values().any(|c| c.allow_empty == Some(true)) {
+            out.push(DestructiveSetting::AllowEmpty);
+        }
+        if self.removal_threshold_pct >= 100 {
+            out.push(DestructiveSetting::NoRemovalThreshold);
+        }
+        if self.redirect.enabled && self.redirect.prune_missing_targets {
+            out.push(DestructiveSetting::PruneRedirectTargets);
+        }
+        out
+    }
+}
+
 /// One problem found by [`SyncSettings::validate`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettingsIssue {
@@ -469,6 +513,26 @@ impl SyncSettings {
 
 #[cfg(test)]
 mod tests {
+    use super::DestructiveSetting as D;
+
+    #[test]
+    fn destructive_settings_are_named() {
+        let mut s = SyncSettings::default();
+        assert!(s.destructive().is_empty());
+        s.channels.insert(
+            "3".into(),
+            ChannelConfig {
+                allow_empty: Some(true),
+                ..Default::default()
+            },
+        );
+        s.removal_threshold_pct = 100;
+        s.redirect.prune_missing_targets = true;
+        assert_eq!(s.destructive(), [D::AllowEmpty, D::NoRemovalThreshold]);
+        s.redirect.enabled = true;
+        assert_eq!(s.destructive().len(), 3);
+    }
+
     use super::*;
     use crate::filter::{FilterAction, RuleKind};
 
