@@ -354,6 +354,7 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("rt.kind_custom", "custom", "自定义"),
     ("rt.kind_models_dev", "models.dev", "models.dev"),
     ("rt.kind_preset", "official preset", "官方预设"),
+    ("rt.locked_hint", "Locked: New API enforces its built-in completion ratio for this model and ignores the setting, so it is not offered", "已锁定：New API 对该内置模型强制使用内置的补全倍率并忽略此设置，因此不提供选择"),
     ("rt.mismatched", "Read back differs", "回读不一致"),
     ("rt.missing", "The upstream does not have it (never deleted)", "上游没有此项（不会删除）"),
     ("rt.model", "Model", "模型"),

@@ -35,7 +35,7 @@ pub use apply::{
     fingerprint, FieldChange, KeyWrite, ModelChange, OptionMaps, RatioApplyOutcome, RatioPlan,
     RatioPreview, RatioRevertOutcome, RatioSnapshot, RatioSnapshotHead,
 };
-pub use diff::{parse_fetch_data, Cell, DiffFilter, DiffRow, RatioDiff, UpstreamTest};
+pub use diff::{parse_fetch_data, Cell, DiffFilter, DiffRow, LockedRatio, RatioDiff, UpstreamTest};
 pub use select::{Pick, RatioChoice, RatioSelection, Resolved};
 pub use sync::{RatioSync, SNAPSHOT_PREFIX};
 pub use types::{
