@@ -413,15 +413,28 @@ impl App {
     }
 
     fn store(&self) -> Res<Rc<FileStore>> {
-        let dir = self
-            .cli
-            .state_dir
-            .clone()
-            .unwrap_or_else(config::default_state_dir);
+        let dir = self.cli.state_dir.clone().unwrap_or_else(|| {
+            let dir = config::default_state_dir();
+            if dir == Path::new(config::FALLBACK_STATE_DIR) {
+                self.warn(&format!(
+                    "neither HOME nor XDG_DATA_HOME is set: keeping run history and snapshots in ./{} under the current directory (set --state-dir or MSYNC_STATE_DIR to choose)",
+                    config::FALLBACK_STATE_DIR
+                ));
+            }
+            dir
+        });
         self.debug(&format!("state dir {}", dir.display()));
-        FileStore::open(&dir)
-            .map(Rc::new)
-            .map_err(|e| usage(format!("state directory: {}", e.0)))
+        let store =
+            FileStore::open(&dir).map_err(|e| usage(format!("state directory: {}", e.0)))?;
+        match store.make_private() {
+            Ok(Some(mode)) => self.warn(&format!(
+                "the state directory {} was open to other users (mode {mode:04o}); set it to 0700 (it holds run history and snapshots of every channel)",
+                dir.display()
+            )),
+            Ok(None) => {}
+            Err(e) => self.warn(&format!("state directory: {}", e.0)),
+        }
+        Ok(Rc::new(store))
     }
 
     fn sites<'c>(

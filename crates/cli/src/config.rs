@@ -1117,8 +1117,11 @@ pub fn default_state_dir() -> PathBuf {
             return h.join(".local/share/msync");
         }
     }
-    PathBuf::from(".msync")
+    PathBuf::from(FALLBACK_STATE_DIR)
 }
+
+/// Where the state goes when the platform has no data directory (no HOME): the current directory.
+pub const FALLBACK_STATE_DIR: &str = ".msync";
 
 #[cfg(test)]
 mod tests {

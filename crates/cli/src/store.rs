@@ -76,6 +76,25 @@ impl FileStore {
         &self.root
     }
 
+    /// Tighten a root that group or others can reach to 0700 (it was created so, but may have
+    /// been made by hand or an older tool): run history and snapshots name every channel and
+    /// model. Returns the mode it had when it was changed.
+    pub fn make_private(&self) -> Result<Option<u32>, StoreError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta =
+                std::fs::metadata(&self.root).map_err(|e| err("cannot inspect", &self.root, e))?;
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(0o700))
+                    .map_err(|e| err("cannot set the mode of", &self.root, e))?;
+                return Ok(Some(mode));
+            }
+        }
+        Ok(None)
+    }
+
     /// Take the site's process lock: held until the returned guard is dropped (or the process
     /// ends, whatever way). `Ok(None)` when another process holds it. It closes the gap between
     /// two `msync` processes (cron and a shell, say) both reading the engine's run lock as free

@@ -267,6 +267,26 @@ impl SettingsCheck for SyncSettings {
 
 #[cfg(test)]
 mod tests {
+    use super::DestructiveSetting as D;
+
+    #[test]
+    fn destructive_settings_are_named() {
+        let mut s = SyncSettings::default();
+        assert!(s.destructive().is_empty());
+        s.channels.insert(
+            "3".into(),
+            ChannelConfig {
+                allow_empty: Some(true),
+                ..Default::default()
+            },
+        );
+        s.removal_threshold_pct = 100;
+        s.redirect.prune_missing_targets = true;
+        assert_eq!(s.destructive(), [D::AllowEmpty, D::NoRemovalThreshold]);
+        s.redirect.enabled = true;
+        assert_eq!(s.destructive().len(), 3);
+    }
+
     use super::*;
     use crate::filter::{FilterAction, RuleKind};
 

@@ -224,3 +224,47 @@ impl SyncSettings {
             .unwrap_or(self.allow_empty)
     }
 }
+
+/// A setting under which an unattended run removes models without anyone reviewing it. Shown
+/// before an import turns auto-sync on with it (rendered per language at the edge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DestructiveSetting {
+    /// An empty upstream reply may empty a channel (globally or for some channels).
+    AllowEmpty,
+    /// `removal_threshold_pct` 100: no removal is ever held for review.
+    NoRemovalThreshold,
+    /// Redirect runs after each sync and prunes mappings whose target is gone.
+    PruneRedirectTargets,
+}
+
+impl fmt::Display for DestructiveSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DestructiveSetting::AllowEmpty => "an empty upstream list may empty a channel",
+            DestructiveSetting::NoRemovalThreshold => {
+                "no removal is held for review (threshold 100 %)"
+            }
+            DestructiveSetting::PruneRedirectTargets => {
+                "redirect mappings whose target is gone are removed"
+            }
+        })
+    }
+}
+
+impl SyncSettings {
+    /// The settings under which an unattended run removes models without review.
+    pub fn destructive(&self) -> Vec<DestructiveSetting> {
+        let mut out = Vec::new();
+        if self.allow_empty || self.channels.values().any(|c| c.allow_empty == Some(true)) {
+            out.push(DestructiveSetting::AllowEmpty);
+        }
+        if self.removal_threshold_pct >= 100 {
+            out.push(DestructiveSetting::NoRemovalThreshold);
+        }
+        if self.redirect.enabled && self.redirect.prune_missing_targets {
+            out.push(DestructiveSetting::PruneRedirectTargets);
+        }
+        out
+    }
+}

@@ -507,16 +507,25 @@ fn DiffTableRow(
     select: Callback<(String, RatioField, String)>,
 ) -> impl IntoView {
     let lang = app().lang;
-    let current = row
-        .current
-        .as_ref()
-        .map(|v| v.to_string())
-        .unwrap_or_else(|| "—".into());
+    // New API enforces its built-in completion ratio for this model: shown, never offered.
+    let locked = row.locked;
+    let current = match locked {
+        Some(enforced) => format!("🔒 {enforced}"),
+        None => row
+            .current
+            .as_ref()
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "—".into()),
+    };
     let cells = columns
         .into_iter()
         .map(|col| {
             let (model, field) = (row.model.clone(), row.field);
             match row.cells.get(&col) {
+                Some(Cell::Value { value }) if locked.is_some() => view! {
+                    <td class="upval muted" data-testid="ratio-locked" title=tr("rt.locked_hint")>{value.to_string()}</td>
+                }
+                .into_any(),
                 Some(Cell::Value { value }) => {
                     let confident = row.confident(&col);
                     let key = (model.clone(), field);
@@ -554,7 +563,7 @@ fn DiffTableRow(
         <tr data-testid="ratio-row" data-model=row.model.clone() data-field=row.field.as_str()>
             <td class="name mono">{row.model.clone()}</td>
             <td class="mono small">{row.field.as_str()}</td>
-            <td class="num mono">{current}</td>
+            <td class="num mono" title=move || locked.map(|_| lookup(lang.get(), "rt.locked_hint")).unwrap_or_default()>{current}</td>
             {cells}
         </tr>
     }
@@ -649,6 +658,7 @@ mod tests {
                 upstream: Some("x(1)".into()),
             }],
             skipped: vec![],
+            locked: vec![],
         };
         let p = picks_of(&r);
         assert_eq!(

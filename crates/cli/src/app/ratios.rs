@@ -257,10 +257,15 @@ fn render_diff(diff: &RatioDiff, st: Style) -> String {
         let mut line = vec![
             r.model.clone(),
             r.field.as_str().to_string(),
-            r.current
-                .as_ref()
-                .map(show_value)
-                .unwrap_or_else(|| "-".into()),
+            match r.locked {
+                // The server uses its built-in ratio, whatever is stored.
+                Some(enforced) => format!("locked {}", show_value(&RatioValue::Number(enforced))),
+                None => r
+                    .current
+                    .as_ref()
+                    .map(show_value)
+                    .unwrap_or_else(|| "-".into()),
+            },
         ];
         for c in &columns {
             line.push(match r.cells.get(*c) {
@@ -551,7 +556,7 @@ impl App {
                 outln!(
                     "{}",
                     self.out.dim(&format!(
-                        "{} rows ({} models) of {}; same = equal to the site's value, - = the upstream lacks it, ? = not confident (New API's default 37.5 / 1 for an unpriced model)",
+                        "{} rows ({} models) of {}; same = equal to the site's value, - = the upstream lacks it, ? = not confident (New API's default 37.5 / 1 for an unpriced model), locked = New API enforces its built-in completion ratio for that model and ignores the option (never written)",
                         view.rows.len(),
                         view.models().len(),
                         diff.rows.len()
@@ -634,6 +639,17 @@ impl App {
         for s in &skipped {
             self.info(&format!("{name}: {s}"));
         }
+        let mut locked = resolved.locked;
+        // Picked by --models or not, a locked completion ratio is never written.
+        if !args.models.is_empty() {
+            locked.retain(|l| args.models.iter().any(|m| m.trim() == l.model));
+        }
+        for l in &locked {
+            self.warn(&format!(
+                "{name}: {} completion_ratio is locked by the server at {} (New API ignores the option for this built-in model); not written",
+                l.model, l.enforced
+            ));
+        }
 
         let preview = until_ctrl_c(sync.preview(&choices))
             .await?
@@ -645,6 +661,7 @@ impl App {
                 "dry_run": args.dry_run,
                 "choices": serde_json::to_value(&choices).unwrap_or(Value::Null),
                 "skipped": skipped,
+                "locked": serde_json::to_value(&locked).unwrap_or(Value::Null),
                 "preview": serde_json::to_value(&preview).unwrap_or(Value::Null),
                 "outcome": outcome,
             })

@@ -15,6 +15,7 @@
 //! [`Observer`]. All waiting goes through the injected [`Clock`], so tests run in virtual time
 //! ([`crate::sim`]).
 
+pub use msync_types::hold;
 pub mod limit;
 mod order;
 pub mod plan;
@@ -1517,6 +1518,20 @@ impl Engine {
             }
             item.status = ItemStatus::Unchanged;
             item.reason = Some("the channel is already as in the snapshot".into());
+            return self.finish(item, start);
+        }
+        if self
+            .gw
+            .capabilities()
+            .model_list
+            .clean(&target.before.models)
+            .is_empty()
+        {
+            item.status = ItemStatus::NeedsReview;
+            let hold = hold::RevertHold::EmptyModelList {
+                site: self.gw.site().kind,
+            };
+            item.reason = Some(hold.to_string());
             return self.finish(item, start);
         }
         let as_written = same_set(&current.models, &target.after.models)

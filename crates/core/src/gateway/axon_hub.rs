@@ -68,6 +68,10 @@ pub struct AxonHub {
     legacy_list: Cell<bool>,
     /// The server's `Channel` has [`SYNC_FIELDS`] (not v0.1.x).
     sync_fields: Cell<bool>,
+    /// Channels as [`Gateway::get_channel`] last read them. The engine compare-reads a channel
+    /// right before writing it; the update takes its stored settings from that read instead of
+    /// reading the channel a second time. Each is taken once; a new listing clears them.
+    just_read: RefCell<HashMap<String, Value>>,
 }
 
 impl AxonHub {
@@ -81,6 +85,7 @@ impl AxonHub {
             selection_source: Cell::new("unknown"),
             legacy_list: Cell::new(false),
             sync_fields: Cell::new(true),
+            just_read: RefCell::new(HashMap::new()),
         }
     }
 
@@ -693,6 +698,7 @@ impl Gateway for AxonHub {
     }
 
     async fn list_channels(&self) -> Result<Vec<Channel>> {
+        self.just_read.borrow_mut().clear();
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for node in self.list_raw().await? {
@@ -709,7 +715,10 @@ impl Gateway for AxonHub {
     }
 
     async fn get_channel(&self, id: &ChannelId) -> Result<Channel> {
-        parse_channel(&self.get_raw(id).await?)
+        let raw = self.get_raw(id).await?;
+        let channel = parse_channel(&raw)?;
+        self.just_read.borrow_mut().insert(to_gid(id), raw);
+        Ok(channel)
     }
 
     async fn fetch_upstream_models(&self, channel: &Channel) -> Result<Vec<String>> {
@@ -753,6 +762,9 @@ impl Gateway for AxonHub {
     }
 
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel> {
+        // The engine's compare-read (made right before this write) when there is one; taken
+        // whatever this write does, so no later write can use it.
+        let just_read = self.just_read.borrow_mut().remove(&to_gid(&channel.id));
         if update.is_empty() {
             return self.get_channel(&channel.id).await;
         }
@@ -768,8 +780,12 @@ impl Gateway for AxonHub {
             }
             None => None,
         };
-        // Read fresh: the settings we send back must be the stored ones.
-        let fresh = self.get_raw(&channel.id).await?;
+        // Read fresh (or the read the engine made right before): the settings we send back
+        // must be the stored ones.
+        let fresh = match just_read {
+            Some(raw) => raw,
+            None => self.get_raw(&channel.id).await?,
+        };
         if update.mapping.is_some() && !self.settings_complete() {
             return Err(Error::validation(
                 "AxonHub's schema could not be read (a proxy or firewall may block introspection), so msync cannot know every channel setting; a mapping write replaces them all, so nothing was written (model lists still sync)",

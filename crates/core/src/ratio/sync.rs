@@ -55,8 +55,12 @@ impl RatioSync {
     }
 
     /// The difference table for these upstreams.
+    /// Completion-ratio rows of models the server locks are marked (read from the options).
     pub async fn fetch(&self, req: &FetchRequest) -> Result<RatioDiff> {
-        self.api.fetch(req).await
+        let mut diff = self.api.fetch(req).await?;
+        let current = self.current().await?;
+        diff.mark_locked(&current.locked_completion);
+        Ok(diff)
     }
 
     /// The current option maps (an error if any ratio key is unreadable).
