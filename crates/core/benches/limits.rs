@@ -82,6 +82,7 @@ impl Gateway for LazyGateway {
             ratio_sync: false,
             aliases_must_be_listed: true,
             model_list: msync_core::gateway::ModelListFormat::CommaJoined,
+            empty_model_list: false,
         }
     }
     async fn test_connection(&self) -> Result<ConnectionReport> {

@@ -97,6 +97,7 @@ fn main() {
         ratio_sync: true,
         aliases_must_be_listed: true,
         model_list: msync_core::gateway::ModelListFormat::CommaJoined,
+        empty_model_list: false,
     };
     let (t, changed) = best_of(5, || {
         let m = Matcher::new(standards, &[], MatchOptions::default());

@@ -106,6 +106,7 @@ impl FakeGateway {
                 ratio_sync: false,
                 aliases_must_be_listed: true,
                 model_list: crate::gateway::ModelListFormat::CommaJoined,
+                empty_model_list: true,
             }),
             clock,
             latency: Cell::new(Latency::default()),

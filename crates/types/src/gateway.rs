@@ -19,6 +19,12 @@ pub struct Capabilities {
     /// How the site stores a channel's model list: which names it can hold at all.
     #[serde(default)]
     pub model_list: ModelListFormat,
+    /// The site can store an empty model list through its admin API. None of the five can
+    /// (New API, Veloera and DoneHub skip an empty `models`; Octopus would drop the channel's
+    /// group routes; AxonHub refuses it), so a revert to an empty list is held for review
+    /// ([`crate::hold::RevertHold::EmptyModelList`]).
+    #[serde(default)]
+    pub empty_model_list: bool,
 }
 
 /// How a site stores a channel's model list, and so which names survive a write and a read.

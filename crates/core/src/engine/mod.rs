@@ -1520,13 +1520,8 @@ impl Engine {
             item.reason = Some("the channel is already as in the snapshot".into());
             return self.finish(item, start);
         }
-        if self
-            .gw
-            .capabilities()
-            .model_list
-            .clean(&target.before.models)
-            .is_empty()
-        {
+        let caps = self.gw.capabilities();
+        if !caps.empty_model_list && caps.model_list.clean(&target.before.models).is_empty() {
             item.status = ItemStatus::NeedsReview;
             let hold = hold::RevertHold::EmptyModelList {
                 site: self.gw.site().kind,

@@ -280,6 +280,7 @@ fn sites_without_mapping_are_refused_with_a_clear_message() {
         ratio_sync: false,
         aliases_must_be_listed: false,
         model_list: crate::gateway::ModelListFormat::CommaJoined,
+        empty_model_list: false,
     });
     let engine = w.engine(&SyncSettings::default());
     let e = w

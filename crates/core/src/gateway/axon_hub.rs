@@ -670,6 +670,7 @@ impl Gateway for AxonHub {
             ratio_sync: false,
             aliases_must_be_listed: false,
             model_list: super::ModelListFormat::List,
+            empty_model_list: false,
         }
     }
 

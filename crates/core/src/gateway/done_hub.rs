@@ -148,6 +148,7 @@ impl Gateway for DoneHub {
             ratio_sync: false,
             aliases_must_be_listed: true,
             model_list: ModelListFormat::CommaJoined,
+            empty_model_list: false,
         }
     }
 

@@ -418,6 +418,7 @@ impl Gateway for NewApi {
             ratio_sync: self.ctx.site.kind == SiteKind::NewApi,
             aliases_must_be_listed: true,
             model_list: ModelListFormat::CommaJoined,
+            empty_model_list: false,
         }
     }
 

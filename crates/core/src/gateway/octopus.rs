@@ -487,6 +487,7 @@ impl Gateway for Octopus {
             ratio_sync: false,
             aliases_must_be_listed: true,
             model_list: FORMAT,
+            empty_model_list: false,
         }
     }
 

@@ -592,6 +592,10 @@ mod tests {
     #[test]
     fn fetch_sizes_its_time_limit_and_redacts_upstream_errors() {
         let t = FakeTransport::new(|req| {
+            // The options, read for the locked completion ratios.
+            if is(req, Method::Get, "/api/option/") {
+                return Ok(json(200, json!({"success": true, "data": []})));
+            }
             assert!(is(req, Method::Post, "/api/ratio_sync/fetch"));
             Ok(json(
                 200,

@@ -609,18 +609,21 @@ const NEW_API: Capabilities = Capabilities {
     ratio_sync: true,
     aliases_must_be_listed: true,
     model_list: crate::gateway::ModelListFormat::CommaJoined,
+    empty_model_list: false,
 };
 const AXON: Capabilities = Capabilities {
     model_mapping: true,
     ratio_sync: false,
     aliases_must_be_listed: false,
     model_list: crate::gateway::ModelListFormat::List,
+    empty_model_list: false,
 };
 const OCTOPUS: Capabilities = Capabilities {
     model_mapping: false,
     ratio_sync: false,
     aliases_must_be_listed: false,
     model_list: crate::gateway::ModelListFormat::CommaJoinedTrimmed,
+    empty_model_list: false,
 };
 
 fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
