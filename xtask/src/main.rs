@@ -13,6 +13,8 @@
 
 mod bench;
 mod build;
+#[cfg(test)]
+mod checks;
 mod fresh;
 mod fuzz;
 mod proc;

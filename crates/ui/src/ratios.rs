@@ -11,7 +11,8 @@ use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use msync_core::error::ErrorClass;
-use msync_core::model::{SiteId, SiteKind};
+use msync_core::gateway::capabilities;
+use msync_core::model::SiteId;
 use msync_core::protocol::{Command, Reply};
 use msync_core::ratio::{
     Cell, DiffFilter, DiffRow, RatioApplyOutcome, RatioDiff, RatioField, RatioPreview,
@@ -70,7 +71,7 @@ pub fn RatiosScreen() -> impl IntoView {
     let new_api = Memo::new(move |_| {
         shell
             .current()
-            .map(|s| s.site.kind == SiteKind::NewApi)
+            .map(|s| capabilities(s.site.kind).ratio_sync)
             .unwrap_or(false)
     });
     view! {

@@ -1,4 +1,4 @@
-//! AxonHub (looplj/axonhub): `gateway-apis.md` §5. A GraphQL admin API behind a JWT.
+//! AxonHub (looplj/axonhub): `docs/admin-apis.md` §5. A GraphQL admin API behind a JWT.
 //!
 //! Hazards handled here:
 //! * Sign in with `POST /admin/auth/signin` (email + password) and send `Authorization: Bearer
@@ -21,9 +21,11 @@
 //!   `supportedModels`, so a mapping whose target is not among the stored models is refused.
 
 use super::{
-    class_for_status, clean_models, wrapped_status, Capabilities, ConnectionReport, Ctx, Gateway,
+    class_for_status, wrapped_status, Capabilities, ConnectionReport, CredentialKind, Ctx, Gateway,
+    MappingRules,
 };
 use crate::error::{Error, ErrorClass, Result};
+use crate::filter::normalize;
 use crate::http::{Method, Request, Response};
 use crate::model::{
     AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, ModelPattern, Site,
@@ -32,6 +34,24 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
+
+/// AxonHub: mapping `from` names are exposed by the server itself (the models list holds
+/// upstream ids only), and a mapping's `to` must be one of the channel's `supportedModels`
+/// (`docs/redirect.md`, "AxonHub dead entries"); email and password; a JSON list of models; no
+/// admin API limit.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    model_mapping: true,
+    ratio_sync: false,
+    aliases_must_be_listed: false,
+    model_list: super::ModelListFormat::List,
+    mapping: MappingRules {
+        billing_prefix: false,
+        follows_chains: false,
+        targets_must_be_listed: true,
+    },
+    credentials: CredentialKind::EmailPassword,
+    api_rate_limit: None,
+};
 
 const PAGE_SIZE: usize = 100;
 const MAX_PAGES: usize = 1_000;
@@ -626,12 +646,12 @@ fn parse_channel(node: &Value) -> Result<Channel> {
     let models = node
         .get("supportedModels")
         .and_then(Value::as_array)
-        .map(|a| clean_models(a.iter().filter_map(Value::as_str).collect::<Vec<_>>()))
+        .map(|a| normalize(a.iter().filter_map(Value::as_str).collect::<Vec<_>>()))
         .unwrap_or_default();
     let manual = node
         .get("manualModels")
         .and_then(Value::as_array)
-        .map(|a| clean_models(a.iter().filter_map(Value::as_str).collect::<Vec<_>>()))
+        .map(|a| normalize(a.iter().filter_map(Value::as_str).collect::<Vec<_>>()))
         .unwrap_or_default();
     let rules = GatewayRules {
         manual,
@@ -660,12 +680,7 @@ impl Gateway for AxonHub {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            model_mapping: true,
-            ratio_sync: false,
-            aliases_must_be_listed: false,
-            model_list: super::ModelListFormat::List,
-        }
+        CAPABILITIES
     }
 
     async fn test_connection(&self) -> Result<ConnectionReport> {
@@ -742,7 +757,7 @@ impl Gateway for AxonHub {
         }
         match payload.get("models") {
             None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(items)) => Ok(clean_models(
+            Some(Value::Array(items)) => Ok(normalize(
                 items
                     .iter()
                     .filter_map(|m| m.get("id").and_then(Value::as_str))
@@ -758,7 +773,7 @@ impl Gateway for AxonHub {
         }
         let new_models = match &update.models {
             Some(m) => {
-                let m = clean_models(m);
+                let m = normalize(m);
                 if m.is_empty() {
                     return Err(Error::validation(
                         "refusing to store an empty model list on AxonHub",

@@ -1,4 +1,4 @@
-//! DoneHub (deanxv/done-hub, a one-hub fork): `gateway-apis.md` §3.
+//! DoneHub (deanxv/done-hub, a one-hub fork): `docs/admin-apis.md` §3.
 //!
 //! Hazards handled here:
 //! * **Full-object PUT.** A PUT whose `models` is non-empty writes *every* column, zero values
@@ -15,7 +15,10 @@ use super::new_api::{
     classify_fetch_business_error, numeric_id, parse_channel, parse_model_list, root_from,
     status_version, unwrap_envelope, MAX_PAGES,
 };
-use super::{encode_path_segment, Capabilities, ConnectionReport, Ctx, Gateway, ModelListFormat};
+use super::{
+    encode_path_segment, Capabilities, ConnectionReport, CredentialKind, Ctx, Gateway,
+    MappingRules, ModelListFormat,
+};
 use crate::error::{Error, ErrorClass, Result};
 use crate::http::{Method, Request};
 use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, Site};
@@ -31,6 +34,22 @@ const PAGE_SIZE: usize = 100;
 pub const API_RATE_LIMIT: super::ApiRateLimit = super::ApiRateLimit {
     max: 300,
     window_ms: 180_000,
+};
+
+/// DoneHub: a mapping value may start with `+` (bill by the original model; `docs/redirect.md`,
+/// "Applying"), an access token without a user id.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    model_mapping: true,
+    ratio_sync: false,
+    aliases_must_be_listed: true,
+    model_list: ModelListFormat::CommaJoined,
+    mapping: MappingRules {
+        billing_prefix: true,
+        follows_chains: false,
+        targets_must_be_listed: false,
+    },
+    credentials: CredentialKind::Token,
+    api_rate_limit: Some(API_RATE_LIMIT),
 };
 
 pub struct DoneHub {
@@ -134,12 +153,7 @@ impl Gateway for DoneHub {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            model_mapping: true,
-            ratio_sync: false,
-            aliases_must_be_listed: true,
-            model_list: ModelListFormat::CommaJoined,
-        }
+        CAPABILITIES
     }
 
     async fn test_connection(&self) -> Result<ConnectionReport> {

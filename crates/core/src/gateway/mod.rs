@@ -3,6 +3,7 @@
 
 use crate::clock::Clock;
 use crate::error::{Error, ErrorClass, Result};
+use crate::filter::normalize;
 use crate::http::{Request, Response, Transport};
 use crate::model::{Channel, ChannelId, ChannelUpdate, Site, SiteKind};
 use crate::redact::redact;
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 
 pub mod axon_hub;
+mod capabilities;
 pub mod done_hub;
 pub mod new_api;
 pub mod new_api_ratio;
@@ -20,21 +22,10 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 
-/// What a site can do; the UI says so instead of pretending.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Capabilities {
-    /// Per-channel model mapping (Octopus has none: it uses groups).
-    pub model_mapping: bool,
-    /// New API ratio sync endpoints.
-    pub ratio_sync: bool,
-    /// A mapping's request-side names must also be listed in the channel's models for the
-    /// gateway to route them (New API, Veloera, DoneHub). AxonHub exposes mapping `from` names
-    /// by itself and its models list holds upstream ids only.
-    pub aliases_must_be_listed: bool,
-    /// How the site stores a channel's model list: which names it can hold at all.
-    #[serde(default)]
-    pub model_list: ModelListFormat,
-}
+pub use capabilities::{
+    api_rate_limit, capabilities, ApiRateLimit, Capabilities, CredentialField, CredentialKind,
+    MappingRules,
+};
 
 /// How a site stores a channel's model list, and so which names survive a write and a read.
 ///
@@ -76,7 +67,7 @@ impl ModelListFormat {
                     .map(str::to_string)
                     .collect()
             }
-            ModelListFormat::CommaJoinedTrimmed | ModelListFormat::List => clean_models(names),
+            ModelListFormat::CommaJoinedTrimmed | ModelListFormat::List => normalize(names),
         }
     }
 
@@ -120,25 +111,6 @@ pub fn unstorable_text(names: &[&str]) -> String {
         "the site cannot store model names with a comma (it keeps a channel's models as one comma-separated text and would split them): {}; nothing was written (exclude them with a rule to sync the other models)",
         list.join(", ")
     )
-}
-
-/// A limit a gateway puts on its own admin API, per client IP: at most `max` requests in any
-/// `window_ms`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApiRateLimit {
-    pub max: u32,
-    pub window_ms: u64,
-}
-
-/// The admin API limit a site type enforces by default (`docs/gateways.md`); `None` when the
-/// server has none (Octopus, AxonHub).
-pub fn api_rate_limit(kind: SiteKind) -> Option<ApiRateLimit> {
-    match kind {
-        SiteKind::NewApi => Some(new_api::API_RATE_LIMIT),
-        SiteKind::Veloera => Some(new_api::VELOERA_API_RATE_LIMIT),
-        SiteKind::DoneHub => Some(done_hub::API_RATE_LIMIT),
-        SiteKind::Octopus | SiteKind::AxonHub => None,
-    }
 }
 
 /// The result of "Test connection".
@@ -320,34 +292,16 @@ pub fn connect(ctx: Ctx) -> Box<dyn Gateway> {
     }
 }
 
+/// Every byte but RFC 3986's unreserved ones (`A-Z a-z 0-9 - . _ ~`).
+pub const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encode one URL path segment (a DoneHub tag, say): everything but unreserved bytes.
 pub fn encode_path_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Normalise a model list read from a site: trimmed, no empty names, first occurrence kept.
-pub fn clean_models<I, S>(names: I) -> Vec<String>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    for n in names {
-        let n = n.as_ref().trim();
-        if !n.is_empty() && seen.insert(n.to_string()) {
-            out.push(n.to_string());
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(segment, NOT_UNRESERVED).to_string()
 }
 
 #[cfg(test)]

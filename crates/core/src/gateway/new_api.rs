@@ -1,4 +1,4 @@
-//! New API (QuantumNous/new-api, all eras) and Veloera (a 2025 fork): `gateway-apis.md` §1–2.
+//! New API (QuantumNous/new-api, all eras) and Veloera (a 2025 fork): `docs/admin-apis.md` §1–2.
 //!
 //! Hazards handled here: both list envelopes (bare array with 0-based pages, and
 //! `{items,total}` with 1-based pages), HTTP 200 + `success:false` business errors, the 2026-07
@@ -6,10 +6,11 @@
 //! (we send a minimal body: id, models, model_mapping), and `"models":""` being ignored.
 
 use super::{
-    class_for_status, clean_models, wrapped_status, Capabilities, ConnectionReport, Ctx, Gateway,
-    ModelListFormat,
+    class_for_status, wrapped_status, Capabilities, ConnectionReport, CredentialKind, Ctx, Gateway,
+    MappingRules, ModelListFormat,
 };
 use crate::error::{Error, ErrorClass, Result};
+use crate::filter::normalize;
 use crate::http::{Method, Request, Response};
 use crate::model::{
     AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, ModelPattern, Site,
@@ -31,6 +32,33 @@ pub const API_RATE_LIMIT: super::ApiRateLimit = super::ApiRateLimit {
 /// Veloera kept New API's 2025 limit: 180 per 180 s per IP, 429 with an empty body, no
 /// `Retry-After` (`common/init.go`, `middleware/rate-limit.go`).
 pub const VELOERA_API_RATE_LIMIT: super::ApiRateLimit = API_RATE_LIMIT;
+/// New API: the relay follows mapping chains `a→b→c` (`docs/redirect.md`, "Applying"); ratio
+/// sync exists (`docs/ratios.md`).
+pub const CAPABILITIES: Capabilities = Capabilities {
+    model_mapping: true,
+    ratio_sync: true,
+    aliases_must_be_listed: true,
+    model_list: ModelListFormat::CommaJoined,
+    mapping: MappingRules {
+        billing_prefix: false,
+        follows_chains: true,
+        targets_must_be_listed: false,
+    },
+    credentials: CredentialKind::TokenAndUserId,
+    api_rate_limit: Some(API_RATE_LIMIT),
+};
+/// Veloera: New API's 2025 code, one mapping lookup (no chains), no ratio sync endpoints msync
+/// uses.
+pub const VELOERA_CAPABILITIES: Capabilities = Capabilities {
+    ratio_sync: false,
+    mapping: MappingRules {
+        billing_prefix: false,
+        follows_chains: false,
+        targets_must_be_listed: false,
+    },
+    api_rate_limit: Some(VELOERA_API_RATE_LIMIT),
+    ..CAPABILITIES
+};
 /// A hard stop for paging loops against a misbehaving server (100 000 channels).
 pub(super) const MAX_PAGES: usize = 1_000;
 
@@ -285,7 +313,7 @@ pub(super) fn parse_model_list(data: Value) -> Result<Vec<String>> {
                     }
                 }
             }
-            Ok(clean_models(out))
+            Ok(normalize(out))
         }
         _ => Err(Error::invalid_response("model list is not an array")),
     }
@@ -413,12 +441,7 @@ impl Gateway for NewApi {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            model_mapping: true,
-            ratio_sync: self.ctx.site.kind == SiteKind::NewApi,
-            aliases_must_be_listed: true,
-            model_list: ModelListFormat::CommaJoined,
-        }
+        super::capabilities(self.ctx.site.kind)
     }
 
     async fn test_connection(&self) -> Result<ConnectionReport> {

@@ -1,4 +1,4 @@
-//! Octopus (bestruirui/octopus): `gateway-apis.md` §4.
+//! Octopus (bestruirui/octopus): `docs/admin-apis.md` §4.
 //!
 //! Hazards handled here:
 //! * **Login, two eras.** `POST /api/v1/user/login`; v0.10+ answers with `Set-Cookie: auth=<JWT>`
@@ -25,10 +25,11 @@
 //!   and needs the channel object with its key, which we take from a fresh list read.
 
 use super::{
-    class_for_status, clean_models, unstorable_text, Capabilities, ConnectionReport, Ctx, Gateway,
-    ModelListFormat,
+    class_for_status, unstorable_text, Capabilities, ConnectionReport, CredentialKind, Ctx,
+    Gateway, MappingRules, ModelListFormat,
 };
 use crate::error::{Error, ErrorClass, Result};
+use crate::filter::normalize;
 use crate::http::{Method, Request, Response};
 use crate::model::{
     AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, RoutedModel, Site,
@@ -41,6 +42,22 @@ use std::collections::HashMap;
 
 /// `model` and `custom_model` are comma-joined; the server trims and de-duplicates them.
 const FORMAT: ModelListFormat = ModelListFormat::CommaJoinedTrimmed;
+
+/// Octopus: no per-channel mapping (groups route models), a username and password, no admin
+/// API limit.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    model_mapping: false,
+    ratio_sync: false,
+    aliases_must_be_listed: true,
+    model_list: FORMAT,
+    mapping: MappingRules {
+        billing_prefix: false,
+        follows_chains: false,
+        targets_must_be_listed: false,
+    },
+    credentials: CredentialKind::UsernamePassword,
+    api_rate_limit: None,
+};
 
 /// A logged-in session. Not `Debug`: it holds a JWT.
 #[derive(Clone)]
@@ -464,7 +481,7 @@ fn parse_channel(v: &Value) -> Result<Channel> {
         enabled: v.get("enabled").and_then(Value::as_bool).unwrap_or(true),
         channel_type,
         upstream_base_url: base_url,
-        models: clean_models(models),
+        models: normalize(models),
         mapping: Mapping::Unsupported,
         tag: None,
         rules: GatewayRules {
@@ -482,12 +499,7 @@ impl Gateway for Octopus {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            model_mapping: false,
-            ratio_sync: false,
-            aliases_must_be_listed: true,
-            model_list: FORMAT,
-        }
+        CAPABILITIES
     }
 
     async fn test_connection(&self) -> Result<ConnectionReport> {
@@ -562,7 +574,7 @@ impl Gateway for Octopus {
             })?;
         match data {
             Value::Null => Ok(Vec::new()),
-            Value::Array(items) => Ok(clean_models(
+            Value::Array(items) => Ok(normalize(
                 items.iter().filter_map(Value::as_str).collect::<Vec<_>>(),
             )),
             _ => Err(Error::invalid_response("model list is not a list")),

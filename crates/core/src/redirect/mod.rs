@@ -1,4 +1,4 @@
-//! Model redirect (SPEC §4): "standard model → actual model" mappings per channel, under a strict
+//! Model redirect (`docs/redirect.md`): "standard model → actual model" mappings per channel, under a strict
 //! version guard, merged into the channel's mapping without destroying what the admin wrote.
 //!
 //! * [`normalize`] — core identity, date suffixes, token keys (pure functions of one name);
@@ -11,7 +11,6 @@
 //! The rules, with examples, are in `docs/redirect.md`.
 
 pub mod apply;
-mod fxhash;
 pub mod matcher;
 pub mod normalize;
 pub mod presets;
@@ -30,7 +29,7 @@ pub use presets::{preset_infos, Preset, PresetInfo, PRESETS};
 
 use serde::{Deserialize, Serialize};
 
-/// Redirect settings (SPEC §4), stored per site.
+/// Redirect settings (`docs/redirect.md`), stored per site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedirectSettings {
     #[serde(default)]
