@@ -7,7 +7,6 @@ use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use msync_core::protocol::{Command, Reply};
-use wasm_bindgen::JsCast;
 
 #[component]
 pub fn TransferScreen() -> impl IntoView {
@@ -36,16 +35,9 @@ pub fn TransferScreen() -> impl IntoView {
         });
     };
     let import = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
+        let Some(file) = api::picked_file(&ev) else {
             return;
         };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else {
-            return;
-        };
-        input.set_value("");
         spawn_local(async move {
             let content = match api::read_file(file).await {
                 Ok(c) => c,
