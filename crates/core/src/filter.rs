@@ -1,4 +1,4 @@
-//! Model-name filters (SPEC §3.2 steps 2–3): normalization, the exact allow-list, and
+//! Model-name filters (`docs/sync.md` §2, steps 2–3): normalization, the exact allow-list, and
 //! include/exclude rules (substring, regex, glob — all case-insensitive).
 //!
 //! Regular expressions are `regex-lite`'s syntax (the `regex` crate's, without its Unicode

@@ -1,4 +1,4 @@
-//! Model-sync settings (SPEC §3): defaults, ranges and validation.
+//! Model-sync settings (`docs/sync.md`): defaults, ranges and validation.
 //!
 //! Every field has a serde default, so settings stored by an older version load unchanged and
 //! gain the new fields' defaults. [`SyncSettings::validate`] is what "Save" calls: it returns every
@@ -27,7 +27,7 @@ pub enum LimitScope {
     Global,
 }
 
-/// Token-bucket limits (SPEC §3.3).
+/// Token-bucket limits (`docs/sync.md` §3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RateSettings {
@@ -199,7 +199,7 @@ pub struct SyncSettings {
     pub rules: Vec<Rule>,
     /// Per-channel configuration by channel id.
     pub channels: BTreeMap<String, ChannelConfig>,
-    /// Model redirect (SPEC §4): runs after a successful sync when enabled, and on demand.
+    /// Model redirect (`docs/redirect.md`): runs after a successful sync when enabled, and on demand.
     /// Absent in settings stored before redirect existed: defaults (off).
     pub redirect: RedirectSettings,
 }
