@@ -1,9 +1,10 @@
 //! Checks on the source tree that no compiler makes (run by `cargo test --workspace`, so by
 //! `cargo xtask test --quick` too).
 //!
-//! **One home per site type.** What differs between gateways lives in the gateway's adapter and
-//! its `Capabilities` (`crates/core/src/gateway/`); the CLI, the worker, the UI and the rest of
-//! core read `Capabilities` instead of asking which site type they have. A site-type variant
+//! **One home per site type.** What differs between gateways lives in the gateway's adapter
+//! (`crates/core/src/gateway/`) and its `Capabilities` (`crates/types/src/gateway/capabilities.rs`);
+//! the CLI, the worker, the UI and the rest of core read `Capabilities` instead of asking which
+//! site type they have. A site-type variant
 //! (`SiteKind::Octopus`) named anywhere else — a `match`, a `==`, a `matches!` — is a place a
 //! sixth gateway would have to be added by hand, so it fails here.
 
@@ -13,15 +14,23 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &str)] = &[
     (
         "crates/core/src/gateway/",
-        "the adapters, their capabilities and the registry",
+        "the adapters and the `connect` registry",
     ),
     (
-        "crates/core/src/model.rs",
+        "crates/types/src/gateway/capabilities.rs",
+        "each site type's capabilities and their registry",
+    ),
+    (
+        "crates/types/src/model.rs",
         "the definition of `SiteKind` (names and labels)",
     ),
     (
         "crates/core/src/import/all_api_hub.rs",
         "All API Hub's own names for the site types and what it did per type",
+    ),
+    (
+        "crates/types/src/import/all_api_hub.rs",
+        "All API Hub's own names for the site types",
     ),
     ("crates/mockgw/", "the mock's flavours (one per gateway)"),
     (

@@ -21,7 +21,7 @@ use msync_core::base_url::{BaseUrl, BaseUrlError};
 use msync_core::filter::{FilterAction, Rule, RuleKind};
 use msync_core::gateway::{capabilities, CredentialField};
 use msync_core::model::{Credentials, Secret, Site, SiteId, SiteKind};
-use msync_core::settings::{ChannelConfig, LimitScope, RateSettings, SyncMode, SyncSettings};
+use msync_core::settings::{ChannelConfig, LimitScope, SettingsCheck, SyncMode, SyncSettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -689,7 +689,7 @@ impl<'a> Loader<'a> {
         let mut settings = global.clone();
         // The site bucket's default depends on the site type (under the gateway's own limit)
         // unless `[sync]` set it.
-        let (rpm, burst) = RateSettings::site_defaults(kind);
+        let (rpm, burst) = msync_core::settings::site_rate_defaults(kind);
         if !global_origins.contains_key("rate.site_rpm") {
             settings.rate.site_rpm = rpm;
         }

@@ -79,7 +79,7 @@ impl Gateway for LazyGateway {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             ratio_sync: false,
-            ..msync_core::gateway::new_api::CAPABILITIES
+            ..Capabilities::NEW_API
         }
     }
     async fn test_connection(&self) -> Result<ConnectionReport> {

@@ -92,7 +92,7 @@ fn main() {
         .enumerate()
         .map(|(i, m)| channel(i, m.clone()))
         .collect();
-    let caps: Capabilities = msync_core::gateway::new_api::CAPABILITIES;
+    let caps: Capabilities = Capabilities::NEW_API;
     let (t, changed) = best_of(5, || {
         let m = Matcher::new(standards, &[], MatchOptions::default());
         channels

@@ -103,7 +103,7 @@ impl FakeGateway {
             site: fake_site(),
             caps: Cell::new(Capabilities {
                 ratio_sync: false,
-                ..crate::gateway::new_api::CAPABILITIES
+                ..Capabilities::NEW_API
             }),
             clock,
             latency: Cell::new(Latency::default()),

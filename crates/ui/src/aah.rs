@@ -9,14 +9,14 @@ use crate::i18n::{lookup, Lang};
 use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::filter::{FilterAction, Rule, RuleKind};
-use msync_core::import::all_api_hub::{
+use msync_types::filter::{FilterAction, Rule, RuleKind};
+use msync_types::import::all_api_hub::{
     CredentialField, ImportError, ImportPreview, RuleSkip, SettingKey, SettingValue, SiteAction,
     SitePlan, Warning,
 };
-use msync_core::model::SiteId;
-use msync_core::protocol::{Command, Reply};
-use msync_core::settings::LimitScope;
+use msync_types::model::SiteId;
+use msync_types::protocol::{Command, Reply};
+use msync_types::settings::LimitScope;
 
 // ----- words -------------------------------------------------------------------------------------
 
@@ -319,10 +319,10 @@ pub fn AllApiHubCard() -> impl IntoView {
         consent.set(Vec::new());
         notice.set(Notice::None);
         let size = file.size() as u64;
-        if size > msync_core::import::all_api_hub::MAX_FILE_BYTES {
+        if size > msync_types::import::all_api_hub::MAX_FILE_BYTES {
             let e = ImportError::TooLarge {
                 bytes: size,
-                max: msync_core::import::all_api_hub::MAX_FILE_BYTES,
+                max: msync_types::import::all_api_hub::MAX_FILE_BYTES,
             };
             notice.set(Notice::Error(error_text(lang.get_untracked(), &e)));
             return;

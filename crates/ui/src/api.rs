@@ -2,7 +2,7 @@
 //! host permissions, downloads, clocks and the browser language. Nothing here decides anything.
 
 use js_sys::{Array, Object, Promise, Reflect};
-use msync_core::protocol::{Command, Event, Reply};
+use msync_types::protocol::{Command, Event, Reply};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -93,7 +93,7 @@ pub fn on_event(mut f: impl FnMut(Event) + 'static) {
 /// against it (the worker's fetch stays under CORS), nor does it count it as holding the
 /// worker's port-less pattern (tests/e2e/firefox.test.mjs saw both).
 pub fn host_pattern_of(url: &str) -> Option<String> {
-    msync_core::base_url::BaseUrl::parse(url)
+    msync_types::base_url::BaseUrl::parse(url)
         .ok()
         .map(|u| u.host_pattern())
 }

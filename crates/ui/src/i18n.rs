@@ -118,7 +118,7 @@ pub fn lookup_built(lang: Lang, id: &str) -> Option<&'static str> {
 }
 
 /// The key of the hint under a site type's credential fields (where its admin finds them).
-pub fn site_hint_key(kind: msync_core::model::SiteKind) -> String {
+pub fn site_hint_key(kind: msync_types::model::SiteKind) -> String {
     format!("sites.hint_{}", kind.as_str())
 }
 
@@ -550,7 +550,7 @@ mod tests {
 
     #[test]
     fn every_site_type_has_a_credentials_hint() {
-        for kind in msync_core::model::SiteKind::ALL {
+        for kind in msync_types::model::SiteKind::ALL {
             for lang in [Lang::En, Lang::Zh] {
                 assert!(
                     lookup_built(lang, &site_hint_key(kind)).is_some_and(|t| !t.is_empty()),

@@ -10,11 +10,11 @@ use crate::i18n::lookup;
 use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::error::ErrorClass;
-use msync_core::gateway::capabilities;
-use msync_core::model::SiteId;
-use msync_core::protocol::{Command, Reply};
-use msync_core::ratio::{
+use msync_types::error::ErrorClass;
+use msync_types::gateway::capabilities;
+use msync_types::model::SiteId;
+use msync_types::protocol::{Command, Reply};
+use msync_types::ratio::{
     Cell, DiffFilter, DiffRow, RatioApplyOutcome, RatioDiff, RatioField, RatioPreview,
     RatioSelection, RatioSnapshotHead, RatioSources, RatioUpstream, Resolved, SourceKind,
 };
@@ -373,7 +373,7 @@ fn RatioSourcePicker(st: RatioState) -> impl IntoView {
         let default = sources.with_untracked(|s| {
             s.as_ref()
                 .map(|s| s.default_endpoint.clone())
-                .unwrap_or_else(|| msync_core::ratio::ENDPOINT_PRICING.into())
+                .unwrap_or_else(|| msync_types::ratio::ENDPOINT_PRICING.into())
         });
         let endpoint = c_endpoint.get_untracked();
         match RatioUpstream::custom(
@@ -730,7 +730,7 @@ fn AppliedCard(o: RatioApplyOutcome) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use msync_core::ratio::{RatioChoice, RatioValue};
+    use msync_types::ratio::{RatioChoice, RatioValue};
 
     fn diff() -> RatioDiff {
         serde_json::from_value(serde_json::json!({

@@ -8,10 +8,10 @@ use crate::i18n::lookup;
 use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::filter::{FilterAction, Rule, RuleKind};
-use msync_core::model::{Channel, SiteId};
-use msync_core::protocol::{Command, Reply};
-use msync_core::settings::{ChannelConfig, LimitScope, SettingsIssue, SyncMode, SyncSettings};
+use msync_types::filter::{FilterAction, Rule, RuleKind};
+use msync_types::model::{Channel, SiteId};
+use msync_types::protocol::{Command, Reply};
+use msync_types::settings::{ChannelConfig, LimitScope, SettingsIssue, SyncMode, SyncSettings};
 
 type Issues = RwSignal<Vec<SettingsIssue>>;
 

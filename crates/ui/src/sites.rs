@@ -6,10 +6,10 @@ use crate::i18n::{lookup, lookup_built, site_hint_key};
 use crate::options::{Shell, Tab};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::base_url::is_insecure;
-use msync_core::gateway::{capabilities, ConnectionReport, CredentialField};
-use msync_core::model::{Credentials, Secret, SiteKind};
-use msync_core::protocol::{Command, Reply, SiteInput, SiteStatus, SiteSummary};
+use msync_types::base_url::is_insecure;
+use msync_types::gateway::{capabilities, ConnectionReport, CredentialField};
+use msync_types::model::{Credentials, Secret, SiteKind};
+use msync_types::protocol::{Command, Reply, SiteInput, SiteStatus, SiteSummary};
 
 #[component]
 pub fn SitesScreen() -> impl IntoView {

@@ -6,7 +6,7 @@ use crate::i18n::lookup;
 use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::protocol::{Command, Reply};
+use msync_types::protocol::{Command, Reply};
 
 #[component]
 pub fn TransferScreen() -> impl IntoView {

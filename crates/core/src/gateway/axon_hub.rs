@@ -20,10 +20,7 @@
 //!   `modelMappings[{from: requested, to: actual}]` and uses a mapping only if `to` is in
 //!   `supportedModels`, so a mapping whose target is not among the stored models is refused.
 
-use super::{
-    class_for_status, wrapped_status, Capabilities, ConnectionReport, CredentialKind, Ctx, Gateway,
-    MappingRules,
-};
+use super::{class_for_status, wrapped_status, Capabilities, ConnectionReport, Ctx, Gateway};
 use crate::error::{Error, ErrorClass, Result};
 use crate::filter::normalize;
 use crate::http::{Method, Request, Response};
@@ -34,24 +31,6 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
-
-/// AxonHub: mapping `from` names are exposed by the server itself (the models list holds
-/// upstream ids only), and a mapping's `to` must be one of the channel's `supportedModels`
-/// (`docs/redirect.md`, "AxonHub dead entries"); email and password; a JSON list of models; no
-/// admin API limit.
-pub const CAPABILITIES: Capabilities = Capabilities {
-    model_mapping: true,
-    ratio_sync: false,
-    aliases_must_be_listed: false,
-    model_list: super::ModelListFormat::List,
-    mapping: MappingRules {
-        billing_prefix: false,
-        follows_chains: false,
-        targets_must_be_listed: true,
-    },
-    credentials: CredentialKind::EmailPassword,
-    api_rate_limit: None,
-};
 
 const PAGE_SIZE: usize = 100;
 const MAX_PAGES: usize = 1_000;
@@ -680,7 +659,7 @@ impl Gateway for AxonHub {
     }
 
     fn capabilities(&self) -> Capabilities {
-        CAPABILITIES
+        Capabilities::AXON_HUB
     }
 
     async fn test_connection(&self) -> Result<ConnectionReport> {

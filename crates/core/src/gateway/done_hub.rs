@@ -15,10 +15,7 @@ use super::new_api::{
     classify_fetch_business_error, numeric_id, parse_channel, parse_model_list, root_from,
     status_version, unwrap_envelope, MAX_PAGES,
 };
-use super::{
-    encode_path_segment, Capabilities, ConnectionReport, CredentialKind, Ctx, Gateway,
-    MappingRules, ModelListFormat,
-};
+use super::{encode_path_segment, Capabilities, ConnectionReport, Ctx, Gateway, ModelListFormat};
 use crate::error::{Error, ErrorClass, Result};
 use crate::http::{Method, Request};
 use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, Site};
@@ -28,30 +25,6 @@ use std::collections::HashSet;
 
 /// DoneHub refuses `size` above 100.
 const PAGE_SIZE: usize = 100;
-/// DoneHub's `GlobalAPIRateLimit` (`middleware/rate-limit.go`, config `global.api_rate_limit`):
-/// 300 requests per 180 s per client IP on every `/api` route; over it, 429 with an empty body
-/// and no `Retry-After`. (Loopback clients are exempt; msync is normally remote.)
-pub const API_RATE_LIMIT: super::ApiRateLimit = super::ApiRateLimit {
-    max: 300,
-    window_ms: 180_000,
-};
-
-/// DoneHub: a mapping value may start with `+` (bill by the original model; `docs/redirect.md`,
-/// "Applying"), an access token without a user id.
-pub const CAPABILITIES: Capabilities = Capabilities {
-    model_mapping: true,
-    ratio_sync: false,
-    aliases_must_be_listed: true,
-    model_list: ModelListFormat::CommaJoined,
-    mapping: MappingRules {
-        billing_prefix: true,
-        follows_chains: false,
-        targets_must_be_listed: false,
-    },
-    credentials: CredentialKind::Token,
-    api_rate_limit: Some(API_RATE_LIMIT),
-};
-
 pub struct DoneHub {
     ctx: Ctx,
 }
@@ -153,7 +126,7 @@ impl Gateway for DoneHub {
     }
 
     fn capabilities(&self) -> Capabilities {
-        CAPABILITIES
+        Capabilities::DONE_HUB
     }
 
     async fn test_connection(&self) -> Result<ConnectionReport> {

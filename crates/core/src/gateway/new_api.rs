@@ -6,8 +6,7 @@
 //! (we send a minimal body: id, models, model_mapping), and `"models":""` being ignored.
 
 use super::{
-    class_for_status, wrapped_status, Capabilities, ConnectionReport, CredentialKind, Ctx, Gateway,
-    MappingRules, ModelListFormat,
+    class_for_status, wrapped_status, Capabilities, ConnectionReport, Ctx, Gateway, ModelListFormat,
 };
 use crate::error::{Error, ErrorClass, Result};
 use crate::filter::normalize;
@@ -21,44 +20,6 @@ use serde_json::{json, Value};
 use std::cell::Cell;
 
 const PAGE_SIZE: usize = 100;
-/// New API's `GlobalAPIRateLimit` on every `/api/*` route, per client IP: 180 requests per 180 s
-/// before 2026-06-10 (360 since; `common/init.go`, `middleware/rate-limit.go`). Over it: 429
-/// with an empty body (and no `Retry-After` before 2026-07-21). The older, lower limit is the
-/// one msync stays under: a site's version is not known before its first request.
-pub const API_RATE_LIMIT: super::ApiRateLimit = super::ApiRateLimit {
-    max: 180,
-    window_ms: 180_000,
-};
-/// Veloera kept New API's 2025 limit: 180 per 180 s per IP, 429 with an empty body, no
-/// `Retry-After` (`common/init.go`, `middleware/rate-limit.go`).
-pub const VELOERA_API_RATE_LIMIT: super::ApiRateLimit = API_RATE_LIMIT;
-/// New API: the relay follows mapping chains `a→b→c` (`docs/redirect.md`, "Applying"); ratio
-/// sync exists (`docs/ratios.md`).
-pub const CAPABILITIES: Capabilities = Capabilities {
-    model_mapping: true,
-    ratio_sync: true,
-    aliases_must_be_listed: true,
-    model_list: ModelListFormat::CommaJoined,
-    mapping: MappingRules {
-        billing_prefix: false,
-        follows_chains: true,
-        targets_must_be_listed: false,
-    },
-    credentials: CredentialKind::TokenAndUserId,
-    api_rate_limit: Some(API_RATE_LIMIT),
-};
-/// Veloera: New API's 2025 code, one mapping lookup (no chains), no ratio sync endpoints msync
-/// uses.
-pub const VELOERA_CAPABILITIES: Capabilities = Capabilities {
-    ratio_sync: false,
-    mapping: MappingRules {
-        billing_prefix: false,
-        follows_chains: false,
-        targets_must_be_listed: false,
-    },
-    api_rate_limit: Some(VELOERA_API_RATE_LIMIT),
-    ..CAPABILITIES
-};
 /// A hard stop for paging loops against a misbehaving server (100 000 channels).
 pub(super) const MAX_PAGES: usize = 1_000;
 

@@ -25,8 +25,8 @@
 //!   and needs the channel object with its key, which we take from a fresh list read.
 
 use super::{
-    class_for_status, unstorable_text, Capabilities, ConnectionReport, CredentialKind, Ctx,
-    Gateway, MappingRules, ModelListFormat,
+    class_for_status, unstorable_text, Capabilities, ConnectionReport, Ctx, Gateway,
+    ModelListFormat,
 };
 use crate::error::{Error, ErrorClass, Result};
 use crate::filter::normalize;
@@ -42,22 +42,6 @@ use std::collections::HashMap;
 
 /// `model` and `custom_model` are comma-joined; the server trims and de-duplicates them.
 const FORMAT: ModelListFormat = ModelListFormat::CommaJoinedTrimmed;
-
-/// Octopus: no per-channel mapping (groups route models), a username and password, no admin
-/// API limit.
-pub const CAPABILITIES: Capabilities = Capabilities {
-    model_mapping: false,
-    ratio_sync: false,
-    aliases_must_be_listed: true,
-    model_list: FORMAT,
-    mapping: MappingRules {
-        billing_prefix: false,
-        follows_chains: false,
-        targets_must_be_listed: false,
-    },
-    credentials: CredentialKind::UsernamePassword,
-    api_rate_limit: None,
-};
 
 /// A logged-in session. Not `Debug`: it holds a JWT.
 #[derive(Clone)]
@@ -499,7 +483,7 @@ impl Gateway for Octopus {
     }
 
     fn capabilities(&self) -> Capabilities {
-        CAPABILITIES
+        Capabilities::OCTOPUS
     }
 
     async fn test_connection(&self) -> Result<ConnectionReport> {

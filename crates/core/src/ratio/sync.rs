@@ -6,9 +6,9 @@ use super::apply::{
     json_same, OptionMaps, RatioApplyOutcome, RatioPlan, RatioPreview, RatioRevertOutcome,
     RatioSnapshot, RatioSnapshotHead,
 };
-use super::diff::RatioDiff;
-use super::select::RatioChoice;
-use super::types::{FetchRequest, RatioSources};
+use super::RatioChoice;
+use super::RatioDiff;
+use super::{FetchRequest, RatioSources};
 use crate::error::{Error, ErrorClass, Result};
 use crate::gateway::new_api_ratio::NewApiRatio;
 use crate::gateway::Ctx;

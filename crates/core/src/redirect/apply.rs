@@ -7,7 +7,7 @@
 
 use super::matcher::{MatchResult, Matcher, StandardOutcome};
 use crate::gateway::{Capabilities, MappingRules};
-use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, SiteKind};
+use crate::model::{Channel, ChannelUpdate, Mapping, SiteKind};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
 
@@ -27,81 +27,9 @@ pub struct ApplyOptions {
     pub prune_missing_targets: bool,
 }
 
-/// Why a channel cannot be planned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BlockReason {
-    /// The site has no per-channel mapping (Octopus).
-    NoMappingSupport,
-    /// The stored mapping is not valid JSON and overwriting it was not confirmed.
-    InvalidMapping,
-    /// Bulk clear of msync's entries cannot read an unparseable mapping.
-    CannotReadMapping,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum PlanStatus {
-    /// `update` holds the write.
-    Change,
-    /// Nothing to write.
-    Unchanged,
-    /// Nothing may be written; `message` says why, in words an admin understands.
-    Blocked {
-        reason: BlockReason,
-        message: String,
-    },
-}
-
-/// One key's change in the mapping.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MappingChange {
-    pub key: String,
-    /// `None`: the key is new.
-    pub old: Option<String>,
-    /// `None`: the key is removed.
-    pub new: Option<String>,
-}
-
-/// Old vs new for one channel, plus the update that gets there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChannelPreview {
-    pub channel_id: ChannelId,
-    pub channel_name: String,
-    pub status: PlanStatus,
-    pub old_models: Vec<String>,
-    /// Names the write adds to / removes from the models list (the new list is in `update`).
-    pub added_models: Vec<String>,
-    pub removed_models: Vec<String>,
-    pub old_mapping: Mapping,
-    pub new_mapping: Vec<(String, String)>,
-    /// Keys added, changed or removed, old order first.
-    pub changes: Vec<MappingChange>,
-    /// Entries dropped by prune (a subset of `changes`).
-    pub pruned: Vec<(String, String)>,
-    /// Per standard model, why it was or was not mapped (empty for prune/clear plans).
-    pub outcomes: Vec<StandardOutcome>,
-    pub update: ChannelUpdate,
-}
-
-/// Counts over a set of previews.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanTotals {
-    pub change: usize,
-    pub unchanged: usize,
-    pub blocked: usize,
-    /// Mapping keys added or changed.
-    pub keys_set: usize,
-    /// Mapping keys removed (prune or clear).
-    pub keys_removed: usize,
-}
-
-impl ChannelPreview {
-    /// The models list after the write (the old one when models do not change).
-    pub fn new_models(&self) -> &[String] {
-        self.update.models.as_deref().unwrap_or(&self.old_models)
-    }
-}
+pub use msync_types::redirect::{
+    BlockReason, ChannelPreview, ClearScope, MappingChange, PlanStatus, PlanTotals,
+};
 
 pub fn totals(previews: &[ChannelPreview]) -> PlanTotals {
     let mut t = PlanTotals::default();
@@ -453,17 +381,6 @@ pub fn plan_prune(channel: &Channel, caps: &Capabilities, site: SiteKind) -> Cha
     let rules = caps.mapping;
     let (kept, pruned) = prune_missing_targets(rules, pairs, &actual_models(channel, rules));
     finish(channel, pairs, kept, None, pruned, Vec::new(), false)
-}
-
-/// What bulk clear removes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClearScope {
-    /// Only entries msync would generate: the key is a standard/alias name and the value
-    /// satisfies its rule (so hand-written entries survive). Works even when the target vanished.
-    Generated,
-    /// Every entry.
-    All,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -604,10 +604,10 @@ fn settings_build_lists_and_validate() {
 // 5. apply: merge, models, invalid, capabilities
 // ---------------------------------------------------------------------------------------------
 
-const NEW_API: Capabilities = crate::gateway::new_api::CAPABILITIES;
-const DONE_HUB: Capabilities = crate::gateway::done_hub::CAPABILITIES;
-const AXON: Capabilities = crate::gateway::axon_hub::CAPABILITIES;
-const OCTOPUS: Capabilities = crate::gateway::octopus::CAPABILITIES;
+const NEW_API: Capabilities = Capabilities::NEW_API;
+const DONE_HUB: Capabilities = Capabilities::DONE_HUB;
+const AXON: Capabilities = Capabilities::AXON_HUB;
+const OCTOPUS: Capabilities = Capabilities::OCTOPUS;
 
 fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
     v.iter()

@@ -22,7 +22,7 @@ use msync_core::http::Transport;
 use msync_core::model::{Site, SiteId};
 use msync_core::protocol::{Command, Event, Reply};
 use msync_core::ratio::RatioSync;
-use msync_core::settings::SyncSettings;
+use msync_core::settings::{SettingsCheck, SiteDefaults, SyncSettings};
 use msync_core::store::KvStore;
 use msync_core::{Error, ErrorClass};
 use std::cell::RefCell;

@@ -13,7 +13,7 @@
 //! is one function in [`MIGRATIONS`]; a store written by a newer msync is refused, unchanged.
 
 use msync_core::model::{Site, SiteId};
-use msync_core::settings::SyncSettings;
+use msync_core::settings::{SiteDefaults, SyncSettings};
 use msync_core::store::{KvStore, StoreError};
 use msync_core::Error;
 use serde::{Deserialize, Serialize};

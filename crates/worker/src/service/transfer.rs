@@ -9,7 +9,7 @@
 use super::{sites, storage, Env};
 use msync_core::model::{Credentials, Secret, Site};
 use msync_core::protocol::Reply;
-use msync_core::settings::{SettingsIssue, SyncSettings};
+use msync_core::settings::{SettingsCheck, SettingsIssue, SyncSettings};
 use msync_core::Error;
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;

@@ -1,7 +1,8 @@
 //! What differs per site type, as data: one [`Capabilities`] value per gateway, read by the
-//! engine, the redirect planner, the CLI's config, the worker's Save Site and the UI's forms.
-//! Each adapter declares its own value (`new_api::CAPABILITIES`, …); [`capabilities`] is the
-//! registry. Nothing outside the adapters and this file asks which site type it has.
+//! engine and its adapters (`msync_core::gateway`), the redirect planner, the CLI's config, the
+//! worker's Save Site and the UI's forms (which link this crate only, so the values live here, not
+//! in the adapters). [`capabilities`] is the registry. Nothing outside the adapters and this file
+//! asks which site type it has (`xtask/src/checks.rs`).
 
 use super::ModelListFormat;
 use crate::model::{Credentials, SiteKind};
@@ -55,6 +56,106 @@ pub struct MappingRules {
 pub struct ApiRateLimit {
     pub max: u32,
     pub window_ms: u64,
+}
+
+impl ApiRateLimit {
+    /// New API's `GlobalAPIRateLimit` on every `/api/*` route, per client IP: 180 requests per
+    /// 180 s before 2026-06-10 (360 since; `common/init.go`, `middleware/rate-limit.go`). Over it:
+    /// 429 with an empty body (and no `Retry-After` before 2026-07-21). The older, lower limit is
+    /// the one msync stays under: a site's version is not known before its first request.
+    pub const NEW_API: ApiRateLimit = ApiRateLimit {
+        max: 180,
+        window_ms: 180_000,
+    };
+    /// Veloera kept New API's 2025 limit: 180 per 180 s per IP, 429 with an empty body, no
+    /// `Retry-After` (`common/init.go`, `middleware/rate-limit.go`).
+    pub const VELOERA: ApiRateLimit = ApiRateLimit::NEW_API;
+    /// DoneHub's `GlobalAPIRateLimit` (`middleware/rate-limit.go`, config
+    /// `global.api_rate_limit`): 300 requests per 180 s per client IP on every `/api` route; over
+    /// it, 429 with an empty body and no `Retry-After`. (Loopback clients are exempt; msync is
+    /// normally remote.)
+    pub const DONE_HUB: ApiRateLimit = ApiRateLimit {
+        max: 300,
+        window_ms: 180_000,
+    };
+}
+
+/// Each site type's value (`docs/admin-apis.md`).
+impl Capabilities {
+    /// New API: the relay follows mapping chains `a→b→c` (`docs/redirect.md`, "Applying"); ratio
+    /// sync exists (`docs/ratios.md`).
+    pub const NEW_API: Capabilities = Capabilities {
+        model_mapping: true,
+        ratio_sync: true,
+        aliases_must_be_listed: true,
+        model_list: ModelListFormat::CommaJoined,
+        mapping: MappingRules {
+            billing_prefix: false,
+            follows_chains: true,
+            targets_must_be_listed: false,
+        },
+        credentials: CredentialKind::TokenAndUserId,
+        api_rate_limit: Some(ApiRateLimit::NEW_API),
+    };
+    /// Veloera: New API's 2025 code with its own user-id header; one mapping lookup (no chains),
+    /// no ratio sync routes.
+    pub const VELOERA: Capabilities = Capabilities {
+        ratio_sync: false,
+        mapping: MappingRules {
+            billing_prefix: false,
+            follows_chains: false,
+            targets_must_be_listed: false,
+        },
+        api_rate_limit: Some(ApiRateLimit::VELOERA),
+        ..Capabilities::NEW_API
+    };
+    /// DoneHub: a mapping value may start with `+` (bill by the original model; `docs/redirect.md`,
+    /// "Applying"), an access token without a user id.
+    pub const DONE_HUB: Capabilities = Capabilities {
+        model_mapping: true,
+        ratio_sync: false,
+        aliases_must_be_listed: true,
+        model_list: ModelListFormat::CommaJoined,
+        mapping: MappingRules {
+            billing_prefix: true,
+            follows_chains: false,
+            targets_must_be_listed: false,
+        },
+        credentials: CredentialKind::Token,
+        api_rate_limit: Some(ApiRateLimit::DONE_HUB),
+    };
+    /// Octopus: no per-channel mapping (groups route models), names trimmed and de-duplicated by
+    /// the server, a username and password, no admin API limit.
+    pub const OCTOPUS: Capabilities = Capabilities {
+        model_mapping: false,
+        ratio_sync: false,
+        aliases_must_be_listed: true,
+        model_list: ModelListFormat::CommaJoinedTrimmed,
+        mapping: MappingRules {
+            billing_prefix: false,
+            follows_chains: false,
+            targets_must_be_listed: false,
+        },
+        credentials: CredentialKind::UsernamePassword,
+        api_rate_limit: None,
+    };
+    /// AxonHub: mapping `from` names are exposed by the server itself (the models list holds
+    /// upstream ids only), and a mapping's `to` must be one of the channel's `supportedModels`
+    /// (`docs/redirect.md`, "AxonHub dead entries"); email and password; a JSON list of models; no
+    /// admin API limit.
+    pub const AXON_HUB: Capabilities = Capabilities {
+        model_mapping: true,
+        ratio_sync: false,
+        aliases_must_be_listed: false,
+        model_list: ModelListFormat::List,
+        mapping: MappingRules {
+            billing_prefix: false,
+            follows_chains: false,
+            targets_must_be_listed: true,
+        },
+        credentials: CredentialKind::EmailPassword,
+        api_rate_limit: None,
+    };
 }
 
 /// One credential a site type needs.
@@ -164,15 +265,15 @@ impl CredentialKind {
     }
 }
 
-/// The capabilities of a site type, without a connection. Adding a gateway = one adapter module
-/// with its `CAPABILITIES`, one line here and one in [`super::connect`].
+/// The capabilities of a site type, without a connection. Adding a gateway = its value above,
+/// one line here, its adapter module and one line in `msync_core::gateway::connect`.
 pub fn capabilities(kind: SiteKind) -> Capabilities {
     match kind {
-        SiteKind::NewApi => super::new_api::CAPABILITIES,
-        SiteKind::Veloera => super::new_api::VELOERA_CAPABILITIES,
-        SiteKind::DoneHub => super::done_hub::CAPABILITIES,
-        SiteKind::Octopus => super::octopus::CAPABILITIES,
-        SiteKind::AxonHub => super::axon_hub::CAPABILITIES,
+        SiteKind::NewApi => Capabilities::NEW_API,
+        SiteKind::Veloera => Capabilities::VELOERA,
+        SiteKind::DoneHub => Capabilities::DONE_HUB,
+        SiteKind::Octopus => Capabilities::OCTOPUS,
+        SiteKind::AxonHub => Capabilities::AXON_HUB,
     }
 }
 

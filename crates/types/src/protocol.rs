@@ -8,9 +8,6 @@
 //! Adding a feature adds variants; existing variants keep their shape (pages and worker ship
 //! together, but a page left open across an update must still get a readable error).
 
-use crate::engine::record::{ItemResult, ItemStatus, RunHead, RunId};
-use crate::engine::redirect::RedirectPreview;
-use crate::engine::{Progress, Selection};
 use crate::gateway::{Capabilities, ConnectionReport};
 use crate::import::all_api_hub::{ImportError, ImportPreview};
 use crate::model::{Channel, ChannelId, Credentials, SiteId, SiteKind};
@@ -18,7 +15,9 @@ use crate::ratio::{
     RatioApplyOutcome, RatioChoice, RatioDiff, RatioPreview, RatioRevertOutcome, RatioSnapshotHead,
     RatioSources, RatioUpstream,
 };
-use crate::redirect::{ClearScope, PresetInfo, RedirectSettings};
+use crate::record::{ItemResult, ItemStatus, RunHead, RunId};
+use crate::redirect::{ClearScope, PresetInfo, RedirectPreview, RedirectSettings};
+use crate::run::{Progress, Selection};
 use crate::settings::{SettingsIssue, SyncSettings};
 use serde::{Deserialize, Serialize};
 
