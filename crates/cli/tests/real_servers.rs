@@ -4,70 +4,17 @@
 
 mod support;
 
-use msync_cli::clock::SystemClock;
 use msync_cli::transport::ReqwestTransport;
-use msync_core::gateway::{connect, Ctx, Gateway};
+use msync_core::gateway::Gateway;
 use msync_core::http::{Method, Request, Transport};
-use msync_core::model::{ChannelUpdate, Credentials, Secret, Site, SiteId, SiteKind};
+use msync_core::model::ChannelUpdate;
 use msync_core::ErrorClass;
 use msync_mockgw::{FaultKind, FaultRule, Flavor, MockConfig, MockGateway, MockHandle, Op};
 use serde_json::{json, Value};
-use std::rc::Rc;
 use support::*;
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
 fn gateway(mock: &MockHandle) -> Box<dyn Gateway> {
-    let cfg = mock.config();
-    let (kind, credentials) = match cfg.flavor {
-        Flavor::NewApi | Flavor::Veloera | Flavor::DoneHub => (
-            match cfg.flavor {
-                Flavor::NewApi => SiteKind::NewApi,
-                Flavor::Veloera => SiteKind::Veloera,
-                _ => SiteKind::DoneHub,
-            },
-            Credentials {
-                token: Secret(mock.token()),
-                user_id: Some(cfg.user_id),
-                ..Credentials::default()
-            },
-        ),
-        Flavor::Octopus => (
-            SiteKind::Octopus,
-            Credentials {
-                username: Some(cfg.username.clone()),
-                password: Secret(cfg.password.clone()),
-                ..Credentials::default()
-            },
-        ),
-        Flavor::Axonhub => (
-            SiteKind::AxonHub,
-            Credentials {
-                username: Some(cfg.email.clone()),
-                password: Secret(cfg.password.clone()),
-                ..Credentials::default()
-            },
-        ),
-    };
-    let site = Site {
-        id: SiteId("it".into()),
-        name: "it".into(),
-        kind,
-        base_url: mock.base_url(),
-        credentials,
-        allow_insecure: false,
-    };
-    connect(Ctx::new(
-        site,
-        Rc::new(ReqwestTransport::new().unwrap()),
-        Rc::new(SystemClock),
-    ))
+    gateway_of(mock, true, 30_000)
 }
 
 fn list_of(v: &Value) -> Vec<String> {

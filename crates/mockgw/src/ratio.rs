@@ -1,4 +1,4 @@
-//! New API ratio sync and options — `gateway-apis.md` §1.6–1.7.
+//! New API ratio sync and options — `docs/admin-apis.md` §1.6–1.7, `docs/ratios.md`.
 //!
 //! * `GET /api/ratio_sync/channels` (root): channels with a base URL, then the presets −100/−101.
 //! * `POST /api/ratio_sync/fetch` (root): fetches every upstream **for real** when it is another

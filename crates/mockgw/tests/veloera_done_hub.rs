@@ -1,4 +1,4 @@
-//! Veloera (gateway-apis.md §2) and DoneHub (§3) over real HTTP on 127.0.0.1.
+//! Veloera (`docs/admin-apis.md` §2) and DoneHub (§3) over real HTTP on 127.0.0.1.
 
 mod common;
 use common::*;

@@ -202,7 +202,7 @@ pub enum Command {
         update: Vec<SiteId>,
     },
 
-    // ----- model redirect (SPEC §4; the options page's Redirect screen) --------------------
+    // ----- model redirect (`docs/redirect.md`; the options page's Redirect screen) --------------------
     // Redirect settings live in `SyncSettings::redirect` (GetSettings / SaveSettings).
     /// The built-in standard model presets by vendor. Reply: [`Reply::Presets`].
     ListPresets,

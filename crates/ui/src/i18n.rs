@@ -110,6 +110,20 @@ pub fn lookup(lang: Lang, id: &'static str) -> &'static str {
     }
 }
 
+/// The text for an id built at run time (`sites.hint_{site type}`), if the table has it.
+pub fn lookup_built(lang: Lang, id: &str) -> Option<&'static str> {
+    let i = TABLE.binary_search_by(|(k, _, _)| (*k).cmp(id)).ok()?;
+    Some(match lang {
+        Lang::En => TABLE[i].1,
+        Lang::Zh => TABLE[i].2,
+    })
+}
+
+/// The key of the hint under a site type's credential fields (where its admin finds them).
+pub fn site_hint_key(kind: msync_types::model::SiteKind) -> String {
+    format!("sites.hint_{}", kind.as_str())
+}
+
 /// (id, English, 简体中文), sorted by id.
 static TABLE: &[(&str, &str, &str)] = &[
     ("aah.action_conflict", "Not imported: msync site “{0}” has this address with another type", "不导入：msync 站点“{0}”以其他类型使用此地址"),
@@ -463,9 +477,10 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("sites.empty_title", "No sites yet.", "还没有站点。"),
     ("sites.grant", "Grant access", "授予访问权限"),
     ("sites.hint_axonhub", "AxonHub: an owner or admin account's email and password.", "AxonHub：所有者或管理员账户的邮箱和密码。"),
-    ("sites.hint_donehub", "DoneHub: an admin's access token (Profile → Access token).", "DoneHub：管理员的访问令牌（个人设置 → 访问令牌）。"),
-    ("sites.hint_newapi", "New API / Veloera: a root or admin access token (Personal settings → System access token) and that user's numeric id.", "New API / Veloera：root 或管理员的系统访问令牌（个人设置 → 系统访问令牌）及该用户的数字 ID。"),
+    ("sites.hint_done-hub", "DoneHub: an admin's access token (Profile → Access token).", "DoneHub：管理员的访问令牌（个人设置 → 访问令牌）。"),
+    ("sites.hint_new-api", "New API / Veloera: a root or admin access token (Personal settings → System access token) and that user's numeric id.", "New API / Veloera：root 或管理员的系统访问令牌（个人设置 → 系统访问令牌）及该用户的数字 ID。"),
     ("sites.hint_octopus", "Octopus: the admin username and password.", "Octopus：管理员用户名和密码。"),
+    ("sites.hint_veloera", "New API / Veloera: a root or admin access token (Personal settings → System access token) and that user's numeric id.", "New API / Veloera：root 或管理员的系统访问令牌（个人设置 → 系统访问令牌）及该用户的数字 ID。"),
     ("sites.http_consent", "I accept that this site's credentials travel unencrypted", "我接受该站点的凭据以未加密方式传输"),
     ("sites.http_consent_required", "Plain http to a public address: tick the box to accept unencrypted credentials, or use https://.", "公网地址使用明文 http：请勾选同意以未加密方式传输凭据，或改用 https://。"),
     ("sites.http_warning", "This address uses plain http on the public internet: your admin credentials would travel unencrypted. Use https://.", "此地址在公网上使用明文 http：管理员凭据将以未加密方式传输。请使用 https://。"),
@@ -542,6 +557,18 @@ static TABLE: &[(&str, &str, &str)] = &[
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+
+    #[test]
+    fn every_site_type_has_a_credentials_hint() {
+        for kind in msync_types::model::SiteKind::ALL {
+            for lang in [Lang::En, Lang::Zh] {
+                assert!(
+                    lookup_built(lang, &site_hint_key(kind)).is_some_and(|t| !t.is_empty()),
+                    "{kind} {lang:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn table_is_sorted_unique_and_complete() {

@@ -11,7 +11,9 @@ use leptos::task::spawn_local;
 use msync_types::filter::{FilterAction, Rule, RuleKind};
 use msync_types::model::{Channel, SiteId};
 use msync_types::protocol::{Command, Reply};
-use msync_types::settings::{ChannelConfig, LimitScope, SettingsIssue, SyncMode, SyncSettings};
+use msync_types::settings::{
+    ChannelConfig, LimitScope, SettingsIssue, SiteDefaults, SyncMode, SyncSettings,
+};
 
 type Issues = RwSignal<Vec<SettingsIssue>>;
 

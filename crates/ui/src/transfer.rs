@@ -9,7 +9,6 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use msync_types::protocol::{AutoSyncTurnedOn, Command, Reply};
 use msync_types::settings::DestructiveSetting;
-use wasm_bindgen::JsCast;
 
 #[component]
 pub fn TransferScreen() -> impl IntoView {
@@ -69,16 +68,9 @@ pub fn TransferScreen() -> impl IntoView {
         });
     };
     let import = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
+        let Some(file) = api::picked_file(&ev) else {
             return;
         };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else {
-            return;
-        };
-        input.set_value("");
         // The worker refuses a larger file too; checked here so it is never read into memory.
         let size = file.size() as u64;
         let max = msync_types::import::all_api_hub::MAX_FILE_BYTES;

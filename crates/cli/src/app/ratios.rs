@@ -8,7 +8,6 @@
 //! exits 2; a failed upstream, write or read-back exits 1).
 
 use super::*;
-use msync_core::model::SiteKind;
 use msync_core::ratio::{
     Cell, DiffFilter, FetchRequest, FieldChange, RatioDiff, RatioField, RatioPreview,
     RatioSelection, RatioSources, RatioSync, RatioUpstream, RatioValue, MODELS_DEV_ID,
@@ -380,11 +379,8 @@ impl App {
                 .next()
                 .ok_or_else(|| usage(format!("no site named {n:?}")))?,
             None => {
-                let new_api: Vec<&SiteConfig> = cfg
-                    .sites
-                    .iter()
-                    .filter(|s| s.site.kind == SiteKind::NewApi)
-                    .collect();
+                let new_api: Vec<&SiteConfig> =
+                    cfg.sites.iter().filter(|s| ratio_sync(s)).collect();
                 match new_api.as_slice() {
                     [one] => self.sites(cfg, Some(&one.site.name), true)?[0],
                     [] => {
@@ -410,7 +406,7 @@ impl App {
     }
 
     fn require_new_api(&self, sc: &SiteConfig) -> Res<()> {
-        if sc.site.kind != SiteKind::NewApi {
+        if !ratio_sync(sc) {
             return Err(usage(format!(
                 "{}: ratio sync is only available on New API sites; this is a {} site",
                 sc.site.name,
@@ -771,11 +767,7 @@ impl App {
                 }
                 s
             }
-            None => cfg
-                .sites
-                .iter()
-                .filter(|s| s.site.kind == SiteKind::NewApi)
-                .collect(),
+            None => cfg.sites.iter().filter(|s| ratio_sync(s)).collect(),
         };
         let store = self.store()?;
         let mut rows = Vec::new();
@@ -840,7 +832,7 @@ impl App {
             Some(_) => self.ratio_site(&cfg, site)?,
             None => {
                 let mut holder = None;
-                for sc in cfg.sites.iter().filter(|s| s.site.kind == SiteKind::NewApi) {
+                for sc in cfg.sites.iter().filter(|s| ratio_sync(s)) {
                     let sync = self.ratio_sync(sc, store.clone())?;
                     if sync.snapshot(id).await.is_ok() {
                         holder = Some(sc);
@@ -897,6 +889,11 @@ fn written_list(keys: &[String]) -> String {
     } else {
         keys.join(", ")
     }
+}
+
+/// Whether the site's type has ratio sync ([`msync_core::gateway::Capabilities::ratio_sync`]).
+fn ratio_sync(sc: &SiteConfig) -> bool {
+    msync_core::gateway::capabilities(sc.site.kind).ratio_sync
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! AxonHub (looplj/axonhub): `gateway-apis.md` §5. A GraphQL admin API behind a JWT.
+//! AxonHub (looplj/axonhub): `docs/admin-apis.md` §5. A GraphQL admin API behind a JWT.
 //!
 //! Hazards handled here:
 //! * Sign in with `POST /admin/auth/signin` (email + password) and send `Authorization: Bearer
@@ -20,10 +20,9 @@
 //!   `modelMappings[{from: requested, to: actual}]` and uses a mapping only if `to` is in
 //!   `supportedModels`, so a mapping whose target is not among the stored models is refused.
 
-use super::{
-    class_for_status, clean_models, wrapped_status, Capabilities, ConnectionReport, Ctx, Gateway,
-};
+use super::{class_for_status, wrapped_status, Capabilities, ConnectionReport, Ctx, Gateway};
 use crate::error::{Error, ErrorClass, Result};
+use crate::filter::normalize;
 use crate::http::{Method, Request, Response};
 use crate::model::{
     AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, ModelPattern, Site,
@@ -631,12 +630,12 @@ fn parse_channel(node: &Value) -> Result<Channel> {
     let models = node
         .get("supportedModels")
         .and_then(Value::as_array)
-        .map(|a| clean_models(a.iter().filter_map(Value::as_str).collect::<Vec<_>>()))
+        .map(|a| normalize(a.iter().filter_map(Value::as_str).collect::<Vec<_>>()))
         .unwrap_or_default();
     let manual = node
         .get("manualModels")
         .and_then(Value::as_array)
-        .map(|a| clean_models(a.iter().filter_map(Value::as_str).collect::<Vec<_>>()))
+        .map(|a| normalize(a.iter().filter_map(Value::as_str).collect::<Vec<_>>()))
         .unwrap_or_default();
     let rules = GatewayRules {
         manual,
@@ -665,13 +664,7 @@ impl Gateway for AxonHub {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            model_mapping: true,
-            ratio_sync: false,
-            aliases_must_be_listed: false,
-            model_list: super::ModelListFormat::List,
-            empty_model_list: false,
-        }
+        Capabilities::AXON_HUB
     }
 
     async fn test_connection(&self) -> Result<ConnectionReport> {
@@ -752,7 +745,7 @@ impl Gateway for AxonHub {
         }
         match payload.get("models") {
             None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(items)) => Ok(clean_models(
+            Some(Value::Array(items)) => Ok(normalize(
                 items
                     .iter()
                     .filter_map(|m| m.get("id").and_then(Value::as_str))
@@ -771,7 +764,7 @@ impl Gateway for AxonHub {
         }
         let new_models = match &update.models {
             Some(m) => {
-                let m = clean_models(m);
+                let m = normalize(m);
                 if m.is_empty() {
                     return Err(Error::validation(
                         "refusing to store an empty model list on AxonHub",

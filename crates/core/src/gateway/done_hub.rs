@@ -1,4 +1,4 @@
-//! DoneHub (deanxv/done-hub, a one-hub fork): `gateway-apis.md` §3.
+//! DoneHub (deanxv/done-hub, a one-hub fork): `docs/admin-apis.md` §3.
 //!
 //! Hazards handled here:
 //! * **Full-object PUT.** A PUT whose `models` is non-empty writes *every* column, zero values
@@ -26,14 +26,6 @@ use std::collections::{HashMap, HashSet};
 
 /// DoneHub refuses `size` above 100.
 const PAGE_SIZE: usize = 100;
-/// DoneHub's `GlobalAPIRateLimit` (`middleware/rate-limit.go`, config `global.api_rate_limit`):
-/// 300 requests per 180 s per client IP on every `/api` route; over it, 429 with an empty body
-/// and no `Retry-After`. (Loopback clients are exempt; msync is normally remote.)
-pub const API_RATE_LIMIT: super::ApiRateLimit = super::ApiRateLimit {
-    max: 300,
-    window_ms: 180_000,
-};
-
 pub struct DoneHub {
     ctx: Ctx,
     /// Channels as [`Gateway::get_channel`] last read them (keys included; memory only). The
@@ -143,13 +135,7 @@ impl Gateway for DoneHub {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            model_mapping: true,
-            ratio_sync: false,
-            aliases_must_be_listed: true,
-            model_list: ModelListFormat::CommaJoined,
-            empty_model_list: false,
-        }
+        Capabilities::DONE_HUB
     }
 
     async fn test_connection(&self) -> Result<ConnectionReport> {

@@ -1,4 +1,4 @@
-//! Current option maps, the merge of chosen values, previews, snapshots and outcomes (§1.7).
+//! Current option maps, the merge of chosen values, previews, snapshots and outcomes (`docs/admin-apis.md` §1.7).
 //!
 //! New API stores each ratio type as one option whose value is the whole map as a JSON string,
 //! and every write replaces the whole map. So: read all maps, merge the choices, and write back
@@ -7,8 +7,8 @@
 
 use super::RatioChoice;
 use super::{RatioField, RatioValue};
-use msync_types::ratio::LockedRatio;
 use crate::error::{Error, Result};
+use msync_types::ratio::LockedRatio;
 pub use msync_types::ratio::{
     FieldChange, ModelChange, RatioApplyOutcome, RatioPreview, RatioRevertOutcome, RatioSnapshot,
     RatioSnapshotHead,

@@ -1,4 +1,4 @@
-//! DoneHub (deanxv/done-hub @ 42841b35) — `gateway-apis.md` §3.
+//! DoneHub (deanxv/done-hub @ 42841b35) — `docs/admin-apis.md` §3.
 //!
 //! The hazards reproduced here: the list folds tagged channels into one representative row
 //! (§3.2), `GET /api/channel/:id` and the tag list carry the plaintext key, and **a PUT with a

@@ -1,4 +1,4 @@
-//! The difference table from `POST /api/ratio_sync/fetch` (§1.6) and its filters.
+//! The difference table from `POST /api/ratio_sync/fetch` (`docs/admin-apis.md` §1.6) and its filters.
 
 use super::types::{RatioField, RatioValue};
 use crate::error::{Error, Result};
