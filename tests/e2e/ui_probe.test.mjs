@@ -100,6 +100,24 @@ test('a run with probing on holds back the model the gateway refuses and shows w
   // Exactly two channel tests reached the gateway, both for that channel.
   const { probes } = await (await fetch(`${gw.url}/__mock/probe`)).json();
   assert.deepEqual(probes.map((p) => [p.channel, p.model]).sort(), [[Number(ch.id), GOOD], [Number(ch.id), HELD]].sort());
+  // Channel health under the name: this channel synced just now, no failures in a row.
+  await page.waitForFunction(
+    (id) => {
+      const r = document.querySelector(`[data-testid="result-row"][data-channel="${id}"]`);
+      const t = r?.querySelector('[data-testid="last-good"]')?.textContent;
+      return t && t !== 'never';
+    },
+    ch.id,
+    LONG,
+  );
+  assert.equal(await row.getByTestId('failures-in-row').innerText(), '0');
+  assert.match(await row.getByTestId('health').innerText(), /Last good sync: .* · Failures in a row: 0/);
+  // The row actions stay inside the card with the health line.
+  const wrap = await page.locator('.tablewrap').first().boundingBox();
+  for (const b of await row.locator('td.actions button').all()) {
+    const box = await b.boundingBox();
+    assert.ok(box.x + box.width <= wrap.x + wrap.width, `a row action ends at ${box.x + box.width}, the card at ${wrap.x + wrap.width}`);
+  }
 
   await row.scrollIntoViewIfNeeded();
   await page.getByTestId('lang').selectOption('zh-CN');
@@ -107,6 +125,7 @@ test('a run with probing on holds back the model the gateway refuses and shows w
   assert.match(zh, /失败：上游不认识该模型/);
   assert.match(zh, /does not exist/, 'the gateway’s own message is shown as it came');
   assert.match(await page.getByTestId('probe-summary').innerText(), /已发送 2 次探测/);
+  assert.match(await row.getByTestId('health').innerText(), /上次成功同步：?.*连续失败/);
   await page.getByTestId('lang').selectOption('en');
   await shots('sync-held-back');
 
@@ -115,6 +134,11 @@ test('a run with probing on holds back the model the gateway refuses and shows w
   await page.getByTestId('probe-summary').getByText('0 probes sent, 1 from the cache').waitFor(LONG);
   const again = await (await fetch(`${gw.url}/__mock/probe`)).json();
   assert.equal(again.probes.length, 2);
+  // The results sort by channel health (issue 21: "sortable in the results table").
+  await page.getByTestId('health-sort').selectOption('failures');
+  assert.equal(await page.getByTestId('health-sort').inputValue(), 'failures');
+  await row.waitFor();
+  await page.getByTestId('health-sort').selectOption('run');
 });
 
 test('a gateway without a channel test shows the option disabled with the reason', async () => {

@@ -116,11 +116,11 @@ impl FakeGateway {
         FakeGateway {
             site: fake_site(),
             caps: Cell::new(Capabilities {
-                model_mapping: true,
                 ratio_sync: false,
-                aliases_must_be_listed: true,
-                model_list: crate::gateway::ModelListFormat::CommaJoined,
-                channel_test: Default::default(),
+                empty_model_list: true,
+                // Probe tests opt in with `set_channel_test` (issue 21).
+                channel_test: crate::probe::ChannelTest::Missing,
+                ..Capabilities::NEW_API
             }),
             clock,
             latency: Cell::new(Latency::default()),

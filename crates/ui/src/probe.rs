@@ -4,9 +4,11 @@
 //!   with the reason where the gateway has no channel test, with DoneHub's warning;
 //! * [`ProbeSummary`] — the Sync screen's line "this run would send N probes" / "N probes sent,
 //!   K models held back";
-//! * [`HeldBack`] — the held-back models of a results-table row with the gateway's reason.
-//!   (Channel health — last good sync, failures in a row — is in `msync channels` and the
-//!   worker's `GetProbeInfo`; the results table has no room for it yet.)
+//! * [`HeldBack`] — the held-back models of a results-table row with the gateway's reason;
+//! * [`HealthLine`] and [`HealthSort`] — each channel's health (last good sync, failures in a
+//!   row, from the worker's `GetProbeInfo`) as a line under the channel's name, and a sort by it
+//!   beside the results table's filters. No extra columns: the table keeps its width, so the
+//!   row actions stay inside the card.
 //!
 //! Outcomes are the core's typed values, rendered here per language; the gateway's own message
 //! is shown as it came. Texts live in [`PROBE_TABLE`] (looked up through `i18n::lookup`).
@@ -17,13 +19,14 @@ use crate::format::fill;
 use crate::i18n::{lookup, Lang};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::engine::record::{ItemResult, RunHead, RunMode};
-use msync_core::model::SiteId;
-use msync_core::probe::{
-    CannotProbe, ChannelTest, ModelProbe, OnCannotProbe, ProbeFailure, ProbeOutcome,
+use msync_types::model::SiteId;
+use msync_types::probe::{
+    CannotProbe, ChannelHealth, ChannelTest, ModelProbe, OnCannotProbe, ProbeFailure, ProbeOutcome,
 };
-use msync_core::protocol::{Command, Reply};
-use msync_core::settings::{SettingsIssue, SyncSettings};
+use msync_types::protocol::{Command, Reply};
+use msync_types::record::{ItemResult, RunHead, RunMode};
+use msync_types::settings::{SettingsIssue, SyncSettings};
+use std::collections::BTreeMap;
 
 /// (id, English, 简体中文), sorted by id.
 pub static PROBE_TABLE: &[(&str, &str, &str)] = &[
@@ -51,7 +54,10 @@ pub static PROBE_TABLE: &[(&str, &str, &str)] = &[
     ("probe.on_cannot", "When a model cannot be probed", "无法探测模型时"),
     ("probe.passed", "passed", "通过"),
     ("probe.sent", "{0} probes sent, {1} from the cache; {2} models held back.", "已发送 {0} 次探测，{1} 次来自缓存；{2} 个模型暂缓添加。"),
-    ("probe.sort", "Sort by this column", "按此列排序"),
+    ("probe.sort", "Sort", "排序"),
+    ("probe.sort_failures", "Failures in a row (most first)", "连续失败（多者在前）"),
+    ("probe.sort_last_good", "Last good sync (oldest first)", "上次成功同步（最早在前）"),
+    ("probe.sort_run", "Run order", "运行顺序"),
     ("probe.timeout", "Probe time limit", "探测时限"),
     ("probe.ttl", "Trust a result for", "探测结果有效期"),
     ("probe.w_budget_channel", "the channel's probe budget is spent", "该渠道的探测次数已用完"),
@@ -156,6 +162,133 @@ pub fn counts(items: &[ItemResult]) -> (usize, usize, usize, usize) {
 }
 
 // ----- the results table ------------------------------------------------------------------
+
+/// Sort orders of the results table by channel health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthSortBy {
+    /// Most failures in a row first.
+    Failures,
+    /// Oldest last good sync first (never first of all).
+    LastGood,
+}
+
+/// The Sync screen's probe state: channel health and the chosen sort, provided as context.
+#[derive(Clone, Copy)]
+pub struct ProbeCtx {
+    pub health: RwSignal<BTreeMap<String, ChannelHealth>>,
+    pub test: RwSignal<Option<ChannelTest>>,
+    pub sort: RwSignal<Option<HealthSortBy>>,
+}
+
+impl ProbeCtx {
+    /// Create it, provide it, and reload it whenever the site changes or a run ends.
+    pub fn provide(site: Signal<SiteId>) -> ProbeCtx {
+        let ctx = ProbeCtx {
+            health: RwSignal::new(BTreeMap::new()),
+            test: RwSignal::new(None),
+            sort: RwSignal::new(None),
+        };
+        let app = app();
+        Effect::new(move |_| {
+            app.runs_changed.track();
+            let site = site.get();
+            spawn_local(async move {
+                if let Reply::ProbeInfo {
+                    channel_test,
+                    health,
+                } = api::call(&Command::GetProbeInfo { site }).await
+                {
+                    ctx.test.set(Some(channel_test));
+                    ctx.health.set(health);
+                }
+            });
+        });
+        provide_context(ctx);
+        ctx
+    }
+
+    /// Sort `rows` by the chosen health order (stable: ties keep the run's order).
+    pub fn sort_rows(&self, rows: &mut [&ItemResult]) {
+        let Some(by) = self.sort.get() else {
+            return;
+        };
+        self.health.with(|h| {
+            let of = |i: &ItemResult| h.get(&i.channel_id.0).cloned().unwrap_or_default();
+            match by {
+                HealthSortBy::Failures => {
+                    rows.sort_by_key(|i| std::cmp::Reverse(of(i).failures_in_row))
+                }
+                HealthSortBy::LastGood => rows.sort_by_key(|i| of(i).last_good_ms.unwrap_or(0)),
+            }
+        });
+    }
+}
+
+/// The sort by channel health, beside the results table's filters.
+#[component]
+pub fn HealthSort() -> impl IntoView {
+    let ctx = expect_context::<ProbeCtx>();
+    let value = move || match ctx.sort.get() {
+        None => "run",
+        Some(HealthSortBy::Failures) => "failures",
+        Some(HealthSortBy::LastGood) => "last_good",
+    };
+    view! {
+        <label class="healthsort small">
+            {tr("probe.sort")}" "
+            <select data-testid="health-sort" prop:value=value
+                on:change=move |ev| ctx.sort.set(match event_target_value(&ev).as_str() {
+                    "failures" => Some(HealthSortBy::Failures),
+                    "last_good" => Some(HealthSortBy::LastGood),
+                    _ => None,
+                })>
+                <option value="run">{tr("probe.sort_run")}</option>
+                <option value="failures">{tr("probe.sort_failures")}</option>
+                <option value="last_good">{tr("probe.sort_last_good")}</option>
+            </select>
+        </label>
+    }
+}
+
+/// Failures in a row are marked from two on.
+fn badge_class(failures_in_row: u32) -> &'static str {
+    if failures_in_row > 1 {
+        "badge st-failed"
+    } else {
+        ""
+    }
+}
+
+/// A channel's health under its name: last good sync (time; the full date in the tooltip) and
+/// failures in a row (marked from two on).
+#[component]
+pub fn HealthLine(channel: String) -> impl IntoView {
+    let ctx = expect_context::<ProbeCtx>();
+    let lang = app().lang;
+    let health = Signal::derive(move || {
+        ctx.health
+            .with(|h| h.get(&channel).cloned().unwrap_or_default())
+    });
+    view! {
+        <div class="health small muted" data-testid="health">
+            <span title=move || health.get().last_good_ms.map(api::local_time).unwrap_or_default()>
+                {tr("probe.col_last_good")}": "
+                <span class="mono" data-testid="last-good">{move || match health.get().last_good_ms {
+                    Some(ms) => api::local_clock(ms),
+                    None => lookup(lang.get(), "probe.never").to_string(),
+                }}</span>
+            </span>
+            " · "
+            <span>
+                {tr("probe.col_failures")}": "
+                <span data-testid="failures-in-row"
+                    class=move || badge_class(health.get().failures_in_row)>
+                    {move || health.get().failures_in_row}
+                </span>
+            </span>
+        </div>
+    }
+}
 
 /// The held-back models of one row with the gateway's reason, shown in the message column
 /// (the column a written channel leaves empty; the table keeps its width).
@@ -307,7 +440,7 @@ pub fn ProbeSettingsFields(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use msync_core::probe::ProbeAnswer;
+    use msync_types::probe::ProbeAnswer;
 
     #[test]
     fn the_table_is_sorted_and_both_languages_have_the_same_placeholders() {

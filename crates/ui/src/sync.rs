@@ -8,10 +8,10 @@ use crate::i18n::lookup;
 use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::engine::record::{ItemResult, ItemStatus, RunHead, RunMode, RunState};
-use msync_core::engine::Selection;
-use msync_core::model::{ChannelId, SiteId};
-use msync_core::protocol::{Command, ItemFilter, Reply};
+use msync_types::model::{ChannelId, SiteId};
+use msync_types::protocol::{Command, ItemFilter, Reply};
+use msync_types::record::{ItemResult, ItemStatus, RunHead, RunMode, RunState};
+use msync_types::run::Selection;
 use std::collections::HashSet;
 
 /// Everything the sync screen's parts share.
@@ -77,6 +77,8 @@ pub fn SyncScreen() -> impl IntoView {
         running,
     };
     provide_context(ctx);
+    // Issue 21: channel health and its sort.
+    crate::probe::ProbeCtx::provide(site);
     // Load the latest run and the exclusions whenever the site changes or a run ends.
     Effect::new(move |_| {
         app.runs_changed.track();
@@ -379,6 +381,7 @@ fn StatusChips() -> impl IntoView {
                     on:input=move |ev| ctx.search.set(event_target_value(&ev))
                 />
             </label>
+            <crate::probe::HealthSort />
         </div>
     }
 }
@@ -389,6 +392,7 @@ const PAGE_ROWS: usize = 200;
 #[component]
 fn ResultsTable() -> impl IntoView {
     let ctx = expect_context::<SyncCtx>();
+    let probe = expect_context::<crate::probe::ProbeCtx>();
     let lang = app().lang;
     let shown = RwSignal::new(PAGE_ROWS);
     // A new filter, search or site starts from the first page again.
@@ -408,10 +412,12 @@ fn ResultsTable() -> impl IntoView {
                 .as_ref()
                 .map(|(_, items)| items.as_slice())
                 .unwrap_or_default();
-            for i in items
+            let mut matching: Vec<&ItemResult> = items
                 .iter()
                 .filter(|i| filter.is_none_or(|s| i.status == s) && i.matches_text(&text))
-            {
+                .collect();
+            probe.sort_rows(&mut matching); // issue 21: sort by channel health
+            for i in matching {
                 if page.len() < limit {
                     page.push(i.clone());
                 }
@@ -517,7 +523,10 @@ fn ResultRow(item: ItemResult) -> impl IntoView {
             </td>
             <td><StatusBadge status=item.status /></td>
             <td class="mono">{id.clone()}</td>
-            <td class="name">{item.channel_name.clone()}{move || is_excluded.get().then(|| view! { " " <span class="badge">{tr("sync.excluded")}</span> })}</td>
+            <td class="name">
+                {item.channel_name.clone()}{move || is_excluded.get().then(|| view! { " " <span class="badge">{tr("sync.excluded")}</span> })}
+                <crate::probe::HealthLine channel=id.clone() />
+            </td>
             <td class="mono">{item.http_status.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
             <td class="msgcol">
                 {class.map(|c| view! { <span class="badge st-failed small">{c}</span>" " })}

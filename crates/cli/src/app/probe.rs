@@ -10,6 +10,7 @@
 //! Outcomes are the core's typed values, rendered with `Display`.
 
 use super::*;
+use clap::{Args, ValueEnum};
 use msync_core::engine::ProbeMode;
 use msync_core::probe::{ChannelHealth, ChannelTest, HealthStore, ModelProbe, ProbeOutcome};
 use std::collections::BTreeMap;
@@ -136,14 +137,17 @@ impl App {
             .filter(|p| p.outcome == ProbeOutcome::WouldProbe)
             .count();
         if self.cli.json {
-            self.print_json(&json!({
-                "site": name,
-                "channel": {"id": channel.id.0, "name": channel.name},
-                "channel_test": test,
-                "estimate_only": estimate_only,
-                "would_send": would,
-                "probes": probes,
-            }));
+            self.print_json(&json::ProbeJson {
+                site: name.clone(),
+                channel: json::ChannelRef {
+                    id: channel.id.0.clone(),
+                    name: channel.name.clone(),
+                },
+                channel_test: test,
+                estimate_only,
+                would_send: would,
+                probes: probes.clone(),
+            });
         } else {
             outln!(
                 "{} #{} {}",

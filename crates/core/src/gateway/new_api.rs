@@ -1,4 +1,4 @@
-//! New API (QuantumNous/new-api, all eras) and Veloera (a 2025 fork): `gateway-apis.md` §1–2.
+//! New API (QuantumNous/new-api, all eras) and Veloera (a 2025 fork): `docs/admin-apis.md` §1–2.
 //!
 //! Hazards handled here: both list envelopes (bare array with 0-based pages, and
 //! `{items,total}` with 1-based pages), HTTP 200 + `success:false` business errors, the 2026-07
@@ -6,10 +6,10 @@
 //! (we send a minimal body: id, models, model_mapping), and `"models":""` being ignored.
 
 use super::{
-    class_for_status, clean_models, wrapped_status, Capabilities, ConnectionReport, Ctx, Gateway,
-    ModelListFormat,
+    class_for_status, wrapped_status, Capabilities, ConnectionReport, Ctx, Gateway, ModelListFormat,
 };
 use crate::error::{Error, ErrorClass, Result};
+use crate::filter::normalize;
 use crate::http::{Method, Request, Response};
 use crate::model::{
     AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, ModelPattern, Site,
@@ -20,17 +20,6 @@ use serde_json::{json, Value};
 use std::cell::Cell;
 
 const PAGE_SIZE: usize = 100;
-/// New API's `GlobalAPIRateLimit` on every `/api/*` route, per client IP: 180 requests per 180 s
-/// before 2026-06-10 (360 since; `common/init.go`, `middleware/rate-limit.go`). Over it: 429
-/// with an empty body (and no `Retry-After` before 2026-07-21). The older, lower limit is the
-/// one msync stays under: a site's version is not known before its first request.
-pub const API_RATE_LIMIT: super::ApiRateLimit = super::ApiRateLimit {
-    max: 180,
-    window_ms: 180_000,
-};
-/// Veloera kept New API's 2025 limit: 180 per 180 s per IP, 429 with an empty body, no
-/// `Retry-After` (`common/init.go`, `middleware/rate-limit.go`).
-pub const VELOERA_API_RATE_LIMIT: super::ApiRateLimit = API_RATE_LIMIT;
 /// A hard stop for paging loops against a misbehaving server (100 000 channels).
 pub(super) const MAX_PAGES: usize = 1_000;
 
@@ -285,7 +274,7 @@ pub(super) fn parse_model_list(data: Value) -> Result<Vec<String>> {
                     }
                 }
             }
-            Ok(clean_models(out))
+            Ok(normalize(out))
         }
         _ => Err(Error::invalid_response("model list is not an array")),
     }
@@ -413,13 +402,7 @@ impl Gateway for NewApi {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            model_mapping: true,
-            ratio_sync: self.ctx.site.kind == SiteKind::NewApi,
-            aliases_must_be_listed: true,
-            model_list: ModelListFormat::CommaJoined,
-            channel_test: CHANNEL_TEST,
-        }
+        super::capabilities(self.ctx.site.kind)
     }
 
     async fn test_connection(&self) -> Result<ConnectionReport> {
@@ -589,18 +572,6 @@ impl Gateway for NewApi {
     }
 }
 
-/// New API family ids are integers; refuse anything else before building a URL with it.
-/// New API's channel test (`controller/channel-test.go` `TestChannel`, admin route
-/// `GET /api/channel/test/:id?model=`; Veloera: the same file): the gateway sends a tiny request
-/// for the model with the channel's key, logs it as usage ("模型测试") and, on success, stores
-/// the time as the channel's response time (Veloera: also on failure). A single test never
-/// disables the channel (only the periodic "test all" does). `docs/probe.md`.
-pub(super) const CHANNEL_TEST: crate::probe::ChannelTest = crate::probe::ChannelTest::Supported {
-    may_disable_channel: false,
-    updates_response_time: true,
-    logged_as_usage: true,
-};
-
 /// Ask a New API family gateway (New API, Veloera, DoneHub) to test one model on a channel.
 pub(super) async fn channel_test(
     ctx: &Ctx,
@@ -669,6 +640,7 @@ pub(super) fn read_channel_test(
     })
 }
 
+/// New API family ids are integers; refuse anything else before building a URL with it.
 pub(super) fn numeric_id(id: &ChannelId) -> Result<i64> {
     id.0.trim()
         .parse()
