@@ -162,7 +162,9 @@ test('an alarm triggers a scheduled run', async () => {
   });
   assert.equal(scheduled.state, 'finished');
   assert.equal(scheduled.totals.failed, 0);
-  assert.equal(await sw.evaluate(() => chrome.action.getBadgeText({})), '', 'badge cleared');
+  // The badge is refreshed after the run's record is stored: wait for it, do not race it.
+  await waitFor('the badge cleared', async () =>
+    (await sw.evaluate(() => chrome.action.getBadgeText({}))) === '' ? true : null);
   // Re-arming on start keeps the alarm's period (no drift, no duplicate).
   const alarms = await sw.evaluate(() => chrome.alarms.getAll());
   assert.equal(alarms.filter((a) => a.name === 'msync:sync:demo').length, 1);
