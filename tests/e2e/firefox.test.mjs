@@ -6,7 +6,7 @@
 // leave loopback. See tests/e2e/firefox_harness.mjs for how Firefox is driven.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, ARTIFACTS } from './harness.mjs';
+import { startGateway, ARTIFACTS, waitFor } from './harness.mjs';
 import { launchFirefox, screenshotFirefox } from './firefox_harness.mjs';
 
 const TOKEN = 'sk-e2e-firefox-secret-51c0de';
@@ -18,21 +18,6 @@ const FAST = {
 let ff;
 let gw;
 let page; // options.html, open for the whole file
-
-async function waitFor(what, fn, { timeout = 30000, every = 150 } = {}) {
-  const t0 = Date.now();
-  let last;
-  while (Date.now() - t0 < timeout) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, every));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${String(JSON.stringify(last) ?? last).slice(0, 400)}`);
-}
 
 /** A protocol command sent from an extension page, as the UI sends it. */
 function cmd(p, c) {
