@@ -329,7 +329,7 @@ fn from_error(site: &str, e: &Error) -> Fail {
     };
     Fail(
         code_for(e),
-        format!("{site}: {}{status}: {}{hint}", e.class, e.message),
+        format!("{site}: {}{status}: {}{hint}", e.class, e.text()),
     )
 }
 
@@ -600,12 +600,16 @@ impl Observer for Reporter {
             ItemStatus::Failed => format!(
                 "{} {}",
                 i.error_class.map(|c| c.as_str()).unwrap_or("error"),
-                i.message.as_deref().unwrap_or("")
+                i.error_text().unwrap_or_default()
             ),
             ItemStatus::Success | ItemStatus::Unchanged => {
                 format!("+{} -{}", i.sizes().added, i.sizes().removed)
             }
-            _ => i.reason.clone().unwrap_or_default(),
+            _ => i
+                .reason
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         };
         let line = format!(
             "[{}/{}] #{} {}: {} {}",
@@ -734,7 +738,7 @@ impl App {
                     doc["error"] = json!({
                         "class": e.class.as_str(),
                         "http_status": e.http_status,
-                        "message": e.message,
+                        "message": e.text(),
                     });
                     if !self.cli.json {
                         outln!(
@@ -744,7 +748,7 @@ impl App {
                             sc.site.kind.label(),
                             sc.site.api_base()
                         );
-                        outln!("    {}: {}", e.class, e.message);
+                        outln!("    {}: {}", e.class, e.text());
                     }
                 }
             }
@@ -1229,12 +1233,12 @@ impl App {
                             outln!("      {}", change_line(&v));
                         }
                     }
-                    PlanStatus::Blocked { message, .. } => outln!(
+                    PlanStatus::Blocked { why, .. } => outln!(
                         "  #{:<6} {}  {} {}",
                         c.channel_id.0,
                         c.channel_name,
                         self.out.yellow("blocked:"),
-                        message
+                        why
                     ),
                     PlanStatus::Unchanged => {
                         if self.cli.verbose > 0 {

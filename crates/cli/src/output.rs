@@ -157,11 +157,13 @@ pub fn run_json(head: &RunHead, site_name: &str) -> Value {
         v["error"] = json!({
             "class": e.class.as_str(),
             "http_status": e.http_status,
-            "message": e.message,
+            "message": e.text(),
+            "reason": e.reason,
         });
     }
     if let Some(n) = &head.note {
-        v["note"] = json!(n);
+        v["note"] = json!(n.to_string());
+        v["note_data"] = json!(n);
     }
     v
 }
@@ -172,10 +174,12 @@ pub fn item_json(i: &ItemResult) -> Value {
         "channel_id": i.channel_id.0,
         "channel_name": i.channel_name,
         "status": i.status.as_str(),
-        "reason": i.reason,
+        "reason": i.reason.as_ref().map(ToString::to_string),
+        "reason_data": i.reason,
         "http_status": i.http_status,
         "error_class": i.error_class.map(|c| c.as_str()),
-        "message": i.message,
+        "message": i.error_text(),
+        "error_reason": i.error_reason,
         "attempts": i.attempts,
         "duration_ms": i.duration_ms,
         "old_models": i.old,
@@ -202,18 +206,21 @@ pub fn plan_json(plan: &SyncPlan) -> Value {
         .channels
         .iter()
         .map(|c| {
-            let (decision, reason) = match &c.decision {
-                Decision::Write => ("write", None),
-                Decision::Unchanged => ("unchanged", None),
-                Decision::Skip { reason } => ("skip", Some(reason.clone())),
-                Decision::NeedsReview { reason } => ("needs_review", Some(reason.clone())),
-                Decision::Failed { error } => ("failed", Some(error.message.clone())),
+            let (decision, reason, data) = match &c.decision {
+                Decision::Write => ("write", None, Value::Null),
+                Decision::Unchanged => ("unchanged", None, Value::Null),
+                Decision::Skip { reason } => ("skip", Some(reason.to_string()), json!(reason)),
+                Decision::NeedsReview { reason } => {
+                    ("needs_review", Some(reason.to_string()), json!(reason))
+                }
+                Decision::Failed { error } => ("failed", Some(error.text()), json!(error.reason)),
             };
             json!({
                 "channel_id": c.channel_id.0,
                 "channel_name": c.channel_name,
                 "decision": decision,
                 "reason": reason,
+                "reason_data": data,
                 "added": c.added,
                 "removed": c.removed,
             })
@@ -269,8 +276,8 @@ pub fn render_record(rec: &RunRecord, site_name: &str, st: Style, verbose: bool)
             let msg = h
                 .error
                 .as_ref()
-                .map(|e| format!("{}: {}", e.class, e.message))
-                .or_else(|| h.note.clone())
+                .map(|e| format!("{}: {}", e.class, e.text()))
+                .or_else(|| h.note.as_ref().map(ToString::to_string))
                 .unwrap_or_else(|| "the run failed".into());
             let _ = writeln!(out, "  {} {}", st.red("run failed:"), msg);
             if h.error
@@ -281,15 +288,12 @@ pub fn render_record(rec: &RunRecord, site_name: &str, st: Style, verbose: bool)
             }
         }
         RunState::Skipped => {
-            let _ = writeln!(out, "  skipped: {}", h.note.as_deref().unwrap_or(""));
+            let note = h.note.as_ref().map(ToString::to_string).unwrap_or_default();
+            let _ = writeln!(out, "  skipped: {note}");
         }
         RunState::Cancelled => {
-            let _ = writeln!(
-                out,
-                "  {} {}",
-                st.yellow("cancelled:"),
-                h.note.as_deref().unwrap_or("")
-            );
+            let note = h.note.as_ref().map(ToString::to_string).unwrap_or_default();
+            let _ = writeln!(out, "  {} {note}", st.yellow("cancelled:"));
         }
         RunState::Running => {
             let _ = writeln!(
@@ -369,7 +373,7 @@ pub fn render_record(rec: &RunRecord, site_name: &str, st: Style, verbose: bool)
                 short(&i.channel_name, 28),
                 i.error_class.map(|c| c.as_str()).unwrap_or("error"),
                 status,
-                short(i.message.as_deref().unwrap_or(""), 120),
+                short(&i.error_text().unwrap_or_default(), 120),
                 i.attempts,
                 if i.attempts == 1 { "" } else { "s" }
             );
@@ -400,7 +404,10 @@ fn reason_section(out: &mut String, rec: &RunRecord, status: ItemStatus, heading
             "    #{:<6} {:<28} {}",
             i.channel_id.0,
             short(&i.channel_name, 28),
-            i.reason.as_deref().unwrap_or("")
+            i.reason
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
         );
     }
 }
@@ -465,12 +472,16 @@ pub fn render_items(items: &[(String, ItemResult)], st: Style) -> String {
                 i.http_status
                     .map(|s| format!("HTTP {s} "))
                     .unwrap_or_default(),
-                short(i.message.as_deref().unwrap_or(""), 100)
+                short(&i.error_text().unwrap_or_default(), 100)
             ),
             ItemStatus::Success | ItemStatus::Unchanged => {
                 format!("+{} -{}", i.sizes().added, i.sizes().removed)
             }
-            _ => i.reason.clone().unwrap_or_default(),
+            _ => i
+                .reason
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         };
         let _ = writeln!(
             out,

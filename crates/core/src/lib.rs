@@ -25,6 +25,7 @@ pub mod import;
 pub use msync_types::model;
 pub use msync_types::protocol;
 pub mod ratio;
+pub use msync_types::reason;
 pub mod redact;
 pub mod redirect;
 pub mod settings;

@@ -10,6 +10,7 @@ pub mod i18n;
 mod options;
 mod popup;
 mod ratios;
+mod reasons;
 mod redirect;
 mod settings;
 mod sites;

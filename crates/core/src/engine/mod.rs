@@ -33,6 +33,7 @@ use crate::filter::Filters;
 use crate::gateway::{self, Ctx, Gateway};
 use crate::history::{History, RunLock, LOCK_STALE_MS};
 use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, SiteId};
+use crate::reason::{GaveUp, ItemNote, ItemReason, ReviewReason, RunError, RunNote, SkipReason};
 use crate::settings::{SettingsCheck, SyncSettings};
 use crate::store::KvStore;
 use futures::future::{select, Either};
@@ -332,7 +333,7 @@ impl Engine {
         let now = head.started_ms;
         head.state = RunState::Failed;
         head.finished_ms = Some(now);
-        head.note = Some("the run did not start".into());
+        head.note = Some(RunNote::DidNotStart);
         head.error = Some(error);
         let h = self.history();
         h.put_head(&head).await?;
@@ -553,7 +554,7 @@ impl Engine {
     ///
     /// Call it only after dropping the run's future (a run still working in this engine would
     /// keep checkpointing).
-    pub async fn abandon(&self, note: &str) -> Result<Option<RunRecord>> {
+    pub async fn abandon(&self, note: RunNote) -> Result<Option<RunRecord>> {
         let h = self.history();
         let Some(mut head) = self.interrupted_run().await? else {
             return Ok(None);
@@ -573,7 +574,7 @@ impl Engine {
         );
         head.finished_ms = Some(now);
         head.duration_ms = now.saturating_sub(head.started_ms);
-        head.note = Some(note.to_string());
+        head.note = Some(note);
         h.put_head(&head).await?;
         h.remove_lock().await?;
         Ok(Some(RunRecord {
@@ -691,10 +692,10 @@ impl Engine {
                     }
                     other.state = RunState::Failed;
                     other.finished_ms = Some(now);
-                    other.note = Some(format!(
-                        "interrupted and not resumed within {} minutes; superseded by run {run}",
-                        LOCK_STALE_MS / 60_000
-                    ));
+                    other.note = Some(RunNote::Superseded {
+                        minutes: LOCK_STALE_MS / 60_000,
+                        by: run.clone(),
+                    });
                     h.put_head(&other).await?;
                 }
             }
@@ -710,11 +711,11 @@ impl Engine {
 
     /// Another run is in progress: record a skipped scheduled run, refuse anything else.
     async fn refuse(&self, mut head: RunHead, holder: Option<RunLock>) -> Result<RunRecord> {
-        let who = match &holder {
-            Some(l) => format!("run {} (started at {} ms)", l.run, l.acquired_ms),
-            None => "another run".to_string(),
-        };
         if head.trigger != Trigger::Scheduled {
+            let who = match &holder {
+                Some(l) => format!("run {} (started at {} ms)", l.run, l.acquired_ms),
+                None => "another run".to_string(),
+            };
             return Err(Error::validation(format!(
                 "{who} is in progress on this site; wait for it to finish or resume it"
             ))
@@ -723,7 +724,10 @@ impl Engine {
         head.state = RunState::Skipped;
         head.queue.clear();
         head.finished_ms = Some(head.started_ms);
-        head.note = Some(format!("scheduled run skipped: {who} is in progress"));
+        head.note = Some(RunNote::ScheduledSkipped {
+            holder: holder.as_ref().map(|l| l.run.clone()),
+            since_ms: holder.as_ref().map(|l| l.acquired_ms),
+        });
         let h = self.history();
         h.put_head(&head).await?;
         h.prune(
@@ -802,7 +806,7 @@ impl Engine {
             Err(e) => {
                 let now = self.clock.now_ms();
                 head.state = RunState::Failed;
-                head.note = Some("could not list the site's channels".into());
+                head.note = Some(RunNote::ListFailed);
                 head.error = Some(e);
                 head.finished_ms = Some(now);
                 head.duration_ms = now.saturating_sub(head.started_ms);
@@ -871,7 +875,7 @@ impl Engine {
                 name: s.channel_name.clone(),
             })
             .collect();
-        head.note = Some(format!("revert of run {of}"));
+        head.note = Some(RunNote::RevertOf { run: of.clone() });
         let Some(_busy) = self.enter() else {
             return self.refuse(head, None).await;
         };
@@ -1086,7 +1090,7 @@ impl Engine {
         match fatal.into_inner() {
             Some(e) => {
                 head.state = RunState::Failed;
-                head.note = Some("stopped: results could not be stored".into());
+                head.note = Some(RunNote::StoreFailed);
                 head.error = Some(e);
             }
             None => head.state = RunState::Finished,
@@ -1161,12 +1165,11 @@ impl Engine {
     }
 
     fn deadline_error(&self) -> Error {
-        Error::new(
+        Error::found(
             ErrorClass::Timeout,
-            format!(
-                "the channel took longer than the {} s limit",
-                self.settings.channel_timeout_secs
-            ),
+            RunError::ChannelTimeout {
+                secs: self.settings.channel_timeout_secs,
+            },
         )
         .not_retryable()
     }
@@ -1192,20 +1195,17 @@ impl Engine {
             (RetryDecision::After(ms), Some(d))
                 if self.clock.monotonic_ms().saturating_add(ms) >= d =>
             {
-                err.message = format!(
-                    "{} (no time left for another retry within the {} s limit)",
-                    err.message, self.settings.channel_timeout_secs
-                );
+                err.gave_up = Some(GaveUp::NoTimeLeft {
+                    secs: self.settings.channel_timeout_secs,
+                });
                 RetryDecision::GiveUp
             }
             (RetryDecision::GiveUp, _)
                 if err.retryable && err.retry_after_ms.unwrap_or(0) > retry::MAX_RETRY_AFTER_MS =>
             {
-                err.message = format!(
-                    "{} (the server asked to wait {} s; not waited for)",
-                    err.message,
-                    err.retry_after_ms.unwrap_or(0) / 1000
-                );
+                err.gave_up = Some(GaveUp::WaitTooLong {
+                    secs: err.retry_after_ms.unwrap_or(0) / 1000,
+                });
                 RetryDecision::GiveUp
             }
             (d, _) => d,
@@ -1240,8 +1240,13 @@ impl Engine {
         let (status, reason) = match &plan.decision {
             Decision::Write => (ItemStatus::Success, None),
             Decision::Unchanged => (ItemStatus::Unchanged, None),
-            Decision::Skip { reason } => (ItemStatus::Skipped, Some(reason.clone())),
-            Decision::NeedsReview { reason } => (ItemStatus::NeedsReview, Some(reason.clone())),
+            Decision::Skip { reason } => {
+                (ItemStatus::Skipped, Some(ItemReason::Skip(reason.clone())))
+            }
+            Decision::NeedsReview { reason } => (
+                ItemStatus::NeedsReview,
+                Some(ItemReason::Review(reason.clone())),
+            ),
             Decision::Failed { .. } => (ItemStatus::Failed, None),
         };
         let mut item = ItemResult::new(
@@ -1297,17 +1302,15 @@ impl Engine {
         let id = channel.id.clone();
         let cfg = self.settings.channels.get(&id.0);
         let skip = if cfg.is_some_and(|c| c.excluded) {
-            Some("the channel is excluded from sync".to_string())
+            Some(SkipReason::Excluded)
         } else if !channel.enabled && self.settings.skip_disabled {
-            Some("the channel is disabled (disabled channels are skipped; see settings)".into())
+            Some(SkipReason::Disabled)
         } else {
             // The gateway rewrites this channel by itself: a sync would flap against it.
-            channel.rules.auto_sync.map(|a| {
-                format!(
-                    "the gateway syncs this channel's models itself ({}); msync leaves it alone",
-                    a.setting()
-                )
-            })
+            channel
+                .rules
+                .auto_sync
+                .map(|setting| SkipReason::GatewaySyncs { setting })
         };
         if let Some(reason) = skip {
             let plan = ChannelPlan::without_change(&channel, Decision::Skip { reason });
@@ -1413,7 +1416,7 @@ impl Engine {
                     let mut item = self.item_from_plan(&plan, start, attempts);
                     item.snapshot = written;
                     if dry_run && plan.decision == Decision::Write {
-                        item.reason = Some("dry run: would write".into());
+                        item.reason = Some(ItemReason::Note(ItemNote::DryRunWouldWrite));
                     }
                     return (item, Some(plan));
                 }
@@ -1463,17 +1466,14 @@ impl Engine {
         item.old = current.models.clone();
         if same_set(&current.models, &plan.new) {
             item.status = ItemStatus::Unchanged;
-            item.reason = Some("the channel already holds the planned models".into());
+            item.reason = Some(ItemReason::Note(ItemNote::AlreadyPlanned));
             (item.added, item.removed) = (Vec::new(), Vec::new());
             item.attempts = attempts;
             return self.finish(item, start);
         }
         if state_of(&current) != plan.before && !force {
             item.status = ItemStatus::NeedsReview;
-            item.reason = Some(
-                "the channel changed since the plan was made; plan again, or apply with force"
-                    .into(),
-            );
+            item.reason = Some(ItemReason::Review(ReviewReason::ChangedSincePlan));
             item.attempts = attempts;
             return self.finish(item, start);
         }
@@ -1516,27 +1516,21 @@ impl Engine {
                 return self.landed(p, start, attempts);
             }
             item.status = ItemStatus::Unchanged;
-            item.reason = Some("the channel is already as in the snapshot".into());
+            item.reason = Some(ItemReason::Note(ItemNote::AlreadyAsSnapshot));
             return self.finish(item, start);
         }
         let as_written = same_set(&current.models, &target.after.models)
             && redirect::same_mapping(&current.mapping, &target.after.mapping);
         if !as_written && !force {
             item.status = ItemStatus::NeedsReview;
-            item.reason = Some(
-                "the channel changed after the sync wrote it; revert with force to overwrite those changes".into(),
-            );
+            item.reason = Some(ItemReason::Review(ReviewReason::ChangedSinceWrite));
             return self.finish(item, start);
         }
         let mapping_restorable = !matches!(target.before.mapping, Mapping::Invalid { .. })
             || redirect::same_mapping(&current.mapping, &target.before.mapping);
         if !mapping_restorable && !force {
             item.status = ItemStatus::NeedsReview;
-            item.reason = Some(
-                "the mapping before that run was unreadable text, which msync cannot write back \
-                 (it is kept in the snapshot); revert with force to restore the models only"
-                    .into(),
-            );
+            item.reason = Some(ItemReason::Review(ReviewReason::SnapshotMappingUnreadable));
             return self.finish(item, start);
         }
         let mapping = if redirect::same_mapping(&current.mapping, &target.before.mapping) {
@@ -1645,16 +1639,13 @@ impl Engine {
 
 /// The channel changed between the read a write was planned on and the write.
 fn changed_by_someone_else() -> Error {
-    Error::conflict(
-        "the channel was changed by someone else while msync worked on it; nothing was written \
-         (run again to sync it as it is now)",
-    )
+    Error::found(ErrorClass::Conflict, RunError::ChangedDuringWrite)
 }
 
 fn not_found(id: &ChannelId) -> Error {
-    Error::new(
+    Error::found(
         ErrorClass::NotFound,
-        format!("channel {id} was not found on the site"),
+        RunError::ChannelNotFound { id: id.clone() },
     )
     .with_status(404)
 }
