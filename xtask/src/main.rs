@@ -15,6 +15,8 @@
 
 mod bench;
 mod build;
+#[cfg(test)]
+mod checks;
 mod fresh;
 mod fuzz;
 mod layers;

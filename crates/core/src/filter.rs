@@ -1,4 +1,4 @@
-//! Model-name filters (SPEC §3.2 steps 2–3): normalization, the exact allow-list, and
+//! Model-name filters (`docs/sync.md` §2, steps 2–3): normalization, the exact allow-list, and
 //! include/exclude rules (substring, regex, glob — all case-insensitive).
 //!
 //! Regular expressions are `regex-lite`'s syntax (the `regex` crate's, without its Unicode
@@ -12,7 +12,7 @@
 
 use crate::error::{Error, Result};
 use crate::settings::SyncSettings;
-pub use msync_types::filter::{FilterAction, Rule, RuleKind};
+pub use msync_types::filter::{normalize, FilterAction, Rule, RuleKind};
 use regex_lite::{Regex, RegexBuilder};
 use std::collections::{HashMap, HashSet};
 
@@ -106,24 +106,6 @@ impl RuleSet {
         (self.include.is_empty() || self.include.iter().any(|m| m.is_match(name)))
             && !self.exclude.iter().any(|m| m.is_match(name))
     }
-}
-
-/// Trim, drop empty names, de-duplicate keeping the first occurrence (case-sensitive: gateways
-/// route exact names).
-pub fn normalize<I, S>(names: I) -> Vec<String>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for name in names {
-        let name = name.as_ref().trim();
-        if !name.is_empty() && seen.insert(name.to_string()) {
-            out.push(name.to_string());
-        }
-    }
-    out
 }
 
 /// Every filter of a site's settings, compiled once per run.

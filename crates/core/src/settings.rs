@@ -1,4 +1,4 @@
-//! Checking model-sync settings (SPEC §3) and the defaults for a site type. The settings
+//! Checking model-sync settings (`docs/sync.md`) and the defaults for a site type. The settings
 //! themselves are vocabulary ([`msync_types::settings`], re-exported here); what decides whether
 //! they are valid (rules compile, preset ids exist, model names parse) and what a site type's
 //! admin API limit allows is the engine's.
@@ -7,7 +7,6 @@ pub use msync_types::settings::*;
 
 use crate::error::Error;
 use crate::filter::Rule;
-use crate::model::SiteKind;
 use crate::redirect::RedirectCheck;
 use std::fmt;
 
@@ -17,49 +16,6 @@ pub trait SettingsCheck {
     fn validate(&self) -> Result<(), Vec<SettingsIssue>>;
     /// [`Self::validate`] as one `Validation` error listing every problem.
     fn check(&self) -> Result<(), Error>;
-}
-
-/// The defaults for a site of a given type.
-pub trait SiteDefaults {
-    fn for_site(kind: SiteKind) -> Self;
-}
-
-/// The site bucket for a site type: under the gateway's own admin API limit, with a tenth of
-/// it left for the admin's dashboard and other tools on the same IP. No bucket admits more
-/// than `site_rpm × window + site_burst` in a window, so this never meets the server's 429.
-pub fn site_rate_defaults(kind: SiteKind) -> (u32, u32) {
-    let d = RateSettings::default();
-    match crate::gateway::api_rate_limit(kind) {
-        Some(l) => {
-            let burst = d.site_burst;
-            let budget = u64::from(l.max) * 9 / 10;
-            let rpm = budget.saturating_sub(u64::from(burst)) * 60_000 / l.window_ms.max(1);
-            (u32::try_from(rpm.clamp(1, 6000)).unwrap_or(1), burst)
-        }
-        None => (d.site_rpm, d.site_burst),
-    }
-}
-
-impl SiteDefaults for RateSettings {
-    /// The defaults for a site of this type ([`site_rate_defaults`] for the site bucket).
-    fn for_site(kind: SiteKind) -> RateSettings {
-        let (site_rpm, site_burst) = site_rate_defaults(kind);
-        RateSettings {
-            site_rpm,
-            site_burst,
-            ..RateSettings::default()
-        }
-    }
-}
-
-impl SiteDefaults for SyncSettings {
-    /// The defaults for a new site of this type (its site bucket under the gateway's own limit).
-    fn for_site(kind: SiteKind) -> SyncSettings {
-        SyncSettings {
-            rate: RateSettings::for_site(kind),
-            ..SyncSettings::default()
-        }
-    }
 }
 
 /// Parse stored settings: missing fields take defaults, then everything is validated.
@@ -267,6 +223,26 @@ impl SettingsCheck for SyncSettings {
 
 #[cfg(test)]
 mod tests {
+    use super::DestructiveSetting as D;
+
+    #[test]
+    fn destructive_settings_are_named() {
+        let mut s = SyncSettings::default();
+        assert!(s.destructive().is_empty());
+        s.channels.insert(
+            "3".into(),
+            ChannelConfig {
+                allow_empty: Some(true),
+                ..Default::default()
+            },
+        );
+        s.removal_threshold_pct = 100;
+        s.redirect.prune_missing_targets = true;
+        assert_eq!(s.destructive(), [D::AllowEmpty, D::NoRemovalThreshold]);
+        s.redirect.enabled = true;
+        assert_eq!(s.destructive().len(), 3);
+    }
+
     use super::*;
     use crate::filter::{FilterAction, RuleKind};
 

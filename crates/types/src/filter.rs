@@ -59,3 +59,22 @@ impl Rule {
         Rule::new(RuleKind::Substring, pattern, action)
     }
 }
+
+/// Trim, drop empty names, de-duplicate keeping the first occurrence (case-sensitive: gateways
+/// route exact names). Also what the adapters apply to lists a server trims itself
+/// ([`crate::gateway::ModelListFormat::clean`]).
+pub fn normalize<I, S>(names: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for name in names {
+        let name = name.as_ref().trim();
+        if !name.is_empty() && seen.insert(name.to_string()) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}

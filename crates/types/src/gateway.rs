@@ -1,26 +1,17 @@
-//! What a site is and can do, as pages and records see it: its capabilities, how it stores a
-//! channel's model list, its admin API limit, and a connection test's report. The adapters that
-//! talk to each site are the engine's (`msync_core::gateway`).
+//! What a site is and can do, as pages and records see it: its capabilities (`capabilities.rs`:
+//! everything that differs per site type, as data), how it stores a channel's model list, and a
+//! connection test's report. The adapters that talk to each site are the engine's
+//! (`msync_core::gateway`).
 
 use crate::error::{Error, ErrorClass, Result};
 use crate::reason::RunError;
 use serde::{Deserialize, Serialize};
 
-/// What a site can do; the UI says so instead of pretending.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Capabilities {
-    /// Per-channel model mapping (Octopus has none: it uses groups).
-    pub model_mapping: bool,
-    /// New API ratio sync endpoints.
-    pub ratio_sync: bool,
-    /// A mapping's request-side names must also be listed in the channel's models for the
-    /// gateway to route them (New API, Veloera, DoneHub). AxonHub exposes mapping `from` names
-    /// by itself and its models list holds upstream ids only.
-    pub aliases_must_be_listed: bool,
-    /// How the site stores a channel's model list: which names it can hold at all.
-    #[serde(default)]
-    pub model_list: ModelListFormat,
-}
+mod capabilities;
+pub use capabilities::{
+    api_rate_limit, capabilities, ApiRateLimit, Capabilities, CredentialField, CredentialKind,
+    MappingRules,
+};
 
 /// How a site stores a channel's model list, and so which names survive a write and a read.
 ///
@@ -62,7 +53,9 @@ impl ModelListFormat {
                     .map(str::to_string)
                     .collect()
             }
-            ModelListFormat::CommaJoinedTrimmed | ModelListFormat::List => clean_models(names),
+            ModelListFormat::CommaJoinedTrimmed | ModelListFormat::List => {
+                crate::filter::normalize(names)
+            }
         }
     }
 
@@ -105,14 +98,6 @@ pub fn unstorable_error(names: &[&str]) -> Error {
     )
 }
 
-/// A limit a gateway puts on its own admin API, per client IP: at most `max` requests in any
-/// `window_ms`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApiRateLimit {
-    pub max: u32,
-    pub window_ms: u64,
-}
-
 /// The result of "Test connection".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionReport {
@@ -126,21 +111,4 @@ pub struct ConnectionReport {
     pub flavour_hint: Option<String>,
     pub channel_count: Option<usize>,
     pub round_trip_ms: u64,
-}
-
-/// Normalise a model list read from a site: trimmed, no empty names, first occurrence kept.
-pub fn clean_models<I, S>(names: I) -> Vec<String>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    for n in names {
-        let n = n.as_ref().trim();
-        if !n.is_empty() && seen.insert(n.to_string()) {
-            out.push(n.to_string());
-        }
-    }
-    out
 }

@@ -15,6 +15,7 @@ pub mod base_url;
 pub mod error;
 pub mod filter;
 pub mod gateway;
+pub mod hold;
 pub mod import;
 pub mod model;
 pub mod plan;

@@ -107,7 +107,7 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Credentials, by what the site type needs (SPEC §2).
+/// Credentials, by what the site type needs (`docs/admin-apis.md`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
     /// New API / Veloera / DoneHub access token.

@@ -1,4 +1,4 @@
-//! The plan as a value (SPEC §3.2): what a dry run decided for each channel, stored with the run
+//! The plan as a value (`docs/sync.md` §2): what a dry run decided for each channel, stored with the run
 //! and applied later. Deciding is the engine's (`msync_core::engine::plan`).
 
 use crate::error::Error;

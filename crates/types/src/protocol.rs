@@ -43,6 +43,14 @@ pub struct SiteSummary {
     pub allow_insecure: bool,
 }
 
+/// A site whose auto-sync an import would turn on, with what makes those runs destructive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoSyncTurnedOn {
+    pub site: String,
+    pub interval_minutes: u32,
+    pub settings: Vec<crate::settings::DestructiveSetting>,
+}
+
 /// A site being added (`id: None`) or edited. Empty secret fields keep the stored ones.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteInput {
@@ -174,8 +182,12 @@ pub enum Command {
         include_secrets: bool,
     },
     /// Replace sites/settings from an exported file (malformed or newer files are refused).
+    /// A file that would turn auto-sync on under destructive settings is answered with
+    /// [`Reply::ImportNeedsConfirmation`] (nothing saved) unless `confirm_auto_sync`.
     ImportSettings {
         content: String,
+        #[serde(default)]
+        confirm_auto_sync: bool,
     },
     /// Read an All API Hub export (docs/import-all-api-hub.md) and say what importing it would
     /// create or change; nothing is saved. Reply: [`Reply::AllApiHubPreview`] or
@@ -191,7 +203,7 @@ pub enum Command {
         update: Vec<SiteId>,
     },
 
-    // ----- model redirect (SPEC §4; the options page's Redirect screen) --------------------
+    // ----- model redirect (`docs/redirect.md`; the options page's Redirect screen) --------------------
     // Redirect settings live in `SyncSettings::redirect` (GetSettings / SaveSettings).
     /// The built-in standard model presets by vendor. Reply: [`Reply::Presets`].
     ListPresets,
@@ -357,6 +369,11 @@ pub enum Reply {
         preview: ImportPreview,
     },
     /// The file cannot be imported at all; nothing was saved.
+    /// The import would turn auto-sync on for these sites with settings that remove models
+    /// unattended; nothing was saved. Send it again with `confirm_auto_sync` to import.
+    ImportNeedsConfirmation {
+        sites: Vec<AutoSyncTurnedOn>,
+    },
     ImportRefused {
         error: ImportError,
     },

@@ -9,6 +9,7 @@
 //! sentence of no known form is kept as [`ItemReason::Text`] / [`RunNote::Text`]).
 
 use crate::error::Error;
+use crate::hold::RevertHold;
 use crate::model::{AutoSync, ChannelId, SiteKind};
 use crate::record::RunId;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -63,6 +64,8 @@ pub enum ReviewReason {
     ChangedSinceWrite,
     /// Revert: the mapping before that run was unreadable text msync cannot write back.
     SnapshotMappingUnreadable,
+    /// Revert: the snapshot cannot be written back on this site at all, forced or not.
+    RevertHold { hold: RevertHold },
     /// The channel's mapping cannot be read (`error`); overwriting it needs a confirmation
     /// (`clearing`: a bulk clear of every entry, else a generated mapping).
     MappingUnreadable { error: String, clearing: bool },
@@ -260,6 +263,7 @@ impl fmt::Display for ReviewReason {
             ReviewReason::SnapshotMappingUnreadable => f.write_str(
                 "the mapping before that run was unreadable text, which msync cannot write back (it is kept in the snapshot); revert with force to restore the models only",
             ),
+            ReviewReason::RevertHold { hold } => fmt::Display::fmt(hold, f),
             ReviewReason::MappingUnreadable { error, clearing } => write!(
                 f,
                 "the channel's model_mapping cannot be read ({error}); confirm overwriting it to {}",
@@ -565,6 +569,13 @@ impl ItemReason {
                     error: v[0].to_string(),
                 }));
             }
+            if let Some(v) = captures("the channel had no models before that run, and {} cannot store an empty model list; nothing was written (remove the models in the gateway's own page if the channel should have none)", text) {
+                return Some(ItemReason::Review(ReviewReason::RevertHold {
+                    hold: RevertHold::EmptyModelList {
+                        site: SiteKind::ALL.into_iter().find(|k| k.label() == v[0])?,
+                    },
+                }));
+            }
             if let Some(v) = captures("{} has no per-channel model mapping (it routes models through groups); model redirect is not available for this site", text) {
                 return Some(ItemReason::Skip(SkipReason::NoMappingSupport {
                     site: SiteKind::ALL.into_iter().find(|k| k.label() == v[0])?,
@@ -799,6 +810,11 @@ mod tests {
             ItemReason::Review(ReviewReason::ChangedSincePreview),
             ItemReason::Review(ReviewReason::ChangedSinceWrite),
             ItemReason::Review(ReviewReason::SnapshotMappingUnreadable),
+            ItemReason::Review(ReviewReason::RevertHold {
+                hold: RevertHold::EmptyModelList {
+                    site: SiteKind::Octopus,
+                },
+            }),
             ItemReason::Review(ReviewReason::MappingUnreadable {
                 error: "model_mapping is not a JSON object".into(),
                 clearing: true,

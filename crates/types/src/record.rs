@@ -1,4 +1,4 @@
-//! What a run leaves behind (SPEC §3.4): per-channel [`ItemResult`]s and a [`RunHead`] per run.
+//! What a run leaves behind (`docs/sync.md` §4): per-channel [`ItemResult`]s and a [`RunHead`] per run.
 
 use crate::error::{Error, ErrorClass};
 use crate::model::{ChannelId, Mapping, SiteId};

@@ -1,4 +1,4 @@
-//! Model-sync settings (SPEC §3) as stored: fields and defaults.
+//! Model-sync settings (`docs/sync.md`) as stored: fields and defaults.
 //!
 //! Every field has a serde default, so settings stored by an older version load unchanged and
 //! gain the new fields' defaults. Checking them (`SettingsCheck::validate` in
@@ -6,6 +6,7 @@
 //! so the UI can show them next to the inputs.
 
 use crate::filter::Rule;
+use crate::model::SiteKind;
 use crate::redirect::RedirectSettings;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -26,7 +27,7 @@ pub enum LimitScope {
     Global,
 }
 
-/// Token-bucket limits (SPEC §3.3).
+/// Token-bucket limits (`docs/sync.md` §3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RateSettings {
@@ -170,7 +171,7 @@ pub struct SyncSettings {
     pub rules: Vec<Rule>,
     /// Per-channel configuration by channel id.
     pub channels: BTreeMap<String, ChannelConfig>,
-    /// Model redirect (SPEC §4): runs after a successful sync when enabled, and on demand.
+    /// Model redirect (`docs/redirect.md`): runs after a successful sync when enabled, and on demand.
     /// Absent in settings stored before redirect existed: defaults (off).
     pub redirect: RedirectSettings,
 }
@@ -222,5 +223,92 @@ impl SyncSettings {
             .get(id)
             .and_then(|c| c.allow_empty)
             .unwrap_or(self.allow_empty)
+    }
+}
+
+/// A setting under which an unattended run removes models without anyone reviewing it. Shown
+/// before an import turns auto-sync on with it (rendered per language at the edge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DestructiveSetting {
+    /// An empty upstream reply may empty a channel (globally or for some channels).
+    AllowEmpty,
+    /// `removal_threshold_pct` 100: no removal is ever held for review.
+    NoRemovalThreshold,
+    /// Redirect runs after each sync and prunes mappings whose target is gone.
+    PruneRedirectTargets,
+}
+
+impl fmt::Display for DestructiveSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DestructiveSetting::AllowEmpty => "an empty upstream list may empty a channel",
+            DestructiveSetting::NoRemovalThreshold => {
+                "no removal is held for review (threshold 100 %)"
+            }
+            DestructiveSetting::PruneRedirectTargets => {
+                "redirect mappings whose target is gone are removed"
+            }
+        })
+    }
+}
+
+impl SyncSettings {
+    /// The settings under which an unattended run removes models without review.
+    pub fn destructive(&self) -> Vec<DestructiveSetting> {
+        let mut out = Vec::new();
+        if self.allow_empty || self.channels.values().any(|c| c.allow_empty == Some(true)) {
+            out.push(DestructiveSetting::AllowEmpty);
+        }
+        if self.removal_threshold_pct >= 100 {
+            out.push(DestructiveSetting::NoRemovalThreshold);
+        }
+        if self.redirect.enabled && self.redirect.prune_missing_targets {
+            out.push(DestructiveSetting::PruneRedirectTargets);
+        }
+        out
+    }
+}
+
+/// The defaults for a site of a given type.
+pub trait SiteDefaults {
+    fn for_site(kind: SiteKind) -> Self;
+}
+
+/// The site bucket for a site type: under the gateway's own admin API limit, with a tenth of
+/// it left for the admin's dashboard and other tools on the same IP. No bucket admits more
+/// than `site_rpm × window + site_burst` in a window, so this never meets the server's 429.
+pub fn site_rate_defaults(kind: SiteKind) -> (u32, u32) {
+    let d = RateSettings::default();
+    match crate::gateway::api_rate_limit(kind) {
+        Some(l) => {
+            let burst = d.site_burst;
+            let budget = u64::from(l.max) * 9 / 10;
+            let rpm = budget.saturating_sub(u64::from(burst)) * 60_000 / l.window_ms.max(1);
+            (u32::try_from(rpm.clamp(1, 6000)).unwrap_or(1), burst)
+        }
+        None => (d.site_rpm, d.site_burst),
+    }
+}
+
+impl SiteDefaults for RateSettings {
+    /// The defaults for a site of this type ([`site_rate_defaults`] for the site bucket).
+    fn for_site(kind: SiteKind) -> RateSettings {
+        let (site_rpm, site_burst) = site_rate_defaults(kind);
+        RateSettings {
+            site_rpm,
+            site_burst,
+            ..RateSettings::default()
+        }
+    }
+}
+
+impl SiteDefaults for SyncSettings {
+    /// The defaults for a new site of this type (its site bucket under the gateway's own limit).
+    fn for_site(kind: SiteKind) -> SyncSettings {
+        SyncSettings {
+            rate: RateSettings::for_site(kind),
+            ..SyncSettings::default()
+        }
     }
 }

@@ -17,7 +17,6 @@ use msync_types::import::all_api_hub::{
 use msync_types::model::SiteId;
 use msync_types::protocol::{Command, Reply};
 use msync_types::settings::LimitScope;
-use wasm_bindgen::JsCast;
 
 // ----- words -------------------------------------------------------------------------------------
 
@@ -313,16 +312,9 @@ pub fn AllApiHubCard() -> impl IntoView {
     let busy = RwSignal::new(false);
 
     let choose = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
+        let Some(file) = api::picked_file(&ev) else {
             return;
         };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else {
-            return;
-        };
-        input.set_value("");
         preview.set(None);
         consent.set(Vec::new());
         notice.set(Notice::None);

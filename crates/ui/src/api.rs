@@ -94,9 +94,9 @@ pub fn on_event(mut f: impl FnMut(Event) + 'static) {
 /// against it (the worker's fetch stays under CORS), nor does it count it as holding the
 /// worker's port-less pattern (tests/e2e/firefox.test.mjs saw both).
 pub fn host_pattern_of(url: &str) -> Option<String> {
-    let u = web_sys::Url::new(url.trim()).ok()?;
-    let proto = u.protocol();
-    (proto == "http:" || proto == "https:").then(|| format!("{proto}//{}/*", u.hostname()))
+    msync_types::base_url::BaseUrl::parse(url)
+        .ok()
+        .map(|u| u.host_pattern())
 }
 
 /// Ask for the host permission `pattern` (from [`host_pattern_of`]). Must be called
@@ -188,6 +188,15 @@ pub fn download(filename: &str, mime: &str, content: &str) {
     }
 }
 
+/// The file picked in an `<input type="file">` whose `change` event this is, if any. The input
+/// is cleared, so picking the same file again fires `change` again.
+pub fn picked_file(ev: &web_sys::Event) -> Option<web_sys::File> {
+    let input = ev.target()?.dyn_into::<web_sys::HtmlInputElement>().ok()?;
+    let file = input.files()?.get(0)?;
+    input.set_value("");
+    Some(file)
+}
+
 /// Read a picked file as text.
 pub async fn read_file(file: web_sys::File) -> Result<String, String> {
     JsFuture::from(file.text())
@@ -233,18 +242,21 @@ pub fn browser_language() -> String {
 const LANG_KEY: &str = "msync.lang";
 
 /// The language the user picked on this device (page-local preference, not a setting).
+/// gloo-storage keeps values as JSON (`"zh"`); a bare `zh` from before is read as well.
 pub fn saved_language() -> Option<String> {
-    web_sys::window()?
-        .local_storage()
-        .ok()??
-        .get_item(LANG_KEY)
-        .ok()?
+    use gloo_storage::{LocalStorage, Storage};
+    LocalStorage::get::<String>(LANG_KEY).ok().or_else(|| {
+        LocalStorage::raw()
+            .get_item(LANG_KEY)
+            .ok()
+            .flatten()
+            .filter(|v| !v.is_empty())
+    })
 }
 
 pub fn save_language(code: &str) {
-    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = s.set_item(LANG_KEY, code);
-    }
+    use gloo_storage::{LocalStorage, Storage};
+    let _ = LocalStorage::set(LANG_KEY, code);
 }
 
 pub fn location_hash() -> String {

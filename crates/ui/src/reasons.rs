@@ -5,6 +5,7 @@
 use crate::format::fill;
 use crate::i18n::{lookup, Lang};
 use msync_types::error::Error;
+use msync_types::hold::RevertHold;
 use msync_types::reason::{
     GaveUp, ItemNote, ItemReason, LostRoutes, RedirectKind, ReviewReason, RunError, RunNote,
     SkipReason, UNSTORABLE_SHOWN,
@@ -66,6 +67,9 @@ pub fn review_text(lang: Lang, r: &ReviewReason) -> String {
         ReviewReason::ChangedSincePreview => t("reason.changed_since_preview").into(),
         ReviewReason::ChangedSinceWrite => t("reason.changed_since_write").into(),
         ReviewReason::SnapshotMappingUnreadable => t("reason.snapshot_mapping").into(),
+        ReviewReason::RevertHold {
+            hold: RevertHold::EmptyModelList { site },
+        } => fill(t("reason.revert_empty_models"), &[&site.label()]),
         ReviewReason::MappingUnreadable { error, clearing } => fill(
             t(if *clearing {
                 "reason.mapping_unreadable_clear"
@@ -238,6 +242,11 @@ mod tests {
             ReviewReason::ChangedSincePreview,
             ReviewReason::ChangedSinceWrite,
             ReviewReason::SnapshotMappingUnreadable,
+            ReviewReason::RevertHold {
+                hold: RevertHold::EmptyModelList {
+                    site: SiteKind::Octopus,
+                },
+            },
             ReviewReason::MappingUnreadable {
                 error: "model_mapping is not a JSON object".into(),
                 clearing: false,

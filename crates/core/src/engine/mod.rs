@@ -24,6 +24,7 @@
 
 mod apply;
 mod deadline;
+pub use msync_types::hold;
 pub mod limit;
 mod lock;
 mod order;

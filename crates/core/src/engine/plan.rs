@@ -1,4 +1,4 @@
-//! The per-channel decision (SPEC §3.2 steps 2–6) as a pure function, and the plan as a value.
+//! The per-channel decision (`docs/sync.md` §2, steps 2–6) as a pure function, and the plan as a value.
 
 use super::record::ChannelState;
 use crate::filter::{normalize, Filters};

@@ -1,4 +1,4 @@
-//! Model redirect writes (SPEC §4) through the engine: previews, then runs that apply them with a
+//! Model redirect writes (`docs/redirect.md`) through the engine: previews, then runs that apply them with a
 //! snapshot before every write, so [`Engine::revert_run`] restores models and mapping exactly.
 //!
 //! * [`Engine::preview_redirect`] — list the channels fresh and plan a [`RedirectOp`]; nothing is

@@ -109,6 +109,15 @@ impl Engine {
             item.reason = Some(ItemReason::Note(ItemNote::AlreadyAsSnapshot));
             return self.finish(item, start);
         }
+        let caps = self.gw.capabilities();
+        if !caps.empty_model_list && caps.model_list.clean(&target.before.models).is_empty() {
+            item.status = ItemStatus::NeedsReview;
+            let hold = hold::RevertHold::EmptyModelList {
+                site: self.gw.site().kind,
+            };
+            item.reason = Some(ItemReason::Review(ReviewReason::RevertHold { hold }));
+            return self.finish(item, start);
+        }
         let as_written = same_set(&current.models, &target.after.models)
             && redirect::same_mapping(&current.mapping, &target.after.mapping);
         if !as_written && !force {

@@ -9,7 +9,8 @@ use crate::reason::RunError;
 use crate::redact::redact;
 use async_trait::async_trait;
 pub use msync_types::gateway::{
-    clean_models, unstorable_error, ApiRateLimit, Capabilities, ConnectionReport, ModelListFormat,
+    api_rate_limit, capabilities, unstorable_error, ApiRateLimit, Capabilities, ConnectionReport,
+    CredentialField, CredentialKind, MappingRules, ModelListFormat,
 };
 use std::rc::Rc;
 
@@ -23,17 +24,6 @@ pub mod testing;
 
 #[cfg(test)]
 mod tests;
-
-/// The admin API limit a site type enforces by default (`docs/gateways.md`); `None` when the
-/// server has none (Octopus, AxonHub).
-pub fn api_rate_limit(kind: SiteKind) -> Option<ApiRateLimit> {
-    match kind {
-        SiteKind::NewApi => Some(new_api::API_RATE_LIMIT),
-        SiteKind::Veloera => Some(new_api::VELOERA_API_RATE_LIMIT),
-        SiteKind::DoneHub => Some(done_hub::API_RATE_LIMIT),
-        SiteKind::Octopus | SiteKind::AxonHub => None,
-    }
-}
 
 #[async_trait(?Send)]
 pub trait Gateway {
@@ -208,17 +198,16 @@ pub fn connect(ctx: Ctx) -> Box<dyn Gateway> {
     }
 }
 
+/// Every byte but RFC 3986's unreserved ones (`A-Z a-z 0-9 - . _ ~`).
+pub const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encode one URL path segment (a DoneHub tag, say): everything but unreserved bytes.
 pub fn encode_path_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(segment, NOT_UNRESERVED).to_string()
 }
 
 #[cfg(test)]

@@ -465,45 +465,44 @@ fn credentials(
 ) -> (Credentials, Vec<CredentialField>) {
     let mut c = Credentials::default();
     let mut missing = Vec::new();
-    match kind {
-        SiteKind::NewApi | SiteKind::Veloera | SiteKind::DoneHub => {
-            c.token = Secret(src.token.clone());
-            if src.token.is_empty() {
-                missing.push(CredentialField::Token);
+    let need = crate::gateway::capabilities(kind).credentials;
+    for &field in need.fields() {
+        let empty = match field {
+            CredentialField::Token => {
+                c.token = Secret(src.token.clone());
+                src.token.is_empty()
             }
-            if kind == SiteKind::DoneHub {
-                if !src.user_id.is_empty() {
-                    warnings.push(Warning::UserIdNotUsed);
+            CredentialField::UserId => match src.user_id.parse::<i64>() {
+                Ok(id) if id > 0 => {
+                    c.user_id = Some(id);
+                    false
                 }
-            } else {
-                match src.user_id.parse::<i64>() {
-                    Ok(id) if id > 0 => c.user_id = Some(id),
-                    _ => {
-                        if !src.user_id.is_empty() {
-                            warnings.push(Warning::InvalidUserId {
-                                value: src.user_id.clone(),
-                            });
-                        }
-                        missing.push(CredentialField::UserId);
+                _ => {
+                    if !src.user_id.is_empty() {
+                        warnings.push(Warning::InvalidUserId {
+                            value: src.user_id.clone(),
+                        });
                     }
+                    true
                 }
+            },
+            CredentialField::Username | CredentialField::Email => {
+                if !src.username.is_empty() {
+                    c.username = Some(src.username.clone());
+                }
+                src.username.is_empty()
             }
+            CredentialField::Password => {
+                c.password = Secret(src.password.clone());
+                src.password.is_empty()
+            }
+        };
+        if empty {
+            missing.push(field);
         }
-        SiteKind::Octopus | SiteKind::AxonHub => {
-            if src.username.is_empty() {
-                missing.push(if kind == SiteKind::AxonHub {
-                    CredentialField::Email
-                } else {
-                    CredentialField::Username
-                });
-            } else {
-                c.username = Some(src.username.clone());
-            }
-            c.password = Secret(src.password.clone());
-            if src.password.is_empty() {
-                missing.push(CredentialField::Password);
-            }
-        }
+    }
+    if need.uses_token() && !need.uses_user_id() && !src.user_id.is_empty() {
+        warnings.push(Warning::UserIdNotUsed);
     }
     if !src.login_fields.is_empty() {
         warnings.push(Warning::LoginFieldsIgnored {

@@ -1,4 +1,4 @@
-//! Current option maps, the merge of chosen values, previews, snapshots and outcomes (§1.7).
+//! Current option maps, the merge of chosen values, previews, snapshots and outcomes (`docs/admin-apis.md` §1.7).
 //!
 //! New API stores each ratio type as one option whose value is the whole map as a JSON string,
 //! and every write replaces the whole map. So: read all maps, merge the choices, and write back
@@ -8,6 +8,7 @@
 use super::RatioChoice;
 use super::{RatioField, RatioValue};
 use crate::error::{Error, Result};
+use msync_types::ratio::LockedRatio;
 pub use msync_types::ratio::{
     FieldChange, ModelChange, RatioApplyOutcome, RatioPreview, RatioRevertOutcome, RatioSnapshot,
     RatioSnapshotHead,
@@ -22,6 +23,10 @@ pub struct OptionMaps {
     /// The stored strings by option key (`None` = the key is absent).
     pub raw: BTreeMap<String, Option<String>>,
     pub maps: BTreeMap<RatioField, Map<String, Value>>,
+    /// Models whose completion ratio the server enforces (the ratio it uses), from the
+    /// synthetic `CompletionRatioMeta` item of `GET /api/option/` (`controller/option.go`,
+    /// builds since 2025): it names only models in the site's ratio maps. Empty on older builds.
+    pub locked_completion: BTreeMap<String, f64>,
 }
 
 impl OptionMaps {
@@ -49,6 +54,17 @@ impl OptionMaps {
             };
             out.raw.insert(key.to_string(), raw);
             out.maps.insert(field, map);
+        }
+        // `{"model":{"ratio":6,"locked":true},…}`; an unreadable meta only loses the marks.
+        if let Some((_, text)) = items.iter().rev().find(|(k, _)| k == "CompletionRatioMeta") {
+            if let Ok(Value::Object(meta)) = serde_json::from_str::<Value>(text) {
+                for (model, info) in meta {
+                    let locked = info.get("locked").and_then(Value::as_bool) == Some(true);
+                    if let (true, Some(r)) = (locked, info.get("ratio").and_then(Value::as_f64)) {
+                        out.locked_completion.insert(model, r);
+                    }
+                }
+            }
         }
         Ok(out)
     }
@@ -122,6 +138,9 @@ pub struct RatioPlan {
     pub writes: Vec<KeyWrite>,
     /// Choices equal to what the site already has.
     pub unchanged: usize,
+    /// Completion ratios chosen for models the server locks: left out.
+    #[serde(default)]
+    pub locked: Vec<LockedRatio>,
 }
 
 impl RatioPlan {
@@ -130,6 +149,22 @@ impl RatioPlan {
     /// Choosing both for one model, a value of the wrong kind, or a negative or non-finite
     /// number is refused.
     pub fn new(current: &OptionMaps, choices: &[RatioChoice]) -> Result<RatioPlan> {
+        // The server ignores a locked model's completion ratio: writing it would "succeed",
+        // read back as written, and change nothing.
+        let is_locked = |c: &RatioChoice| {
+            c.field == RatioField::CompletionRatio
+                && current.locked_completion.contains_key(&c.model)
+        };
+        let locked: Vec<LockedRatio> = choices
+            .iter()
+            .filter(|c| is_locked(c))
+            .map(|c| LockedRatio {
+                model: c.model.clone(),
+                enforced: current.locked_completion[&c.model],
+            })
+            .collect();
+        let kept: Vec<RatioChoice> = choices.iter().filter(|c| !is_locked(c)).cloned().collect();
+        let choices = &kept[..];
         let mut price_models = std::collections::BTreeSet::new();
         let mut ratio_models = std::collections::BTreeSet::new();
         for c in choices {
@@ -237,6 +272,7 @@ impl RatioPlan {
                 .collect(),
             writes,
             unchanged,
+            locked,
         })
     }
 
@@ -246,6 +282,7 @@ impl RatioPlan {
             models: self.models.clone(),
             keys: self.writes.iter().map(|w| w.key.clone()).collect(),
             unchanged: self.unchanged,
+            locked: self.locked.clone(),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! New API ratio / price sync (SPEC §5, `gateway-apis.md` §1.6–1.7).
+//! New API ratio / price sync (`docs/ratios.md`).
 //!
 //! The flow, and where each step lives:
 //!

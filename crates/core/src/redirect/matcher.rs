@@ -6,10 +6,10 @@
 //! against them (one hash lookup per name; parsed names are cached across channels), so a run
 //! over thousands of channels does no quadratic string work.
 
-use super::fxhash::{FxMap, FxSet};
 use super::normalize::{
     core_identity, key_and_skeleton, key_and_skeleton_into, strip_dates, DateStamp,
 };
+use rustc_hash::{FxHashMap as FxMap, FxHashSet as FxSet};
 use std::cell::RefCell;
 
 pub use msync_types::redirect::{

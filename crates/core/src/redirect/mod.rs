@@ -1,4 +1,4 @@
-//! Model redirect (SPEC §4): "standard model → actual model" mappings per channel, under a strict
+//! Model redirect (`docs/redirect.md`): "standard model → actual model" mappings per channel, under a strict
 //! version guard, merged into the channel's mapping without destroying what the admin wrote.
 //!
 //! * [`normalize`] — core identity, date suffixes, token keys (pure functions of one name);
@@ -11,7 +11,6 @@
 //! The rules, with examples, are in `docs/redirect.md`.
 
 pub mod apply;
-mod fxhash;
 pub mod matcher;
 pub mod normalize;
 pub use msync_types::redirect::presets;

@@ -319,28 +319,7 @@ pub struct SettingChange {
 
 // ----- warnings -----------------------------------------------------------------------------------
 
-/// A credential field of a site.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CredentialField {
-    Token,
-    UserId,
-    Username,
-    Email,
-    Password,
-}
-
-impl fmt::Display for CredentialField {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CredentialField::Token => "access token",
-            CredentialField::UserId => "user id",
-            CredentialField::Username => "username",
-            CredentialField::Email => "email",
-            CredentialField::Password => "password",
-        })
-    }
-}
+pub use crate::gateway::CredentialField;
 
 /// Why a filter rule was not carried over.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! and the outcomes of apply and revert. Planning and writing are the engine's
 //! (`msync_core::ratio`).
 
+use super::diff::LockedRatio;
 use super::types::RatioField;
 use crate::error::Error;
 use crate::model::SiteId;
@@ -36,6 +37,9 @@ pub struct RatioPreview {
     /// Option keys that will be written.
     pub keys: Vec<String>,
     pub unchanged: usize,
+    /// Completion ratios chosen for models the server locks: not written.
+    #[serde(default)]
+    pub locked: Vec<LockedRatio>,
 }
 
 /// The previous maps, kept before an apply so it can be reverted.

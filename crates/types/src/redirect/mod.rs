@@ -1,4 +1,4 @@
-//! Model redirect (SPEC §4) as values: the settings, each standard model's [`Outcome`] per
+//! Model redirect (`docs/redirect.md`) as values: the settings, each standard model's [`Outcome`] per
 //! channel, a channel's preview, and the redirect operations a run records. The matcher and the
 //! planning functions are the engine's (`msync_core::redirect`); the rules, with examples, are in
 //! `docs/redirect.md`.
@@ -309,7 +309,7 @@ pub enum ClearScope {
 
 // ----- settings and operations -------------------------------------------------------------------
 
-/// Redirect settings (SPEC §4), stored per site.
+/// Redirect settings (`docs/redirect.md`), stored per site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedirectSettings {
     #[serde(default)]

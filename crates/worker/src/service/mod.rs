@@ -332,7 +332,10 @@ impl Env {
             Command::ExportSettings { include_secrets } => {
                 self.export_settings(include_secrets).await?
             }
-            Command::ImportSettings { content } => self.import_settings(&content).await?,
+            Command::ImportSettings {
+                content,
+                confirm_auto_sync,
+            } => self.import_settings(&content, confirm_auto_sync).await?,
             Command::PreviewAllApiHub { content } => self.preview_all_api_hub(&content).await?,
             Command::ImportAllApiHub { content, update } => {
                 self.import_all_api_hub(&content, &update).await?

@@ -30,7 +30,7 @@ pub fn settings_key(site: &SiteId) -> String {
 
 /// Prefix of everything the engine stores for a site (history, lock, snapshots).
 pub fn history_prefix(site: &SiteId) -> String {
-    format!("sync/{}/", site.0.replace('%', "%25").replace('/', "%2F"))
+    msync_core::history::site_prefix(site)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
