@@ -26,6 +26,7 @@ pub use msync_types::model;
 pub mod probe;
 pub use msync_types::protocol;
 pub mod ratio;
+pub use msync_types::reason;
 pub mod redact;
 pub mod redirect;
 pub mod settings;

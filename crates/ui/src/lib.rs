@@ -11,6 +11,7 @@ mod options;
 mod popup;
 mod probe; // issue 21
 mod ratios;
+mod reasons;
 mod redirect;
 mod settings;
 mod sites;

@@ -7,9 +7,10 @@
 //! a per-run and a per-channel budget, and a cache per (site, channel, model) with a TTL. A dry
 //! run sends nothing: it marks the models it would probe (the estimate), within the budgets.
 
+use super::deadline::Deadline;
 use super::plan::{ChannelPlan, Decision};
 use super::record::ItemResult;
-use super::{Deadline, Engine};
+use super::Engine;
 use crate::error::{Error, ErrorClass, Result};
 use crate::model::Channel;
 use crate::probe::{
