@@ -20,7 +20,7 @@
 use msync_core::base_url::{BaseUrl, BaseUrlError};
 use msync_core::filter::{FilterAction, Rule, RuleKind};
 use msync_core::gateway::{capabilities, CredentialField};
-use msync_core::model::{Credentials, Secret, Site, SiteId, SiteKind};
+use msync_core::model::{CredentialFields, Secret, Site, SiteId, SiteKind};
 use msync_core::settings::{ChannelConfig, LimitScope, SettingsCheck, SyncMode, SyncSettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -663,7 +663,7 @@ impl<'a> Loader<'a> {
             }
         }
         let mut cred_errors = Vec::new();
-        let mut credentials = Credentials::default();
+        let mut credentials = CredentialFields::default();
         if token_site {
             if need.uses_user_id() {
                 match &r.user_id {
@@ -796,7 +796,7 @@ impl<'a> Loader<'a> {
                 name,
                 kind,
                 base_url,
-                credentials,
+                credentials: need.shape(credentials),
                 allow_insecure,
             },
             settings,

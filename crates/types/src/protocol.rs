@@ -11,7 +11,7 @@
 use crate::error::ErrorClass;
 use crate::gateway::{Capabilities, ConnectionReport};
 use crate::import::all_api_hub::{ImportError, ImportPreview};
-use crate::model::{Channel, ChannelId, Credentials, SiteId, SiteKind};
+use crate::model::{Channel, ChannelId, CredentialFields, SiteId, SiteKind};
 use crate::ratio::{
     RatioApplyOutcome, RatioChoice, RatioDiff, RatioPreview, RatioRevertOutcome, RatioSnapshotHead,
     RatioSources, RatioUpstream,
@@ -59,8 +59,9 @@ pub struct SiteInput {
     pub name: String,
     pub kind: SiteKind,
     pub base_url: String,
+    /// As the form holds them; the worker keeps the fields the site type uses.
     #[serde(default)]
-    pub credentials: Credentials,
+    pub credentials: CredentialFields,
     /// Consent to plain http to a non-local host (required for such an address).
     #[serde(default)]
     pub allow_insecure: bool,

@@ -123,19 +123,11 @@ impl AxonHub {
     }
 
     async fn sign_in(&self) -> Result<String> {
-        let creds = &self.ctx.site.credentials;
-        let email = creds
-            .username
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
+        let (email, password) = (self.ctx.site.credentials.login())
             .ok_or_else(|| Error::validation("AxonHub needs an email and password"))?;
-        if creds.password.is_empty() {
-            return Err(Error::validation("AxonHub needs an email and password"));
-        }
         let req = Request::new(Method::Post, self.ctx.url("/admin/auth/signin"))
             .header("Accept", "application/json")
-            .json(&json!({ "email": email, "password": creds.password.expose() }));
+            .json(&json!({ "email": email, "password": password.expose() }));
         let resp = self.ctx.send(req).await?;
         if !(200..300).contains(&resp.status) {
             return Err(self.rest_error(&resp, "AxonHub sign-in failed"));

@@ -18,7 +18,7 @@ use super::new_api::{
 use super::{encode_path_segment, Capabilities, ConnectionReport, Ctx, Gateway, ModelListFormat};
 use crate::error::{Error, ErrorClass, Result};
 use crate::http::{Method, Request};
-use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, Site};
+use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, Secret, Site};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -47,7 +47,12 @@ impl DoneHub {
         Request::new(method, self.ctx.url(path))
             .header(
                 "Authorization",
-                format!("Bearer {}", self.ctx.site.credentials.token.expose()),
+                format!(
+                    "Bearer {}",
+                    (self.ctx.site.credentials.token())
+                        .map(Secret::expose)
+                        .unwrap_or_default()
+                ),
             )
             .header("Accept", "application/json")
     }

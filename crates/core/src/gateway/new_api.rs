@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorClass, Result};
 use crate::filter::normalize;
 use crate::http::{Method, Request, Response};
 use crate::model::{
-    AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, ModelPattern, Site,
+    AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, ModelPattern, Secret, Site,
     SiteKind,
 };
 use async_trait::async_trait;
@@ -70,10 +70,11 @@ impl NewApi {
 /// never hurts. (Shared with the ratio sync calls in `new_api_ratio`.)
 pub(super) fn admin_request(ctx: &Ctx, method: Method, path: &str) -> Request {
     let creds = &ctx.site.credentials;
+    let token = creds.token().map(Secret::expose).unwrap_or_default();
     let mut req = Request::new(method, ctx.url(path))
-        .header("Authorization", format!("Bearer {}", creds.token.expose()))
+        .header("Authorization", format!("Bearer {token}"))
         .header("Accept", "application/json");
-    if let Some(uid) = creds.user_id {
+    if let Some(uid) = creds.user_id() {
         let name = match ctx.site.kind {
             SiteKind::Veloera => "Veloera-User",
             _ => "New-Api-User",

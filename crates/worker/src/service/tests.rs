@@ -8,7 +8,7 @@ use msync_core::engine::record::{ItemResult, ItemStatus, RunState, Trigger};
 use msync_core::engine::retry::SplitMix64;
 use msync_core::engine::{EngineDeps, Progress, Selection};
 use msync_core::gateway::{Capabilities, ConnectionReport};
-use msync_core::model::{Channel, ChannelId, ChannelUpdate, Credentials, Secret, SiteKind};
+use msync_core::model::{Channel, ChannelId, ChannelUpdate, CredentialFields, Secret, SiteKind};
 use msync_core::protocol::{ExportFormat, ItemFilter, SiteInput};
 use msync_core::store::MemoryStore;
 use msync_core::testing::{fake_channel, FakeGateway};
@@ -359,7 +359,7 @@ fn input(id: &str, url: &str, token: &str) -> SiteInput {
         name: format!("Site {id}"),
         kind: SiteKind::NewApi,
         base_url: url.into(),
-        credentials: Credentials {
+        credentials: CredentialFields {
             token: Secret(token.into()),
             user_id: Some(1),
             ..Default::default()
@@ -423,7 +423,7 @@ fn sites_are_validated_listed_without_secrets_and_keep_secrets_on_edit() {
             name: " ".into(),
             kind: SiteKind::Octopus,
             base_url: "ftp://x".into(),
-            credentials: Credentials::default(),
+            credentials: CredentialFields::default(),
             allow_insecure: false,
         },
     });
@@ -1323,7 +1323,10 @@ fn migration_1_to_2_normalizes_urls_and_adds_settings() {
         assert_eq!(meta.starts, if with_meta { 4 } else { 1 });
         let sites = block(w.env.sites()).unwrap();
         assert_eq!(sites[0].base_url, "http://127.0.0.1:3000");
-        assert_eq!(sites[0].credentials.token.expose(), "sk-v1-secret");
+        assert_eq!(
+            sites[0].credentials.token().unwrap().expose(),
+            "sk-v1-secret"
+        );
         assert!(w.store.snapshot().contains_key("settings/old"));
         // A New API site's defaults: its site bucket under New API's own rate limit.
         assert_eq!(
