@@ -642,3 +642,43 @@ fn a_write_reads_its_channel_once_on_done_hub_and_axon_hub() {
         }
     }
 }
+
+/// Item 2, revert: when the gateway refuses to take a route back, the models are still restored
+/// and the item fails saying which routes to add again by hand (never a silent success).
+#[test]
+fn octopus_revert_says_which_routes_could_not_be_restored() {
+    let env = Env::new(MockConfig::new(Flavor::Octopus).channels(8));
+    let (cid, model, group, gid) = active_route(&env.mock.groups());
+    env.mock
+        .patch_channel(cid, json!({"auto_sync": false, "enabled": true}));
+    let stored = list_of(&env.mock.channel(cid).unwrap()["model"]);
+    let upstream: Vec<String> = stored.iter().filter(|m| **m != model).cloned().collect();
+    env.mock.set_upstream_models(cid, upstream);
+    let out = env.run(&["--json", "plan", "--channels", &cid.to_string()]);
+    let plan = out.json();
+    let out = env.run(&["--json", "apply", plan["run"]["id"].as_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let applied = out.json();
+
+    env.mock.set_fault(
+        FaultRule::new(FaultKind::BusinessError {
+            message: "database is locked".into(),
+        })
+        .path("/api/v1/group/update"),
+    );
+    let out = env.run(&["--json", "revert", applied["run"]["id"].as_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let it = item_of(&out.json(), cid).clone();
+    assert_eq!(it["status"], "failed", "{it}");
+    let text = it.to_string();
+    assert!(
+        text.contains("could not be created again")
+            && text.contains(&model)
+            && text.contains(&group)
+            && text.contains("database is locked"),
+        "{text}"
+    );
+    assert!(list_of(&env.mock.channel(cid).unwrap()["model"]).contains(&model));
+    let (_, item) = group_and_item(&env.mock.groups(), gid, cid, &model);
+    assert!(item.is_none());
+}
