@@ -1,6 +1,7 @@
 // The options page's Ratios screen (New API ratio sync), driven through real clicks in headless
 // Chromium. The managed site is one mockgw; its upstream is a second mockgw (fetched for real by
-// the site mock over 127.0.0.1) plus a dead port. Screenshots: target/e2e-artifacts/ui-ratios-*.png.
+// the site mock over 127.0.0.1), a third that does not expose /api/ratio_config and later breaks,
+// and a dead port. Screenshots: target/e2e-artifacts/ui-ratios-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, startGateway, command, screenshot } from './harness.mjs';
@@ -11,6 +12,7 @@ const LONG = { timeout: 60000 };
 let ext;
 let gw;
 let up;
+let flaky;
 let admin;
 let page;
 
@@ -21,13 +23,14 @@ before(async () => {
     ModelRatio: JSON.stringify({ 'gpt-4o': 2.5, 'gpt-4o-mini': 0.075, 'deepseek-chat': 0.14, 'new-model': 3 }),
     CompletionRatio: JSON.stringify({ 'gpt-4o': 4, 'gpt-4o-mini': 4, 'deepseek-chat': 2, 'new-model': 1 }),
   });
+  flaky = await startGateway(['--flavor', 'new-api', '--channels', '0', '--seed', '3']);
   admin = await startGateway(['--flavor', 'new-api', '--channels', '1', '--token', TOKEN, '--role', 'admin']);
   ext = await launch({ colorScheme: 'light', locale: 'en-US' });
   page = await ext.ctx.newPage();
 });
 after(async () => {
   await ext?.close();
-  for (const g of [gw, up, admin]) g?.stop();
+  for (const g of [gw, up, flaky, admin]) g?.stop();
 });
 
 async function ratioMap(mock, key) {
@@ -67,19 +70,31 @@ test('ratios: fetch a diff, pick a column and a cell, preview, apply, revert', a
   await form.getByLabel('Name').fill('friend');
   await form.getByLabel('Base URL').fill(`${up.url}/`);
   await page.getByTestId('ratio-add-custom').click();
-  // An upstream nobody listens on: a failed test, not a failed fetch.
+  await page.getByTestId('ratio-customs').getByText('friend').waitFor(LONG);
+  // An upstream nobody listens on: the site cannot read it, so it is not added.
   await form.getByLabel('Name').fill('dead');
   await form.getByLabel('Base URL').fill('http://127.0.0.1:9');
   await page.getByTestId('ratio-add-custom').click();
+  await page.getByTestId('error').getByText(/Upstream dead was not added: the site could not read it/).waitFor(LONG);
+  // /api/ratio_config typed by hand on an upstream that does not expose it (403, new-api
+  // controller/ratio_config.go): added with the public /api/pricing instead, and said so.
+  await form.getByLabel('Name').fill('flaky');
+  await form.getByLabel('Base URL').fill(flaky.url);
+  await form.getByLabel('Endpoint').fill('/api/ratio_config');
+  await page.getByTestId('ratio-add-custom').click();
+  await page.getByText(/\/api\/ratio_config is not exposed on this upstream .* read from the public \/api\/pricing instead/).waitFor(LONG);
   const customs = await page.getByTestId('ratio-customs').innerText();
   assert.match(customs, new RegExp(`friend — ${up.url} /api/pricing`));
-  assert.match(customs, /dead/);
+  assert.match(customs, new RegExp(`flaky — ${flaky.url} /api/pricing`));
+  assert.doesNotMatch(customs, /dead/);
 
+  // An upstream that breaks after it was added: a failed test, not a failed fetch.
+  await flaky.control('faults', { kind: 'status', status: 502, path: '/api/pricing' });
   await page.getByTestId('ratio-fetch').click();
   const table = page.getByTestId('ratio-table');
   await table.waitFor(LONG);
-  assert.match(await page.getByTestId('ratio-failed').innerText(), /dead/);
-  assert.equal(await page.locator('[data-testid="ratio-column"][data-upstream="dead"]').getByTestId('take-column').isVisible(), false,
+  assert.match(await page.getByTestId('ratio-failed').innerText(), /flaky: 502/);
+  assert.equal(await page.locator('[data-testid="ratio-column"][data-upstream="flaky"]').getByTestId('take-column').isVisible(), false,
     'a failed upstream offers nothing to take');
   const gpt = page.locator('[data-testid="ratio-row"][data-model="gpt-4o"][data-field="model_ratio"]');
   assert.match(await gpt.innerText(), /1\.25/);

@@ -574,3 +574,31 @@ fn locked_completion_ratios_are_shown_and_never_written() {
         out.stderr
     );
 }
+
+/// Issue 23 item 9 (endpoint): a custom upstream given with `/api/ratio_config` on an upstream
+/// that does not expose it (403, new-api `controller/ratio_config.go`) is read from the public
+/// `/api/pricing` instead, and the table says so in English; `--json` carries the typed note.
+#[test]
+fn a_refused_ratio_config_is_read_from_pricing_and_said() {
+    let env = site_env();
+    let up = upstream_one();
+    let arg = format!("up-one={},/api/ratio_config", up.base_url());
+    let out = env.run(&["ratios", "diff", "--custom", &arg]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("ok      up-one"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("/api/ratio_config is not exposed on this upstream")
+            && out.stdout.contains("/api/pricing instead"),
+        "{}",
+        out.stdout
+    );
+    let out = env.run(&["--json", "ratios", "diff", "--custom", &arg]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(
+        doc["tests"][0]["note"]["kind"], "pricing_instead_of_ratio_config",
+        "{doc}"
+    );
+    assert!(row(&rows(&doc), "gpt-4o", "model_ratio").is_some());
+}

@@ -12,7 +12,7 @@ use msync_core::gateway::Ctx;
 use msync_core::model::{Credentials, Secret, Site, SiteId, SiteKind};
 use msync_core::ratio::{
     Cell, DiffFilter, FetchRequest, RatioDiff, RatioField, RatioSelection, RatioSync,
-    RatioUpstream, RatioValue, OFFICIAL_PRESET_ID,
+    RatioUpstream, RatioValue, UpstreamNote, OFFICIAL_PRESET_ID,
 };
 use msync_core::store::{KvStore, MemoryStore};
 use msync_core::ErrorClass;
@@ -436,10 +436,11 @@ fn malformed_data_and_exposure_off_are_per_upstream_errors() {
         let diff = sync.fetch(&req).await.unwrap();
         assert!(test_of(&diff, "up-one").ok);
         assert!(test_of(&diff, "open").ok);
-        assert_eq!(
-            test_of(&diff, "closed").error.as_deref(),
-            Some("403 Forbidden")
-        );
+        assert_eq!(test_of(&diff, "open").note, None);
+        // Exposure off: msync asked the public /api/pricing instead, and says so.
+        let c = test_of(&diff, "closed");
+        assert!(c.ok && c.error.is_none(), "{c:?}");
+        assert_eq!(c.note, Some(UpstreamNote::PricingInsteadOfRatioConfig));
         let b = test_of(&diff, "broken");
         assert!(
             !b.ok && b.error.as_deref().unwrap().contains("JSON"),
@@ -455,6 +456,74 @@ fn malformed_data_and_exposure_off_are_per_upstream_errors() {
             Some(&num(2.5))
         );
     });
+}
+
+/// Issue 23 item 9 (endpoint): on an era-A site the guessed endpoint for a custom upstream is
+/// `/api/ratio_config`, which a New API serves only with `ExposeRatioEnabled` on (403
+/// otherwise: new-api `controller/ratio_config.go`; the site's fetch reports `resp.Status`,
+/// `controller/ratio_sync.go`). msync asks the public `/api/pricing` instead, in the fetch and
+/// in the check made when an upstream is added; when that fails too, the test says the upstream
+/// must enable exposure (class `permission`).
+#[test]
+fn a_refused_ratio_config_falls_back_to_pricing() {
+    let site = MockGateway::start(MockConfig::new(Flavor::NewApi).channels(3).era(Era::A)).unwrap();
+    let up = upstream_one();
+    let broken = upstream_one();
+    broken.set_fault(FaultRule::new(FaultKind::Html { status: Some(502) }).path("/api/pricing"));
+    block_on(async {
+        let sync = sync_with(&site, Rc::new(MemoryStore::new()));
+        let default = sync.sources().await.unwrap().default_endpoint;
+        assert_eq!(default, "/api/ratio_config");
+        let guessed = |name: &str, m: &MockHandle| {
+            RatioUpstream::custom(name, &m.base_url(), None, &default).unwrap()
+        };
+        let diff = sync
+            .fetch(&FetchRequest::new(vec![
+                guessed("up", &up),
+                guessed("broken", &broken),
+            ]))
+            .await
+            .unwrap();
+        let t = test_of(&diff, "up");
+        assert!(t.ok, "{t:?}");
+        assert_eq!(t.note, Some(UpstreamNote::PricingInsteadOfRatioConfig));
+        assert_eq!(
+            diff.row("gpt-4o", RatioField::ModelRatio)
+                .unwrap()
+                .value_from("up"),
+            Some(&num(2.5))
+        );
+        let b = test_of(&diff, "broken");
+        assert!(!b.ok);
+        assert_eq!(b.error.as_deref(), Some("403 Forbidden"));
+        let note = b.note.clone().expect("a note");
+        assert!(
+            matches!(&note, UpstreamNote::RatioConfigNotExposed { pricing_error } if pricing_error.contains("502")),
+            "{note:?}"
+        );
+        assert_eq!(note.class(), Some(ErrorClass::Permission));
+        assert!(note.to_string().contains("ExposeRatioEnabled"), "{note}");
+
+        // Checked when added: the upstream comes back with the endpoint that works.
+        let check = sync.check_upstream(&guessed("up", &up)).await.unwrap();
+        assert!(check.test.ok);
+        assert_eq!(check.upstream.endpoint, "/api/pricing");
+        let check = sync
+            .check_upstream(&guessed("broken", &broken))
+            .await
+            .unwrap();
+        assert!(!check.test.ok);
+        assert_eq!(check.upstream.endpoint, "/api/ratio_config");
+        // With exposure on, the guessed endpoint is kept.
+        up.set_option("ExposeRatioEnabled", "true");
+        let check = sync.check_upstream(&guessed("up", &up)).await.unwrap();
+        assert!(check.test.ok && check.test.note.is_none(), "{check:?}");
+        assert_eq!(check.upstream.endpoint, "/api/ratio_config");
+    });
+    // The upstream really was asked both ways, ratio_config first.
+    let paths: Vec<String> = up.requests().into_iter().map(|r| r.path).collect();
+    let at = |p: &str| paths.iter().position(|x| x == p);
+    assert!(at("/api/ratio_config") < at("/api/pricing"), "{paths:?}");
 }
 
 #[test]

@@ -265,6 +265,124 @@ fn octopus_removing_a_routed_model_is_held_for_review() {
     assert_eq!(env.mock.groups(), items_before, "group routes changed");
 }
 
+/// The (channel, model, group) of a group's active item, with the group's id.
+fn active_route(groups: &[Value]) -> (u64, String, String, u64) {
+    groups
+        .iter()
+        .find_map(|g| {
+            let active = g["active_item_id"].as_u64().filter(|a| *a != 0)?;
+            let it = g["items"]
+                .as_array()?
+                .iter()
+                .find(|it| it["id"].as_u64() == Some(active))?;
+            Some((
+                it["channel_id"].as_u64()?,
+                it["model_name"].as_str()?.to_string(),
+                g["name"].as_str()?.to_string(),
+                g["id"].as_u64()?,
+            ))
+        })
+        .expect("a seeded group with an active item")
+}
+
+/// The group with this id, and its item for (channel, model) if it has one.
+fn group_and_item(groups: &[Value], gid: u64, cid: u64, model: &str) -> (Value, Option<Value>) {
+    let g = groups
+        .iter()
+        .find(|g| g["id"].as_u64() == Some(gid))
+        .cloned()
+        .expect("the group");
+    let it = g["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|it| it["channel_id"].as_u64() == Some(cid) && it["model_name"] == model)
+        .cloned();
+    (g, it)
+}
+
+/// Item 2, revert: a confirmed removal of a routed model deletes the group item and resets the
+/// group's active item (`internal/op/channel.go` `ChannelUpdate`); reverting that run puts the
+/// model back first, then the group item (a new id, same priority) through
+/// `POST /api/v1/group/update` and the active item through `POST /api/v1/group/active/:id`
+/// (`internal/op/group.go`), and reads the groups back.
+#[test]
+fn octopus_revert_restores_the_group_routes_a_confirmed_removal_deleted() {
+    let env = Env::new(MockConfig::new(Flavor::Octopus).channels(8));
+    let (cid, model, group, gid) = active_route(&env.mock.groups());
+    env.mock
+        .patch_channel(cid, json!({"auto_sync": false, "enabled": true}));
+    let stored = list_of(&env.mock.channel(cid).unwrap()["model"]);
+    let upstream: Vec<String> = stored.iter().filter(|m| **m != model).cloned().collect();
+    env.mock.set_upstream_models(cid, upstream);
+    let (_, before) = group_and_item(&env.mock.groups(), gid, cid, &model);
+    let before = before.expect("the routed item");
+
+    // Held by the dry run, confirmed by applying its plan.
+    let out = env.run(&["--json", "plan", "--channels", &cid.to_string()]);
+    let plan = out.json();
+    assert_eq!(
+        item_of(&plan, cid)["status"],
+        "needs_review",
+        "{}",
+        out.stdout
+    );
+    let out = env.run(&["--json", "apply", plan["run"]["id"].as_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let applied = out.json();
+    assert_eq!(
+        item_of(&applied, cid)["status"],
+        "success",
+        "{}",
+        out.stdout
+    );
+    let (g, it) = group_and_item(&env.mock.groups(), gid, cid, &model);
+    assert!(it.is_none(), "the server deleted the route: {g}");
+    assert_eq!(g["active_item_id"], 0, "and reset the active item: {g}");
+
+    env.mock.clear_requests();
+    let out = env.run(&["--json", "revert", applied["run"]["id"].as_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let reverted = out.json();
+    assert_eq!(
+        item_of(&reverted, cid)["status"],
+        "success",
+        "{}",
+        out.stdout
+    );
+    assert!(list_of(&env.mock.channel(cid).unwrap()["model"]).contains(&model));
+    let (g, it) = group_and_item(&env.mock.groups(), gid, cid, &model);
+    let it = it.unwrap_or_else(|| panic!("route to {model} in {group} not restored: {g}"));
+    assert_eq!(it["priority"], before["priority"], "{it}");
+    assert_ne!(it["id"], before["id"], "the server hands out a new id");
+    assert_eq!(g["active_item_id"], it["id"], "active item restored: {g}");
+    // The channel first, then the group (the server refuses an item for a model not served).
+    let posts: Vec<String> = env
+        .mock
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && !r.path.ends_with("/login"))
+        .map(|r| r.path.clone())
+        .collect();
+    let at = |p: &str| posts.iter().position(|x| x.starts_with(p));
+    assert!(
+        at("/api/v1/channel/update") < at("/api/v1/group/update")
+            && at("/api/v1/group/update") < at("/api/v1/group/active/"),
+        "{posts:?}"
+    );
+    // A second revert of the same run finds the channel as in the snapshot and the routes
+    // there: nothing more is added.
+    let groups = env.mock.groups();
+    let out = env.run(&[
+        "--json",
+        "revert",
+        applied["run"]["id"].as_str().unwrap(),
+        "--force",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(env.mock.groups(), groups);
+}
+
 /// Item 8 (New API part): the gateway's own upstream model update with auto sync skips the
 /// channel; its ignore list (plain names and `regex:`) is never re-added by msync.
 #[test]
@@ -523,4 +641,44 @@ fn a_write_reads_its_channel_once_on_done_hub_and_axon_hub() {
             assert_eq!(reads, 1, "{flavor:?} channel {id}: reads per write");
         }
     }
+}
+
+/// Item 2, revert: when the gateway refuses to take a route back, the models are still restored
+/// and the item fails saying which routes to add again by hand (never a silent success).
+#[test]
+fn octopus_revert_says_which_routes_could_not_be_restored() {
+    let env = Env::new(MockConfig::new(Flavor::Octopus).channels(8));
+    let (cid, model, group, gid) = active_route(&env.mock.groups());
+    env.mock
+        .patch_channel(cid, json!({"auto_sync": false, "enabled": true}));
+    let stored = list_of(&env.mock.channel(cid).unwrap()["model"]);
+    let upstream: Vec<String> = stored.iter().filter(|m| **m != model).cloned().collect();
+    env.mock.set_upstream_models(cid, upstream);
+    let out = env.run(&["--json", "plan", "--channels", &cid.to_string()]);
+    let plan = out.json();
+    let out = env.run(&["--json", "apply", plan["run"]["id"].as_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let applied = out.json();
+
+    env.mock.set_fault(
+        FaultRule::new(FaultKind::BusinessError {
+            message: "database is locked".into(),
+        })
+        .path("/api/v1/group/update"),
+    );
+    let out = env.run(&["--json", "revert", applied["run"]["id"].as_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let it = item_of(&out.json(), cid).clone();
+    assert_eq!(it["status"], "failed", "{it}");
+    let text = it.to_string();
+    assert!(
+        text.contains("could not be created again")
+            && text.contains(&model)
+            && text.contains(&group)
+            && text.contains("database is locked"),
+        "{text}"
+    );
+    assert!(list_of(&env.mock.channel(cid).unwrap()["model"]).contains(&model));
+    let (_, item) = group_and_item(&env.mock.groups(), gid, cid, &model);
+    assert!(item.is_none());
 }

@@ -389,7 +389,13 @@ pub fn put_option(st: &mut State, req: &Req, strict: bool) -> Reply {
     Reply::ok(&json!({"success": true, "message": ""}))
 }
 
-/// `GET /api/ratio_config` (public, §1.6).
+/// `GET /api/ratio_config` (public, §1.6): QuantumNous/new-api `controller/ratio_config.go`
+/// `GetRatioConfig` answers HTTP 403 `{"success":false,"message":…}` unless the root turned on
+/// `ExposeRatioEnabled` (`setting/ratio_setting` `IsExposeRatioEnabled`); the message is
+/// `倍率配置接口未启用` in the 2025 builds and the i18n `common.feature_disabled` text since.
+/// Routed without auth (`router/api-router.go`, only `CriticalRateLimit`, not modelled). A
+/// site's fetch of it reports the status line, `"403 Forbidden"` (`controller/ratio_sync.go`,
+/// `resp.Status`), like every non-200.
 pub fn ratio_config(st: &State) -> Reply {
     if st
         .ratio

@@ -128,6 +128,8 @@ pub struct State {
     pub sessions: BTreeSet<String>,
     /// Octopus groups (`docs/admin-apis.md` §4.5).
     pub groups: Vec<Value>,
+    /// The last Octopus group item id handed out (ids are never reused).
+    pub group_item_seq: u64,
     pub rate: HashMap<IpAddr, VecDeque<Instant>>,
     /// Counter mixed into issued tokens so each login gives a fresh one.
     pub logins: u64,
@@ -149,6 +151,7 @@ impl State {
             next_seq: 1,
             sessions: BTreeSet::new(),
             groups: Vec::new(),
+            group_item_seq: 0,
             rate: HashMap::new(),
             logins: 0,
             ratio: crate::ratio::RatioState::default(),

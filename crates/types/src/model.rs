@@ -510,6 +510,10 @@ pub struct GatewayRules {
     /// one deletes the route for good.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routed: Vec<RoutedModel>,
+    /// The route items themselves (Octopus group items pointing at this channel), as a revert
+    /// needs them to create the ones a write deleted again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub route_items: Vec<RouteItem>,
 }
 
 impl GatewayRules {
@@ -557,6 +561,24 @@ impl AutoSync {
             AutoSync::NewApi => "upstream_model_update_auto_sync_enabled",
         }
     }
+}
+
+/// One gateway route to a channel's model (an Octopus group item, bestruirui/octopus
+/// `internal/model/group.go` `GroupItem`): what creating it again takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteItem {
+    /// The group's id and name.
+    pub group_id: String,
+    pub group: String,
+    pub model: String,
+    #[serde(default)]
+    pub priority: i64,
+    /// Octopus v0.9 only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i64>,
+    /// The group's active item (`active_item_id`, v0.10+) was this one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub active: bool,
 }
 
 /// A model that routes point at, with the routes' (groups') names.

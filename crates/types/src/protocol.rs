@@ -14,7 +14,7 @@ use crate::import::all_api_hub::{ImportError, ImportPreview};
 use crate::model::{Channel, ChannelId, CredentialFields, SiteId, SiteKind};
 use crate::ratio::{
     RatioApplyOutcome, RatioChoice, RatioDiff, RatioPreview, RatioRevertOutcome, RatioSnapshotHead,
-    RatioSources, RatioUpstream,
+    RatioSources, RatioUpstream, UpstreamCheck,
 };
 use crate::record::{ItemResult, ItemStatus, RunHead, RunId};
 use crate::redirect::{ClearScope, PresetInfo, RedirectPreview, RedirectSettings};
@@ -281,6 +281,13 @@ pub enum Command {
         #[serde(default)]
         timeout_s: Option<u32>,
     },
+    /// Check one upstream before it is added: the site fetches it alone; a refused
+    /// `/api/ratio_config` (exposure off upstream) is tried again as `/api/pricing`.
+    /// → [`Reply::RatioUpstreamChecked`].
+    CheckRatioUpstream {
+        site: SiteId,
+        upstream: RatioUpstream,
+    },
     /// Old → new per model for these choices (resolve a `RatioSelection` against the diff with
     /// `RatioSelection::resolve` first). Writes nothing. → [`Reply::RatioPreview`].
     PreviewRatios {
@@ -402,6 +409,9 @@ pub enum Reply {
     RatioDiff {
         diff: RatioDiff,
     },
+    RatioUpstreamChecked {
+        check: UpstreamCheck,
+    },
     RatioPreview {
         preview: RatioPreview,
     },
@@ -423,6 +433,7 @@ impl Command {
         match self {
             Command::ListRatioSources { site }
             | Command::FetchRatioDiff { site, .. }
+            | Command::CheckRatioUpstream { site, .. }
             | Command::PreviewRatios { site, .. }
             | Command::ApplyRatios { site, .. }
             | Command::ListRatioSnapshots { site }

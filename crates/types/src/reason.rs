@@ -166,6 +166,14 @@ pub enum RunError {
     InsecureRefused,
     /// The channel is not on the site.
     ChannelNotFound { id: ChannelId },
+    /// Revert: the channel's models are back, but the gateway's routes to these models that
+    /// the reverted write deleted could not all be created again (`error`: the server's text,
+    /// or none when the read-back still lacks them).
+    RoutesNotRestored {
+        routes: Vec<LostRoutes>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
 }
 
 /// Why a failure that could have been retried was not (`Error::gave_up`).
@@ -389,6 +397,18 @@ impl fmt::Display for RunError {
             ),
             RunError::ChannelNotFound { id } => {
                 write!(f, "channel {id} was not found on the site")
+            }
+            RunError::RoutesNotRestored { routes, error } => {
+                let list: Vec<String> = routes.iter().map(LostRoutes::text).collect();
+                write!(
+                    f,
+                    "the channel's models are back, but the gateway's routes to {} could not be created again",
+                    list.join("; ")
+                )?;
+                if let Some(e) = error {
+                    write!(f, " ({e})")?;
+                }
+                f.write_str("; add them again in the gateway's groups")
             }
         }
     }

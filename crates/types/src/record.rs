@@ -504,6 +504,11 @@ pub struct Snapshot {
     /// What the write was meant to leave (used to detect later changes before a revert, and to
     /// recognise a write that landed just before an interruption).
     pub after: ChannelState,
+    /// Gateway routes the write deletes with the models it removes (Octopus group items,
+    /// `internal/op/channel.go` `ChannelUpdate`): a revert creates them again once the models
+    /// are back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<crate::model::RouteItem>,
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use crate::api;
 use crate::common::*;
 use crate::format::fill;
-use crate::i18n::lookup;
+use crate::i18n::{lookup, Lang};
 use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -17,6 +17,7 @@ use msync_types::protocol::{Command, Reply};
 use msync_types::ratio::{
     Cell, DiffFilter, DiffRow, RatioApplyOutcome, RatioDiff, RatioField, RatioPreview,
     RatioSelection, RatioSnapshotHead, RatioSources, RatioUpstream, Resolved, SourceKind,
+    UpstreamNote, ENDPOINT_PRICING, ENDPOINT_RATIO_CONFIG,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -61,6 +62,20 @@ fn show_json(v: &Option<serde_json::Value>) -> String {
         None => "—".into(),
         Some(serde_json::Value::String(s)) => format!("{s:?}"),
         Some(v) => v.to_string(),
+    }
+}
+
+/// An upstream note in the page's language (the CLI prints its English `Display`).
+fn note_text(lang: Lang, n: &UpstreamNote) -> String {
+    match n {
+        UpstreamNote::PricingInsteadOfRatioConfig => fill(
+            lookup(lang, "rt.note_pricing"),
+            &[&ENDPOINT_RATIO_CONFIG, &ENDPOINT_PRICING],
+        ),
+        UpstreamNote::RatioConfigNotExposed { pricing_error } => fill(
+            lookup(lang, "rt.note_not_exposed"),
+            &[&ENDPOINT_RATIO_CONFIG, &ENDPOINT_PRICING, pricing_error],
+        ),
     }
 }
 
@@ -376,21 +391,69 @@ fn RatioSourcePicker(st: RatioState) -> impl IntoView {
                 .unwrap_or_else(|| msync_types::ratio::ENDPOINT_PRICING.into())
         });
         let endpoint = c_endpoint.get_untracked();
-        match RatioUpstream::custom(
+        let u = match RatioUpstream::custom(
             &c_name.get_untracked(),
             &c_base.get_untracked(),
             Some(endpoint.as_str()),
             &default,
         ) {
-            Ok(u) => {
-                customs.update(|c| c.push(u));
-                c_name.set(String::new());
-                c_base.set(String::new());
-                c_endpoint.set(String::new());
-                notice.set(Notice::None);
+            Ok(u) => u,
+            Err(e) => return notice.set(Notice::Error(e.message)),
+        };
+        // The site reads the upstream once now, so a wrong endpoint shows here, not in the
+        // table; a refused /api/ratio_config comes back switched to /api/pricing.
+        let site = st.site.get_untracked();
+        let l = lang.get_untracked();
+        let typed = (
+            c_name.get_untracked(),
+            c_base.get_untracked(),
+            c_endpoint.get_untracked(),
+        );
+        st.busy.set(true);
+        notice.set(Notice::Info(lookup(l, "rt.checking").into()));
+        spawn_local(async move {
+            let r = api::call(&Command::CheckRatioUpstream {
+                site: site.clone(),
+                upstream: u,
+            })
+            .await;
+            st.busy.set(false);
+            if !st.showing(&site) {
+                return;
             }
-            Err(e) => notice.set(Notice::Error(e.message)),
-        }
+            let l = lang.get_untracked();
+            match r {
+                Reply::RatioUpstreamChecked { check } if check.test.ok => {
+                    customs.update(|c| c.push(check.upstream));
+                    // Cleared only if nothing new was typed while the site checked.
+                    let now = (
+                        c_name.get_untracked(),
+                        c_base.get_untracked(),
+                        c_endpoint.get_untracked(),
+                    );
+                    if now == typed {
+                        c_name.set(String::new());
+                        c_base.set(String::new());
+                        c_endpoint.set(String::new());
+                    }
+                    notice.set(match &check.test.note {
+                        Some(n) => Notice::Info(note_text(l, n)),
+                        None => Notice::None,
+                    });
+                }
+                Reply::RatioUpstreamChecked { check } => {
+                    let mut why = check.test.error.clone().unwrap_or_default();
+                    if let Some(n) = &check.test.note {
+                        why = format!("{why} — {}", note_text(l, n));
+                    }
+                    notice.set(Notice::Error(fill(
+                        lookup(l, "rt.check_failed"),
+                        &[&check.upstream.name, &why],
+                    )));
+                }
+                other => notice.set(Notice::Error(reply_problem(&other))),
+            }
+        });
     };
     view! {
     <fieldset data-testid="ratio-sources">
@@ -433,7 +496,7 @@ fn RatioSourcePicker(st: RatioState) -> impl IntoView {
             <input type="text" aria-label=tr("rt.custom_endpoint")
                 placeholder=move || sources.with(|s| s.as_ref().map(|s| s.default_endpoint.clone()).unwrap_or_default())
                 prop:value=move || c_endpoint.get() on:input=move |ev| c_endpoint.set(event_target_value(&ev)) />
-            <button data-testid="ratio-add-custom" on:click=add_custom>{tr("rt.add_custom")}</button>
+            <button data-testid="ratio-add-custom" disabled=move || st.busy.get() on:click=add_custom>{tr("rt.add_custom")}</button>
         </div>
         <span class="hint">{tr("rt.custom_hint")}</span>
     </fieldset>
@@ -462,6 +525,12 @@ fn RatioDiffCard(st: RatioState) -> impl IntoView {
         move || {
             diff.get().map(|d| {
         let failed: Vec<_> = d.failed().cloned().collect();
+        let noted: Vec<(String, UpstreamNote)> = d
+            .tests
+            .iter()
+            .filter(|t| t.ok)
+            .filter_map(|t| t.note.clone().map(|n| (t.name.clone(), n)))
+            .collect();
         let failed_names: BTreeSet<String> = failed.iter().map(|t| t.name.clone()).collect();
         let warnings = d.warnings.clone();
         let columns = d.upstreams.clone();
@@ -477,7 +546,19 @@ fn RatioDiffCard(st: RatioState) -> impl IntoView {
                 {(!failed.is_empty()).then(|| view! {
                     <div class="notice err" role="alert" data-testid="ratio-failed">
                         <strong>{tr("rt.failed_upstreams")}</strong>
-                        <ul>{failed.into_iter().map(|t| view! { <li><code>{t.name}</code>": "{t.error.unwrap_or_default()}</li> }).collect_view()}</ul>
+                        <ul>{failed.into_iter().map(|t| {
+                            let note = t.note.clone();
+                            view! { <li><code>{t.name}</code>": "{t.error.unwrap_or_default()}
+                                {move || note.as_ref().map(|n| format!(" — {}", note_text(lang.get(), n)))}</li> }
+                        }).collect_view()}</ul>
+                    </div>
+                })}
+                {(!noted.is_empty()).then(|| view! {
+                    <div class="notice warn" role="note" data-testid="ratio-upstream-notes">
+                        <strong>{tr("rt.upstream_notes")}</strong>
+                        <ul>{noted.into_iter().map(|(name, n)| view! {
+                            <li><code>{name}</code>": "{move || note_text(lang.get(), &n)}</li>
+                        }).collect_view()}</ul>
                     </div>
                 })}
                 {(!warnings.is_empty()).then(|| view! {
@@ -793,6 +874,24 @@ mod tests {
             Some(&"x(1)".to_string())
         );
         assert_eq!(p.len(), 1);
+    }
+
+    #[test]
+    fn upstream_notes_read_like_the_cli_in_english_and_are_chinese_in_chinese() {
+        for n in [
+            UpstreamNote::PricingInsteadOfRatioConfig,
+            UpstreamNote::RatioConfigNotExposed {
+                pricing_error: "502 Bad Gateway".into(),
+            },
+        ] {
+            assert_eq!(note_text(Lang::En, &n), n.to_string());
+            let zh = note_text(Lang::Zh, &n);
+            assert!(
+                zh.contains("ExposeRatioEnabled") && zh.contains("/api/pricing"),
+                "{zh}"
+            );
+            assert!(!zh.contains("not exposed"), "{zh}");
+        }
     }
 
     #[test]

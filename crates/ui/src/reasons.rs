@@ -127,6 +127,14 @@ pub fn run_error_text(lang: Lang, e: &RunError) -> String {
         }
         RunError::InsecureRefused => t("runerr.insecure").into(),
         RunError::ChannelNotFound { id } => fill(t("runerr.not_found"), &[id]),
+        RunError::RoutesNotRestored { routes, error } => {
+            let list: Vec<String> = routes.iter().map(LostRoutes::text).collect();
+            let list = list.join("; ");
+            match error {
+                Some(e) => fill(t("runerr.routes_not_restored_err"), &[&list, e]),
+                None => fill(t("runerr.routes_not_restored"), &[&list]),
+            }
+        }
     }
 }
 
@@ -310,6 +318,20 @@ mod tests {
             RunError::InsecureRefused,
             RunError::ChannelNotFound {
                 id: ChannelId("7".into()),
+            },
+            RunError::RoutesNotRestored {
+                routes: vec![LostRoutes {
+                    model: "gpt-4o".into(),
+                    routes: vec!["fast".into(), "main".into()],
+                }],
+                error: None,
+            },
+            RunError::RoutesNotRestored {
+                routes: vec![LostRoutes {
+                    model: "gpt-4o".into(),
+                    routes: vec!["fast".into()],
+                }],
+                error: Some("HTTP 500".into()),
             },
         ]
     }

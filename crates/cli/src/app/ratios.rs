@@ -322,6 +322,9 @@ fn render_tests(diff: &RatioDiff, st: Style) -> String {
                 );
             }
         }
+        if let Some(note) = &t.note {
+            let _ = writeln!(out, "          {}", st.dim(&note.to_string()));
+        }
     }
     out
 }
@@ -594,14 +597,17 @@ impl App {
             self.warn(&format!("{name}: {w}"));
         }
         if let Some(t) = diff.failed().next() {
+            let why = match &t.note {
+                Some(note) => format!("{} ({note})", t.error.as_deref().unwrap_or("failed")),
+                None => t.error.as_deref().unwrap_or("failed").to_string(),
+            };
             return Err(Fail(
                 EXIT_FAILED,
-                format!(
-                    "{name}: upstream {} failed: {}; nothing written",
-                    t.name,
-                    t.error.as_deref().unwrap_or("failed")
-                ),
+                format!("{name}: upstream {} failed: {why}; nothing written", t.name),
             ));
+        }
+        for note in diff.tests.iter().filter_map(|t| t.note.as_ref()) {
+            self.warn(&format!("{name}: {note}"));
         }
 
         let filter = DiffFilter {

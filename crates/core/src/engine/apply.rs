@@ -59,6 +59,7 @@ impl Engine {
                 models: plan.new.clone(),
                 mapping: current.mapping.clone(),
             },
+            routes: routes_removed(&current, &plan.new),
         };
         let update = ChannelUpdate {
             models: Some(plan.new.clone()),

@@ -196,6 +196,18 @@ fn compact_listing(work: &mut HashMap<ChannelId, Work>) {
     }
 }
 
+/// The route items (Octopus group items) a write of `new` deletes from channel `c`: those
+/// routing one of its models that `new` no longer holds (`internal/op/channel.go`
+/// `ChannelUpdate` deletes them; a revert creates them again from the snapshot).
+fn routes_removed(c: &Channel, new: &[String]) -> Vec<crate::model::RouteItem> {
+    c.rules
+        .route_items
+        .iter()
+        .filter(|r| c.models.contains(&r.model) && !new.contains(&r.model))
+        .cloned()
+        .collect()
+}
+
 fn state_of(c: &Channel) -> ChannelState {
     ChannelState {
         models: c.models.clone(),

@@ -14,7 +14,7 @@ use super::plan::{same_set, ChannelPlan, Decision};
 use super::record::{
     ChannelState, ItemResult, ItemStatus, Job, RunId, RunMode, RunRecord, Snapshot, Trigger,
 };
-use super::{not_found, state_of, Engine, Observer, Work};
+use super::{not_found, routes_removed, state_of, Engine, Observer, Work};
 use crate::error::{Error, Result};
 use crate::gateway::Capabilities;
 use crate::model::{Channel, ChannelId, Mapping, SiteKind};
@@ -515,6 +515,7 @@ impl Engine {
                         models: p.new_models().to_vec(),
                         mapping: mapping_after(&p),
                     },
+                    routes: routes_removed(&current, p.new_models()),
                 };
                 let mut done = self
                     .write_with_snapshot(run, item, snap, &current, p.update, start, attempts)

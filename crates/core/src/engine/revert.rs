@@ -2,6 +2,7 @@
 //! own snapshots, so a revert can be reverted too).
 
 use super::*;
+use crate::reason::LostRoutes;
 
 impl Engine {
     /// Revert every channel run `run` wrote, restoring each snapshot exactly (models and mapping).
@@ -107,6 +108,8 @@ impl Engine {
             }
             item.status = ItemStatus::Unchanged;
             item.reason = Some(ItemReason::Note(ItemNote::AlreadyAsSnapshot));
+            // The models may be back by someone else's hand; the routes the run deleted are not.
+            let item = self.restore_routes(&target, item).await;
             return self.finish(item, start);
         }
         let caps = self.gw.capabilities();
@@ -147,12 +150,64 @@ impl Engine {
             taken_ms: self.clock.now_ms(),
             before: state_of(&current),
             after: target.before.clone(),
+            routes: routes_removed(&current, &target.before.models),
         };
         let update = ChannelUpdate {
             models: Some(target.before.models.clone()),
             mapping,
         };
-        self.write_with_snapshot(run, item, snap, &current, update, start, attempts)
-            .await
+        let item = self
+            .write_with_snapshot(run, item, snap, &current, update, start, attempts)
+            .await;
+        if item.status != ItemStatus::Success {
+            return item;
+        }
+        // Only now that the channel serves the models again can the gateway take the routes
+        // back (Octopus refuses a group item for a model the channel lacks).
+        let item = self.restore_routes(&target, item).await;
+        self.finish(item, start)
+    }
+
+    /// Create again the routes the reverted write deleted (`Snapshot::routes`), with a
+    /// read-back; a failure fails the item with [`RunError::RoutesNotRestored`].
+    async fn restore_routes(&self, target: &Snapshot, mut item: ItemResult) -> ItemResult {
+        if target.routes.is_empty() {
+            return item;
+        }
+        let mut attempts = item.attempts;
+        let restored = self
+            .retrying(None, &mut attempts, async || {
+                self.gw
+                    .restore_routes(&target.channel_id, &target.routes)
+                    .await
+            })
+            .await;
+        item.attempts = attempts;
+        if let Err(e) = restored {
+            if matches!(e.reason, Some(RunError::RoutesNotRestored { .. })) {
+                item.fail(&e);
+                return item;
+            }
+            let mut by_model: Vec<LostRoutes> = Vec::new();
+            for r in &target.routes {
+                match by_model.iter_mut().find(|l| l.model == r.model) {
+                    Some(l) if !l.routes.contains(&r.group) => l.routes.push(r.group.clone()),
+                    Some(_) => {}
+                    None => by_model.push(LostRoutes {
+                        model: r.model.clone(),
+                        routes: vec![r.group.clone()],
+                    }),
+                }
+            }
+            let found = Error::found(
+                e.class,
+                RunError::RoutesNotRestored {
+                    routes: by_model,
+                    error: Some(e.message.clone()),
+                },
+            );
+            item.fail(&found);
+        }
+        item
     }
 }

@@ -186,6 +186,7 @@ impl Engine {
                         models: plan.new.clone(),
                         mapping: channel.mapping.clone(),
                     },
+                    routes: routes_removed(&now, &plan.new),
                 };
                 self.history()
                     .put_snapshot(run, &snap)

@@ -54,6 +54,21 @@ pub trait Gateway {
             "this site type has no channel test",
         ))
     }
+    /// Create again the route items (Octopus group items) a write deleted from `channel`,
+    /// once its models are back: only those still missing, each group's active item where the
+    /// write reset it, then read back. Sites without routes never record any (`Ok` for none).
+    async fn restore_routes(
+        &self,
+        channel: &ChannelId,
+        items: &[crate::model::RouteItem],
+    ) -> Result<()> {
+        let _ = channel;
+        if items.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::validation("this site type has no routes to restore"))
+        }
+    }
 }
 
 /// Everything an adapter needs from the outside world.

@@ -32,8 +32,10 @@ use crate::error::{Error, ErrorClass, Result};
 use crate::filter::normalize;
 use crate::http::{Method, Request, Response};
 use crate::model::{
-    AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, RoutedModel, Site,
+    AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, RouteItem, RoutedModel,
+    Site,
 };
+use crate::reason::{LostRoutes, RunError};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -272,64 +274,69 @@ impl Octopus {
         Ok(items)
     }
 
-    /// Which models of which channel the groups route to: channel id → model → group names.
-    async fn routes(&self) -> Result<HashMap<String, BTreeMap<String, Vec<String>>>> {
-        let groups = match self.call(Method::Get, "/api/v1/group/list", None).await? {
-            Value::Array(g) => g,
-            Value::Null => Vec::new(),
-            _ => return Err(Error::invalid_response("group list is not a list")),
-        };
-        let mut out: HashMap<String, BTreeMap<String, Vec<String>>> = HashMap::new();
+    /// `GET /api/v1/group/list` (`internal/server/handlers/group.go`).
+    async fn group_list(&self) -> Result<Vec<Value>> {
+        match self.call(Method::Get, "/api/v1/group/list", None).await? {
+            Value::Array(g) => Ok(g),
+            Value::Null => Ok(Vec::new()),
+            _ => Err(Error::invalid_response("group list is not a list")),
+        }
+    }
+
+    /// Which models of which channel the groups route to: channel id → routes.
+    async fn routes(&self) -> Result<HashMap<String, ChannelRoutes>> {
+        let groups = self.group_list().await?;
+        let mut out: HashMap<String, ChannelRoutes> = HashMap::new();
         for g in &groups {
             let name = g
                 .get("name")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            for item in g
-                .get("items")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            let group_id = id_text(g).unwrap_or_default();
+            let active = g.get("active_item_id").and_then(number);
+            for item in group_items(g) {
                 let (Some(channel), Some(model)) = (
-                    item.get("channel_id").map(|c| match c {
-                        Value::String(s) => s.trim().to_string(),
-                        other => other.to_string(),
-                    }),
+                    item.get("channel_id").map(value_text),
                     item.get("model_name").and_then(Value::as_str),
                 ) else {
                     continue;
                 };
-                let names = out
-                    .entry(channel)
-                    .or_default()
-                    .entry(model.trim().to_string())
-                    .or_default();
+                let model = model.trim().to_string();
+                let routes = out.entry(channel).or_default();
+                let names = routes.by_model.entry(model.clone()).or_default();
                 if !names.contains(&name) {
                     names.push(name.clone());
                 }
+                let item_id = item.get("id").and_then(number);
+                routes.items.push(RouteItem {
+                    group_id: group_id.clone(),
+                    group: name.clone(),
+                    model,
+                    priority: item.get("priority").and_then(number).unwrap_or(0),
+                    weight: item.get("weight").and_then(number),
+                    active: item_id.is_some() && item_id != Some(0) && item_id == active,
+                });
             }
         }
         Ok(out)
     }
 
     /// Channels parsed, with the group routes that point at them.
-    fn with_routes(
-        raw: &[Value],
-        routes: &HashMap<String, BTreeMap<String, Vec<String>>>,
-    ) -> Result<Vec<Channel>> {
+    fn with_routes(raw: &[Value], routes: &HashMap<String, ChannelRoutes>) -> Result<Vec<Channel>> {
         raw.iter()
             .map(|v| {
                 let mut ch = parse_channel(v)?;
-                if let Some(models) = routes.get(&ch.id.0) {
-                    ch.rules.routed = models
+                if let Some(r) = routes.get(&ch.id.0) {
+                    ch.rules.routed = r
+                        .by_model
                         .iter()
                         .map(|(model, groups)| RoutedModel {
                             model: model.clone(),
                             routes: groups.clone(),
                         })
                         .collect();
+                    ch.rules.route_items = r.items.clone();
                 }
                 Ok(ch)
             })
@@ -390,6 +397,38 @@ fn id_text(v: &Value) -> Option<String> {
     match v.get("id")? {
         Value::Number(n) => Some(n.to_string()),
         Value::String(s) => Some(s.trim().to_string()),
+        _ => None,
+    }
+}
+
+/// The routes that point at one channel.
+#[derive(Default)]
+struct ChannelRoutes {
+    /// Model → group names.
+    by_model: BTreeMap<String, Vec<String>>,
+    items: Vec<RouteItem>,
+}
+
+fn group_items(g: &Value) -> impl Iterator<Item = &Value> {
+    g.get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// An id as text (a number or a string).
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.trim().to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// An integer sent as a number or a numeric string.
+fn number(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
 }
@@ -553,6 +592,113 @@ impl Gateway for Octopus {
                 items.iter().filter_map(Value::as_str).collect::<Vec<_>>(),
             )),
             _ => Err(Error::invalid_response("model list is not a list")),
+        }
+    }
+
+    /// Group items come back through `POST /api/v1/group/update` `{id, items_to_add}` and the
+    /// active item through `POST /api/v1/group/active/:id` `{item_id}` (v0.10+)
+    /// (`internal/server/handlers/group.go`, `internal/op/group.go` `GroupUpdate`,
+    /// `GroupActiveItemUpdate`). The server refuses an item whose model the channel does not
+    /// serve and a duplicate (group, channel, model), so only the missing items are added, after
+    /// the models are back. An added item gets a new id; a group whose `active_item_id` is still
+    /// 0 (reset by the write) gets the new item as its active one again, one whose admin chose
+    /// another item since keeps that. A deleted group is not created again. The groups are read
+    /// back at the end.
+    async fn restore_routes(&self, channel: &ChannelId, items: &[RouteItem]) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let cid: i64 = channel
+            .0
+            .trim()
+            .parse()
+            .map_err(|_| Error::validation(format!("channel id {channel} is not a number")))?;
+        let on_channel = |it: &Value, model: &str| {
+            it.get("channel_id").and_then(number) == Some(cid)
+                && it.get("model_name").and_then(Value::as_str).map(str::trim) == Some(model)
+        };
+        let find = |groups: &[Value], gid: &str| -> Option<Value> {
+            groups
+                .iter()
+                .find(|g| id_text(g).as_deref() == Some(gid))
+                .cloned()
+        };
+        let groups = self.group_list().await?;
+        let mut adds: BTreeMap<String, Vec<&RouteItem>> = BTreeMap::new();
+        for r in items {
+            let Some(g) = find(&groups, &r.group_id) else {
+                continue;
+            };
+            if !group_items(&g).any(|it| on_channel(it, &r.model)) {
+                adds.entry(r.group_id.clone()).or_default().push(r);
+            }
+        }
+        for (gid, add) in &adds {
+            let body = json!({
+                "id": gid.parse::<i64>().map(Value::from).unwrap_or_else(|_| json!(gid)),
+                "items_to_add": add.iter().map(|r| {
+                    let mut it = json!({"channel_id": cid, "model_name": r.model, "priority": r.priority});
+                    if let Some(w) = r.weight {
+                        it["weight"] = json!(w);
+                    }
+                    it
+                }).collect::<Vec<_>>(),
+            });
+            self.call(Method::Post, "/api/v1/group/update", Some(&body))
+                .await?;
+        }
+        let mut groups = self.group_list().await?;
+        for r in items.iter().filter(|r| r.active) {
+            let Some(g) = find(&groups, &r.group_id) else {
+                continue;
+            };
+            if g.get("active_item_id").and_then(number).unwrap_or(0) != 0 {
+                continue;
+            }
+            let Some(item_id) = group_items(&g)
+                .find(|it| on_channel(it, &r.model))
+                .and_then(|it| it.get("id").and_then(number))
+            else {
+                continue;
+            };
+            let path = format!("/api/v1/group/active/{}", r.group_id);
+            self.call(Method::Post, &path, Some(&json!({ "item_id": item_id })))
+                .await?;
+            groups = self.group_list().await?;
+        }
+        // Read back: every route is there, and each active one is active again.
+        let mut missing: Vec<LostRoutes> = Vec::new();
+        for r in items {
+            let back = find(&groups, &r.group_id).is_some_and(|g| {
+                let item = group_items(&g)
+                    .find(|it| on_channel(it, &r.model))
+                    .and_then(|it| it.get("id").and_then(number));
+                let active = g.get("active_item_id").and_then(number);
+                item.is_some() && (!r.active || active == item || active.unwrap_or(0) != 0)
+            });
+            if back {
+                continue;
+            }
+            match missing.iter_mut().find(|l| l.model == r.model) {
+                Some(l) if !l.routes.contains(&r.group) => l.routes.push(r.group.clone()),
+                Some(_) => {}
+                None => missing.push(LostRoutes {
+                    model: r.model.clone(),
+                    routes: vec![r.group.clone()],
+                }),
+            }
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::found(
+                ErrorClass::Server,
+                RunError::RoutesNotRestored {
+                    routes: missing,
+                    error: None,
+                },
+            )
+            .not_retryable())
         }
     }
 

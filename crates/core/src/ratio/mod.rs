@@ -38,6 +38,6 @@ pub use msync_types::ratio::{
 pub use msync_types::ratio::{
     parse_fetch_data, Cell, DiffFilter, DiffRow, FieldChange, ModelChange, Pick, RatioApplyOutcome,
     RatioChoice, RatioDiff, RatioPreview, RatioRevertOutcome, RatioSelection, RatioSnapshot,
-    RatioSnapshotHead, Resolved, UpstreamTest,
+    RatioSnapshotHead, Resolved, UpstreamCheck, UpstreamNote, UpstreamTest,
 };
 pub use sync::{RatioSync, SNAPSHOT_PREFIX};

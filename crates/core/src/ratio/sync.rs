@@ -8,7 +8,8 @@ use super::apply::{
 };
 use super::RatioChoice;
 use super::RatioDiff;
-use super::{FetchRequest, RatioSources};
+use super::ENDPOINT_PRICING;
+use super::{FetchRequest, RatioSources, RatioUpstream, UpstreamCheck, UpstreamNote};
 use crate::error::{Error, ErrorClass, Result};
 use crate::gateway::new_api_ratio::NewApiRatio;
 use crate::gateway::Ctx;
@@ -56,11 +57,79 @@ impl RatioSync {
 
     /// The difference table for these upstreams.
     /// Completion-ratio rows of models the server locks are marked (read from the options).
+    ///
+    /// An upstream whose `/api/ratio_config` the site's fetch reports refused (403: the
+    /// upstream's root has not enabled `ExposeRatioEnabled`) is asked again at the public
+    /// `/api/pricing` in a second fetch; its test carries an [`UpstreamNote`] either way.
     pub async fn fetch(&self, req: &FetchRequest) -> Result<RatioDiff> {
         let mut diff = self.api.fetch(req).await?;
+        self.pricing_fallback(req, &mut diff).await;
         let current = self.current().await?;
         diff.mark_locked(&current.locked_completion);
         Ok(diff)
+    }
+
+    /// Ask `/api/pricing` of the upstreams whose `/api/ratio_config` was refused.
+    async fn pricing_fallback(&self, req: &FetchRequest, diff: &mut RatioDiff) {
+        let refused: Vec<RatioUpstream> = req
+            .upstreams
+            .iter()
+            .filter(|u| {
+                let name = u.display_name();
+                diff.tests
+                    .iter()
+                    .any(|t| t.name == name && t.ratio_config_refused(u))
+            })
+            .map(|u| RatioUpstream {
+                endpoint: ENDPOINT_PRICING.into(),
+                ..u.clone()
+            })
+            .collect();
+        if refused.is_empty() {
+            return;
+        }
+        let again = FetchRequest {
+            upstreams: refused,
+            timeout_s: req.timeout_s,
+        };
+        match self.api.fetch(&again).await {
+            Ok(other) => diff.take_pricing_fallback(other),
+            Err(e) => {
+                // The second fetch failed as a whole: each refused upstream says why.
+                for u in &again.upstreams {
+                    let name = u.display_name();
+                    if let Some(t) = diff.tests.iter_mut().find(|t| t.name == name) {
+                        t.note = Some(UpstreamNote::RatioConfigNotExposed {
+                            pricing_error: e.message.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Check one upstream before it is added (the site fetches it alone): the upstream as it
+    /// should be used — its endpoint switched to `/api/pricing` when `/api/ratio_config` is
+    /// not exposed — and its test. Writes nothing.
+    pub async fn check_upstream(&self, upstream: &RatioUpstream) -> Result<UpstreamCheck> {
+        let req = FetchRequest::new(vec![upstream.clone()]);
+        let mut diff = self.api.fetch(&req).await?;
+        self.pricing_fallback(&req, &mut diff).await;
+        let name = upstream.display_name();
+        let test = diff
+            .tests
+            .into_iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| {
+                Error::invalid_response(format!(
+                    "the site reported no result for upstream {name:?}"
+                ))
+            })?;
+        let mut upstream = upstream.clone();
+        if test.note == Some(UpstreamNote::PricingInsteadOfRatioConfig) {
+            upstream.endpoint = ENDPOINT_PRICING.into();
+        }
+        Ok(UpstreamCheck { upstream, test })
     }
 
     /// The current option maps (an error if any ratio key is unreadable).
@@ -305,6 +374,9 @@ impl RatioSync {
                     diff: self.fetch(&req).await?,
                 }
             }
+            Command::CheckRatioUpstream { upstream, .. } => Reply::RatioUpstreamChecked {
+                check: self.check_upstream(&upstream).await?,
+            },
             Command::PreviewRatios { choices, .. } => Reply::RatioPreview {
                 preview: self.preview(&choices).await?,
             },

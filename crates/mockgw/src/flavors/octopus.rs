@@ -212,6 +212,7 @@ impl Octopus {
                        "relay_config": {"max_retries": 2, "timeout_seconds": 60}, "items": items})
             })
             .collect();
+        st.group_item_seq = item_id;
     }
 
     /// Auth (§4.1). v0.10+: cookie only. v0.9: Bearer; missing → 400.
@@ -382,6 +383,168 @@ impl Octopus {
         st.count_write(id);
         ok(self.view(&ch))
     }
+
+    /// `POST /api/v1/group/update` (bestruirui/octopus `internal/server/handlers/group.go`
+    /// `updateGroup`, `internal/op/group.go` `GroupUpdate`, `internal/model/group.go`
+    /// `GroupUpdateRequest`): `id` required; `items_to_delete` (ids of this group; a deleted
+    /// active item resets `active_item_id` to 0), `items_to_update` (priority; v0.9 also weight),
+    /// `items_to_add` (`channel_id` and `model_name` required). Added items are validated
+    /// first (`normalizeAndValidateGroupItems`, v0.10+): the name is trimmed and must be one of
+    /// the channel's `model ∪ custom_model`, else 500 `model "x" not found in channel N`; the
+    /// unique index (group, channel, model) refuses a duplicate. Answers the group, items by
+    /// priority then id. Item ids are never reused.
+    fn group_update(&self, st: &mut State, req: &Req) -> Reply {
+        let Ok(Value::Object(body)) = req.json() else {
+            return err(400, "Invalid JSON format");
+        };
+        let Some(gid) = body.get("id").and_then(Value::as_u64).filter(|g| *g != 0) else {
+            return err(400, "Key: 'GroupUpdateRequest.ID' Error:Field validation for 'ID' failed on the 'required' tag");
+        };
+        let Some(gi) = st
+            .groups
+            .iter()
+            .position(|g| g.get("id").and_then(Value::as_u64) == Some(gid))
+        else {
+            return err(500, "group not found");
+        };
+        let list = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut adds = Vec::new();
+        for a in list("items_to_add") {
+            let cid = a.get("channel_id").and_then(Value::as_u64).unwrap_or(0);
+            let name = a
+                .get("model_name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            if cid == 0
+                || a.get("model_name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .is_empty()
+            {
+                return err(400, "Key: 'GroupItemAddRequest.ChannelID' Error:Field validation failed on the 'required' tag");
+            }
+            if !self.v09 {
+                let Some(ch) = st.channels.get(&cid) else {
+                    return err(500, &format!("group item channel {cid} not found"));
+                };
+                let served = |k: &str| split_csv(ch.get(k).and_then(Value::as_str).unwrap_or(""));
+                if !served("model").contains(&name) && !served("custom_model").contains(&name) {
+                    return err(500, &format!("model {name:?} not found in channel {cid}"));
+                }
+            }
+            let priority = a.get("priority").and_then(Value::as_i64).unwrap_or(0);
+            let weight = a.get("weight").and_then(Value::as_i64).unwrap_or(0);
+            adds.push((cid, name, priority, weight));
+        }
+        let group = &mut st.groups[gi];
+        let items = group
+            .get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        // The transaction: nothing changes when a step fails.
+        let deletes: Vec<u64> = list("items_to_delete")
+            .iter()
+            .filter_map(Value::as_u64)
+            .collect();
+        let mut kept: Vec<Value> = items
+            .into_iter()
+            .filter(|it| {
+                !it.get("id")
+                    .and_then(Value::as_u64)
+                    .is_some_and(|i| deletes.contains(&i))
+            })
+            .collect();
+        for u in list("items_to_update") {
+            let id = u.get("id").and_then(Value::as_u64);
+            if let Some(it) = kept
+                .iter_mut()
+                .find(|it| it.get("id").and_then(Value::as_u64) == id)
+            {
+                it["priority"] = json!(u.get("priority").and_then(Value::as_i64).unwrap_or(0));
+                if self.v09 {
+                    it["weight"] = json!(u.get("weight").and_then(Value::as_i64).unwrap_or(0));
+                }
+            }
+        }
+        let mut seq = st.group_item_seq;
+        for (cid, name, priority, weight) in adds {
+            let dup = kept.iter().any(|it| {
+                it.get("channel_id").and_then(Value::as_u64) == Some(cid)
+                    && it.get("model_name").and_then(Value::as_str) == Some(name.as_str())
+            });
+            if dup {
+                return err(500, "failed to create items: UNIQUE constraint failed: group_items.group_id, group_items.channel_id, group_items.model_name");
+            }
+            seq += 1;
+            let mut it = json!({"id": seq, "group_id": gid, "channel_id": cid,
+                                "model_name": name, "priority": priority});
+            if self.v09 {
+                it["weight"] = json!(weight);
+            }
+            kept.push(it);
+        }
+        st.group_item_seq = seq;
+        let key = |it: &Value| {
+            (
+                it.get("priority").and_then(Value::as_i64).unwrap_or(0),
+                it.get("id").and_then(Value::as_u64).unwrap_or(0),
+            )
+        };
+        kept.sort_by_key(key);
+        let group = &mut st.groups[gi];
+        if let Some(a) = group.get("active_item_id").and_then(Value::as_u64) {
+            if deletes.contains(&a) {
+                group["active_item_id"] = json!(0);
+            }
+        }
+        group["items"] = json!(kept);
+        ok(group.clone())
+    }
+
+    /// `POST /api/v1/group/active/:id` `{"item_id": N}` (v0.10+; bestruirui/octopus
+    /// `internal/server/handlers/group.go` `updateGroupActiveItem`, `internal/op/group.go`
+    /// `GroupActiveItemUpdate`): `item_id` required (0 clears); an id not among the group's
+    /// items is 500 `group item not found`. Answers the group.
+    fn group_active(&self, st: &mut State, req: &Req, gid: &str) -> Reply {
+        let Ok(gid) = gid.parse::<u64>() else {
+            return err(400, "strconv.Atoi: parsing: invalid syntax");
+        };
+        let Some(item) = req
+            .json()
+            .ok()
+            .and_then(|b| b.get("item_id").and_then(Value::as_u64))
+        else {
+            return err(400, "Key: 'GroupActiveItemUpdateRequest.ItemID' Error:Field validation for 'ItemID' failed on the 'required' tag");
+        };
+        let Some(group) = st
+            .groups
+            .iter_mut()
+            .find(|g| g.get("id").and_then(Value::as_u64) == Some(gid))
+        else {
+            return err(500, "group not found");
+        };
+        let known = group
+            .get("items")
+            .and_then(Value::as_array)
+            .is_some_and(|items| {
+                items
+                    .iter()
+                    .any(|it| it.get("id").and_then(Value::as_u64) == Some(item))
+            });
+        if item != 0 && !known {
+            return err(500, "group item not found");
+        }
+        group["active_item_id"] = json!(item);
+        ok(group.clone())
+    }
 }
 
 /// The first key of a fetch-model body (v0.10 `key`, v0.9 `keys[0].channel_key`).
@@ -518,6 +681,10 @@ impl FlavorApi for Octopus {
                 }
             }
             ("GET", ["api", "v1", "group", "list"]) => ok(json!(st.groups)),
+            ("POST", ["api", "v1", "group", "update"]) => self.group_update(st, req),
+            ("POST", ["api", "v1", "group", "active", gid]) if !self.v09 => {
+                self.group_active(st, req, gid)
+            }
             _ => err(404, "Resource not found"),
         }
     }

@@ -76,6 +76,77 @@ pub struct UpstreamTest {
     /// What went wrong (`"403 Forbidden"`, a timeout, …), as the server said it.
     #[serde(default)]
     pub error: Option<String>,
+    /// What msync made of the upstream's endpoint (a fallback taken, or why none worked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<UpstreamNote>,
+}
+
+/// What msync found about an upstream's endpoint. New API serves `GET /api/ratio_config` only
+/// when the upstream's root turned on `ExposeRatioEnabled`; otherwise it answers 403
+/// (QuantumNous/new-api `controller/ratio_config.go` `GetRatioConfig`), which the site's fetch
+/// reports as `"403 Forbidden"` (`controller/ratio_sync.go`, `resp.Status`). `GET /api/pricing`
+/// is public (`router/api-router.go`) and carries the same ratios, so msync asks it instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UpstreamNote {
+    /// `/api/ratio_config` was refused (exposure off upstream); the values come from the
+    /// public `/api/pricing`.
+    PricingInsteadOfRatioConfig,
+    /// `/api/ratio_config` was refused (exposure off upstream) and `/api/pricing` failed too
+    /// (`pricing_error`, the server's text).
+    RatioConfigNotExposed { pricing_error: String },
+}
+
+impl UpstreamNote {
+    /// How a failure noted here is classified; `None` for a notice (the upstream worked).
+    pub fn class(&self) -> Option<crate::error::ErrorClass> {
+        match self {
+            UpstreamNote::PricingInsteadOfRatioConfig => None,
+            UpstreamNote::RatioConfigNotExposed { .. } => {
+                Some(crate::error::ErrorClass::Permission)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for UpstreamNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpstreamNote::PricingInsteadOfRatioConfig => write!(
+                f,
+                "{RATIO_CONFIG} is not exposed on this upstream (its admin has not enabled the ratio config API, ExposeRatioEnabled); the values were read from the public {PRICING} instead"
+            ),
+            UpstreamNote::RatioConfigNotExposed { pricing_error } => write!(
+                f,
+                "{RATIO_CONFIG} is not exposed on this upstream: its admin must enable the ratio config API (ExposeRatioEnabled), or use the endpoint {PRICING}, which failed too ({pricing_error})"
+            ),
+        }
+    }
+}
+
+const RATIO_CONFIG: &str = super::types::ENDPOINT_RATIO_CONFIG;
+const PRICING: &str = super::types::ENDPOINT_PRICING;
+
+/// What checking one upstream found (`RatioSync::check_upstream`): the upstream as it should
+/// be used (its endpoint switched to `/api/pricing` when `/api/ratio_config` is not exposed)
+/// and the test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamCheck {
+    pub upstream: super::types::RatioUpstream,
+    pub test: UpstreamTest,
+}
+
+impl UpstreamTest {
+    /// The site's fetch of `/api/ratio_config` was refused with 403: the upstream does not
+    /// expose it (see [`UpstreamNote`]).
+    pub fn ratio_config_refused(&self, upstream: &super::types::RatioUpstream) -> bool {
+        !self.ok
+            && upstream.endpoint == RATIO_CONFIG
+            && self
+                .error
+                .as_deref()
+                .is_some_and(|e| e.trim_start().starts_with("403"))
+    }
 }
 
 /// The whole difference table.
@@ -116,6 +187,48 @@ impl RatioDiff {
                 row.locked = locked.get(&row.model).copied();
             }
         }
+    }
+
+    /// Take the answer of a second fetch that asked `/api/pricing` of the upstreams whose
+    /// `/api/ratio_config` was refused: their tests get a note (and `ok` when it worked), their
+    /// values join the rows. A row the second answer lacks has no cell for those columns (the
+    /// server left it out: nothing to offer there).
+    pub fn take_pricing_fallback(&mut self, other: RatioDiff) {
+        for t in other.tests {
+            let Some(mine) = self.tests.iter_mut().find(|m| m.name == t.name) else {
+                continue;
+            };
+            if t.ok {
+                mine.ok = true;
+                mine.error = None;
+                mine.note = Some(UpstreamNote::PricingInsteadOfRatioConfig);
+            } else {
+                mine.note = Some(UpstreamNote::RatioConfigNotExposed {
+                    pricing_error: t.error.unwrap_or_default(),
+                });
+            }
+        }
+        for row in other.rows {
+            match self
+                .rows
+                .iter_mut()
+                .find(|r| r.model == row.model && r.field == row.field)
+            {
+                Some(r) => {
+                    r.cells.extend(row.cells);
+                    r.confidence.extend(row.confidence);
+                }
+                None => self.rows.push(row),
+            }
+        }
+        for name in other.upstreams {
+            if !self.upstreams.contains(&name) {
+                self.upstreams.push(name);
+            }
+        }
+        self.warnings.extend(other.warnings);
+        self.rows
+            .sort_by(|a, b| a.model.cmp(&b.model).then(a.field.cmp(&b.field)));
     }
 
     /// The rows a filter keeps (columns and tests unchanged).
@@ -217,6 +330,7 @@ pub fn parse_fetch_data(data: &Value) -> Result<RatioDiff> {
                     name: name.clone(),
                     ok,
                     error,
+                    note: None,
                 });
                 if !diff.upstreams.contains(&name) {
                     diff.upstreams.push(name);

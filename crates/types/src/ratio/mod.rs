@@ -7,7 +7,10 @@ mod outcome;
 mod select;
 mod types;
 
-pub use diff::{parse_fetch_data, Cell, DiffFilter, DiffRow, LockedRatio, RatioDiff, UpstreamTest};
+pub use diff::{
+    parse_fetch_data, Cell, DiffFilter, DiffRow, LockedRatio, RatioDiff, UpstreamCheck,
+    UpstreamNote, UpstreamTest,
+};
 pub use outcome::{
     FieldChange, ModelChange, RatioApplyOutcome, RatioPreview, RatioRevertOutcome, RatioSnapshot,
     RatioSnapshotHead,

@@ -26,6 +26,7 @@ pub enum PreviewKind {
 pub enum RatioCall {
     Sources,
     Diff(Vec<RatioUpstream>, Option<u32>),
+    Check(Box<RatioUpstream>),
     Preview(Vec<RatioChoice>),
     Apply(Vec<RatioChoice>, Option<String>),
     Snapshots,
@@ -92,6 +93,9 @@ impl Env {
                     diff: sync.fetch(&req).await?,
                 }
             }
+            RatioCall::Check(upstream) => Reply::RatioUpstreamChecked {
+                check: sync.check_upstream(&upstream).await?,
+            },
             RatioCall::Preview(choices) => Reply::RatioPreview {
                 preview: sync.preview(&choices).await?,
             },

@@ -406,6 +406,10 @@ impl Env {
                 self.ratio(&site, RatioCall::Diff(upstreams, timeout_s))
                     .await?
             }
+            Command::CheckRatioUpstream { site, upstream } => {
+                self.ratio(&site, RatioCall::Check(Box::new(upstream)))
+                    .await?
+            }
             Command::PreviewRatios { site, choices } => {
                 self.ratio(&site, RatioCall::Preview(choices)).await?
             }
