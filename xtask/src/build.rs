@@ -150,6 +150,8 @@ fn zip_dir(dir: &Path, zip_path: &Path) -> Result {
     let mut zip = zip::ZipWriter::new(file);
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
+        // the smallest deflate (the package's size is a target, issue 18); ≈ 0.6 % below the default
+        .compression_level(Some(9))
         .last_modified_time(zip::DateTime::default());
     for path in walk(dir)? {
         let rel = path

@@ -4,9 +4,11 @@
 //! (`crates/ui/src/reasons.rs`). A server's own error text stays text (`Error::message`).
 //!
 //! Records stored before reasons were typed (worker storage schema 2, and the CLI's files of
-//! that time) hold English sentences; they load through [`ItemReason::from_legacy`] and
-//! [`RunNote::from_legacy`], which read the sentences msync wrote back into these values (a
-//! sentence of no known form is kept as [`ItemReason::Text`] / [`RunNote::Text`]).
+//! that time) hold English sentences; with the `legacy-records` feature (which `msync-core`, the
+//! engine of the worker and the CLI, turns on) they load through `ItemReason::from_legacy` and
+//! `RunNote::from_legacy` (`reason/legacy.rs`), which read the sentences msync wrote back into
+//! these values (a sentence of no known form is kept as [`ItemReason::Text`] / [`RunNote::Text`]).
+//! The pages leave the feature off: they get records from the worker, which sends the typed form.
 
 use crate::error::Error;
 use crate::hold::RevertHold;
@@ -430,274 +432,50 @@ impl fmt::Display for GaveUp {
     }
 }
 
-// ----- records stored before reasons were typed -------------------------------------------------
+#[cfg(feature = "legacy-records")]
+mod legacy;
 
-/// The values of `text` in the places of `template`'s `{}`, when it has that shape.
-fn captures<'a>(template: &str, text: &'a str) -> Option<Vec<&'a str>> {
-    let parts: Vec<&str> = template.split("{}").collect();
-    let (first, rest) = parts.split_first()?;
-    let mut at = text.strip_prefix(first)?;
-    let mut values = Vec::new();
-    for (i, part) in rest.iter().enumerate() {
-        let last = i + 1 == rest.len();
-        let end = if last {
-            at.len()
-                .checked_sub(part.len())
-                .filter(|&e| at.is_char_boundary(e) && at[e..] == **part)?
-        } else if part.is_empty() {
-            return None;
-        } else {
-            at.find(part)?
-        };
-        values.push(&at[..end]);
-        at = &at[end + part.len()..];
+/// A stored reason or note in its typed form `T` (`typed` makes the value of it), or, with the
+/// `legacy-records` feature, an English sentence from before reasons were typed, read back into
+/// the value it describes (see the module docs).
+#[cfg(feature = "legacy-records")]
+fn stored<'de, T, U, D>(d: D, typed: impl FnOnce(T) -> U) -> Result<U, D::Error>
+where
+    T: Deserialize<'de>,
+    U: legacy::FromSentence,
+    D: Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored<T> {
+        Legacy(String),
+        Typed(T),
     }
-    (parts.len() > 1 || text == template).then_some(values)
+    Ok(match Stored::<T>::deserialize(d)? {
+        Stored::Typed(t) => typed(t),
+        Stored::Legacy(text) => U::from_sentence(text),
+    })
 }
 
-fn number<T: std::str::FromStr>(s: &str) -> Option<T> {
-    s.trim().parse().ok()
-}
-
-fn redirect_kind(label: &str) -> Option<RedirectKind> {
-    [
-        RedirectKind::Redirect,
-        RedirectKind::Prune,
-        RedirectKind::Clear,
-    ]
-    .into_iter()
-    .find(|k| k.label() == label)
-}
-
-fn auto_sync(setting: &str) -> Option<AutoSync> {
-    [AutoSync::Octopus, AutoSync::AxonHub, AutoSync::NewApi]
-        .into_iter()
-        .find(|a| a.setting() == setting)
-}
-
-/// `model (route, route); model (route)` as msync wrote it.
-fn lost_routes(text: &str) -> Option<Vec<LostRoutes>> {
-    text.split("; ")
-        .map(|one| {
-            let (model, rest) = one.rsplit_once(" (")?;
-            let routes = rest.strip_suffix(')')?;
-            Some(LostRoutes {
-                model: model.to_string(),
-                routes: routes.split(", ").map(str::to_string).collect(),
-            })
-        })
-        .collect()
-}
-
-impl ItemReason {
-    /// A reason as stored before reasons were typed (an English sentence) as the value it
-    /// describes; [`ItemReason::Text`] when msync never wrote such a sentence.
-    pub fn from_legacy(text: &str) -> ItemReason {
-        let fixed: [(&str, ItemReason); 10] = [
-            ("the channel is excluded from sync", ItemReason::Skip(SkipReason::Excluded)),
-            (
-                "the channel is disabled (disabled channels are skipped; see settings)",
-                ItemReason::Skip(SkipReason::Disabled),
-            ),
-            ("dry run: would write", ItemReason::Note(ItemNote::DryRunWouldWrite)),
-            (
-                "the channel already holds the planned models",
-                ItemReason::Note(ItemNote::AlreadyPlanned),
-            ),
-            (
-                "the channel is already as in the snapshot",
-                ItemReason::Note(ItemNote::AlreadyAsSnapshot),
-            ),
-            (
-                "the channel changed since the plan was made; plan again, or apply with force",
-                ItemReason::Review(ReviewReason::ChangedSincePlan),
-            ),
-            (
-                "the channel changed since the preview; preview again, or apply with force",
-                ItemReason::Review(ReviewReason::ChangedSincePreview),
-            ),
-            (
-                "the channel changed after the sync wrote it; revert with force to overwrite those changes",
-                ItemReason::Review(ReviewReason::ChangedSinceWrite),
-            ),
-            (
-                "the mapping before that run was unreadable text, which msync cannot write back (it is kept in the snapshot); revert with force to restore the models only",
-                ItemReason::Review(ReviewReason::SnapshotMappingUnreadable),
-            ),
-            ("", ItemReason::Text(String::new())),
-        ];
-        if let Some((_, r)) = fixed.iter().find(|(t, _)| *t == text) {
-            return r.clone();
-        }
-        let parsed = (|| {
-            if let Some(v) = captures(
-                "the gateway syncs this channel's models itself ({}); msync leaves it alone",
-                text,
-            ) {
-                return Some(ItemReason::Skip(SkipReason::GatewaySyncs {
-                    setting: auto_sync(v[0])?,
-                }));
-            }
-            if let Some(v) = captures(
-                "the gateway's model pattern {} cannot be evaluated here; the channel is left alone",
-                text,
-            ) {
-                return Some(ItemReason::Skip(SkipReason::PatternUnreadable {
-                    pattern: v[0].to_string(),
-                }));
-            }
-            if let Some(v) = captures("the upstream returned an empty model list; the channel keeps its {} models (allow empty lists for this channel to change that)", text) {
-                return Some(ItemReason::Skip(SkipReason::EmptyUpstream { kept: number(v[0])? }));
-            }
-            if let Some(v) = captures("the filters leave no model of the {} the upstream listed; the channel keeps its {} models", text) {
-                return Some(ItemReason::Skip(SkipReason::FilteredEmpty {
-                    upstream: number(v[0])?,
-                    kept: number(v[1])?,
-                }));
-            }
-            if let Some(v) = captures("would remove {} of {} models ({}%), more than the {}% threshold; confirm it from a dry-run plan", text) {
-                return Some(ItemReason::Review(ReviewReason::OverThreshold {
-                    removed: number(v[0])?,
-                    total: number(v[1])?,
-                    threshold: number(v[3])?,
-                }));
-            }
-            if let Some(v) = captures("would delete the gateway's routes to removed models: {}; confirm it from a dry-run plan", text) {
-                return Some(ItemReason::Review(ReviewReason::RoutesLost {
-                    routes: lost_routes(v[0])?,
-                }));
-            }
-            if let Some(v) = captures("nothing to change ({})", text) {
-                return Some(ItemReason::Note(ItemNote::NothingToChange {
-                    op: redirect_kind(v[0])?,
-                }));
-            }
-            if let Some(v) = captures("the channel's model_mapping cannot be read ({}); confirm overwriting it to write the generated mapping", text) {
-                return Some(ItemReason::Review(ReviewReason::MappingUnreadable {
-                    error: v[0].to_string(),
-                    clearing: false,
-                }));
-            }
-            if let Some(v) = captures("the channel's model_mapping cannot be read ({}); confirm overwriting it to clear it", text) {
-                return Some(ItemReason::Review(ReviewReason::MappingUnreadable {
-                    error: v[0].to_string(),
-                    clearing: true,
-                }));
-            }
-            if let Some(v) = captures("the channel's model_mapping cannot be read ({}), so msync cannot tell its own entries apart; clear all entries (with confirmation) instead", text) {
-                return Some(ItemReason::Review(ReviewReason::MappingUnreadableForGenerated {
-                    error: v[0].to_string(),
-                }));
-            }
-            if let Some(v) = captures("the channel had no models before that run, and {} cannot store an empty model list; nothing was written (remove the models in the gateway's own page if the channel should have none)", text) {
-                return Some(ItemReason::Review(ReviewReason::RevertHold {
-                    hold: RevertHold::EmptyModelList {
-                        site: SiteKind::ALL.into_iter().find(|k| k.label() == v[0])?,
-                    },
-                }));
-            }
-            if let Some(v) = captures("{} has no per-channel model mapping (it routes models through groups); model redirect is not available for this site", text) {
-                return Some(ItemReason::Skip(SkipReason::NoMappingSupport {
-                    site: SiteKind::ALL.into_iter().find(|k| k.label() == v[0])?,
-                }));
-            }
-            None
-        })();
-        parsed.unwrap_or_else(|| ItemReason::Text(text.to_string()))
-    }
-}
-
-impl RunNote {
-    /// A note as stored before notes were typed (see [`ItemReason::from_legacy`]).
-    pub fn from_legacy(text: &str) -> RunNote {
-        let fixed = [
-            ("the run did not start", RunNote::DidNotStart),
-            ("cancelled by the user", RunNote::Cancelled),
-            ("could not list the site's channels", RunNote::ListFailed),
-            ("stopped: results could not be stored", RunNote::StoreFailed),
-            (
-                "scheduled run skipped: another run is in progress",
-                RunNote::ScheduledSkipped {
-                    holder: None,
-                    since_ms: None,
-                },
-            ),
-        ];
-        if let Some((_, n)) = fixed.iter().find(|(t, _)| *t == text) {
-            return n.clone();
-        }
-        let parsed = (|| {
-            if let Some(v) = captures("revert of run {}", text) {
-                return Some(RunNote::RevertOf {
-                    run: RunId(v[0].to_string()),
-                });
-            }
-            if let Some(v) = captures(
-                "scheduled run skipped: run {} (started at {} ms) is in progress",
-                text,
-            ) {
-                return Some(RunNote::ScheduledSkipped {
-                    holder: Some(RunId(v[0].to_string())),
-                    since_ms: Some(number(v[1])?),
-                });
-            }
-            if let Some(v) = captures(
-                "interrupted and not resumed within {} minutes; superseded by run {}",
-                text,
-            ) {
-                return Some(RunNote::Superseded {
-                    minutes: number(v[0])?,
-                    by: RunId(v[1].to_string()),
-                });
-            }
-            if let Some(v) = captures("{} after sync run {}", text) {
-                return Some(RunNote::RedirectAfterSync {
-                    op: redirect_kind(v[0])?,
-                    of: RunId(v[1].to_string()),
-                });
-            }
-            if let Some(v) = captures("{} from preview {}", text) {
-                return Some(RunNote::RedirectFromPreview {
-                    op: redirect_kind(v[0])?,
-                    preview: v[1].to_string(),
-                });
-            }
-            None
-        })();
-        parsed.unwrap_or_else(|| RunNote::Text {
-            text: text.to_string(),
-        })
-    }
-}
-
-/// A stored reason: typed, or an English sentence from before reasons were typed.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Stored<T> {
-    Legacy(String),
-    Typed(T),
+/// Without the `legacy-records` feature (the pages, which get records from the worker, already
+/// typed) only the typed form is read.
+#[cfg(not(feature = "legacy-records"))]
+fn stored<'de, T, U, D>(d: D, typed: impl FnOnce(T) -> U) -> Result<U, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    T::deserialize(d).map(typed)
 }
 
 /// `Decision::Skip::reason` as stored (see the module docs).
 pub fn skip_reason<'de, D: Deserializer<'de>>(d: D) -> Result<SkipReason, D::Error> {
-    Ok(match Stored::<SkipReason>::deserialize(d)? {
-        Stored::Typed(r) => r,
-        Stored::Legacy(text) => match ItemReason::from_legacy(&text) {
-            ItemReason::Skip(r) => r,
-            _ => SkipReason::Text { text },
-        },
-    })
+    stored(d, |r: SkipReason| r)
 }
 
 /// `Decision::NeedsReview::reason` as stored (see the module docs).
 pub fn review_reason<'de, D: Deserializer<'de>>(d: D) -> Result<ReviewReason, D::Error> {
-    Ok(match Stored::<ReviewReason>::deserialize(d)? {
-        Stored::Typed(r) => r,
-        Stored::Legacy(text) => match ItemReason::from_legacy(&text) {
-            ItemReason::Review(r) => r,
-            _ => ReviewReason::Text { text },
-        },
-    })
+    stored(d, |r: ReviewReason| r)
 }
 
 impl<'de> Deserialize<'de> for ItemReason {
@@ -710,12 +488,11 @@ impl<'de> Deserialize<'de> for ItemReason {
             Note(ItemNote),
             Text(String),
         }
-        Ok(match Stored::<Typed>::deserialize(d)? {
-            Stored::Legacy(text) => ItemReason::from_legacy(&text),
-            Stored::Typed(Typed::Skip(r)) => ItemReason::Skip(r),
-            Stored::Typed(Typed::Review(r)) => ItemReason::Review(r),
-            Stored::Typed(Typed::Note(n)) => ItemReason::Note(n),
-            Stored::Typed(Typed::Text(t)) => ItemReason::Text(t),
+        stored(d, |t| match t {
+            Typed::Skip(r) => ItemReason::Skip(r),
+            Typed::Review(r) => ItemReason::Review(r),
+            Typed::Note(n) => ItemReason::Note(n),
+            Typed::Text(t) => ItemReason::Text(t),
         })
     }
 }
@@ -757,27 +534,22 @@ impl<'de> Deserialize<'de> for RunNote {
                 text: String,
             },
         }
-        Ok(match Stored::<Typed>::deserialize(d)? {
-            Stored::Legacy(text) => RunNote::from_legacy(&text),
-            Stored::Typed(t) => match t {
-                Typed::DidNotStart => RunNote::DidNotStart,
-                Typed::Cancelled => RunNote::Cancelled,
-                Typed::ListFailed => RunNote::ListFailed,
-                Typed::StoreFailed => RunNote::StoreFailed,
-                Typed::RevertOf { run } => RunNote::RevertOf { run },
-                Typed::ScheduledSkipped { holder, since_ms } => {
-                    RunNote::ScheduledSkipped { holder, since_ms }
-                }
-                Typed::Superseded { minutes, by } => RunNote::Superseded { minutes, by },
-                Typed::RedirectAfterSync { op, of } => RunNote::RedirectAfterSync { op, of },
-                Typed::RedirectFromPreview { op, preview } => {
-                    RunNote::RedirectFromPreview { op, preview }
-                }
-                Typed::RedirectAfterSyncFailed { error } => {
-                    RunNote::RedirectAfterSyncFailed { error }
-                }
-                Typed::Text { text } => RunNote::Text { text },
-            },
+        stored(d, |t| match t {
+            Typed::DidNotStart => RunNote::DidNotStart,
+            Typed::Cancelled => RunNote::Cancelled,
+            Typed::ListFailed => RunNote::ListFailed,
+            Typed::StoreFailed => RunNote::StoreFailed,
+            Typed::RevertOf { run } => RunNote::RevertOf { run },
+            Typed::ScheduledSkipped { holder, since_ms } => {
+                RunNote::ScheduledSkipped { holder, since_ms }
+            }
+            Typed::Superseded { minutes, by } => RunNote::Superseded { minutes, by },
+            Typed::RedirectAfterSync { op, of } => RunNote::RedirectAfterSync { op, of },
+            Typed::RedirectFromPreview { op, preview } => {
+                RunNote::RedirectFromPreview { op, preview }
+            }
+            Typed::RedirectAfterSyncFailed { error } => RunNote::RedirectAfterSyncFailed { error },
+            Typed::Text { text } => RunNote::Text { text },
         })
     }
 }

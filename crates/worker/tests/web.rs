@@ -140,7 +140,7 @@ async fn start_is_recorded_and_counted_in_chrome_storage() {
         .await
         .unwrap()
         .unwrap()
-        .contains("\"schema\":2"));
+        .contains(&format!("\"schema\":{SCHEMA_VERSION}")));
 }
 
 #[wasm_bindgen_test]
@@ -162,7 +162,7 @@ async fn schema_1_storage_is_migrated_in_chrome_storage() {
         .await
         .unwrap();
     let meta = env(store.clone()).record_start().await.unwrap();
-    assert_eq!(meta.schema, 2);
+    assert_eq!(meta.schema, SCHEMA_VERSION);
     let sites = storage::load_sites(&*store).await.unwrap();
     assert_eq!(sites[0].base_url, "https://gw.example.com");
     assert!(store.get("settings/a").await.unwrap().is_some());
