@@ -146,6 +146,18 @@ struct RawSync {
     rules: S<Vec<RawRule>>,
     channels: Option<BTreeMap<String, Spanned<RawChannel>>>,
     redirect: Option<Spanned<RawRedirect>>,
+    price_check: Option<Spanned<RawPriceCheck>>,
+}
+
+/// `[sync.price_check]`: the price check after sync (issue 19, `docs/pricing-check.md`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPriceCheck {
+    /// off | flag | hold-back | fill
+    mode: Option<msync_core::pricing::PriceCheckMode>,
+    /// `{ name, base_url, endpoint?, id? }`: the ratio upstream to fill prices from.
+    fill_from: Option<msync_core::ratio::RatioUpstream>,
+    only_confident: Option<bool>,
 }
 
 /// `[sync.redirect]`: model redirect settings (SPEC §4).
@@ -383,6 +395,20 @@ impl<'a> Loader<'a> {
                 t.prune_missing_targets = x;
             }
             note("redirect", "redirect", r.span());
+        }
+        if let Some(p) = &raw.price_check {
+            let v = p.get_ref();
+            let t = &mut s.price_check;
+            if let Some(m) = v.mode {
+                t.mode = m;
+            }
+            if let Some(u) = &v.fill_from {
+                t.fill_from = Some(u.clone());
+            }
+            if let Some(x) = v.only_confident {
+                t.only_confident = x;
+            }
+            note("price_check", "price_check", p.span());
         }
         for (id, ch) in raw.channels.iter().flatten() {
             let c = ch.get_ref();
@@ -798,6 +824,8 @@ impl<'a> Loader<'a> {
             // `channels.12.rules[0].pattern` → origin `channels.12`; `rules[1].pattern` → `rules`.
             let lookup = if field.starts_with("redirect.") {
                 "redirect".to_string()
+            } else if field.starts_with("price_check.") {
+                "price_check".to_string()
             } else if let Some(rest) = field.strip_prefix("channels.") {
                 let id = rest.split('.').next().unwrap_or(rest);
                 format!("channels.{id}")
@@ -811,6 +839,7 @@ impl<'a> Loader<'a> {
                         || lookup == "rules"
                         || lookup == "allow_list"
                         || lookup == "redirect"
+                        || lookup == "price_check"
                     {
                         tail.to_string()
                     } else {

@@ -163,6 +163,16 @@ pub fn run_json(head: &RunHead, site_name: &str) -> Value {
     if let Some(n) = &head.note {
         v["note"] = json!(n);
     }
+    if let Some(p) = &head.pricing {
+        // The price check (issue 19): `unpriced`, `held`, `fill`, and the notes as text.
+        let mut pj = snake(p);
+        pj["notes"] = json!(p
+            .notes()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>());
+        v["pricing"] = pj;
+    }
     v
 }
 
@@ -185,6 +195,8 @@ pub fn item_json(i: &ItemResult) -> Value {
         // Set when the lists above are previews of longer ones (their full lengths); `history
         // --export json` has every name.
         "lists_cut": i.lists_cut,
+        // The price check (issue 19): added models without a price, and those held back.
+        "price": i.price,
     })
 }
 
@@ -216,6 +228,7 @@ pub fn plan_json(plan: &SyncPlan) -> Value {
                 "reason": reason,
                 "added": c.added,
                 "removed": c.removed,
+                "price": c.price,
             })
         })
         .collect();
@@ -384,7 +397,58 @@ pub fn render_record(rec: &RunRecord, site_name: &str, st: Style, verbose: bool)
     if verbose {
         reason_section(&mut out, rec, ItemStatus::Skipped, "skipped:");
     }
+    price_section(&mut out, rec, st);
     out
+}
+
+/// The price check's findings (issue 19): the run's notes, then each channel's unpriced and
+/// held-back models.
+fn price_section(out: &mut String, rec: &RunRecord, st: Style) {
+    let notes = rec
+        .head
+        .pricing
+        .as_ref()
+        .map(|p| p.notes())
+        .unwrap_or_default();
+    let items: Vec<&ItemResult> = rec
+        .items
+        .iter()
+        .filter(|i| i.price.as_ref().is_some_and(|p| !p.is_empty()))
+        .collect();
+    if notes.is_empty() && items.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n  {}", st.yellow("prices:"));
+    for n in notes {
+        let _ = writeln!(out, "    {n}");
+    }
+    if let Some(f) = rec.head.pricing.as_ref().and_then(|p| p.fill.as_ref()) {
+        if let Some(e) = &f.error {
+            let _ = writeln!(
+                out,
+                "    fill from {} failed: {}: {}",
+                f.upstream, e.class, e.message
+            );
+        }
+        if let Some(s) = &f.snapshot {
+            let _ = writeln!(out, "    fill snapshot {s} (msync ratios revert {s})");
+        }
+    }
+    for i in items {
+        let Some(p) = &i.price else { continue };
+        let (label, names) = if p.held.is_empty() {
+            ("unpriced", &p.unpriced)
+        } else {
+            ("held back", &p.held)
+        };
+        let _ = writeln!(
+            out,
+            "    #{:<6} {:<28} {label}: {}",
+            i.channel_id.0,
+            short(&i.channel_name, 28),
+            list_preview(names, names.len(), 20)
+        );
+    }
 }
 
 /// The items of `rec` with `status`, each with its reason, under `heading` (nothing if none).

@@ -202,6 +202,9 @@ pub struct SyncSettings {
     /// Model redirect (SPEC §4): runs after a successful sync when enabled, and on demand.
     /// Absent in settings stored before redirect existed: defaults (off).
     pub redirect: RedirectSettings,
+    /// Price check after sync (issue 19, `docs/pricing-check.md`). Absent in settings stored
+    /// before it existed: off.
+    pub price_check: crate::pricing::PriceCheckSettings,
 }
 
 impl Default for SyncSettings {
@@ -221,6 +224,7 @@ impl Default for SyncSettings {
             rules: Vec::new(),
             channels: BTreeMap::new(),
             redirect: RedirectSettings::default(),
+            price_check: Default::default(),
         }
     }
 }
@@ -423,6 +427,12 @@ impl SyncSettings {
                     comma(&mut issues, format!("channels.{id}.pinned[{i}]"), name);
                 }
             }
+        }
+        if let Some(message) = self.price_check.problem() {
+            issues.push(SettingsIssue {
+                field: "price_check.fill_from".into(),
+                message: message.into(),
+            });
         }
         for (field, message) in self.redirect.issues() {
             issues.push(SettingsIssue {

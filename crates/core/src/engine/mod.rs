@@ -18,6 +18,7 @@
 pub mod limit;
 mod order;
 pub mod plan;
+mod pricing;
 pub mod record;
 pub mod redirect;
 pub mod retry;
@@ -163,6 +164,8 @@ pub struct Engine {
     rng: RefCell<Box<dyn RandomSource>>,
     site: SiteId,
     busy: Cell<bool>,
+    /// The site's prices for the run in progress (price check, see `pricing.rs`).
+    prices: RefCell<Option<Rc<crate::pricing::PriceState>>>,
 }
 
 /// Unit of work of one channel.
@@ -205,8 +208,9 @@ fn compact_listing(work: &mut HashMap<ChannelId, Work>) {
 }
 
 enum Outcome {
-    /// Decided, and `true` when written.
-    Planned(ChannelPlan, bool),
+    /// Decided, and `true` when written; with the plan entry that confirms models the price
+    /// check held back, if it held any.
+    Planned(ChannelPlan, bool, Option<ChannelPlan>),
     /// A write whose reply was lost had landed.
     Landed(Snapshot),
 }
@@ -260,6 +264,7 @@ impl Engine {
             rng: RefCell::new(deps.rng),
             site,
             busy: Cell::new(false),
+            prices: RefCell::new(None),
         })
     }
 
@@ -688,6 +693,7 @@ impl Engine {
             next_scheduled_ms: None,
             queue: Vec::new(),
             resumes: 0,
+            pricing: None,
         }
     }
 
@@ -993,6 +999,9 @@ impl Engine {
             }
         };
         let redirect = redirect::RedirectRun::of(&head.job);
+        if matches!(head.job, Job::Sync { .. }) {
+            self.load_prices().await; // price check (issue 19)
+        }
         obs.on_progress(&self.progress(&head, &counts.borrow(), &[], session));
         let concurrency = self.settings.concurrency.max(1) as usize;
         // Free slots take channels host-aware (see `order`): a slowed host does not hold them all.
@@ -1049,7 +1058,11 @@ impl Engine {
                     });
                 }
                 let checkpoint = async {
-                    if let Some(p) = plan.as_ref().filter(|_| dry_run) {
+                    // Dry runs store every entry; a run stores the entries that confirm models
+                    // the price check held back, so applying the run adds them.
+                    let held =
+                        |p: &ChannelPlan| p.price.as_ref().is_some_and(|c| !c.held.is_empty());
+                    if let Some(p) = plan.as_ref().filter(|p| dry_run || held(p)) {
                         h.put_plan_entry(run, p).await?;
                     }
                     h.put_item(run, &item).await?;
@@ -1114,7 +1127,11 @@ impl Engine {
                 head.note = Some("stopped: results could not be stored".into());
                 head.error = Some(e);
             }
-            None => head.state = RunState::Finished,
+            None => {
+                head.state = RunState::Finished;
+                // Price check summary, and the fill in the same run (issue 19).
+                head.pricing = self.finish_prices(&items, dry_run).await;
+            }
         }
         h.put_head(&head).await?;
         h.remove_lock().await?;
@@ -1286,6 +1303,7 @@ impl Engine {
         item.new = plan.new.clone();
         item.added = plan.added.clone();
         item.removed = plan.removed.clone();
+        item.price = plan.price.clone();
         item
     }
 
@@ -1390,9 +1408,10 @@ impl Engine {
                     }
                     Err(Deadline) => return Err(Fail::Deadline),
                 };
-                let plan = plan_channel(&channel, &upstream, &rules);
+                let mut plan = plan_channel(&channel, &upstream, &rules);
+                let confirm = self.price_gate(&mut plan); // price check (issue 19)
                 if plan.decision != Decision::Write || dry_run {
-                    return Ok(Outcome::Planned(plan, false));
+                    return Ok(Outcome::Planned(plan, false, confirm));
                 }
                 // Compare-and-write: the channel as it is now must still be the one planned on
                 // (another msync or an admin may have written it since it was listed).
@@ -1429,16 +1448,19 @@ impl Engine {
                     .update_channel(&channel, &update)
                     .await
                     .map_err(|e| Fail::Err(e, true))?;
-                Ok(Outcome::Planned(plan, true))
+                Ok(Outcome::Planned(plan, true, confirm))
             }
             .await;
             match attempt {
                 Ok(Outcome::Landed(s)) => return (self.landed(&s, start, attempts), None),
-                Ok(Outcome::Planned(plan, written)) => {
+                Ok(Outcome::Planned(plan, written, confirm)) => {
                     let mut item = self.item_from_plan(&plan, start, attempts);
                     item.snapshot = written;
                     if dry_run && plan.decision == Decision::Write {
                         item.reason = Some("dry run: would write".into());
+                    }
+                    if let Some(confirm) = confirm {
+                        return self.held_for_price(item, &plan, written, confirm);
                     }
                     return (item, Some(plan));
                 }

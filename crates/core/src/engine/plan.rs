@@ -38,6 +38,9 @@ pub struct ChannelPlan {
     /// Models the upstream listed (after normalization, before filters).
     pub upstream_count: usize,
     pub decision: Decision,
+    /// The price check's result (issue 19), when it ran and found unpriced models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<crate::pricing::PriceCheck>,
 }
 
 impl ChannelPlan {
@@ -55,6 +58,7 @@ impl ChannelPlan {
             removed: Vec::new(),
             upstream_count: 0,
             decision,
+            price: None,
         }
     }
 }
@@ -263,6 +267,7 @@ pub fn plan_channel<'a>(
         removed,
         upstream_count: upstream.len(),
         decision,
+        price: None,
     }
 }
 

@@ -175,6 +175,7 @@ fn plan_entry(p: &ChannelPreview) -> ChannelPlan {
             },
             _ => Decision::Write,
         },
+        price: None,
     }
 }
 
