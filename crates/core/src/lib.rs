@@ -17,6 +17,7 @@ pub mod history;
 pub mod http;
 pub mod import;
 pub mod model;
+pub mod notify;
 pub mod pricing;
 pub mod protocol;
 pub mod ratio;
