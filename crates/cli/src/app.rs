@@ -46,6 +46,7 @@ macro_rules! errln {
 }
 
 pub mod import;
+pub mod notify;
 pub mod ratios;
 
 /// Exit codes.
@@ -166,6 +167,9 @@ pub enum Command {
     /// Import another tool's settings (All API Hub) into an msync.toml.
     #[command(subcommand)]
     Import(import::ImportCmd),
+    /// Notifications: send a test, show the delivery log (`[notify]`, docs/notifications.md).
+    #[command(subcommand)]
+    Notify(notify::NotifyCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -951,6 +955,7 @@ impl App {
             }
             return Ok(EXIT_OK);
         }
+        self.notify_runs(&cfg, &store, &runs).await; // issue 19
         Ok(self.finish_runs(&runs))
     }
 
@@ -1053,6 +1058,7 @@ impl App {
             }
             return Ok(EXIT_OK);
         }
+        self.notify_runs(&cfg, &store, &runs).await; // issue 19
         Ok(self.finish_runs(&runs))
     }
 
@@ -1481,6 +1487,7 @@ pub async fn run(cli: Cli) -> i32 {
         }
         Command::Ratios(cmd) => app.ratios(cmd).await,
         Command::Import(cmd) => app.import(cmd),
+        Command::Notify(cmd) => app.notify_cmd(cmd).await,
     };
     match result {
         Ok(code) => code,

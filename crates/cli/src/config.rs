@@ -73,6 +73,8 @@ pub struct Config {
     pub sites: Vec<SiteConfig>,
     /// Things worth saying that do not stop anything (plain-text secrets, loose permissions).
     pub warnings: Vec<String>,
+    /// Where notifications go (`[notify]`; no sinks = none).
+    pub notify: msync_core::notify::NotifySettings,
 }
 
 /// One configured site. Credentials are resolved when the config is loaded; a site whose
@@ -98,7 +100,13 @@ struct RawConfig {
     sites: Vec<Spanned<RawSite>>,
     #[serde(default)]
     sync: Option<Spanned<RawSync>>,
+    /// `[notify]` (issue 19): `config_notify.rs`.
+    #[serde(default)]
+    notify: Option<Spanned<notify::RawNotify>>,
 }
+
+#[path = "config_notify.rs"]
+mod notify;
 
 type S<T> = Option<Spanned<T>>;
 
@@ -915,10 +923,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
             sites.push(s);
         }
     }
+    let notify = loader.notify(raw.notify.as_ref());
     let has_plain = raw
         .sites
         .iter()
-        .any(|s| s.get_ref().token.is_some() || s.get_ref().password.is_some());
+        .any(|s| s.get_ref().token.is_some() || s.get_ref().password.is_some())
+        || raw.notify.as_ref().is_some_and(|n| n.get_ref().has_plain());
     if has_plain {
         if let Some(mode) = loose_mode(path) {
             loader.warnings.push(format!(
@@ -936,6 +946,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
         path: path.to_path_buf(),
         sites,
         warnings: loader.warnings,
+        notify,
     })
 }
 

@@ -133,6 +133,8 @@ pub struct State {
     pub logins: u64,
     /// New API options and ratio sync sources (`ratio.rs`).
     pub ratio: crate::ratio::RatioState,
+    /// The fake notification receiver (`receiver.rs`).
+    pub inbox: crate::receiver::Inbox,
 }
 
 impl State {
@@ -150,6 +152,7 @@ impl State {
             rate: HashMap::new(),
             logins: 0,
             ratio: crate::ratio::RatioState::default(),
+            inbox: Default::default(),
         }
     }
 

@@ -14,7 +14,10 @@ mod events;
 mod sink;
 
 pub use events::{events_of_run, EventKind, NotifyEvent, PriceMove};
-pub use sink::{request_for, sign, NotifySettings, Sink, SinkConfig, SIGNATURE_HEADER};
+pub use sink::{
+    request_for, sign, NotifySettings, Sink, SinkConfig, NTFY_SERVER, SIGNATURE_HEADER,
+    TELEGRAM_API,
+};
 
 use crate::clock::Clock;
 use crate::error::{Error, ErrorClass};
