@@ -48,6 +48,7 @@ macro_rules! errln {
 pub mod import;
 pub mod notify;
 pub mod ratios;
+pub mod watch;
 
 /// Exit codes.
 pub const EXIT_OK: i32 = 0;

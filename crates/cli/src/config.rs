@@ -155,6 +155,26 @@ struct RawSync {
     channels: Option<BTreeMap<String, Spanned<RawChannel>>>,
     redirect: Option<Spanned<RawRedirect>>,
     price_check: Option<Spanned<RawPriceCheck>>,
+    price_watch: Option<Spanned<RawPriceWatch>>,
+}
+
+/// `[sync.price_watch]` (issue 19, `docs/pricing-check.md`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPriceWatch {
+    enabled: Option<bool>,
+    upstream: Option<msync_core::ratio::RatioUpstream>,
+    interval_minutes: Option<u32>,
+    apply: Option<RawUnattended>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUnattended {
+    enabled: Option<bool>,
+    max_raise_pct: Option<u32>,
+    new_models: Option<bool>,
+    only_confident: Option<bool>,
 }
 
 /// `[sync.price_check]`: the price check after sync (issue 19, `docs/pricing-check.md`).
@@ -417,6 +437,35 @@ impl<'a> Loader<'a> {
                 t.only_confident = x;
             }
             note("price_check", "price_check", p.span());
+        }
+        if let Some(w) = &raw.price_watch {
+            let v = w.get_ref();
+            let t = &mut s.price_watch;
+            if let Some(x) = v.enabled {
+                t.enabled = x;
+            }
+            if let Some(u) = &v.upstream {
+                t.upstream = Some(u.clone());
+            }
+            if let Some(x) = v.interval_minutes {
+                t.interval_minutes = x;
+            }
+            if let Some(a) = &v.apply {
+                let t = &mut t.apply;
+                if let Some(x) = a.enabled {
+                    t.enabled = x;
+                }
+                if let Some(x) = a.max_raise_pct {
+                    t.max_raise_pct = x;
+                }
+                if let Some(x) = a.new_models {
+                    t.new_models = x;
+                }
+                if let Some(x) = a.only_confident {
+                    t.only_confident = x;
+                }
+            }
+            note("price_watch", "price_watch", w.span());
         }
         for (id, ch) in raw.channels.iter().flatten() {
             let c = ch.get_ref();

@@ -205,6 +205,9 @@ pub struct SyncSettings {
     /// Price check after sync (issue 19, `docs/pricing-check.md`). Absent in settings stored
     /// before it existed: off.
     pub price_check: crate::pricing::PriceCheckSettings,
+    /// Price watch (issue 19): a scheduled upstream ratio diff with alerts and an optional
+    /// unattended apply within guardrails. Absent in older settings: off.
+    pub price_watch: crate::pricing::watch::PriceWatchSettings,
 }
 
 impl Default for SyncSettings {
@@ -225,6 +228,7 @@ impl Default for SyncSettings {
             channels: BTreeMap::new(),
             redirect: RedirectSettings::default(),
             price_check: Default::default(),
+            price_watch: Default::default(),
         }
     }
 }
@@ -427,6 +431,12 @@ impl SyncSettings {
                     comma(&mut issues, format!("channels.{id}.pinned[{i}]"), name);
                 }
             }
+        }
+        if let Some(message) = self.price_watch.problem() {
+            issues.push(SettingsIssue {
+                field: "price_watch".into(),
+                message: message.into(),
+            });
         }
         if let Some(message) = self.price_check.problem() {
             issues.push(SettingsIssue {

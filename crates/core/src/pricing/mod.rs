@@ -14,6 +14,7 @@
 //! `Display` (English), the UI per language.
 
 mod fill;
+pub mod watch;
 
 pub use fill::{fill_choices, fill_prices, PriceFill};
 
