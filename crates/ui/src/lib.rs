@@ -6,6 +6,7 @@ mod api;
 mod common;
 pub mod format;
 mod history;
+mod notify;
 pub mod i18n;
 mod options;
 mod popup;

@@ -228,6 +228,7 @@ pub fn SettingsScreen() -> impl IntoView {
                     <CheckField label="set.skip_disabled" get=disabled_g set=disabled_s />
                     <NumField label="set.keep_runs" field="history.keep_runs" min=1 max=500 default=30 get=keep_g set=keep_s issues=issues />
                 </fieldset>
+                <crate::notify::PriceCheckFields s=s />
                 <fieldset>
                     <legend>{tr("set.filters")}</legend>
                     <label class="field">
