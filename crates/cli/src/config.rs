@@ -431,7 +431,7 @@ impl<'a> Loader<'a> {
                 t.mode = m;
             }
             if let Some(u) = &v.fill_from {
-                t.fill_from = Some(u.clone());
+                t.fill_from = Some(Box::new(u.clone()));
             }
             if let Some(x) = v.only_confident {
                 t.only_confident = x;
@@ -445,7 +445,7 @@ impl<'a> Loader<'a> {
                 t.enabled = x;
             }
             if let Some(u) = &v.upstream {
-                t.upstream = Some(u.clone());
+                t.upstream = Some(Box::new(u.clone()));
             }
             if let Some(x) = v.interval_minutes {
                 t.interval_minutes = x;

@@ -297,7 +297,9 @@ pub enum Command {
         settings: crate::notify::NotifySettings,
     },
     /// Send a test to one saved sink. → [`Reply::NotifyDeliveries`] (one delivery).
-    TestNotify { sink: String },
+    TestNotify {
+        sink: String,
+    },
     /// The delivery log. → [`Reply::NotifyDeliveries`].
     NotifyLog,
 }

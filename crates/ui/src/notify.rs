@@ -52,7 +52,11 @@ pub fn PriceBadge(price: Option<PriceCheck>) -> impl IntoView {
     let lang = app().lang;
     price.filter(|p| !p.is_empty()).map(|p| {
         let held = !p.held.is_empty();
-        let names = if held { p.held.join(", ") } else { p.unpriced.join(", ") };
+        let names = if held {
+            p.held.join(", ")
+        } else {
+            p.unpriced.join(", ")
+        };
         let (id, testid, class) = if held {
             ("price.held", "price-held", "badge st-needs_review small")
         } else {
@@ -91,18 +95,20 @@ pub fn PriceCheckFields(s: RwSignal<Option<SyncSettings>>) -> impl IntoView {
     let up = move |f: fn(&RatioUpstream) -> String| {
         s.with(|s| {
             s.as_ref()
-                .and_then(|s| s.price_check.fill_from.as_ref().map(f))
+                .and_then(|s| s.price_check.fill_from.as_deref().map(f))
                 .unwrap_or_default()
         })
     };
     let set_up = move |f: fn(&mut RatioUpstream, String), v: String| {
         s.update(|s| {
             if let Some(s) = s {
-                let u = s.price_check.fill_from.get_or_insert_with(|| RatioUpstream {
-                    id: 0,
-                    name: String::new(),
-                    base_url: String::new(),
-                    endpoint: msync_core::ratio::ENDPOINT_PRICING.into(),
+                let u = s.price_check.fill_from.get_or_insert_with(|| {
+                    Box::new(RatioUpstream {
+                        id: 0,
+                        name: String::new(),
+                        base_url: String::new(),
+                        endpoint: msync_core::ratio::ENDPOINT_PRICING.into(),
+                    })
                 });
                 f(u, v.trim().to_string());
             }
@@ -252,19 +258,23 @@ pub fn NotifyScreen() -> impl IntoView {
     };
     let test = move |name: String| {
         spawn_local(async move {
-            notice.set(Notice::Info(lookup(lang.get_untracked(), "notify.testing").into()));
+            notice.set(Notice::Info(
+                lookup(lang.get_untracked(), "notify.testing").into(),
+            ));
             match api::call(&Command::TestNotify { sink: name.clone() }).await {
-                Reply::NotifyDeliveries { deliveries } => match deliveries.first().map(|d| &d.outcome) {
-                    Some(DeliveryOutcome::Sent) => notice.set(Notice::Ok(fill(
-                        lookup(lang.get_untracked(), "notify.test_sent"),
-                        &[&name],
-                    ))),
-                    Some(DeliveryOutcome::Failed { error }) => notice.set(Notice::Error(fill(
-                        lookup(lang.get_untracked(), "notify.test_failed"),
-                        &[&name, &error.message],
-                    ))),
-                    _ => {}
-                },
+                Reply::NotifyDeliveries { deliveries } => {
+                    match deliveries.first().map(|d| &d.outcome) {
+                        Some(DeliveryOutcome::Sent) => notice.set(Notice::Ok(fill(
+                            lookup(lang.get_untracked(), "notify.test_sent"),
+                            &[&name],
+                        ))),
+                        Some(DeliveryOutcome::Failed { error }) => notice.set(Notice::Error(fill(
+                            lookup(lang.get_untracked(), "notify.test_failed"),
+                            &[&name, &error.message],
+                        ))),
+                        _ => {}
+                    }
+                }
                 other => notice.set(Notice::Error(reply_problem(&other))),
             }
             load_log();

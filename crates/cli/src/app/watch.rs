@@ -63,7 +63,7 @@ impl App {
                 find_source(&sources, s, &name)?
             }
             (None, Some(c)) => parse_custom(c, msync_core::ratio::ENDPOINT_PRICING)?,
-            (None, None) => settings.upstream.clone().ok_or_else(|| {
+            (None, None) => settings.upstream.as_deref().cloned().ok_or_else(|| {
                 usage(format!(
                     "{name}: no upstream to watch: set [sync.price_watch] upstream, or give --source / --custom"
                 ))

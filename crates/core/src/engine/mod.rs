@@ -210,7 +210,7 @@ fn compact_listing(work: &mut HashMap<ChannelId, Work>) {
 enum Outcome {
     /// Decided, and `true` when written; with the plan entry that confirms models the price
     /// check held back, if it held any.
-    Planned(ChannelPlan, bool, Option<ChannelPlan>),
+    Planned(ChannelPlan, bool, Option<Box<ChannelPlan>>),
     /// A write whose reply was lost had landed.
     Landed(Snapshot),
 }
@@ -1460,7 +1460,7 @@ impl Engine {
                         item.reason = Some("dry run: would write".into());
                     }
                     if let Some(confirm) = confirm {
-                        return self.held_for_price(item, &plan, written, confirm);
+                        return self.held_for_price(item, &plan, written, *confirm);
                     }
                     return (item, Some(plan));
                 }

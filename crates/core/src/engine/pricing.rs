@@ -30,7 +30,7 @@ impl Engine {
 
     /// Check one channel's plan. Sets `plan.price`; when holding back, takes the unpriced models
     /// out of the write and returns the entry that confirms them (decision `NeedsReview`).
-    pub(super) fn price_gate(&self, plan: &mut ChannelPlan) -> Option<ChannelPlan> {
+    pub(super) fn price_gate(&self, plan: &mut ChannelPlan) -> Option<Box<ChannelPlan>> {
         let state = self.prices.borrow().clone()?;
         let check = pricing::gate(self.settings.price_check.mode, &state, &plan.added)?;
         let note = check.note();
@@ -53,7 +53,7 @@ impl Engine {
             plan.new = plan.before.models.clone();
             plan.decision = Decision::NeedsReview { reason };
         }
-        Some(confirm)
+        Some(Box::new(confirm))
     }
 
     /// The item and stored entry of a channel whose unpriced models were held back. When the
@@ -87,7 +87,7 @@ impl Engine {
         &self,
         items: &[ItemResult],
         dry_run: bool,
-    ) -> Option<RunPricing> {
+    ) -> Option<Box<RunPricing>> {
         let state = self.prices.borrow_mut().take()?;
         let cfg = &self.settings.price_check;
         let mut summary = RunPricing::of(
@@ -129,7 +129,7 @@ impl Engine {
                 summary.fill = Some(fill);
             }
         }
-        Some(summary)
+        Some(Box::new(summary))
     }
 }
 

@@ -440,7 +440,7 @@ pub struct RunHead {
     pub resumes: u32,
     /// The price check's summary and fill outcome (sync runs with a price check on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pricing: Option<crate::pricing::RunPricing>,
+    pub pricing: Option<Box<crate::pricing::RunPricing>>,
 }
 
 /// A run with its items, in queue order.

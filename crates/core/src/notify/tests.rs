@@ -268,7 +268,7 @@ fn settings_are_checked_and_redacted() {
 #[test]
 fn run_events_from_records() {
     use crate::engine::record::*;
-    use crate::model::{ChannelId, SiteId};
+    use crate::model::ChannelId;
     let mut head: RunHead = serde_json::from_value(serde_json::json!({
         "id": "r1", "site": "s", "trigger": "scheduled", "first_trigger": "scheduled",
         "mode": "all", "state": "finished", "job": {"job": "sync", "dry_run": false, "confirmed": false},
@@ -276,7 +276,6 @@ fn run_events_from_records() {
         "failed": 1, "skipped": 0, "needs_review": 1, "running": 0, "queued": 0}, "queue": []
     }))
     .unwrap();
-    let _ = SiteId("s".into());
     let item = |status| ItemResult::new(ChannelId("1".into()), "c".into(), status, 0);
     let rec = RunRecord {
         head: head.clone(),

@@ -81,7 +81,7 @@ pub struct PriceCheckSettings {
     /// [`PriceCheckMode::Fill`]: the ratio upstream to take prices from (a source of the site's
     /// ratio sync, or a custom upstream).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fill_from: Option<RatioUpstream>,
+    pub fill_from: Option<Box<RatioUpstream>>,
     /// [`PriceCheckMode::Fill`]: take only values the server marks confident (default). New API
     /// marks its 37.5 / 1 default for unpriced models as not confident.
     pub only_confident: bool,
@@ -521,12 +521,12 @@ mod tests {
             ..Default::default()
         };
         assert!(s.problem().is_some());
-        s.fill_from = Some(RatioUpstream {
+        s.fill_from = Some(Box::new(RatioUpstream {
             id: -100,
             name: "官方倍率预设".into(),
             base_url: "https://basellm.github.io".into(),
             endpoint: String::new(),
-        });
+        }));
         assert_eq!(s.problem(), None);
     }
 }

@@ -31,7 +31,7 @@ pub struct PriceWatchSettings {
     pub enabled: bool,
     /// The upstream to watch.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub upstream: Option<RatioUpstream>,
+    pub upstream: Option<Box<RatioUpstream>>,
     /// How often the extension's alarm runs it (the CLI runs when cron says).
     pub interval_minutes: u32,
     /// Unattended apply (off by default).

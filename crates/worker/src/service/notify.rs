@@ -16,7 +16,9 @@ pub const KEY_NOTIFY: &str = "notify";
 
 impl Env {
     pub async fn notify_settings(&self) -> Result<NotifySettings, Error> {
-        Ok(get_json(&*self.store, KEY_NOTIFY).await?.unwrap_or_default())
+        Ok(get_json(&*self.store, KEY_NOTIFY)
+            .await?
+            .unwrap_or_default())
     }
 
     fn notify_reply(settings: &NotifySettings) -> Reply {
@@ -102,5 +104,70 @@ impl Env {
         for e in events {
             n.notify(e).await;
         }
+    }
+}
+
+// ----- price watch (issue 19): the site's alarm, and one watch run per firing -----
+
+/// `msync:watch:<site>`: the price watch's alarm (`price_watch.enabled`).
+pub const WATCH_ALARM_PREFIX: &str = "msync:watch:";
+
+pub fn watch_alarm(site: &msync_core::model::SiteId) -> String {
+    format!("{WATCH_ALARM_PREFIX}{}", site.0)
+}
+
+impl Env {
+    /// Arm or clear the site's price watch alarm; an alarm with the right period is kept.
+    pub async fn rearm_watch(
+        &self,
+        site: &msync_core::model::SiteId,
+        settings: &msync_core::settings::SyncSettings,
+    ) {
+        let name = watch_alarm(site);
+        let w = &settings.price_watch;
+        if !w.enabled || w.upstream.is_none() {
+            let _ = self.browser.clear_alarm(&name).await;
+            return;
+        }
+        let period = f64::from(w.interval_minutes);
+        let keep = matches!(
+            self.browser.get_alarm(&name).await,
+            Ok(Some(a)) if a.period_minutes == Some(period)
+        );
+        if !keep {
+            let _ = self.browser.create_alarm(&name, period, Some(period)).await;
+        }
+    }
+
+    /// The watch alarm fired: one watch run; a move over the threshold goes to the sinks.
+    pub async fn on_watch_alarm(&self, id: &str) -> Result<(), Error> {
+        let id = msync_core::model::SiteId(id.to_string());
+        let Ok(site) = self.site(&id).await else {
+            let _ = self.browser.clear_alarm(&watch_alarm(&id)).await;
+            return Ok(());
+        };
+        let settings = self.settings(&id).await?;
+        let w = &settings.price_watch;
+        let Some(upstream) = w.upstream.clone().filter(|_| w.enabled) else {
+            let _ = self.browser.clear_alarm(&watch_alarm(&id)).await;
+            return Ok(());
+        };
+        self.require_permission(&site).await?;
+        let sync = self.connector.ratio(&site, self.store.clone())?;
+        let threshold = self.notify_settings().await?.price_threshold_pct;
+        let run = msync_core::pricing::watch::watch(
+            &sync,
+            &*self.store,
+            &id.0,
+            &upstream,
+            threshold,
+            &w.apply,
+            self.clock.now_ms(),
+        )
+        .await?;
+        if let Some(e) = run.event(&site.name, threshold) {
+            self.notify_events(&[e]).await;
+        }
+        Ok(())
     }
 }
