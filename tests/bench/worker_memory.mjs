@@ -12,75 +12,25 @@
 //   grows, so the value after the run is also the peak of the run.
 // Prints one JSON object on the last line of stdout.
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { startGateway } from '../e2e/harness.mjs';
+import { cdpConnect } from './cdp.mjs';
 
 const EXT_DIR = process.env.MSYNC_EXTENSION_DIR;
 const MOCKGW = process.env.MSYNC_MOCKGW;
 const CHANNELS = Number(process.env.MSYNC_BENCH_CHANNELS || 500);
 const TOKEN = 'sk-bench-memory-0c1d2e3f';
+// The run raises msync's speed settings, so the mock does not enforce New API's own admin API
+// limit (180 requests / 180 s: `startGateway` turns it off): this measures memory, not waiting.
+const GATEWAY_ARGS = ['--flavor', 'new-api', '--channels', String(CHANNELS), '--token', TOKEN];
 if (!EXT_DIR || !MOCKGW) throw new Error('set MSYNC_EXTENSION_DIR and MSYNC_MOCKGW (cargo xtask bench does)');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function startGateway() {
-  // The run raises msync's speed settings, so the mock does not enforce New API's own admin API
-  // limit (180 requests / 180 s): this measures memory, not waiting.
-  const proc = spawn(MOCKGW, ['--port', '0', '--rate-limit', 'off', '--flavor', 'new-api', '--channels', String(CHANNELS), '--token', TOKEN],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: proc.stdout });
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('mockgw did not start')), 15000);
-    proc.on('exit', (code) => reject(new Error(`mockgw exited with ${code}`)));
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      const m = line.match(/http:\/\/127\.0\.0\.1:\d+/);
-      m ? resolve(m[0]) : reject(new Error(`unexpected mockgw output: ${line}`));
-    });
-  });
-  lines.on('line', () => {});
-  return { url, stop: () => proc.kill() };
-}
-
-/** A minimal CDP client over the browser's WebSocket endpoint (Node's global WebSocket). */
-async function cdpConnect(userDataDir) {
-  let text = '';
-  for (let i = 0; i < 100 && !text; i++) {
-    text = await readFile(join(userDataDir, 'DevToolsActivePort'), 'utf8').catch(() => '');
-    if (!text) await sleep(100);
-  }
-  const [port, path] = text.trim().split('\n');
-  const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = reject;
-  });
-  let id = 0;
-  const pending = new Map();
-  ws.onmessage = (ev) => {
-    const msg = JSON.parse(ev.data);
-    const p = pending.get(msg.id);
-    if (p) {
-      pending.delete(msg.id);
-      msg.error ? p.reject(new Error(JSON.stringify(msg.error))) : p.resolve(msg.result);
-    }
-  };
-  return {
-    send(method, params = {}, sessionId) {
-      const msg = { id: ++id, method, params };
-      if (sessionId) msg.sessionId = sessionId;
-      ws.send(JSON.stringify(msg));
-      return new Promise((resolve, reject) => pending.set(msg.id, { resolve, reject }));
-    },
-    close() { ws.close(); },
-  };
-}
-
 async function main() {
-  const gw = await startGateway();
+  const gw = await startGateway(GATEWAY_ARGS);
   const userDataDir = await mkdtemp(join(tmpdir(), 'msync-bench-mem-'));
   const ctx = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',

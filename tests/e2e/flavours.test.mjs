@@ -3,14 +3,10 @@
 // browser's cookie jar can carry (fetch never shows Set-Cookie and drops a Cookie header).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, startGateway, command } from './harness.mjs';
+import { launch, startGateway, command, waitFor, FAST_SETTINGS } from './harness.mjs';
 
 const TOKEN = 'sk-e2e-flavours-secret-4b1d9e';
-const FAST = {
-  rate: { rpm: 600, burst: 50, scope: 'per-host', site_rpm: 6000, site_burst: 100 },
-  concurrency: 2,
-  removal_threshold_pct: 100,
-};
+const FAST = FAST_SETTINGS;
 const CHANNELS = 6;
 
 const FLAVOURS = [
@@ -31,17 +27,6 @@ const FLAVOURS = [
 
 let ext;
 let page;
-
-async function waitFor(what, fn, { timeout = 60000, every = 150 } = {}) {
-  const t0 = Date.now();
-  let last;
-  while (Date.now() - t0 < timeout) {
-    last = await fn();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, every));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 400)}`);
-}
 
 before(async () => {
   ext = await launch();

@@ -80,6 +80,28 @@ export async function startGateway(args = []) {
   };
 }
 
+/**
+ * Sync settings for browser tests that run whole syncs: buckets far above the defaults (the mock
+ * runs with its rate limit off), two channels at a time, and no removal held for review.
+ */
+export const FAST_SETTINGS = {
+  rate: { rpm: 600, burst: 50, scope: 'per-host', site_rpm: 6000, site_burst: 100 },
+  concurrency: 2,
+  removal_threshold_pct: 100,
+};
+
+/** Poll `fn` until it returns something truthy; fail with its last answer after `timeout` ms. */
+export async function waitFor(what, fn, { timeout = 60000, every = 150 } = {}) {
+  const t0 = Date.now();
+  let last;
+  while (Date.now() - t0 < timeout) {
+    last = await fn();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, every));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 400)}`);
+}
+
 /** Send one protocol command from an extension page, as the UI does. */
 export async function command(page, cmd) {
   return page.evaluate((c) => chrome.runtime.sendMessage(c), cmd);

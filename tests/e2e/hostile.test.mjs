@@ -3,29 +3,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { launch, startGateway, command } from './harness.mjs';
+import { launch, startGateway, command, waitFor, FAST_SETTINGS } from './harness.mjs';
 
 const TOKEN = 'sk-e2e-hostile-secret-93c1f0';
-const FAST = {
-  rate: { rpm: 600, burst: 50, scope: 'per-host', site_rpm: 6000, site_burst: 100 },
-  concurrency: 2,
-  removal_threshold_pct: 100,
-  skip_disabled: false,
-};
+const FAST = { ...FAST_SETTINGS, skip_disabled: false };
 
 let ext;
 let page;
-
-async function waitFor(what, fn, { timeout = 60000, every = 150 } = {}) {
-  const t0 = Date.now();
-  let last;
-  while (Date.now() - t0 < timeout) {
-    last = await fn();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, every));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 400)}`);
-}
 
 async function run(site, selection) {
   const started = await command(page, { cmd: 'start_run', site, selection });

@@ -87,6 +87,15 @@ test('settings: range and regex problems are shown next to the fields; valid set
   const rpm = page.locator('[data-field="rate.rpm"]');
   await rpm.waitFor();
   assert.equal(await rpm.inputValue(), '20', 'the default is shown');
+  // The site bucket's default is the site type's own (New API: 90 % of its 180 requests / 180 s
+  // admin API limit), shown as the value of a new site and in the hint; Reset restores it.
+  const siteRpm = page.locator('[data-field="rate.site_rpm"]');
+  const siteRpmHint = page.locator('label.field', { has: siteRpm }).locator('.hint');
+  assert.equal(await siteRpm.inputValue(), '50', 'New API site bucket default');
+  assert.match(await siteRpmHint.innerText(), /^default 50 ·/);
+  await siteRpm.fill('70');
+  await page.getByRole('button', { name: 'Reset to defaults' }).click();
+  assert.equal(await siteRpm.inputValue(), '50', 'reset to the site type default');
   await rpm.fill('0');
   await rpm.press('Tab');
   await page.getByTestId('add-rule').first().click();
@@ -236,6 +245,28 @@ test('import/export: secrets only when ticked; a malformed file is refused with 
     name: 'ok.json', mimeType: 'application/json', buffer: Buffer.from(plainText),
   });
   await page.getByText('Settings imported.').waitFor({ timeout: 5000 }).catch(async (e) => { await screenshot(page, 'debug-import'); throw e; });
+  // A file that turns auto-sync on with empty upstream lists allowed waits for the user's word.
+  const risky = JSON.parse(plainText);
+  risky.sites[0].settings.auto_sync.enabled = true;
+  risky.sites[0].settings.allow_empty = true;
+  await page.getByTestId('import-file').setInputFiles({
+    name: 'risky.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(risky)),
+  });
+  const confirm = page.getByTestId('import-confirm');
+  await confirm.waitFor();
+  assert.match(await confirm.innerText(), /an empty upstream list may empty a channel/);
+  let stored = await page.evaluate(() => chrome.runtime.sendMessage({ cmd: 'list_sites' }));
+  await shots(page, 'transfer-confirm');
+  await page.getByTestId('import-confirm-yes').click();
+  await page.getByText('Settings imported.').waitFor();
+  assert.equal(await confirm.count(), 0);
+  // Back to the exported settings for the tests below.
+  await page.getByTestId('import-file').setInputFiles({
+    name: 'ok.json', mimeType: 'application/json', buffer: Buffer.from(plainText),
+  });
+  await page.getByText('Settings imported.').waitFor();
+  stored = await page.evaluate(() => chrome.runtime.sendMessage({ cmd: 'list_sites' }));
+  assert.equal(stored.sites.length, 1);
 });
 
 test('redirect: preview with reasons per standard model, apply, bulk clear needs a second click', async () => {

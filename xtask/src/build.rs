@@ -219,6 +219,7 @@ fn e2e_files(ext: &Path, only: &[String]) -> Result {
 
 pub fn test(quick: bool) -> Result {
     crate::proc::check_free_disk(8);
+    crate::layers::check()?;
     run(native_cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(native_cargo().args([
         "clippy",

@@ -6,15 +6,20 @@
 //!   at the Cargo.lock version, trunk, and the npm tooling (playwright-core, binaryen's wasm-opt).
 //! * `dist` — the MV3 extension in `dist/extension/` (+ Firefox variant) and zips.
 //! * `demo` — build, start the mock gateway, open the extension against it.
-//! * `test` — fmt, clippy, native tests, wasm tests in headless Chromium, end-to-end tests.
+//! * `test` — crate layering, fmt, clippy, native tests, wasm tests in headless Chromium,
+//!   end-to-end tests.
+//! * `layers` — only the crate layering check (pure core and types; no engine in the UI).
 //! * `bench` — every benchmark; rewrites BENCHMARKS.md.
 //! * `fresh-check` — the README's first command in a fresh clone with an empty cargo registry.
 //! * `size` — what the two wasm modules are made of (twiggy), per crate and per function.
 
 mod bench;
 mod build;
+#[cfg(test)]
+mod checks;
 mod fresh;
 mod fuzz;
+mod layers;
 mod proc;
 mod setup;
 mod size;
@@ -32,10 +37,12 @@ commands:
   dist             build the extension into dist/ (Chrome + Firefox, unpacked and zipped)
   demo             build, start the demo gateway and open the extension against it
                    (headless without a display: saves screenshots under target/demo/)
-  test [--quick]   fmt, clippy, native tests, wasm tests, end-to-end tests
+  test [--quick]   crate layering, fmt, clippy, native tests, wasm tests, end-to-end tests
                    (--quick: skip the wasm and browser parts)
   e2e [FILE…]      only the end-to-end browser tests (builds what they need);
                    FILE: run these test files (tests/e2e/*.test.mjs) only
+  layers           check the crate layering only: msync-types and msync-core depend on no I/O
+                   crate, msync-ui does not depend on msync-core (part of test)
   bench            run every benchmark and rewrite BENCHMARKS.md (see xtask/src/bench.rs)
   fresh-check [demo|test|dist|e2e] [--keep]
                    clone HEAD into a temporary folder and run that command there with an
@@ -54,6 +61,7 @@ fn main() -> ExitCode {
         Some("dist") => build::dist().map(|_| ()),
         Some("demo") => build::demo(),
         Some("test") => build::test(args.iter().any(|a| a == "--quick")),
+        Some("layers") => layers::check(),
         Some("e2e") => build::e2e(&args[1..]),
         Some("bench") => bench::bench(),
         Some("size") => size::size(args.iter().any(|a| a == "--no-build")),

@@ -98,14 +98,33 @@ fn cargo_tools() -> Result {
     let wb = locked_wasm_bindgen_version()?;
     if tool_version(&bin.join("wasm-bindgen")).as_deref() != Some(&format!("wasm-bindgen {wb}")) {
         eprintln!("setup: compiling wasm-bindgen-cli {wb} from crates.io (≈ 2–3 min on 2 cores)");
-        // Not --locked: its lockfile pins a webpki-roots release the registry mirror lacks.
-        cargo_install(&["wasm-bindgen-cli", "--version", &wb])?;
+        let [locked, resolved] = wasm_bindgen_install_args(&wb);
+        if cargo_install(&locked.iter().map(String::as_str).collect::<Vec<_>>()).is_err() {
+            // Some registry mirrors lack a release its Cargo.lock pins (webpki-roots 1.0.11 on
+            // this project's build machines); it fails while resolving, before compiling.
+            eprintln!(
+                "setup: warning: wasm-bindgen-cli {wb} could not be installed with --locked (its \
+                 Cargo.lock pins a crate release this registry does not have); installing it \
+                 with freshly resolved dependencies instead"
+            );
+            cargo_install(&resolved.iter().map(String::as_str).collect::<Vec<_>>())?;
+        }
     }
     if tool_version(&bin.join("trunk")).as_deref() != Some(&format!("trunk {TRUNK_VERSION}")) {
         eprintln!("setup: compiling trunk {TRUNK_VERSION} from crates.io (≈ 5–8 min on 2 cores)");
         cargo_install(&["trunk", "--version", TRUNK_VERSION, "--locked"])?;
     }
     Ok(())
+}
+
+/// The `cargo install` arguments for wasm-bindgen-cli: first with its own Cargo.lock
+/// (`--locked`, the dependency versions its maintainers released with), then — only if that
+/// cannot resolve — without.
+fn wasm_bindgen_install_args(version: &str) -> [Vec<String>; 2] {
+    let base = ["wasm-bindgen-cli", "--version", version].map(str::to_string);
+    let mut locked = base.to_vec();
+    locked.push("--locked".into());
+    [locked, base.to_vec()]
 }
 
 /// `cargo install` from outside the project (its .cargo/config.toml is for our build), with
@@ -147,4 +166,19 @@ fn npm_tools() -> Result {
     run(Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund"])
         .current_dir(&r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wasm_bindgen_cli_is_installed_locked_first() {
+        let [first, fallback] = wasm_bindgen_install_args("0.2.130");
+        assert_eq!(
+            first,
+            ["wasm-bindgen-cli", "--version", "0.2.130", "--locked"]
+        );
+        assert!(!fallback.contains(&"--locked".to_string()));
+    }
 }

@@ -2,11 +2,12 @@
 
 use crate::clock::{now_ms, SystemClock};
 use crate::config::{self, Config, SiteConfig};
+use crate::json;
 use crate::output::{self, Style};
 use crate::store::{FileStore, SiteLock};
 use crate::transport::ReqwestTransport;
 use async_trait::async_trait;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use msync_core::engine::plan::Decision;
 use msync_core::engine::record::{ItemResult, ItemStatus, RunId, RunMode, RunRecord, RunState};
@@ -45,10 +46,21 @@ macro_rules! errln {
     }};
 }
 
+mod apply;
+mod channels;
+mod cli;
+mod history;
 pub mod import;
 pub mod notify;
 pub mod ratios;
+mod redirect;
+mod resume;
+mod revert;
+mod sites;
+mod sync;
 pub mod watch;
+
+pub use cli::*;
 
 /// Exit codes.
 pub const EXIT_OK: i32 = 0;
@@ -60,241 +72,6 @@ pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_UNREACHABLE: i32 = 3;
 /// Interrupted with Ctrl-C.
 pub const EXIT_INTERRUPTED: i32 = 130;
-
-const AFTER_HELP: &str = "\
-Exit codes: 0 all good (succeeded, unchanged or skipped), 1 some channels failed or need review,
-2 configuration or usage error, 3 a site could not be reached or refused the credentials,
-130 interrupted (Ctrl-C; `msync resume` continues the run).
-
-Examples:
-  msync sites test                      check every site's connection and rights
-  msync plan --site prod                dry run: what would change (stored; apply it later)
-  msync apply 0001735689600000-0000     apply that stored plan
-  msync sync --site prod --yes          sync every channel now
-  msync sync --failed                   retry only the channels that failed last time
-  msync revert 0001735689600000-0001    undo a run (every channel it wrote)
-  msync history --status failed --search timeout
-  msync redirect match --standard-file std.txt --models-file models.txt
-  msync ratios diff --site prod --upstream official --only-differing   (New API; see `msync ratios --help`)";
-
-/// Keep the channels of self-hosted LLM gateways (New API, Veloera, DoneHub, Octopus, AxonHub)
-/// in step with their upstreams.
-#[derive(Debug, Parser)]
-#[command(name = "msync", version, about, after_help = AFTER_HELP)]
-pub struct Cli {
-    /// Configuration file (TOML).
-    #[arg(
-        long,
-        global = true,
-        value_name = "PATH",
-        env = "MSYNC_CONFIG",
-        default_value = "msync.toml"
-    )]
-    pub config: PathBuf,
-    /// Where run history, snapshots and plans are kept [default: the platform data dir, e.g. ~/.local/share/msync].
-    #[arg(long, global = true, value_name = "DIR", env = "MSYNC_STATE_DIR")]
-    pub state_dir: Option<PathBuf>,
-    /// Print one JSON document on stdout (for scripts) instead of tables.
-    #[arg(long, global = true)]
-    pub json: bool,
-    /// More detail: -v lists skipped channels and model names, -vv logs every request (never secrets).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-    /// No progress output and no warnings; only the result.
-    #[arg(short, long, global = true)]
-    pub quiet: bool,
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Check the configured sites.
-    #[command(subcommand)]
-    Sites(SitesCmd),
-    /// List a site's channels with their model counts and mappings.
-    Channels {
-        /// Only this site (by name).
-        #[arg(long, value_name = "NAME")]
-        site: Option<String>,
-    },
-    /// Sync the channels' model lists from their upstreams.
-    Sync(SyncArgs),
-    /// Dry run: fetch and decide, write nothing; the plan is stored for `msync apply`.
-    Plan {
-        /// Only this site (by name).
-        #[arg(long, value_name = "NAME")]
-        site: Option<String>,
-        /// Only these channel ids (comma-separated).
-        #[arg(long, value_name = "IDS", value_delimiter = ',')]
-        channels: Option<Vec<String>>,
-    },
-    /// Apply the plan stored by a dry run (`msync plan`), after re-reading each channel.
-    Apply {
-        /// The dry run's id (see `msync history`).
-        run: String,
-        /// Only these channels of the plan (comma-separated ids).
-        #[arg(long, value_name = "IDS", value_delimiter = ',')]
-        channels: Option<Vec<String>>,
-        /// Also write channels that changed since the plan was made.
-        #[arg(long)]
-        force: bool,
-    },
-    /// Continue a run that was interrupted (Ctrl-C, a crash, a reboot).
-    Resume {
-        /// Only this site (by name).
-        #[arg(long, value_name = "NAME")]
-        site: Option<String>,
-    },
-    /// Undo a run: restore the snapshot taken before each write.
-    Revert {
-        /// The run to undo (see `msync history`).
-        run: String,
-        /// Only this channel.
-        #[arg(long, value_name = "ID")]
-        channel: Option<String>,
-        /// Also restore channels that changed since the run wrote them.
-        #[arg(long)]
-        force: bool,
-    },
-    /// Show stored runs, one run's items, or search them; export a run.
-    History(HistoryArgs),
-    /// Model redirects (standard name → the channel's actual model).
-    #[command(subcommand)]
-    Redirect(RedirectCmd),
-    /// New API ratio / price sync: compare with upstreams, take values, revert.
-    #[command(subcommand, after_help = ratios::AFTER_HELP)]
-    Ratios(ratios::RatiosCmd),
-    /// Import another tool's settings (All API Hub) into an msync.toml.
-    #[command(subcommand)]
-    Import(import::ImportCmd),
-    /// Notifications: send a test, show the delivery log (`[notify]`, docs/notifications.md).
-    #[command(subcommand)]
-    Notify(notify::NotifyCmd),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum SitesCmd {
-    /// Test each site: reachable, authenticated, admin rights, version, channel count.
-    Test {
-        /// Only this site (by name).
-        #[arg(long, value_name = "NAME")]
-        site: Option<String>,
-    },
-}
-
-#[derive(Debug, Args)]
-pub struct SyncArgs {
-    /// Only this site (by name).
-    #[arg(long, value_name = "NAME")]
-    pub site: Option<String>,
-    /// Only these channel ids (comma-separated).
-    #[arg(
-        long,
-        value_name = "IDS",
-        value_delimiter = ',',
-        conflicts_with = "failed"
-    )]
-    pub channels: Option<Vec<String>>,
-    /// Only the channels that failed in the previous run.
-    #[arg(long)]
-    pub failed: bool,
-    /// Plan only: write nothing (same as `msync plan`).
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Do not ask for confirmation on a terminal (cron and scripts never ask).
-    #[arg(short, long)]
-    pub yes: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ExportFormat {
-    Json,
-    Csv,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StatusArg {
-    Success,
-    Unchanged,
-    Failed,
-    Skipped,
-    NeedsReview,
-}
-
-impl StatusArg {
-    fn status(self) -> ItemStatus {
-        match self {
-            StatusArg::Success => ItemStatus::Success,
-            StatusArg::Unchanged => ItemStatus::Unchanged,
-            StatusArg::Failed => ItemStatus::Failed,
-            StatusArg::Skipped => ItemStatus::Skipped,
-            StatusArg::NeedsReview => ItemStatus::NeedsReview,
-        }
-    }
-}
-
-#[derive(Debug, Args)]
-pub struct HistoryArgs {
-    /// Only this site (by name).
-    #[arg(long, value_name = "NAME")]
-    pub site: Option<String>,
-    /// Show this run's channels.
-    #[arg(long, value_name = "RUN")]
-    pub run: Option<String>,
-    /// Only channels with these statuses (comma-separated).
-    #[arg(long, value_name = "S", value_delimiter = ',')]
-    pub status: Vec<StatusArg>,
-    /// Only channels whose name, id, reason or error contains this text.
-    #[arg(long, value_name = "TEXT")]
-    pub search: Option<String>,
-    /// Export the run (with --run; default the newest run) as JSON or CSV on stdout.
-    #[arg(long, value_name = "FORMAT")]
-    pub export: Option<ExportFormat>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum RedirectCmd {
-    /// Offline: match standard model names against a channel's models and explain every one.
-    Match {
-        /// Standard model names, one per line (`#` starts a comment).
-        #[arg(long, value_name = "FILE")]
-        standard_file: PathBuf,
-        /// The channel's actual models, one per line.
-        #[arg(long, value_name = "FILE")]
-        models_file: PathBuf,
-        /// Never map to dated ids such as claude-sonnet-4-5-20250929.
-        #[arg(long)]
-        no_dated: bool,
-    },
-    /// Preview the mappings [sync.redirect] would merge into each channel; writes nothing.
-    Plan {
-        /// Only this site (by name).
-        #[arg(long, value_name = "NAME")]
-        site: Option<String>,
-        /// Only these channel ids (comma-separated).
-        #[arg(long, value_name = "IDS", value_delimiter = ',')]
-        channels: Option<Vec<String>>,
-    },
-    /// Merge the mappings into the channels (a snapshot first; `msync revert RUN` undoes it).
-    Apply {
-        /// Only this site (by name).
-        #[arg(long, value_name = "NAME")]
-        site: Option<String>,
-        /// Only these channel ids (comma-separated).
-        #[arg(long, value_name = "IDS", value_delimiter = ',')]
-        channels: Option<Vec<String>>,
-        /// Apply this stored preview (from `msync redirect plan`) instead of previewing afresh.
-        #[arg(long, value_name = "ID")]
-        preview: Option<String>,
-        /// Write channels that changed since the preview.
-        #[arg(long)]
-        force: bool,
-        /// Replace mappings that are not valid JSON (otherwise they are held for review).
-        #[arg(long)]
-        overwrite_invalid: bool,
-    },
-}
 
 // ----- plumbing --------------------------------------------------------------------------------
 
@@ -399,9 +176,9 @@ impl App {
         }
     }
 
-    fn print_json(&self, v: &Value) {
-        let text = serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into());
-        let _ = writeln!(std::io::stdout(), "{text}");
+    /// Print one `--json` document (`crate::json`, `docs/cli-json.md`).
+    fn print_json<T: serde::Serialize>(&self, doc: &T) {
+        let _ = writeln!(std::io::stdout(), "{}", json::to_text(doc));
     }
 
     fn load_config(&self) -> Res<Config> {
@@ -418,15 +195,28 @@ impl App {
     }
 
     fn store(&self) -> Res<Rc<FileStore>> {
-        let dir = self
-            .cli
-            .state_dir
-            .clone()
-            .unwrap_or_else(config::default_state_dir);
+        let dir = self.cli.state_dir.clone().unwrap_or_else(|| {
+            let dir = config::default_state_dir();
+            if dir == Path::new(config::FALLBACK_STATE_DIR) {
+                self.warn(&format!(
+                    "neither HOME nor XDG_DATA_HOME is set: keeping run history and snapshots in ./{} under the current directory (set --state-dir or MSYNC_STATE_DIR to choose)",
+                    config::FALLBACK_STATE_DIR
+                ));
+            }
+            dir
+        });
         self.debug(&format!("state dir {}", dir.display()));
-        FileStore::open(&dir)
-            .map(Rc::new)
-            .map_err(|e| usage(format!("state directory: {}", e.0)))
+        let store =
+            FileStore::open(&dir).map_err(|e| usage(format!("state directory: {}", e.0)))?;
+        match store.make_private() {
+            Ok(Some(mode)) => self.warn(&format!(
+                "the state directory {} was open to other users (mode {mode:04o}); set it to 0700 (it holds run history and snapshots of every channel)",
+                dir.display()
+            )),
+            Ok(None) => {}
+            Err(e) => self.warn(&format!("state directory: {}", e.0)),
+        }
+        Ok(Rc::new(store))
     }
 
     fn sites<'c>(
@@ -508,13 +298,13 @@ impl App {
     fn finish_runs(&self, runs: &[(String, RunRecord)]) -> i32 {
         if self.cli.json {
             if let [(name, rec)] = runs {
-                self.print_json(&output::record_json(rec, name));
+                self.print_json(&json::RecordJson::new(rec, name));
             } else {
-                let docs: Vec<Value> = runs
+                let runs = runs
                     .iter()
-                    .map(|(n, r)| output::record_json(r, n))
+                    .map(|(n, r)| json::RecordJson::new(r, n))
                     .collect();
-                self.print_json(&json!({ "runs": docs }));
+                self.print_json(&json::Runs { runs });
             }
         } else {
             for (i, (name, rec)) in runs.iter().enumerate() {
@@ -681,285 +471,7 @@ fn ask(question: &str) -> bool {
     matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
-// ----- commands --------------------------------------------------------------------------------
-
 impl App {
-    async fn sites_test(&self, site: Option<&str>) -> Res<i32> {
-        let cfg = self.load_config()?;
-        let sites = self.sites(&cfg, site, true)?;
-        let store = self.store()?;
-        let mut code = EXIT_OK;
-        let mut docs = Vec::new();
-        for sc in sites {
-            let engine = self.engine(sc, store.clone())?;
-            let res = interruptible(&sc.site.name, engine.gateway().test_connection()).await?;
-            let mut doc = json!({
-                "site": sc.site.name,
-                "type": sc.site.kind.as_str(),
-                "base_url": sc.site.api_base(),
-            });
-            match res {
-                Ok(r) => {
-                    let ok = r.reachable && r.authenticated && r.admin;
-                    if !ok {
-                        code = code.max(EXIT_UNREACHABLE);
-                    }
-                    doc["ok"] = json!(ok);
-                    doc["report"] = serde_json::to_value(&r).unwrap_or(Value::Null);
-                    if !self.cli.json {
-                        let mark = if ok {
-                            self.out.green("ok")
-                        } else {
-                            self.out.red("FAILED")
-                        };
-                        outln!(
-                            "{} {} ({})  {}",
-                            mark,
-                            self.out.bold(&sc.site.name),
-                            sc.site.kind.label(),
-                            sc.site.api_base()
-                        );
-                        outln!(
-                            "    reachable {} · authenticated {} · admin {} · root {} · {} channels · {} ms",
-                            yes_no(r.reachable),
-                            yes_no(r.authenticated),
-                            yes_no(r.admin),
-                            r.root.map(yes_no).unwrap_or("unknown"),
-                            r.channel_count.map(|c| c.to_string()).unwrap_or_else(|| "?".into()),
-                            r.round_trip_ms
-                        );
-                        if let Some(v) = r.version.as_deref().or(r.flavour_hint.as_deref()) {
-                            outln!("    version {v}");
-                        }
-                    }
-                }
-                Err(e) => {
-                    code = code.max(code_for(&e).max(EXIT_FAILED));
-                    doc["ok"] = json!(false);
-                    doc["error"] = json!({
-                        "class": e.class.as_str(),
-                        "http_status": e.http_status,
-                        "message": e.message,
-                    });
-                    if !self.cli.json {
-                        outln!(
-                            "{} {} ({})  {}",
-                            self.out.red("FAILED"),
-                            self.out.bold(&sc.site.name),
-                            sc.site.kind.label(),
-                            sc.site.api_base()
-                        );
-                        outln!("    {}: {}", e.class, e.message);
-                    }
-                }
-            }
-            docs.push(doc);
-        }
-        if self.cli.json {
-            self.print_json(&json!({ "sites": docs }));
-        }
-        Ok(code)
-    }
-
-    async fn channels(&self, site: Option<&str>) -> Res<i32> {
-        let cfg = self.load_config()?;
-        let sites = self.sites(&cfg, site, true)?;
-        let store = self.store()?;
-        let mut docs = Vec::new();
-        for sc in sites {
-            let engine = self.engine(sc, store.clone())?;
-            let chans = interruptible(&sc.site.name, engine.gateway().list_channels())
-                .await?
-                .map_err(|e| from_error(&sc.site.name, &e))?;
-            if self.cli.json {
-                let list: Vec<Value> = chans
-                    .iter()
-                    .map(|c| {
-                        let mapping = match &c.mapping {
-                            Mapping::Valid { pairs } => json!(pairs
-                                .iter()
-                                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                                .collect::<serde_json::Map<_, _>>()),
-                            Mapping::Empty => json!({}),
-                            Mapping::Invalid { error, .. } => json!({ "invalid": error }),
-                            Mapping::Unsupported => Value::Null,
-                        };
-                        json!({
-                            "id": c.id.0,
-                            "name": c.name,
-                            "enabled": c.enabled,
-                            "type": c.channel_type,
-                            "models": c.models,
-                            "mapping": mapping,
-                            "tag": c.tag,
-                        })
-                    })
-                    .collect();
-                docs.push(json!({ "site": sc.site.name, "channels": list }));
-            } else {
-                outln!(
-                    "{} ({} channels)",
-                    self.out.bold(&sc.site.name),
-                    chans.len()
-                );
-                outln!(
-                    "{}",
-                    self.out.bold(&format!(
-                        "  {:<8} {:<30} {:<8} {:<12} {:>6} {:>8}",
-                        "id", "name", "enabled", "type", "models", "mappings"
-                    ))
-                );
-                for c in &chans {
-                    let mapping = match &c.mapping {
-                        Mapping::Valid { pairs } => pairs.len().to_string(),
-                        Mapping::Empty => "0".into(),
-                        Mapping::Invalid { .. } => self.out.red("invalid"),
-                        Mapping::Unsupported => "-".into(),
-                    };
-                    outln!(
-                        "  {:<8} {:<30} {:<8} {:<12} {:>6} {:>8}",
-                        c.id.0,
-                        c.name.chars().take(30).collect::<String>(),
-                        if c.enabled { "yes" } else { "no" },
-                        c.channel_type.chars().take(12).collect::<String>(),
-                        c.models.len(),
-                        mapping
-                    );
-                }
-            }
-        }
-        if self.cli.json {
-            self.print_json(&json!({ "sites": docs }));
-        }
-        Ok(EXIT_OK)
-    }
-
-    async fn sync(&self, args: &SyncArgs) -> Res<i32> {
-        let cfg = self.load_config()?;
-        let sites = self.sites(&cfg, args.site.as_deref(), true)?;
-        let store = self.store()?;
-        let selection = if args.failed {
-            Selection::FailedOnly
-        } else if let Some(ids) = &args.channels {
-            Selection::Channels(parse_ids(ids)?)
-        } else {
-            Selection::All
-        };
-        let interactive = !args.yes
-            && !args.dry_run
-            && !self.cli.json
-            && std::io::stdin().is_terminal()
-            && std::io::stderr().is_terminal();
-        let mut runs = Vec::new();
-        for sc in sites {
-            let _lock = self.lock_site(&store, sc)?;
-            let engine = self.engine(sc, store.clone())?;
-            let name = sc.site.name.clone();
-            if args.failed {
-                // Nothing to retry is not an error for cron.
-                let last = engine
-                    .history()
-                    .last_sync_run()
-                    .await
-                    .map_err(|e| from_error(&name, &e))?;
-                match last {
-                    None => {
-                        return Err(usage(format!(
-                            "{name}: there is no previous run to retry (run `msync sync` first)"
-                        )))
-                    }
-                    Some(r) if !r.items.iter().any(|i| i.status == ItemStatus::Failed) => {
-                        self.info(&format!(
-                            "{name}: the last run ({}) has no failed channels; nothing to retry",
-                            r.head.id
-                        ));
-                        continue;
-                    }
-                    Some(_) => {}
-                }
-            }
-            let reporter = Reporter::new(self);
-            let rec = if interactive {
-                let (plan_rec, plan) =
-                    interruptible(&name, engine.plan(selection.clone(), &reporter))
-                        .await?
-                        .map_err(|e| from_error(&name, &e))?;
-                reporter.finish();
-                out!(
-                    "{}",
-                    output::render_record(&plan_rec, &name, self.out, true)
-                );
-                let writes: Vec<ChannelId> = plan
-                    .channels
-                    .iter()
-                    .filter(|c| c.decision == Decision::Write)
-                    .map(|c| c.channel_id.clone())
-                    .collect();
-                if writes.is_empty() {
-                    self.info(&format!("{name}: nothing to write"));
-                    runs.push((name, plan_rec));
-                    continue;
-                }
-                if !ask(&format!("Write {} channel(s) on {name}?", writes.len())) {
-                    self.info(&format!(
-                        "nothing written; the plan is stored: `msync apply {}` applies it later",
-                        plan.run
-                    ));
-                    runs.push((name, plan_rec));
-                    continue;
-                }
-                let reporter = Reporter::new(self);
-                let opts = ApplyOptions {
-                    force: false,
-                    channels: Some(writes),
-                };
-                let r = interruptible(&name, engine.apply_plan(plan, opts, &reporter)).await?;
-                reporter.finish();
-                r
-            } else {
-                let mut req = RunRequest::new(
-                    selection.clone(),
-                    if args.failed {
-                        msync_core::engine::record::Trigger::Retry
-                    } else {
-                        msync_core::engine::record::Trigger::Manual
-                    },
-                );
-                req.dry_run = args.dry_run;
-                let r = interruptible(&name, engine.run(req, &reporter)).await?;
-                reporter.finish();
-                r
-            };
-            let rec = rec.map_err(|e| from_error(&name, &e))?;
-            if rec.head.mode == RunMode::DryRun && !self.cli.json {
-                self.info(&format!(
-                    "dry run: nothing written. Apply this plan with `msync apply {}`",
-                    rec.head.id
-                ));
-            }
-            let after = if sc.settings.redirect.enabled && rec.head.mode != RunMode::DryRun {
-                let reporter = Reporter::new(self);
-                let r = interruptible(&name, engine.redirect_after_sync(&rec, &reporter)).await?;
-                reporter.finish();
-                r.map_err(|e| from_error(&name, &e))?
-            } else {
-                None
-            };
-            runs.push((name.clone(), rec));
-            if let Some(r) = after {
-                runs.push((name, r));
-            }
-        }
-        if runs.is_empty() {
-            if self.cli.json {
-                self.print_json(&json!({ "runs": [] }));
-            }
-            return Ok(EXIT_OK);
-        }
-        self.notify_runs(&cfg, &store, &runs).await; // issue 19
-        Ok(self.finish_runs(&runs))
-    }
-
     /// The site whose history holds `run` (among the selected sites).
     async fn site_of_run<'c>(
         &self,
@@ -988,443 +500,6 @@ impl App {
         Err(usage(format!(
             "run {run} is not in the history of any configured site (see `msync history`)"
         )))
-    }
-
-    async fn apply(&self, run: &str, channels: Option<&[String]>, force: bool) -> Res<i32> {
-        let cfg = self.load_config()?;
-        let store = self.store()?;
-        let run = RunId(run.trim().to_string());
-        let sc = self.site_of_run(&cfg, &store, &run).await?;
-        let _lock = self.lock_site(&store, sc)?;
-        let engine = self.engine(sc, store.clone())?;
-        let name = sc.site.name.clone();
-        let head = engine
-            .history()
-            .head(&run)
-            .await
-            .map_err(|e| from_error(&name, &e))?;
-        // A run whose price check held models back stored the entries that confirm them
-        // (issue 19); it can be applied like a dry run.
-        let held = |h: &msync_core::engine::record::RunHead| {
-            h.pricing.as_ref().is_some_and(|p| !p.held.is_empty())
-        };
-        if let Some(h) = head.filter(|h| h.mode != RunMode::DryRun && !held(h)) {
-            let mode = serde_json::to_value(h.mode).unwrap_or(Value::Null);
-            return Err(usage(format!(
-                "run {run} is a {} run, not a dry run; only the plan of a dry run (`msync plan`) can be applied",
-                mode.as_str().unwrap_or("?")
-            )));
-        }
-        let plan = engine
-            .history()
-            .plan(&run)
-            .await
-            .map_err(|e| from_error(&name, &e))?
-            .ok_or_else(|| {
-                usage(format!(
-                    "run {run} stored no plan; only dry runs (`msync plan`) can be applied"
-                ))
-            })?;
-        let opts = ApplyOptions {
-            force,
-            channels: channels.map(parse_ids).transpose()?,
-        };
-        let reporter = Reporter::new(self);
-        let rec = interruptible(&name, engine.apply_plan(plan, opts, &reporter)).await?;
-        reporter.finish();
-        let rec = rec.map_err(|e| from_error(&name, &e))?;
-        Ok(self.finish_runs(&[(name, rec)]))
-    }
-
-    async fn resume(&self, site: Option<&str>) -> Res<i32> {
-        let cfg = self.load_config()?;
-        let sites = self.sites(&cfg, site, true)?;
-        let store = self.store()?;
-        let mut runs = Vec::new();
-        for sc in sites {
-            let _lock = self.lock_site(&store, sc)?;
-            let engine = self.engine(sc, store.clone())?;
-            let name = sc.site.name.clone();
-            let reporter = Reporter::new(self);
-            let rec = interruptible(&name, engine.resume(&reporter)).await?;
-            reporter.finish();
-            match rec.map_err(|e| from_error(&name, &e))? {
-                Some(r) => runs.push((name, r)),
-                None => self.info(&format!("{name}: no interrupted run to resume")),
-            }
-        }
-        if runs.is_empty() {
-            if self.cli.json {
-                self.print_json(&json!({ "runs": [] }));
-            }
-            return Ok(EXIT_OK);
-        }
-        self.notify_runs(&cfg, &store, &runs).await; // issue 19
-        Ok(self.finish_runs(&runs))
-    }
-
-    async fn revert(&self, run: &str, channel: Option<&str>, force: bool) -> Res<i32> {
-        let cfg = self.load_config()?;
-        let store = self.store()?;
-        let run = RunId(run.trim().to_string());
-        let sc = self.site_of_run(&cfg, &store, &run).await?;
-        let _lock = self.lock_site(&store, sc)?;
-        let engine = self.engine(sc, store.clone())?;
-        let name = sc.site.name.clone();
-        let reporter = Reporter::new(self);
-        let rec = match channel {
-            Some(c) => {
-                let id = ChannelId(c.trim().to_string());
-                interruptible(&name, engine.revert_channel(&run, &id, force, &reporter)).await?
-            }
-            None => interruptible(&name, engine.revert_run(&run, force, &reporter)).await?,
-        };
-        reporter.finish();
-        let rec = rec.map_err(|e| from_error(&name, &e))?;
-        Ok(self.finish_runs(&[(name, rec)]))
-    }
-
-    async fn history(&self, args: &HistoryArgs) -> Res<i32> {
-        let cfg = self.load_config()?;
-        let sites = self.sites(&cfg, args.site.as_deref(), false)?;
-        let store = self.store()?;
-        let query = ItemQuery {
-            statuses: args.status.iter().map(|s| s.status()).collect(),
-            text: args.search.clone(),
-        };
-        let filtering = !query.statuses.is_empty() || query.text.is_some();
-        let hist = |sc: &SiteConfig| History::new(&*store, SiteId(sc.site.id.0.clone()));
-        let err = |sc: &SiteConfig, e: Error| from_error(&sc.site.name, &e);
-
-        // One run: detail or export.
-        let wanted = match (&args.run, args.export) {
-            (Some(r), _) => Some(RunId(r.trim().to_string())),
-            (None, Some(_)) => {
-                // The newest run across the selected sites.
-                let mut newest: Option<RunId> = None;
-                for sc in &sites {
-                    if let Some(id) = hist(sc).run_ids().await.map_err(|e| err(sc, e))?.pop() {
-                        if newest.as_ref().is_none_or(|n| &id > n) {
-                            newest = Some(id);
-                        }
-                    }
-                }
-                Some(newest.ok_or_else(|| usage("there is no run to export yet"))?)
-            }
-            (None, None) => None,
-        };
-        if let Some(run) = wanted {
-            for sc in &sites {
-                let Some(mut rec) = hist(sc).run(&run).await.map_err(|e| err(sc, e))? else {
-                    continue;
-                };
-                rec.items.retain(|i| query.matches(i));
-                match args.export {
-                    // Exports are data: written as they are (JSON escapes controls itself).
-                    Some(ExportFormat::Json) => {
-                        let _ = writeln!(std::io::stdout(), "{}", export_json(&rec));
-                    }
-                    Some(ExportFormat::Csv) => {
-                        let _ = write!(std::io::stdout(), "{}", export_csv(&rec));
-                    }
-                    None if self.cli.json => {
-                        self.print_json(&output::record_json(&rec, &sc.site.name))
-                    }
-                    None => {
-                        out!(
-                            "{}",
-                            output::render_record(&rec, &sc.site.name, self.out, true)
-                        );
-                        if filtering || self.cli.verbose > 0 {
-                            let rows: Vec<(String, ItemResult)> = rec
-                                .items
-                                .iter()
-                                .map(|i| (run.0.clone(), i.clone()))
-                                .collect();
-                            outln!("");
-                            out!("{}", output::render_items(&rows, self.out));
-                        }
-                    }
-                }
-                return Ok(EXIT_OK);
-            }
-            return Err(usage(format!("run {run} is not in the history")));
-        }
-
-        if filtering {
-            let mut rows = Vec::new();
-            for sc in &sites {
-                for (run, item) in hist(sc).search(&query).await.map_err(|e| err(sc, e))? {
-                    rows.push((sc.site.name.clone(), run, item));
-                }
-            }
-            rows.sort_by(|a, b| b.1.cmp(&a.1));
-            if self.cli.json {
-                let items: Vec<Value> = rows
-                    .iter()
-                    .map(|(site, run, i)| {
-                        let mut v = output::item_json(i);
-                        v["run"] = json!(run.0);
-                        v["site"] = json!(site);
-                        v
-                    })
-                    .collect();
-                self.print_json(&json!({ "items": items }));
-            } else {
-                let table: Vec<(String, ItemResult)> =
-                    rows.into_iter().map(|(_, r, i)| (r.0, i)).collect();
-                if table.is_empty() {
-                    outln!("no matching channels");
-                } else {
-                    out!("{}", output::render_items(&table, self.out));
-                }
-            }
-            return Ok(EXIT_OK);
-        }
-
-        let mut rows = Vec::new();
-        for sc in &sites {
-            for head in hist(sc).runs().await.map_err(|e| err(sc, e))? {
-                rows.push((sc.site.name.clone(), head));
-            }
-        }
-        rows.sort_by(|a, b| b.1.id.cmp(&a.1.id));
-        if self.cli.json {
-            let runs: Vec<Value> = rows.iter().map(|(s, h)| output::run_json(h, s)).collect();
-            self.print_json(&json!({ "runs": runs }));
-        } else if rows.is_empty() {
-            outln!("no runs yet");
-        } else {
-            out!("{}", output::render_runs(&rows, self.out));
-        }
-        Ok(EXIT_OK)
-    }
-
-    async fn redirect_plan(&self, site: Option<&str>, channels: Option<&[String]>) -> Res<i32> {
-        let cfg = self.load_config()?;
-        let sites = self.sites(&cfg, site, true)?;
-        let store = self.store()?;
-        let ids = channels.map(parse_ids).transpose()?;
-        let mut docs = Vec::new();
-        for sc in sites {
-            let engine = self.engine(sc, store.clone())?;
-            let name = sc.site.name.clone();
-            let op = RedirectOp::Redirect {
-                settings: sc.settings.redirect.clone(),
-            };
-            let preview = interruptible(&name, engine.preview_redirect(op, ids.as_deref(), false))
-                .await?
-                .map_err(|e| from_error(&name, &e))?;
-            if self.cli.json {
-                let mut v = serde_json::to_value(&preview).unwrap_or(Value::Null);
-                v["site_name"] = json!(name);
-                docs.push(v);
-                continue;
-            }
-            let t = &preview.totals;
-            outln!(
-                "{} redirect preview {}: {} to change, {} unchanged, {} blocked ({} keys set, {} removed)",
-                self.out.bold(&name),
-                preview.id,
-                t.change,
-                t.unchanged,
-                t.blocked,
-                t.keys_set,
-                t.keys_removed
-            );
-            for c in &preview.channels {
-                match &c.status {
-                    PlanStatus::Change => {
-                        outln!("  #{:<6} {}", c.channel_id.0, c.channel_name);
-                        for ch in &c.changes {
-                            let v = serde_json::to_value(ch).unwrap_or(Value::Null);
-                            outln!("      {}", change_line(&v));
-                        }
-                    }
-                    PlanStatus::Blocked { message, .. } => outln!(
-                        "  #{:<6} {}  {} {}",
-                        c.channel_id.0,
-                        c.channel_name,
-                        self.out.yellow("blocked:"),
-                        message
-                    ),
-                    PlanStatus::Unchanged => {
-                        if self.cli.verbose > 0 {
-                            outln!("  #{:<6} {}  unchanged", c.channel_id.0, c.channel_name);
-                        }
-                    }
-                }
-                if self.cli.verbose > 0 {
-                    for o in &c.outcomes {
-                        outln!(
-                            "      {:<28} {}",
-                            o.standard,
-                            self.out.dim(&o.outcome.describe())
-                        );
-                    }
-                }
-            }
-            self.info(&format!(
-                "nothing written; apply with `msync redirect apply --site {name} --preview {}`",
-                preview.id
-            ));
-        }
-        if self.cli.json {
-            self.print_json(&json!({ "previews": docs }));
-        }
-        Ok(EXIT_OK)
-    }
-
-    async fn redirect_apply(
-        &self,
-        site: Option<&str>,
-        channels: Option<&[String]>,
-        preview: Option<&str>,
-        force: bool,
-        overwrite_invalid: bool,
-    ) -> Res<i32> {
-        let cfg = self.load_config()?;
-        let sites = self.sites(&cfg, site, true)?;
-        if preview.is_some() && sites.len() > 1 {
-            return Err(usage("--preview names one site's preview; add --site"));
-        }
-        let store = self.store()?;
-        let ids = channels.map(parse_ids).transpose()?;
-        let mut runs = Vec::new();
-        for sc in sites {
-            let _lock = self.lock_site(&store, sc)?;
-            let engine = self.engine(sc, store.clone())?;
-            let name = sc.site.name.clone();
-            let opts = RedirectApplyOptions {
-                channels: ids.clone(),
-                confirm_overwrite_invalid: overwrite_invalid,
-                confirm_clear: false,
-                force,
-            };
-            let reporter = Reporter::new(self);
-            let rec = match preview {
-                Some(id) => {
-                    interruptible(&name, engine.apply_stored_redirect(id, opts, &reporter)).await?
-                }
-                None => {
-                    let op = RedirectOp::Redirect {
-                        settings: sc.settings.redirect.clone(),
-                    };
-                    let p = interruptible(
-                        &name,
-                        engine.preview_redirect(op, ids.as_deref(), overwrite_invalid),
-                    )
-                    .await?
-                    .map_err(|e| from_error(&name, &e))?;
-                    if p.totals.change == 0 {
-                        self.info(&format!("{name}: every mapping is already up to date"));
-                        continue;
-                    }
-                    interruptible(&name, engine.apply_redirect(&p, opts, &reporter)).await?
-                }
-            };
-            reporter.finish();
-            runs.push((name.clone(), rec.map_err(|e| from_error(&name, &e))?));
-        }
-        if runs.is_empty() {
-            if self.cli.json {
-                self.print_json(&json!({ "runs": [] }));
-            }
-            return Ok(EXIT_OK);
-        }
-        Ok(self.finish_runs(&runs))
-    }
-
-    fn redirect_match(&self, standard_file: &Path, models_file: &Path, no_dated: bool) -> Res<i32> {
-        let standards = read_names(standard_file)?;
-        let models = read_names(models_file)?;
-        if standards.is_empty() {
-            return Err(usage(format!(
-                "{} lists no standard model",
-                standard_file.display()
-            )));
-        }
-        let matcher = Matcher::new(
-            &standards,
-            &[],
-            MatchOptions {
-                allow_dated_targets: !no_dated,
-            },
-        );
-        let result = matcher.match_models(&models);
-        if self.cli.json {
-            let mapping: serde_json::Map<String, Value> = result
-                .mapping
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect();
-            let explanations: Vec<Value> = result
-                .outcomes
-                .iter()
-                .map(|o| {
-                    let kind = serde_json::to_value(&o.outcome)
-                        .ok()
-                        .and_then(|v| v.get("kind").cloned())
-                        .unwrap_or(Value::Null);
-                    json!({
-                        "standard": o.standard,
-                        "outcome": kind,
-                        "target": o.outcome.target(),
-                        "reason": o.outcome.describe(),
-                    })
-                })
-                .collect();
-            self.print_json(&json!({ "mapping": mapping, "explanations": explanations }));
-        } else {
-            let width = result
-                .outcomes
-                .iter()
-                .map(|o| o.standard.chars().count())
-                .max()
-                .unwrap_or(8)
-                .clamp(8, 40);
-            for o in &result.outcomes {
-                let line = match o.outcome.target() {
-                    Some(t) => format!(
-                        "{:<width$} → {}   {}",
-                        o.standard,
-                        self.out.green(t),
-                        self.out.dim(&o.outcome.describe())
-                    ),
-                    None => format!("{:<width$}   {}", o.standard, o.outcome.describe()),
-                };
-                outln!("{line}");
-            }
-            outln!(
-                "\n{} of {} standard models mapped",
-                result.mapping.len(),
-                result.outcomes.len()
-            );
-        }
-        Ok(EXIT_OK)
-    }
-}
-
-/// One mapping change as text (`+ key → value`, `~ key: old → new`, `- key`).
-fn change_line(v: &Value) -> String {
-    let get = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
-    let key = get("key");
-    match (
-        v.get("old").and_then(Value::as_str),
-        v.get("new").and_then(Value::as_str),
-    ) {
-        (None, Some(n)) => format!("+ {key} → {n}"),
-        (Some(o), Some(n)) => format!("~ {key}: {o} → {n}"),
-        (Some(o), None) => format!("- {key} (was {o})"),
-        (None, None) => v.to_string(),
-    }
-}
-
-fn yes_no(b: bool) -> &'static str {
-    if b {
-        "yes"
-    } else {
-        "no"
     }
 }
 
@@ -1494,7 +569,12 @@ pub async fn run(cli: Cli) -> i32 {
         Ok(code) => code,
         Err(Fail(code, msg)) => {
             if app.cli.json {
-                app.print_json(&json!({ "error": { "code": code, "message": msg } }));
+                app.print_json(&json::Failure {
+                    error: json::FailureDetail {
+                        code,
+                        message: msg.clone(),
+                    },
+                });
             }
             errln!("{} {msg}", app.err.red("error:"));
             code

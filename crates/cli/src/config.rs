@@ -17,9 +17,11 @@
 //! Every problem is reported with the file, the line and the dotted key, and secret values never
 //! appear in a message: the parser's own messages are scrubbed of the offending value.
 
+use msync_core::base_url::{BaseUrl, BaseUrlError};
 use msync_core::filter::{FilterAction, Rule, RuleKind};
+use msync_core::gateway::{capabilities, CredentialField};
 use msync_core::model::{Credentials, Secret, Site, SiteId, SiteKind};
-use msync_core::settings::{ChannelConfig, LimitScope, RateSettings, SyncMode, SyncSettings};
+use msync_core::settings::{ChannelConfig, LimitScope, SettingsCheck, SyncMode, SyncSettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -188,7 +190,7 @@ struct RawPriceCheck {
     only_confident: Option<bool>,
 }
 
-/// `[sync.redirect]`: model redirect settings (SPEC §4).
+/// `[sync.redirect]`: model redirect settings (`docs/redirect.md`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRedirect {
@@ -643,47 +645,35 @@ impl<'a> Loader<'a> {
         let url_line = self.line_of(r.base_url.span().start);
         let base_url = r.base_url.get_ref().trim().to_string();
         let allow_insecure = r.allow_insecure.as_ref().is_some_and(|a| *a.get_ref());
-        match url::Url::parse(&base_url) {
-            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {
-                if u.username() != "" || u.password().is_some() {
-                    self.errors.push(self.err(
+        let refused = match BaseUrl::parse(&base_url) {
+            Ok(u) if u.is_insecure() => {
+                if allow_insecure {
+                    self.warn(
                         url_line,
-                        format!("{key}.base_url"),
-                        "put credentials in token_env/password_env, not in the URL",
-                    ));
-                    ok = false;
-                } else if msync_core::base_url::is_insecure(&base_url) {
-                    if allow_insecure {
-                        self.warn(
-                            url_line,
-                            &format!("{key}.base_url"),
-                            "plain http to a non-local host: credentials travel unencrypted (allow_insecure = true)",
-                        );
-                    } else {
-                        self.errors.push(self.err(
-                            url_line,
-                            format!("{key}.base_url"),
-                            "plain http to a non-local host would send the credentials unencrypted: use https, or add allow_insecure = true to this site",
-                        ));
-                        ok = false;
-                    }
+                        &format!("{key}.base_url"),
+                        "plain http to a non-local host: credentials travel unencrypted (allow_insecure = true)",
+                    );
+                    None
+                } else {
+                    Some("plain http to a non-local host would send the credentials unencrypted: use https, or add allow_insecure = true to this site".to_string())
                 }
             }
-            _ => {
-                self.errors.push(self.err(
-                    url_line,
-                    format!("{key}.base_url"),
-                    "not an http(s) URL (e.g. https://gw.example.com)",
-                ));
-                ok = false;
+            Ok(_) => None,
+            Err(BaseUrlError::Credentials) => {
+                Some("put credentials in token_env/password_env, not in the URL".to_string())
             }
+            Err(e @ BaseUrlError::QueryOrFragment) => Some(e.to_string()),
+            Err(_) => Some("not an http(s) URL (e.g. https://gw.example.com)".to_string()),
+        };
+        if let Some(message) = refused {
+            self.errors
+                .push(self.err(url_line, format!("{key}.base_url"), message));
+            ok = false;
         }
         let kind = kind?;
+        let need = capabilities(kind).credentials;
         // Keys that do not belong to this site type.
-        let token_site = matches!(
-            kind,
-            SiteKind::NewApi | SiteKind::Veloera | SiteKind::DoneHub
-        );
+        let token_site = need.uses_token();
         let misplaced: Vec<(&str, &S<String>)> = if token_site {
             vec![
                 ("username", &r.username),
@@ -710,7 +700,7 @@ impl<'a> Loader<'a> {
             }
         }
         if let Some(u) = &r.user_id {
-            if !matches!(kind, SiteKind::NewApi | SiteKind::Veloera) {
+            if !need.uses_user_id() {
                 self.errors.push(self.err(
                     self.line_of(u.span().start),
                     format!("{key}.user_id"),
@@ -722,7 +712,7 @@ impl<'a> Loader<'a> {
         let mut cred_errors = Vec::new();
         let mut credentials = Credentials::default();
         if token_site {
-            if matches!(kind, SiteKind::NewApi | SiteKind::Veloera) {
+            if need.uses_user_id() {
                 match &r.user_id {
                     Some(u) if *u.get_ref() > 0 => credentials.user_id = Some(*u.get_ref()),
                     Some(u) => cred_errors.push(self.err(
@@ -750,10 +740,9 @@ impl<'a> Loader<'a> {
                 credentials.token = t;
             }
         } else {
-            let what = if kind == SiteKind::AxonHub {
-                "email"
-            } else {
-                "username"
+            let what = match need.login_field() {
+                Some(CredentialField::Email) => "email",
+                _ => "username",
             };
             match (&r.username, &r.email) {
                 (Some(a), Some(_)) => cred_errors.push(self.err(
@@ -783,7 +772,7 @@ impl<'a> Loader<'a> {
         let mut settings = global.clone();
         // The site bucket's default depends on the site type (under the gateway's own limit)
         // unless `[sync]` set it.
-        let (rpm, burst) = RateSettings::site_defaults(kind);
+        let (rpm, burst) = msync_core::settings::site_rate_defaults(kind);
         if !global_origins.contains_key("rate.site_rpm") {
             settings.rate.site_rpm = rpm;
         }
@@ -1206,8 +1195,11 @@ pub fn default_state_dir() -> PathBuf {
             return h.join(".local/share/msync");
         }
     }
-    PathBuf::from(".msync")
+    PathBuf::from(FALLBACK_STATE_DIR)
 }
+
+/// Where the state goes when the platform has no data directory (no HOME): the current directory.
+pub const FALLBACK_STATE_DIR: &str = ".msync";
 
 #[cfg(test)]
 mod tests {

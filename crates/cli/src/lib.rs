@@ -4,12 +4,14 @@
 //! * [`config`] — `msync.toml`: sites, credentials, sync settings, located errors;
 //! * [`store`] — [`store::FileStore`], core's key-value store as files in the state directory;
 //! * [`transport`] — [`transport::ReqwestTransport`], core's HTTP transport over reqwest;
-//! * [`output`] — JSON documents and tables;
+//! * [`json`] — the `--json` documents (`docs/cli-json.md`);
+//! * [`output`] — tables for people;
 //! * [`app`] — the commands (clap).
 
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod json;
 pub mod output;
 pub mod store;
 pub mod transport;

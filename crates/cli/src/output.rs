@@ -1,11 +1,11 @@
-//! What the CLI prints: the JSON documents for scripts and the tables for people.
+//! What the CLI prints for people: tables, colours, durations (the `--json` documents are in
+//! [`crate::json`]).
 //!
 //! Records never hold secrets (core keeps them out), so nothing here needs to redact.
 
-use msync_core::engine::plan::{Decision, SyncPlan};
 use msync_core::engine::record::{ItemResult, ItemStatus, RunHead, RunRecord, RunState};
 use msync_core::error::ErrorClass;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 
@@ -128,111 +128,9 @@ pub fn duration(ms: u64) -> String {
     }
 }
 
+/// A serde enum's snake_case name (`dry_run`, `manual`).
 fn snake<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
-}
-
-/// The `run` object of the JSON output.
-pub fn run_json(head: &RunHead, site_name: &str) -> Value {
-    let t = &head.totals;
-    let mut v = json!({
-        "id": head.id.0,
-        "site": site_name,
-        "mode": snake(&head.mode),
-        "trigger": snake(&head.trigger),
-        "state": snake(&head.state),
-        "started_at": rfc3339(head.started_ms),
-        "finished_at": head.finished_ms.map(rfc3339),
-        "duration_ms": head.duration_ms,
-        "totals": {
-            "total": t.total,
-            "success": t.success,
-            "unchanged": t.unchanged,
-            "failed": t.failed,
-            "skipped": t.skipped,
-            "needs_review": t.needs_review,
-        },
-    });
-    if let Some(e) = &head.error {
-        v["error"] = json!({
-            "class": e.class.as_str(),
-            "http_status": e.http_status,
-            "message": e.message,
-        });
-    }
-    if let Some(n) = &head.note {
-        v["note"] = json!(n);
-    }
-    if let Some(p) = &head.pricing {
-        // The price check (issue 19): `unpriced`, `held`, `fill`, and the notes as text.
-        let mut pj = snake(p);
-        pj["notes"] = json!(p
-            .notes()
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>());
-        v["pricing"] = pj;
-    }
-    v
-}
-
-/// One item of the JSON output.
-pub fn item_json(i: &ItemResult) -> Value {
-    json!({
-        "channel_id": i.channel_id.0,
-        "channel_name": i.channel_name,
-        "status": i.status.as_str(),
-        "reason": i.reason,
-        "http_status": i.http_status,
-        "error_class": i.error_class.map(|c| c.as_str()),
-        "message": i.message,
-        "attempts": i.attempts,
-        "duration_ms": i.duration_ms,
-        "old_models": i.old,
-        "new_models": i.new,
-        "added": i.added,
-        "removed": i.removed,
-        // Set when the lists above are previews of longer ones (their full lengths); `history
-        // --export json` has every name.
-        "lists_cut": i.lists_cut,
-        // The price check (issue 19): added models without a price, and those held back.
-        "price": i.price,
-    })
-}
-
-/// `{"run": …, "items": […]}`.
-pub fn record_json(rec: &RunRecord, site_name: &str) -> Value {
-    json!({
-        "run": run_json(&rec.head, site_name),
-        "items": rec.items.iter().map(item_json).collect::<Vec<_>>(),
-    })
-}
-
-/// The plan of a dry run, per channel (for `plan --json`).
-pub fn plan_json(plan: &SyncPlan) -> Value {
-    let channels: Vec<Value> = plan
-        .channels
-        .iter()
-        .map(|c| {
-            let (decision, reason) = match &c.decision {
-                Decision::Write => ("write", None),
-                Decision::Unchanged => ("unchanged", None),
-                Decision::Skip { reason } => ("skip", Some(reason.clone())),
-                Decision::NeedsReview { reason } => ("needs_review", Some(reason.clone())),
-                Decision::Failed { error } => ("failed", Some(error.message.clone())),
-            };
-            json!({
-                "channel_id": c.channel_id.0,
-                "channel_name": c.channel_name,
-                "decision": decision,
-                "reason": reason,
-                "added": c.added,
-                "removed": c.removed,
-                "price": c.price,
-            })
-        })
-        .collect();
-    json!({ "run": plan.run.0, "channels": channels })
 }
 
 fn short(s: &str, max: usize) -> String {

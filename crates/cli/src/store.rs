@@ -8,6 +8,7 @@
 
 use async_trait::async_trait;
 use msync_core::store::{KvStore, StoreError};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,40 +25,36 @@ pub struct SiteLock {
 
 static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// Every byte but `A-Z a-z 0-9 - _ .` (a leading `.` is encoded apart: see [`encode_segment`]).
+const FILE_NAME: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+
 fn encode_segment(seg: &str) -> String {
-    let mut out = String::with_capacity(seg.len());
-    for (i, b) in seg.bytes().enumerate() {
-        let plain = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') || (b == b'.' && i > 0);
-        if plain {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+    match seg.strip_prefix('.') {
+        // No file name starts with `.` (no `.`/`..`, nothing hidden).
+        Some(rest) => format!("%2E{}", utf8_percent_encode(rest, FILE_NAME)),
+        None if seg.is_empty() => "%".to_string(),
+        None => utf8_percent_encode(seg, FILE_NAME).to_string(),
     }
-    if out.is_empty() {
-        out.push('%');
-    }
-    out
 }
 
+/// The key segment a file name stands for; `None` for a name this store did not write (a bad
+/// escape, or not UTF-8 once decoded).
 fn decode_segment(seg: &str) -> Option<String> {
     if seg == "%" {
         return Some(String::new());
     }
-    let bytes = seg.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = seg.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    // `percent_decode_str` passes a malformed escape through as it is; this store never writes one.
+    let malformed = seg.match_indices('%').any(|(i, _)| {
+        seg.get(i + 1..i + 3)
+            .is_none_or(|h| !h.bytes().all(|b| b.is_ascii_hexdigit()))
+    });
+    if malformed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_decode_str(seg)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
 }
 
 fn err(what: &str, path: &Path, e: std::io::Error) -> StoreError {
@@ -74,6 +71,25 @@ impl FileStore {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Tighten a root that group or others can reach to 0700 (it was created so, but may have
+    /// been made by hand or an older tool): run history and snapshots name every channel and
+    /// model. Returns the mode it had when it was changed.
+    pub fn make_private(&self) -> Result<Option<u32>, StoreError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta =
+                std::fs::metadata(&self.root).map_err(|e| err("cannot inspect", &self.root, e))?;
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(0o700))
+                    .map_err(|e| err("cannot set the mode of", &self.root, e))?;
+                return Ok(Some(mode));
+            }
+        }
+        Ok(None)
     }
 
     /// Take the site's process lock: held until the returned guard is dropped (or the process

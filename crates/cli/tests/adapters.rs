@@ -1,78 +1,21 @@
 //! Every adapter against the mock gateway of its flavour, over 127.0.0.1 with the real
 //! reqwest transport, on a current-thread tokio runtime.
 
-use msync_cli::clock::SystemClock;
-use msync_cli::transport::ReqwestTransport;
-use msync_core::gateway::{connect, Ctx, Gateway};
-use msync_core::model::{
-    ChannelId, ChannelUpdate, Credentials, Mapping, Secret, Site, SiteId, SiteKind,
-};
+mod support;
+
+use msync_core::gateway::Gateway;
+use msync_core::model::{ChannelId, ChannelUpdate, Mapping};
 use msync_core::ErrorClass;
 use msync_mockgw::{FaultKind, FaultRule, Flavor, MockConfig, MockGateway, MockHandle, Op};
 use serde_json::Value;
-use std::rc::Rc;
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-fn kind_of(f: Flavor) -> SiteKind {
-    match f {
-        Flavor::NewApi => SiteKind::NewApi,
-        Flavor::Veloera => SiteKind::Veloera,
-        Flavor::DoneHub => SiteKind::DoneHub,
-        Flavor::Octopus => SiteKind::Octopus,
-        Flavor::Axonhub => SiteKind::AxonHub,
-    }
-}
-
-fn site_for(mock: &MockHandle, password_ok: bool) -> Site {
-    let cfg = mock.config();
-    let bad = |s: String| if password_ok { s } else { format!("{s}-wrong") };
-    let credentials = match cfg.flavor {
-        Flavor::NewApi | Flavor::Veloera | Flavor::DoneHub => Credentials {
-            token: Secret(bad(mock.token())),
-            user_id: Some(cfg.user_id),
-            ..Credentials::default()
-        },
-        Flavor::Octopus => Credentials {
-            username: Some(cfg.username.clone()),
-            password: Secret(bad(cfg.password.clone())),
-            ..Credentials::default()
-        },
-        Flavor::Axonhub => Credentials {
-            username: Some(cfg.email.clone()),
-            password: Secret(bad(cfg.password.clone())),
-            ..Credentials::default()
-        },
-    };
-    Site {
-        id: SiteId("it".into()),
-        name: "it".into(),
-        kind: kind_of(cfg.flavor),
-        // A trailing slash must not matter.
-        base_url: format!("{}/", mock.base_url()),
-        credentials,
-        allow_insecure: false,
-    }
-}
+use support::{block_on, gateway_of};
 
 fn gateway(mock: &MockHandle) -> Box<dyn Gateway> {
-    gateway_with(mock, true, 10_000)
+    gateway_of(mock, true, 10_000)
 }
 
 fn gateway_with(mock: &MockHandle, password_ok: bool, timeout_ms: u64) -> Box<dyn Gateway> {
-    let mut ctx = Ctx::new(
-        site_for(mock, password_ok),
-        Rc::new(ReqwestTransport::new().unwrap()),
-        Rc::new(SystemClock),
-    );
-    ctx.timeout_ms = timeout_ms;
-    connect(ctx)
+    gateway_of(mock, password_ok, timeout_ms)
 }
 
 fn num(id: &ChannelId) -> u64 {
@@ -275,7 +218,7 @@ fn fault_rows_are_classified() {
         ];
         for (kind, op, want) in rows {
             let label = format!("{flavor} {kind:?}");
-            // Octopus ignores the upstream status (§4.3): a failing upstream reads as an empty list.
+            // Octopus ignores the upstream status (`docs/admin-apis.md` §4.3): a failing upstream reads as an empty list.
             if flavor == Flavor::Octopus && matches!(kind, FaultKind::UpstreamStatus { .. }) {
                 mock.set_fault(FaultRule::new(kind).op(op).times(1));
                 let got = block_on(gw.fetch_upstream_models(&ch)).unwrap();

@@ -433,3 +433,51 @@ fn redirect_match_is_offline_and_explains_every_standard_model() {
     let doc = run_msync(&no_dated, &[]).json();
     assert!(doc["mapping"].get("claude-3-5-haiku").is_none());
 }
+
+/// Issue 20 item 10: an existing state directory that others can read is tightened to 0700,
+/// and the user is told (it holds run history and snapshots of every channel).
+#[cfg(unix)]
+#[test]
+fn an_open_state_directory_is_set_to_0700_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new(MockConfig::new(Flavor::NewApi).channels(2));
+    std::fs::create_dir_all(&env.state).unwrap();
+    std::fs::set_permissions(&env.state, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = env.run(&["history"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mode = std::fs::metadata(&env.state).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    assert!(
+        out.stderr.contains("0755") && out.stderr.contains("0700"),
+        "{}",
+        out.stderr
+    );
+    // Once tight, nothing more is said.
+    let out = env.run(&["history"]);
+    assert!(!out.stderr.contains("0700"), "{}", out.stderr);
+}
+
+/// Issue 20 item 10: with no HOME (and no XDG_DATA_HOME) the state goes to `./.msync`; msync
+/// says so instead of scattering state directories silently.
+#[cfg(unix)]
+#[test]
+fn without_home_the_state_fallback_is_announced() {
+    let env = Env::new(MockConfig::new(Flavor::NewApi).channels(2));
+    let cwd = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_msync"));
+    cmd.args(["--config", &env.config.display().to_string(), "history"])
+        .current_dir(cwd.path())
+        .env_remove("HOME")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("MSYNC_STATE_DIR")
+        .env_remove("MSYNC_CONFIG")
+        .env("NO_COLOR", "1");
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(cwd.path().join(".msync").is_dir());
+    assert!(
+        stderr.contains("./.msync") && stderr.contains("HOME"),
+        "{stderr}"
+    );
+}

@@ -512,3 +512,65 @@ fn other_gateways_and_bad_arguments_are_usage_errors() {
     }
     assert!(env.mock.option_writes().is_empty());
 }
+
+/// Issue 23 item 9: New API enforces a built-in completion ratio for some models and ignores
+/// the `CompletionRatio` option for them (`setting/ratio_setting/model_ratio.go`
+/// `getHardcodedCompletionModelRatio`, reported as `locked` in `CompletionRatioMeta` by
+/// `controller/option.go` `GetOptions`). The official preset offers gpt-5.4 a completion ratio
+/// of 8 while the server enforces 6: msync shows it as locked and does not write it.
+#[test]
+fn locked_completion_ratios_are_shown_and_never_written() {
+    let env = site_env();
+    // The site prices gpt-5.4 (so the server's CompletionRatioMeta names it: the meta covers
+    // the models in the site's ratio maps only).
+    env.mock.set_option(
+        "ModelRatio",
+        r#"{"gpt-4o":1.25,"gpt-4o-mini":0.075,"deepseek-chat":0.07,"claude-sonnet-4":1.5,"gpt-5.4":1.25}"#,
+    );
+    let out = env.run(&["--json", "ratios", "diff", "--upstream", "official"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    let rs = rows(&doc);
+    let r = row(&rs, "gpt-5.4", "completion_ratio").expect("row");
+    assert_eq!(r["locked"], json!(6.0), "{r}");
+    // Only completion ratios are ever locked.
+    assert!(rs
+        .iter()
+        .all(|r| r["field"] == "completion_ratio" || r.get("locked").is_none()));
+
+    let out = env.run(&[
+        "--json",
+        "ratios",
+        "apply",
+        "--from",
+        PRESET,
+        "--fields",
+        "completion_ratio",
+        "--yes",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["preview"]["keys"], json!([]), "{}", out.stdout);
+    assert_eq!(
+        doc["locked"],
+        json!([{"model": "gpt-5.4", "enforced": 6.0}]),
+        "{}",
+        out.stdout
+    );
+    assert!(env.mock.option_writes().is_empty());
+    // The human output says so.
+    let out = env.run(&[
+        "ratios",
+        "apply",
+        "--from",
+        PRESET,
+        "--fields",
+        "completion_ratio",
+        "--yes",
+    ]);
+    assert!(
+        out.stderr.contains("gpt-5.4") && out.stderr.contains("locked"),
+        "{}",
+        out.stderr
+    );
+}

@@ -4,6 +4,8 @@
 //! non-root, an upstream timing out while others answer, malformed data, exposure off, and
 //! "nothing written when a read fails".
 
+mod support;
+
 use msync_cli::clock::SystemClock;
 use msync_cli::transport::ReqwestTransport;
 use msync_core::gateway::Ctx;
@@ -18,14 +20,7 @@ use msync_mockgw::ratio::CannedSource;
 use msync_mockgw::{Era, FaultKind, FaultRule, Flavor, MockConfig, MockGateway, MockHandle, Role};
 use serde_json::{json, Value};
 use std::rc::Rc;
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
+use support::block_on;
 
 fn site(mock: &MockHandle, kind: SiteKind) -> Site {
     Site {

@@ -2,6 +2,8 @@
 //! reqwest transport: sync → redirect → sync again, prune, bulk clear, revert, unreadable
 //! mappings, Octopus, and a channel whose sync failed.
 
+mod support;
+
 use msync_cli::clock::SystemClock;
 use msync_cli::transport::ReqwestTransport;
 use msync_core::engine::record::{ItemStatus, RunMode, RunRecord};
@@ -9,7 +11,7 @@ use msync_core::engine::redirect::{RedirectApplyOptions, RedirectOp};
 use msync_core::engine::{Engine, RunRequest};
 use msync_core::gateway::Ctx;
 use msync_core::http::{Method, Request, Transport};
-use msync_core::model::{ChannelId, Credentials, Mapping, Secret, Site, SiteId, SiteKind};
+use msync_core::model::{ChannelId, Mapping};
 use msync_core::redirect::{ClearScope, PlanStatus, RedirectSettings};
 use msync_core::settings::SyncSettings;
 use msync_core::store::MemoryStore;
@@ -18,56 +20,7 @@ use msync_mockgw::{FaultKind, FaultRule, Flavor, MockConfig, MockGateway, MockHa
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::rc::Rc;
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-fn site_for(mock: &MockHandle) -> Site {
-    let cfg = mock.config();
-    let (kind, credentials) = match cfg.flavor {
-        Flavor::NewApi | Flavor::Veloera | Flavor::DoneHub => (
-            match cfg.flavor {
-                Flavor::NewApi => SiteKind::NewApi,
-                Flavor::Veloera => SiteKind::Veloera,
-                _ => SiteKind::DoneHub,
-            },
-            Credentials {
-                token: Secret(mock.token()),
-                user_id: Some(cfg.user_id),
-                ..Credentials::default()
-            },
-        ),
-        Flavor::Octopus => (
-            SiteKind::Octopus,
-            Credentials {
-                username: Some(cfg.username.clone()),
-                password: Secret(cfg.password.clone()),
-                ..Credentials::default()
-            },
-        ),
-        Flavor::Axonhub => (
-            SiteKind::AxonHub,
-            Credentials {
-                username: Some(cfg.email.clone()),
-                password: Secret(cfg.password.clone()),
-                ..Credentials::default()
-            },
-        ),
-    };
-    Site {
-        id: SiteId("it".into()),
-        name: "it".into(),
-        kind,
-        base_url: mock.base_url(),
-        credentials,
-        allow_insecure: false,
-    }
-}
+use support::{block_on, site_of};
 
 const STANDARDS: &[&str] = &[
     "gpt-4o",
@@ -108,7 +61,7 @@ fn settings() -> SyncSettings {
 
 fn engine(mock: &MockHandle, store: &Rc<MemoryStore>) -> Engine {
     let ctx = Ctx::new(
-        site_for(mock),
+        site_of(mock, true),
         Rc::new(ReqwestTransport::new().unwrap()),
         Rc::new(SystemClock),
     );

@@ -22,7 +22,7 @@ use msync_core::engine::{Engine, EngineDeps, RunRequest};
 use msync_core::error::{Error, ErrorClass, Result};
 use msync_core::gateway::{api_rate_limit, Capabilities, ConnectionReport, Gateway};
 use msync_core::model::{Channel, ChannelId, ChannelUpdate, Site, SiteKind};
-use msync_core::settings::SyncSettings;
+use msync_core::settings::{SiteDefaults, SyncSettings};
 use msync_core::sim::Sim;
 use msync_core::store::MemoryStore;
 use msync_core::testing::{fake_channel, FakeGateway, Latency};

@@ -78,10 +78,8 @@ impl Gateway for LazyGateway {
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            model_mapping: true,
             ratio_sync: false,
-            aliases_must_be_listed: true,
-            model_list: msync_core::gateway::ModelListFormat::CommaJoined,
+            ..Capabilities::NEW_API
         }
     }
     async fn test_connection(&self) -> Result<ConnectionReport> {

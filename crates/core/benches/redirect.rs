@@ -92,12 +92,7 @@ fn main() {
         .enumerate()
         .map(|(i, m)| channel(i, m.clone()))
         .collect();
-    let caps = Capabilities {
-        model_mapping: true,
-        ratio_sync: true,
-        aliases_must_be_listed: true,
-        model_list: msync_core::gateway::ModelListFormat::CommaJoined,
-    };
+    let caps: Capabilities = Capabilities::NEW_API;
     let (t, changed) = best_of(5, || {
         let m = Matcher::new(standards, &[], MatchOptions::default());
         channels

@@ -1,4 +1,4 @@
-//! Model-name filters (SPEC §3.2 steps 2–3): normalization, the exact allow-list, and
+//! Model-name filters (`docs/sync.md` §2, steps 2–3): normalization, the exact allow-list, and
 //! include/exclude rules (substring, regex, glob — all case-insensitive).
 //!
 //! Regular expressions are `regex-lite`'s syntax (the `regex` crate's, without its Unicode
@@ -12,82 +12,38 @@
 
 use crate::error::{Error, Result};
 use crate::settings::SyncSettings;
+pub use msync_types::filter::{normalize, FilterAction, Rule, RuleKind};
 use regex_lite::{Regex, RegexBuilder};
-use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-
-/// How a rule's pattern matches a model name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RuleKind {
-    /// Case-insensitive substring.
-    #[default]
-    Substring,
-    /// Case-insensitive (ASCII letters) regular expression, unanchored (`^gpt-` anchors it).
-    Regex,
-    /// Case-insensitive glob over the whole name: `*` any run, `?` one character.
-    Glob,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FilterAction {
-    /// Keep only names matching at least one include rule.
-    #[default]
-    Include,
-    /// Drop names matching any exclude rule.
-    Exclude,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// One include/exclude rule as stored in settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rule {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub kind: RuleKind,
-    pub pattern: String,
-    #[serde(default)]
-    pub action: FilterAction,
-    #[serde(default = "yes")]
-    pub enabled: bool,
-}
 
 /// Bound on compiled regex size, so a pasted monster pattern fails clearly instead of eating memory.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
-impl Rule {
-    pub fn new(kind: RuleKind, pattern: &str, action: FilterAction) -> Rule {
-        Rule {
-            name: None,
-            kind,
-            pattern: pattern.to_string(),
-            action,
-            enabled: true,
-        }
-    }
-
-    pub fn substring(pattern: &str, action: FilterAction) -> Rule {
-        Rule::new(RuleKind::Substring, pattern, action)
-    }
-
+impl Matcher {
     /// Compile, or say exactly why not.
-    pub fn compile(&self) -> Result<Matcher> {
-        let pattern = self.pattern.trim();
+    pub fn compile(rule: &Rule) -> Result<Matcher> {
+        let pattern = rule.pattern.trim();
         if pattern.is_empty() {
             return Err(Error::validation("a rule's pattern is empty"));
         }
-        Ok(match self.kind {
+        Ok(match rule.kind {
             RuleKind::Substring => Matcher::Substring(pattern.to_lowercase()),
             RuleKind::Regex => Matcher::Regex(build_regex(pattern).map_err(|e| {
                 Error::validation(format!("invalid regular expression {pattern:?}: {e}"))
             })?),
             RuleKind::Glob => Matcher::Glob(pattern.to_lowercase().chars().collect()),
         })
+    }
+}
+
+/// `rule.compile()`: [`Matcher::compile`] as a method of the stored rule.
+pub trait CompileRule {
+    fn compile(&self) -> Result<Matcher>;
+}
+
+impl CompileRule for Rule {
+    fn compile(&self) -> Result<Matcher> {
+        Matcher::compile(self)
     }
 }
 
@@ -132,7 +88,7 @@ impl RuleSet {
     pub fn compile(rules: &[Rule]) -> Result<RuleSet> {
         let mut set = RuleSet::default();
         for rule in rules.iter().filter(|r| r.enabled) {
-            let m = rule.compile()?;
+            let m = Matcher::compile(rule)?;
             match rule.action {
                 FilterAction::Include => set.include.push(m),
                 FilterAction::Exclude => set.exclude.push(m),
@@ -150,24 +106,6 @@ impl RuleSet {
         (self.include.is_empty() || self.include.iter().any(|m| m.is_match(name)))
             && !self.exclude.iter().any(|m| m.is_match(name))
     }
-}
-
-/// Trim, drop empty names, de-duplicate keeping the first occurrence (case-sensitive: gateways
-/// route exact names).
-pub fn normalize<I, S>(names: I) -> Vec<String>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for name in names {
-        let name = name.as_ref().trim();
-        if !name.is_empty() && seen.insert(name.to_string()) {
-            out.push(name.to_string());
-        }
-    }
-    out
 }
 
 /// Every filter of a site's settings, compiled once per run.

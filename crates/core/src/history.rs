@@ -1,4 +1,4 @@
-//! Run history in a [`KvStore`]: layout, queries, retention and export (SPEC §3.4).
+//! Run history in a [`KvStore`]: layout, queries, retention and export (`docs/sync.md` §4).
 //!
 //! Key layout (all keys of a site share `sync/{site}/`; `/` and `%` in ids are percent-encoded):
 //!
@@ -28,12 +28,25 @@ pub fn store_error(e: StoreError) -> Error {
     Error::storage(format!("could not use local storage: {}", e.0))
 }
 
+/// What a key segment encodes: the separator, the escape itself, and (as percent-encoding always
+/// does) every non-ASCII byte.
+const KEY_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%').add(b'/');
+
 fn enc(s: &str) -> String {
-    s.replace('%', "%25").replace('/', "%2F")
+    percent_encoding::utf8_percent_encode(s, KEY_SEGMENT).to_string()
 }
 
 fn dec(s: &str) -> String {
-    s.replace("%2F", "/").replace("%25", "%")
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The prefix of everything the engine stores for a site (history, lock, snapshots, previews):
+/// `sync/{site}/`. The one place the layout is written down; the worker's storage bound and
+/// site removal use it too.
+pub fn site_prefix(site: &SiteId) -> String {
+    format!("sync/{}/", enc(&site.0))
 }
 
 /// The run lock of a site: one run at a time.
@@ -78,7 +91,7 @@ impl<'a> History<'a> {
     }
 
     fn root(&self) -> String {
-        format!("sync/{}/", enc(&self.site.0))
+        site_prefix(&self.site)
     }
     fn run_prefix(&self, run: &RunId) -> String {
         format!("{}run/{}/", self.root(), enc(&run.0))

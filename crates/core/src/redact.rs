@@ -35,17 +35,24 @@ fn encoded_forms(s: &str) -> Vec<String> {
         }
     };
     let pct = |space_plus: bool, lower: bool| {
-        let mut o = String::new();
-        for b in s.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                o.push(b as char);
-            } else if b == b' ' && space_plus {
-                o.push('+');
-            } else if lower {
-                o.push_str(&format!("%{b:02x}"));
-            } else {
-                o.push_str(&format!("%{b:02X}"));
+        let upper =
+            percent_encoding::utf8_percent_encode(s, crate::gateway::NOT_UNRESERVED).to_string();
+        let mut o = if space_plus {
+            upper.replace("%20", "+")
+        } else {
+            upper
+        };
+        if lower {
+            // The hex digits after each `%` in lower case (`%2f`), as some clients send them.
+            let mut chars: Vec<char> = o.chars().collect();
+            for i in 0..chars.len() {
+                if chars[i] == '%' {
+                    for c in chars.iter_mut().skip(i + 1).take(2) {
+                        c.make_ascii_lowercase();
+                    }
+                }
             }
+            o = chars.into_iter().collect();
         }
         o
     };

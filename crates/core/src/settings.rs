@@ -1,260 +1,29 @@
-//! Model-sync settings (SPEC §3): defaults, ranges and validation.
-//!
-//! Every field has a serde default, so settings stored by an older version load unchanged and
-//! gain the new fields' defaults. [`SyncSettings::validate`] is what "Save" calls: it returns every
-//! problem at once, each naming the field, so the UI can show them next to the inputs.
+//! Checking model-sync settings (`docs/sync.md`) and the defaults for a site type. The settings
+//! themselves are vocabulary ([`msync_types::settings`], re-exported here); what decides whether
+//! they are valid (rules compile, preset ids exist, model names parse) and what a site type's
+//! admin API limit allows is the engine's.
+
+pub use msync_types::settings::*;
 
 use crate::error::Error;
 use crate::filter::Rule;
-use crate::model::SiteKind;
-use crate::redirect::RedirectSettings;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use crate::redirect::RedirectCheck;
 use std::fmt;
 
-/// The settings schema version written by this build. A stored file with a higher version was
-/// written by a newer msync; [`SyncSettings::validate`] rejects it instead of guessing.
-pub const SETTINGS_VERSION: u32 = 1;
-
-/// Whether fetch requests share one token bucket or get one per upstream host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LimitScope {
-    /// One bucket per upstream host: hosts are protected individually and proceed in parallel.
-    #[default]
-    PerHost,
-    /// One bucket for every fetch of the run.
-    Global,
+/// Validation of stored settings: what "Save" calls.
+pub trait SettingsCheck {
+    /// Check every field; all problems are returned at once, in field order.
+    fn validate(&self) -> Result<(), Vec<SettingsIssue>>;
+    /// [`Self::validate`] as one `Validation` error listing every problem.
+    fn check(&self) -> Result<(), Error>;
 }
 
-/// Token-bucket limits (SPEC §3.3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RateSettings {
-    /// Upstream model fetches per minute, per bucket (1–600).
-    pub rpm: u32,
-    /// Fetches admitted at once from a full bucket (1–50).
-    pub burst: u32,
-    pub scope: LimitScope,
-    /// Requests per minute to the site's admin API, all calls together (1–6000).
-    pub site_rpm: u32,
-    /// Burst of the site-wide bucket (1–100).
-    pub site_burst: u32,
-}
-
-impl Default for RateSettings {
-    fn default() -> Self {
-        RateSettings {
-            rpm: 20,
-            burst: 5,
-            scope: LimitScope::PerHost,
-            site_rpm: 120,
-            site_burst: 10,
-        }
-    }
-}
-
-impl RateSettings {
-    /// The site bucket for a site type: under the gateway's own admin API limit, with a tenth of
-    /// it left for the admin's dashboard and other tools on the same IP. No bucket admits more
-    /// than `site_rpm × window + site_burst` in a window, so this never meets the server's 429.
-    pub fn site_defaults(kind: SiteKind) -> (u32, u32) {
-        let d = RateSettings::default();
-        match crate::gateway::api_rate_limit(kind) {
-            Some(l) => {
-                let burst = d.site_burst;
-                let budget = u64::from(l.max) * 9 / 10;
-                let rpm = budget.saturating_sub(u64::from(burst)) * 60_000 / l.window_ms.max(1);
-                (u32::try_from(rpm.clamp(1, 6000)).unwrap_or(1), burst)
-            }
-            None => (d.site_rpm, d.site_burst),
-        }
-    }
-
-    /// The defaults for a site of this type ([`Self::site_defaults`] for the site bucket).
-    pub fn for_site(kind: SiteKind) -> RateSettings {
-        let (site_rpm, site_burst) = RateSettings::site_defaults(kind);
-        RateSettings {
-            site_rpm,
-            site_burst,
-            ..RateSettings::default()
-        }
-    }
-}
-
-/// Retry policy: exponential backoff with full jitter, capped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RetrySettings {
-    /// Retries after the first attempt (0–10).
-    pub max_retries: u32,
-    /// Backoff base in milliseconds (100 ms–60 s).
-    pub base_ms: u64,
-    /// Backoff cap in milliseconds (≥ base, ≤ 10 min).
-    pub cap_ms: u64,
-}
-
-impl Default for RetrySettings {
-    fn default() -> Self {
-        RetrySettings {
-            max_retries: 3,
-            base_ms: 1_000,
-            cap_ms: 60_000,
-        }
-    }
-}
-
-/// Scheduled runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AutoSyncSettings {
-    pub enabled: bool,
-    /// Minutes between runs (60 = 1 h … 43 200 = 30 d).
-    pub interval_minutes: u32,
-    /// Show a notification after a scheduled run.
-    pub notify: bool,
-}
-
-impl Default for AutoSyncSettings {
-    fn default() -> Self {
-        AutoSyncSettings {
-            enabled: false,
-            interval_minutes: 6 * 60,
-            notify: true,
-        }
-    }
-}
-
-/// How much run history to keep.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct HistorySettings {
-    /// Runs kept (1–500); older runs and their snapshots are removed.
-    pub keep_runs: u32,
-    /// Storage budget for all runs of a site, in bytes (≥ 64 KiB). The newest run is always kept.
-    pub max_bytes: u64,
-}
-
-impl Default for HistorySettings {
-    fn default() -> Self {
-        HistorySettings {
-            keep_runs: 30,
-            max_bytes: 4 * 1024 * 1024,
-        }
-    }
-}
-
-/// How a channel's new model list is built from the upstream list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SyncMode {
-    /// The filtered upstream list (plus pinned models and routed aliases).
-    #[default]
-    Replace,
-    /// The filtered upstream list plus the channel's current models that pass the filters:
-    /// nothing disappears only because the upstream stopped listing it, but filters still clean.
-    Merge,
-    /// The channel's current models plus the filtered upstream list: nothing is ever removed.
-    AddOnly,
-}
-
-/// Per-channel configuration, keyed by channel id in [`SyncSettings::channels`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ChannelConfig {
-    pub mode: SyncMode,
-    /// Always kept in the channel, whatever the upstream or the filters say.
-    pub pinned: Vec<String>,
-    /// Applied after the global rules.
-    pub rules: Vec<Rule>,
-    /// Never synced (counts as skipped).
-    pub excluded: bool,
-    /// Overrides [`SyncSettings::allow_empty`] for this channel.
-    pub allow_empty: Option<bool>,
-}
-
-/// Everything the sync engine reads for one site.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SyncSettings {
-    pub version: u32,
-    pub rate: RateSettings,
-    /// Channels processed at once (1–16).
-    pub concurrency: u32,
-    pub retry: RetrySettings,
-    /// Per-channel time limit in seconds (0 = none, at most 3600).
-    pub channel_timeout_secs: u32,
-    /// A change removing more than this percentage of a channel's models is held for review (1–100;
-    /// 100 = never hold).
-    pub removal_threshold_pct: u32,
-    /// Let an empty upstream reply empty a channel (default: never).
-    pub allow_empty: bool,
-    /// Disabled channels are skipped.
-    pub skip_disabled: bool,
-    pub auto_sync: AutoSyncSettings,
-    pub history: HistorySettings,
-    /// Exact model names to keep; empty = all.
-    pub allow_list: Vec<String>,
-    /// Global include/exclude rules, applied after the allow-list.
-    pub rules: Vec<Rule>,
-    /// Per-channel configuration by channel id.
-    pub channels: BTreeMap<String, ChannelConfig>,
-    /// Model redirect (SPEC §4): runs after a successful sync when enabled, and on demand.
-    /// Absent in settings stored before redirect existed: defaults (off).
-    pub redirect: RedirectSettings,
-    /// Price check after sync (issue 19, `docs/pricing-check.md`). Absent in settings stored
-    /// before it existed: off.
-    pub price_check: crate::pricing::PriceCheckSettings,
-    /// Price watch (issue 19): a scheduled upstream ratio diff with alerts and an optional
-    /// unattended apply within guardrails. Absent in older settings: off.
-    pub price_watch: crate::pricing::watch::PriceWatchSettings,
-}
-
-impl Default for SyncSettings {
-    fn default() -> Self {
-        SyncSettings {
-            version: SETTINGS_VERSION,
-            rate: RateSettings::default(),
-            concurrency: 2,
-            retry: RetrySettings::default(),
-            channel_timeout_secs: 120,
-            removal_threshold_pct: 50,
-            allow_empty: false,
-            skip_disabled: true,
-            auto_sync: AutoSyncSettings::default(),
-            history: HistorySettings::default(),
-            allow_list: Vec::new(),
-            rules: Vec::new(),
-            channels: BTreeMap::new(),
-            redirect: RedirectSettings::default(),
-            price_check: Default::default(),
-            price_watch: Default::default(),
-        }
-    }
-}
-
-impl SyncSettings {
-    /// The defaults for a new site of this type (its site bucket under the gateway's own limit).
-    pub fn for_site(kind: SiteKind) -> SyncSettings {
-        SyncSettings {
-            rate: RateSettings::for_site(kind),
-            ..SyncSettings::default()
-        }
-    }
-}
-
-/// One problem found by [`SyncSettings::validate`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SettingsIssue {
-    /// Dotted path of the field (`rate.rpm`, `channels.12.rules[0].pattern`).
-    pub field: String,
-    pub message: String,
-}
-
-impl fmt::Display for SettingsIssue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
+/// Parse stored settings: missing fields take defaults, then everything is validated.
+pub fn from_json(text: &str) -> Result<SyncSettings, Error> {
+    let s: SyncSettings = serde_json::from_str(text)
+        .map_err(|e| Error::validation(format!("settings are not valid JSON: {e}")))?;
+    s.check()?;
+    Ok(s)
 }
 
 /// A model name with a comma cannot be stored: New API, Veloera, DoneHub and Octopus keep a
@@ -287,7 +56,7 @@ fn range<T: PartialOrd + fmt::Display + Copy>(
 
 fn check_rules(issues: &mut Vec<SettingsIssue>, field: &str, rules: &[Rule]) {
     for (i, rule) in rules.iter().enumerate() {
-        if let Err(e) = rule.compile() {
+        if let Err(e) = crate::filter::Matcher::compile(rule) {
             issues.push(SettingsIssue {
                 field: format!("{field}[{i}].pattern"),
                 message: e.message,
@@ -296,9 +65,8 @@ fn check_rules(issues: &mut Vec<SettingsIssue>, field: &str, rules: &[Rule]) {
     }
 }
 
-impl SyncSettings {
-    /// Check every field; all problems are returned at once, in field order.
-    pub fn validate(&self) -> Result<(), Vec<SettingsIssue>> {
+impl SettingsCheck for SyncSettings {
+    fn validate(&self) -> Result<(), Vec<SettingsIssue>> {
         let mut issues = Vec::new();
         if self.version > SETTINGS_VERSION {
             issues.push(SettingsIssue {
@@ -457,38 +225,36 @@ impl SyncSettings {
         }
     }
 
-    /// [`Self::validate`] as one `Validation` error listing every problem.
-    pub fn check(&self) -> Result<(), Error> {
+    fn check(&self) -> Result<(), Error> {
         self.validate().map_err(|issues| {
             let list: Vec<String> = issues.iter().map(ToString::to_string).collect();
             Error::validation(format!("invalid settings: {}", list.join("; ")))
         })
     }
-
-    /// The configuration of one channel (defaults when it has none).
-    pub fn channel(&self, id: &str) -> ChannelConfig {
-        self.channels.get(id).cloned().unwrap_or_default()
-    }
-
-    /// Whether an empty upstream reply may empty this channel.
-    pub fn allow_empty_for(&self, id: &str) -> bool {
-        self.channels
-            .get(id)
-            .and_then(|c| c.allow_empty)
-            .unwrap_or(self.allow_empty)
-    }
-
-    /// Parse stored settings: missing fields take defaults, then everything is validated.
-    pub fn from_json(text: &str) -> Result<SyncSettings, Error> {
-        let s: SyncSettings = serde_json::from_str(text)
-            .map_err(|e| Error::validation(format!("settings are not valid JSON: {e}")))?;
-        s.check()?;
-        Ok(s)
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::DestructiveSetting as D;
+
+    #[test]
+    fn destructive_settings_are_named() {
+        let mut s = SyncSettings::default();
+        assert!(s.destructive().is_empty());
+        s.channels.insert(
+            "3".into(),
+            ChannelConfig {
+                allow_empty: Some(true),
+                ..Default::default()
+            },
+        );
+        s.removal_threshold_pct = 100;
+        s.redirect.prune_missing_targets = true;
+        assert_eq!(s.destructive(), [D::AllowEmpty, D::NoRemovalThreshold]);
+        s.redirect.enabled = true;
+        assert_eq!(s.destructive().len(), 3);
+    }
+
     use super::*;
     use crate::filter::{FilterAction, RuleKind};
 
@@ -562,21 +328,19 @@ mod tests {
 
     #[test]
     fn old_stored_settings_load_with_defaults() {
-        let s = SyncSettings::from_json(r#"{"concurrency": 4, "rate": {"rpm": 60}}"#).unwrap();
+        let s = from_json(r#"{"concurrency": 4, "rate": {"rpm": 60}}"#).unwrap();
         assert_eq!(s.concurrency, 4);
         assert_eq!(s.rate.rpm, 60);
         assert_eq!(s.rate.burst, 5);
         assert_eq!(s.version, SETTINGS_VERSION);
         assert_eq!(s.retry.max_retries, 3);
-        let empty = SyncSettings::from_json("{}").unwrap();
+        let empty = from_json("{}").unwrap();
         assert_eq!(empty, SyncSettings::default());
         // settings stored before redirect existed: redirect off, every preset selected
         assert!(!s.redirect.enabled);
         assert_eq!(s.redirect, crate::redirect::RedirectSettings::default());
-        let r = SyncSettings::from_json(
-            r#"{"redirect": {"enabled": true, "standard_models": ["my-model"]}}"#,
-        )
-        .unwrap();
+        let r = from_json(r#"{"redirect": {"enabled": true, "standard_models": ["my-model"]}}"#)
+            .unwrap();
         assert!(r.redirect.enabled);
         assert_eq!(r.redirect.standard_models, vec!["my-model".to_string()]);
         assert_eq!(r.redirect.presets.len(), crate::redirect::PRESETS.len());
@@ -650,9 +414,9 @@ mod tests {
 
     #[test]
     fn newer_settings_files_are_refused() {
-        let e = SyncSettings::from_json(r#"{"version": 7}"#).unwrap_err();
+        let e = from_json(r#"{"version": 7}"#).unwrap_err();
         assert!(e.message.contains("newer msync"), "{}", e.message);
-        let e = SyncSettings::from_json(r#"{"concurrency": "#).unwrap_err();
+        let e = from_json(r#"{"concurrency": "#).unwrap_err();
         assert!(e.message.contains("not valid JSON"));
     }
 }

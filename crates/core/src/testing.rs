@@ -102,10 +102,9 @@ impl FakeGateway {
         FakeGateway {
             site: fake_site(),
             caps: Cell::new(Capabilities {
-                model_mapping: true,
                 ratio_sync: false,
-                aliases_must_be_listed: true,
-                model_list: crate::gateway::ModelListFormat::CommaJoined,
+                empty_model_list: true,
+                ..Capabilities::NEW_API
             }),
             clock,
             latency: Cell::new(Latency::default()),

@@ -44,7 +44,7 @@ pub enum FaultKind {
     /// A business error in the flavour's own envelope (New API family: HTTP 200 `success:false`;
     /// Octopus `{code,message}`; AxonHub GraphQL `errors`).
     BusinessError { message: String },
-    /// A plain HTTP status. 429 has an empty body (§1.8); 401/403 use the flavour's auth error
+    /// A plain HTTP status. 429 has an empty body (`docs/admin-apis.md` §1.8); 401/403 use the flavour's auth error
     /// shape; 404 is gin's text `404 page not found`; 502/503 an nginx-like HTML page.
     Status {
         status: u16,

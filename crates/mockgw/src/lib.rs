@@ -1,5 +1,5 @@
 //! `msync-mockgw`: a faithful mock of the admin HTTP APIs of New API, Veloera, DoneHub, Octopus
-//! and AxonHub, with fault injection. Every answer follows `/work/shared/research/gateway-apis.md`
+//! and AxonHub, with fault injection. Every answer follows `docs/admin-apis.md`
 //! (cited by section in each flavour module), not what a client happens to send.
 //!
 //! Code map:

@@ -1,4 +1,4 @@
-//! New API ratio sync and options — `gateway-apis.md` §1.6–1.7.
+//! New API ratio sync and options — `docs/admin-apis.md` §1.6–1.7, `docs/ratios.md`.
 //!
 //! * `GET /api/ratio_sync/channels` (root): channels with a base URL, then the presets −100/−101.
 //! * `POST /api/ratio_sync/fetch` (root): fetches every upstream **for real** when it is another
@@ -196,13 +196,124 @@ pub fn get_options(st: &State, era_b: bool) -> Reply {
         .map(|(k, v)| json!({"key": k, "value": v}))
         .collect();
     if era_b {
-        let meta: Map<String, Value> = option_map(st, "CompletionRatio")
+        // `controller/option.go` `buildCompletionRatioMetaValue`: every model named in these
+        // option maps, with `GetCompletionRatioInfo` (the enforced ratio and `locked` for a
+        // built-in one, else the configured one).
+        let keys = [
+            "ModelPrice",
+            "ModelRatio",
+            "CompletionRatio",
+            "CacheRatio",
+            "CreateCacheRatio",
+            "ImageRatio",
+            "AudioRatio",
+            "AudioCompletionRatio",
+        ];
+        let configured = option_map(st, "CompletionRatio");
+        let mut names = std::collections::BTreeSet::new();
+        for k in keys {
+            names.extend(option_map(st, k).into_iter().map(|(m, _)| m));
+        }
+        let meta: Map<String, Value> = names
             .into_iter()
-            .map(|(m, r)| (m, json!({"ratio": r, "locked": false})))
+            .map(|m| {
+                let set = configured.get(&m).cloned();
+                let info = match (m.contains('/') && set.is_some(), locked_completion(&m)) {
+                    (false, Some(r)) => json!({"ratio": r, "locked": true}),
+                    _ => json!({"ratio": set.unwrap_or(json!(1)), "locked": false}),
+                };
+                (m, info)
+            })
             .collect();
         data.push(json!({"key": "CompletionRatioMeta", "value": Value::Object(meta).to_string()}));
     }
     ok(Value::Array(data))
+}
+
+/// The completion ratio New API enforces for a built-in model, whatever `CompletionRatio` says
+/// (QuantumNous/new-api `setting/ratio_setting/model_ratio.go` `getHardcodedCompletionModelRatio`,
+/// its `locked` branches; names ending `-all` or `-gizmo-*` are never locked). Unlocked fallbacks
+/// (gpt-4o 4, gemini-2.5 …) are not modelled: msync only reads `locked`.
+pub fn locked_completion(name: &str) -> Option<f64> {
+    if name.ends_with("-all") || name.ends_with("-gizmo-*") {
+        return None;
+    }
+    let has = |p: &str| name.starts_with(p);
+    if has("gpt-") {
+        if has("gpt-4o") {
+            return (name == "gpt-4o-2024-05-13").then_some(3.0);
+        }
+        if has("gpt-5") {
+            return if !name.contains('.') {
+                Some(8.0)
+            } else if has("gpt-5.4-nano") {
+                Some(6.25)
+            } else if has("gpt-5.4") {
+                Some(6.0)
+            } else {
+                None
+            };
+        }
+        if has("gpt-4.5-preview") {
+            return Some(2.0);
+        }
+        if has("gpt-4-turbo") || name.ends_with("gpt-4-1106") || name.ends_with("gpt-4-1105") {
+            return Some(3.0);
+        }
+        if !has("gpt-3.5") {
+            return None;
+        }
+    }
+    if has("o1") || has("o3") {
+        return Some(4.0);
+    }
+    if name == "chatgpt-4o-latest" {
+        return Some(3.0);
+    }
+    if [
+        "claude-3",
+        "claude-sonnet-4",
+        "claude-opus-4",
+        "claude-haiku-4",
+    ]
+    .iter()
+    .any(|c| name.contains(c))
+    {
+        return Some(5.0);
+    }
+    if has("gpt-3.5") {
+        return Some(if name == "gpt-3.5-turbo" || name.ends_with("0125") {
+            3.0
+        } else if name.ends_with("1106") {
+            2.0
+        } else {
+            4.0 / 3.0
+        });
+    }
+    if has("mistral-") {
+        return Some(3.0);
+    }
+    if has("gemini-1.5") || has("gemini-2.0") {
+        return Some(4.0);
+    }
+    match name {
+        "command-r" => return Some(3.0),
+        "command-r-plus" => return Some(5.0),
+        "command-r-08-2024" | "command-r-plus-08-2024" => return Some(4.0),
+        "llama2-70b-4096" => return Some(0.8 / 0.64),
+        "llama3-8b-8192" => return Some(2.0),
+        "llama3-70b-8192" => return Some(0.79 / 0.59),
+        _ => {}
+    }
+    [
+        "ERNIE-Speed-",
+        "ERNIE-Lite-",
+        "ERNIE-Character",
+        "ERNIE-Functions",
+    ]
+    .iter()
+    .any(|p| has(p))
+    .then_some(2.0)
 }
 
 /// Go's `fmt.Sprintf("%v")` for a decoded JSON value, roughly.

@@ -61,7 +61,7 @@ pub enum Vendor {
 }
 
 impl Vendor {
-    /// New API `type` (`constant/channel.go`; §1.1). Relays and Groq-likes use OpenAI (1).
+    /// New API `type` (`constant/channel.go`; `docs/admin-apis.md` §1.1). Relays and Groq-likes use OpenAI (1).
     pub fn new_api_type(self) -> i64 {
         match self {
             Vendor::OpenAi | Vendor::Relay => 1,
@@ -79,7 +79,7 @@ impl Vendor {
         }
     }
 
-    /// Octopus v0.10+ `type` string (§4.2).
+    /// Octopus v0.10+ `type` string (`docs/admin-apis.md` §4.2).
     pub fn octopus_type(self) -> &'static str {
         match self {
             Vendor::Anthropic => "anthropic",
@@ -88,7 +88,7 @@ impl Vendor {
         }
     }
 
-    /// AxonHub channel `type` enum value (§5.2).
+    /// AxonHub channel `type` enum value (`docs/admin-apis.md` §5.2).
     pub fn axonhub_type(self) -> &'static str {
         match self {
             Vendor::OpenAi | Vendor::Relay | Vendor::Mistral | Vendor::Ollama => "openai",
@@ -444,7 +444,7 @@ pub struct SeedChannel {
     pub mapping: Vec<(String, String)>,
     pub upstream: Vec<String>,
     pub tag: Option<String>,
-    /// 1 enabled, 2 manually disabled, 3 auto disabled (§1.1).
+    /// 1 enabled, 2 manually disabled, 3 auto disabled (`docs/admin-apis.md` §1.1).
     pub status: i64,
     pub group: String,
     pub priority: i64,
@@ -562,7 +562,7 @@ fn one_channel(
     }
 }
 
-/// Renders a mapping the New API way: a JSON *string* holding an object (§1.3).
+/// Renders a mapping the New API way: a JSON *string* holding an object (`docs/admin-apis.md` §1.3).
 pub fn mapping_json(mapping: &[(String, String)]) -> String {
     let map: serde_json::Map<String, serde_json::Value> = mapping
         .iter()
@@ -603,7 +603,7 @@ mod tests {
                 assert!(c.models.contains(alias), "aliases are listed in models");
             }
         }
-        // Same tag ⇒ same vendor (DoneHub's tag consistency rule, §3.4).
+        // Same tag ⇒ same vendor (DoneHub's tag consistency rule, `docs/admin-apis.md` §3.4).
         for a in &chans {
             for b in &chans {
                 if a.tag.is_some() && a.tag == b.tag {

@@ -266,7 +266,7 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request<Body>) -> Re
                 entry.fault = Some(name);
             }
         }
-        // Only New API ≥2026-07-21 (era B) sends Retry-After with its 429 (§1.8).
+        // Only New API ≥2026-07-21 (era B) sends Retry-After with its 429 (`docs/admin-apis.md` §1.8).
         let retry_after_header = st.config.flavor == crate::config::Flavor::NewApi
             && st.config.effective_era() == crate::config::Era::B;
         (

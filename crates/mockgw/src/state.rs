@@ -58,7 +58,7 @@ impl Req {
             .map(|(_, v)| v)
     }
 
-    /// True when `Accept-Language` asks for Chinese (New API i18n, §1.1).
+    /// True when `Accept-Language` asks for Chinese (New API i18n, `docs/admin-apis.md` §1.1).
     pub fn wants_zh(&self) -> bool {
         self.header("accept-language")
             .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("zh"))
@@ -126,7 +126,7 @@ pub struct State {
     pub next_seq: u64,
     /// Session tokens issued by a login (Octopus cookie, AxonHub JWT).
     pub sessions: BTreeSet<String>,
-    /// Octopus groups (§4.5).
+    /// Octopus groups (`docs/admin-apis.md` §4.5).
     pub groups: Vec<Value>,
     pub rate: HashMap<IpAddr, VecDeque<Instant>>,
     /// Counter mixed into issued tokens so each login gives a fresh one.
@@ -160,7 +160,7 @@ impl State {
         *self.writes.entry(id).or_insert(0) += 1;
     }
 
-    /// Sliding-log limiter (New API's in-memory limiter, §1.8). `Some(retry_after_s)` when over.
+    /// Sliding-log limiter (New API's in-memory limiter, `docs/admin-apis.md` §1.8). `Some(retry_after_s)` when over.
     pub fn rate_limited(&mut self, peer: Option<IpAddr>, now: Instant) -> Option<u64> {
         let limit = self.config.rate_limit?;
         let ip = peer.unwrap_or(IpAddr::from([127, 0, 0, 1]));
@@ -173,7 +173,7 @@ impl State {
             log.pop_front();
         }
         if log.len() as u64 >= u64::from(limit.max) {
-            // In memory the server reports the full window (§1.8).
+            // In memory the server reports the full window (`docs/admin-apis.md` §1.8).
             return Some(limit.window_ms.div_ceil(1000));
         }
         log.push_back(now);
@@ -217,7 +217,7 @@ pub fn parse_query(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `a,b,,c,` → `["a","b","c"]` after trimming (the relay's `GetModels`, §1.3).
+/// `a,b,,c,` → `["a","b","c"]` after trimming (the relay's `GetModels`, `docs/admin-apis.md` §1.3).
 pub fn split_csv(s: &str) -> Vec<String> {
     s.split(',')
         .map(str::trim)
@@ -226,7 +226,7 @@ pub fn split_csv(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// Trim, drop empties, drop duplicates, keep order (`normalizeModelNames`, §1.4).
+/// Trim, drop empties, drop duplicates, keep order (`normalizeModelNames`, `docs/admin-apis.md` §1.4).
 pub fn normalize_names(names: &[String]) -> Vec<String> {
     let mut seen = BTreeSet::new();
     names

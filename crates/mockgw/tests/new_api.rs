@@ -1,4 +1,4 @@
-//! New API (gateway-apis.md §1) over real HTTP on 127.0.0.1.
+//! New API (`docs/admin-apis.md` §1) over real HTTP on 127.0.0.1.
 
 mod common;
 use common::*;

@@ -1,4 +1,4 @@
-//! Octopus (gateway-apis.md §4) and AxonHub (§5) over real HTTP on 127.0.0.1.
+//! Octopus (`docs/admin-apis.md` §4) and AxonHub (§5) over real HTTP on 127.0.0.1.
 
 mod common;
 use common::*;

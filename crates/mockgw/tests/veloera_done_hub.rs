@@ -1,4 +1,4 @@
-//! Veloera (gateway-apis.md §2) and DoneHub (§3) over real HTTP on 127.0.0.1.
+//! Veloera (`docs/admin-apis.md` §2) and DoneHub (§3) over real HTTP on 127.0.0.1.
 
 mod common;
 use common::*;
@@ -111,18 +111,19 @@ async fn done_hub_list_folds_tags_and_checks_size_and_order() {
     assert_eq!(data["size"], 100);
     let items = data["data"].as_array().unwrap();
     assert!(items.iter().all(|c| c["key"] == ""));
-    // Default order is id DESC, and each tag shows once (its lowest id).
+    // Default order is id DESC, and each tag shows once: its highest id (deanxv/done-hub
+    // `model/channel.go` `GetChannelsList`, `Select("Max(id) as id")…Group("tag")`).
     let ids: Vec<u64> = items.iter().map(|c| c["id"].as_u64().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] > w[1]));
     for tag in &tags {
         let reps: Vec<&Value> = items.iter().filter(|c| c["tag"] == *tag).collect();
-        let min = all
+        let max = all
             .iter()
             .filter(|c| c["tag"] == *tag)
             .map(|c| c["id"].as_u64().unwrap())
-            .min();
+            .max();
         assert_eq!(reps.len(), 1, "{tag}");
-        assert_eq!(reps[0]["id"].as_u64(), min);
+        assert_eq!(reps[0]["id"].as_u64(), max);
     }
     let r = api.get("/api/channel/?page=1&size=101").await.json();
     assert_eq!(

@@ -9,15 +9,14 @@ use crate::i18n::{lookup, Lang};
 use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::filter::{FilterAction, Rule, RuleKind};
-use msync_core::import::all_api_hub::{
+use msync_types::filter::{FilterAction, Rule, RuleKind};
+use msync_types::import::all_api_hub::{
     CredentialField, ImportError, ImportPreview, RuleSkip, SettingKey, SettingValue, SiteAction,
     SitePlan, Warning,
 };
-use msync_core::model::SiteId;
-use msync_core::protocol::{Command, Reply};
-use msync_core::settings::LimitScope;
-use wasm_bindgen::JsCast;
+use msync_types::model::SiteId;
+use msync_types::protocol::{Command, Reply};
+use msync_types::settings::LimitScope;
 
 // ----- words -------------------------------------------------------------------------------------
 
@@ -313,24 +312,17 @@ pub fn AllApiHubCard() -> impl IntoView {
     let busy = RwSignal::new(false);
 
     let choose = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
+        let Some(file) = api::picked_file(&ev) else {
             return;
         };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else {
-            return;
-        };
-        input.set_value("");
         preview.set(None);
         consent.set(Vec::new());
         notice.set(Notice::None);
         let size = file.size() as u64;
-        if size > msync_core::import::all_api_hub::MAX_FILE_BYTES {
+        if size > msync_types::import::all_api_hub::MAX_FILE_BYTES {
             let e = ImportError::TooLarge {
                 bytes: size,
-                max: msync_core::import::all_api_hub::MAX_FILE_BYTES,
+                max: msync_types::import::all_api_hub::MAX_FILE_BYTES,
             };
             notice.set(Notice::Error(error_text(lang.get_untracked(), &e)));
             return;

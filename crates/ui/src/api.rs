@@ -2,7 +2,7 @@
 //! host permissions, downloads, clocks and the browser language. Nothing here decides anything.
 
 use js_sys::{Array, Object, Promise, Reflect};
-use msync_core::protocol::{Command, Event, Reply};
+use msync_types::protocol::{Command, Event, Reply};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -93,9 +93,9 @@ pub fn on_event(mut f: impl FnMut(Event) + 'static) {
 /// against it (the worker's fetch stays under CORS), nor does it count it as holding the
 /// worker's port-less pattern (tests/e2e/firefox.test.mjs saw both).
 pub fn host_pattern_of(url: &str) -> Option<String> {
-    let u = web_sys::Url::new(url.trim()).ok()?;
-    let proto = u.protocol();
-    (proto == "http:" || proto == "https:").then(|| format!("{proto}//{}/*", u.hostname()))
+    msync_types::base_url::BaseUrl::parse(url)
+        .ok()
+        .map(|u| u.host_pattern())
 }
 
 /// Ask for the host permission `pattern` (from [`host_pattern_of`]). Must be called
@@ -187,6 +187,15 @@ pub fn download(filename: &str, mime: &str, content: &str) {
     }
 }
 
+/// The file picked in an `<input type="file">` whose `change` event this is, if any. The input
+/// is cleared, so picking the same file again fires `change` again.
+pub fn picked_file(ev: &web_sys::Event) -> Option<web_sys::File> {
+    let input = ev.target()?.dyn_into::<web_sys::HtmlInputElement>().ok()?;
+    let file = input.files()?.get(0)?;
+    input.set_value("");
+    Some(file)
+}
+
 /// Read a picked file as text.
 pub async fn read_file(file: web_sys::File) -> Result<String, String> {
     JsFuture::from(file.text())
@@ -232,18 +241,21 @@ pub fn browser_language() -> String {
 const LANG_KEY: &str = "msync.lang";
 
 /// The language the user picked on this device (page-local preference, not a setting).
+/// gloo-storage keeps values as JSON (`"zh"`); a bare `zh` from before is read as well.
 pub fn saved_language() -> Option<String> {
-    web_sys::window()?
-        .local_storage()
-        .ok()??
-        .get_item(LANG_KEY)
-        .ok()?
+    use gloo_storage::{LocalStorage, Storage};
+    LocalStorage::get::<String>(LANG_KEY).ok().or_else(|| {
+        LocalStorage::raw()
+            .get_item(LANG_KEY)
+            .ok()
+            .flatten()
+            .filter(|v| !v.is_empty())
+    })
 }
 
 pub fn save_language(code: &str) {
-    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = s.set_item(LANG_KEY, code);
-    }
+    use gloo_storage::{LocalStorage, Storage};
+    let _ = LocalStorage::set(LANG_KEY, code);
 }
 
 pub fn location_hash() -> String {

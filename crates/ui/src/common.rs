@@ -5,10 +5,10 @@ use crate::api;
 use crate::i18n::{lookup, Lang};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::engine::record::ItemStatus;
-use msync_core::engine::Progress;
-use msync_core::error::ErrorClass;
-use msync_core::protocol::{Command, Event, Reply};
+use msync_types::error::ErrorClass;
+use msync_types::protocol::{Command, Event, Reply};
+use msync_types::record::ItemStatus;
+use msync_types::run::Progress;
 use std::collections::HashMap;
 
 /// Page-wide state, provided as context.
@@ -20,7 +20,7 @@ pub struct App {
     /// Bumped on every `Event::RunFinished` (and after commands that change runs): views reload.
     pub runs_changed: RwSignal<u64>,
     /// The last `Event::Item` per site, for tables that patch rows live.
-    pub last_item: RwSignal<Option<(String, msync_core::engine::record::ItemResult)>>,
+    pub last_item: RwSignal<Option<(String, msync_types::record::ItemResult)>>,
 }
 
 impl App {
@@ -63,7 +63,7 @@ pub fn app() -> App {
 }
 
 /// What to do about a run's error, when there is something to do: a full store needs pruning.
-pub fn error_hint(e: &msync_core::Error) -> Option<impl IntoView> {
+pub fn error_hint(e: &msync_types::Error) -> Option<impl IntoView> {
     (e.class == ErrorClass::Storage).then(
         || view! { <p class="notice info" data-testid="storage-hint">{tr("error.storage")}</p> },
     )

@@ -54,13 +54,6 @@ pub fn fill(template: &str, args: &[&dyn std::fmt::Display]) -> String {
     out
 }
 
-/// Plain `http://` to a host that is not loopback, a private LAN address or a `.local`/`.lan`
-/// name: credentials would cross the internet unencrypted. The same check as the worker's and
-/// the CLI's ([`msync_core::base_url::is_insecure`]).
-pub fn is_public_http(url: &str) -> bool {
-    msync_core::base_url::is_insecure(url)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,29 +89,5 @@ mod tests {
         assert_eq!(fill("Run selected ({0})", &[&3]), "Run selected (3)");
         assert_eq!(fill("{0}/{1} done", &[&4, &"10"]), "4/10 done");
         assert_eq!(fill("no args", &[]), "no args");
-    }
-
-    #[test]
-    fn only_public_plain_http_is_flagged() {
-        let rows = [
-            ("http://gw.example.com", true),
-            ("HTTP://gw.example.com:3000/api/", true),
-            ("http://8.8.8.8", true),
-            ("https://gw.example.com", false),
-            ("http://127.0.0.1:3000", false),
-            ("http://localhost:3000", false),
-            ("http://192.168.1.20", false),
-            ("http://10.0.0.5:8080/", false),
-            ("http://172.16.3.4", false),
-            ("http://172.32.0.1", true),
-            ("http://nas.local", false),
-            ("http://[::1]:3000", false),
-            ("http://169.254.1.1", false),
-            ("", false),
-            ("gw.example.com", false),
-        ];
-        for (url, want) in rows {
-            assert_eq!(is_public_http(url), want, "{url}");
-        }
     }
 }

@@ -7,9 +7,9 @@ use crate::options::Shell;
 use crate::sync::mode_id;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::engine::record::{ItemResult, RunHead, RunId, RunState, Trigger};
-use msync_core::model::SiteId;
-use msync_core::protocol::{Command, ExportFormat, ItemFilter, Reply};
+use msync_types::model::SiteId;
+use msync_types::protocol::{Command, ExportFormat, ItemFilter, Reply};
+use msync_types::record::{ItemResult, RunHead, RunId, RunState, Trigger};
 
 fn trigger_id(t: Trigger) -> &'static str {
     match t {

@@ -35,6 +35,8 @@ static ENGINE_TEXT: &[(&str, &str)] = &[
     ("the channel changed since the plan was made; plan again, or apply with force", "计划生成后该渠道已被修改；请重新计划，或强制应用"),
     ("the channel is already as in the snapshot", "该渠道已与快照一致"),
     ("the channel changed after the sync wrote it; revert with force to overwrite those changes", "同步写入后该渠道又被修改；强制回滚才会覆盖这些修改"),
+    // `msync_types::hold::RevertHold::EmptyModelList`, as its `Display` renders it.
+    ("the channel had no models before that run, and {} cannot store an empty model list; nothing was written (remove the models in the gateway's own page if the channel should have none)", "该渠道在那次运行之前没有模型，而 {0} 无法保存空的模型列表；未写入任何内容（如该渠道应当没有模型，请在网关自己的页面中移除）"),
     ("the upstream returned an empty model list; the channel keeps its {} models (allow empty lists for this channel to change that)", "上游返回了空模型列表；渠道保留原有的 {0} 个模型（可为该渠道允许空列表）"),
     ("the filters leave no model of the {} the upstream listed; the channel keeps its {} models", "上游列出的 {0} 个模型全部被过滤；渠道保留原有的 {1} 个模型"),
     ("would remove {} of {} models ({}%), more than the {}% threshold; confirm it from a dry-run plan", "将移除 {1} 个模型中的 {0} 个（{2}%），超过 {3}% 的阈值；请从试运行计划中确认"),
@@ -108,6 +110,20 @@ pub fn lookup(lang: Lang, id: &'static str) -> &'static str {
         },
         Err(_) => id,
     }
+}
+
+/// The text for an id built at run time (`sites.hint_{site type}`), if the table has it.
+pub fn lookup_built(lang: Lang, id: &str) -> Option<&'static str> {
+    let i = TABLE.binary_search_by(|(k, _, _)| (*k).cmp(id)).ok()?;
+    Some(match lang {
+        Lang::En => TABLE[i].1,
+        Lang::Zh => TABLE[i].2,
+    })
+}
+
+/// The key of the hint under a site type's credential fields (where its admin finds them).
+pub fn site_hint_key(kind: msync_types::model::SiteKind) -> String {
+    format!("sites.hint_{}", kind.as_str())
 }
 
 /// (id, English, 简体中文), sorted by id.
@@ -230,17 +246,24 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("hist.run", "Run", "运行"),
     ("hist.state", "State", "状态"),
     ("hist.trigger", "Trigger", "触发方式"),
+    ("io.autosync_every", "every {0} min", "每 {0} 分钟"),
+    ("io.autosync_warning", "This file turns on auto-sync for these sites with settings under which scheduled runs remove models without asking. Import it only if that is what you want; nothing has been imported yet.", "该文件会为以下站点开启自动同步，且其设置会让定时运行在不询问的情况下移除模型。仅在确实需要时才导入；目前尚未导入任何内容。"),
     ("io.choose_file", "Settings file (.json)", "设置文件（.json）"),
+    ("io.destructive_allow_empty", "an empty upstream list may empty a channel", "上游返回空列表时可能清空渠道"),
+    ("io.destructive_no_threshold", "no removal is held for review (threshold 100 %)", "任何移除都不会暂停待审（阈值 100%）"),
+    ("io.destructive_prune", "redirect mappings whose target is gone are removed", "目标已不存在的重定向映射会被删除"),
     ("io.export", "Export settings", "导出设置"),
     ("io.export_body", "Every site and its sync settings as one JSON file. Tokens and passwords are left out unless you tick the box.", "将所有站点及其同步设置导出为一个 JSON 文件。除非勾选下方选项，否则不包含令牌和密码。"),
     ("io.export_title", "Export", "导出"),
     ("io.exported", "Downloaded", "已下载"),
+    ("io.import_anyway", "Import anyway", "仍然导入"),
     ("io.import_body", "Replaces the sites and settings with those in the file. Malformed files and files from a newer msync are refused; nothing is changed then.", "用文件中的站点和设置替换当前配置。格式错误或来自更新版本 msync 的文件会被拒绝，此时不做任何更改。"),
     ("io.import_title", "Import", "导入"),
     ("io.imported", "Settings imported.", "设置已导入。"),
     ("io.include_secrets", "Include tokens and passwords", "包含令牌和密码"),
     ("io.refused", "Import refused:", "导入被拒绝："),
     ("io.secrets_warning", "The file will contain admin credentials in plain text. Keep it private.", "文件将以明文包含管理员凭据，请妥善保管。"),
+    ("io.too_large", "The file is {0} MiB; a settings file is at most {1} MiB. Nothing was imported.", "文件大小为 {0} MiB；设置文件最大为 {1} MiB。未导入任何内容。"),
     ("lang.label", "Language", "语言"),
     ("mode.all", "All channels", "全部渠道"),
     ("mode.apply", "Apply plan", "应用计划"),
@@ -401,6 +424,7 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("rt.kind_custom", "custom", "自定义"),
     ("rt.kind_models_dev", "models.dev", "models.dev"),
     ("rt.kind_preset", "official preset", "官方预设"),
+    ("rt.locked_hint", "Locked: New API enforces its built-in completion ratio for this model and ignores the setting, so it is not offered", "已锁定：New API 对该内置模型强制使用内置的补全倍率并忽略此设置，因此不提供选择"),
     ("rt.mismatched", "Read back differs", "回读不一致"),
     ("rt.missing", "The upstream does not have it (never deleted)", "上游没有此项（不会删除）"),
     ("rt.model", "Model", "模型"),
@@ -509,9 +533,10 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("sites.empty_title", "No sites yet.", "还没有站点。"),
     ("sites.grant", "Grant access", "授予访问权限"),
     ("sites.hint_axonhub", "AxonHub: an owner or admin account's email and password.", "AxonHub：所有者或管理员账户的邮箱和密码。"),
-    ("sites.hint_donehub", "DoneHub: an admin's access token (Profile → Access token).", "DoneHub：管理员的访问令牌（个人设置 → 访问令牌）。"),
-    ("sites.hint_newapi", "New API / Veloera: a root or admin access token (Personal settings → System access token) and that user's numeric id.", "New API / Veloera：root 或管理员的系统访问令牌（个人设置 → 系统访问令牌）及该用户的数字 ID。"),
+    ("sites.hint_done-hub", "DoneHub: an admin's access token (Profile → Access token).", "DoneHub：管理员的访问令牌（个人设置 → 访问令牌）。"),
+    ("sites.hint_new-api", "New API / Veloera: a root or admin access token (Personal settings → System access token) and that user's numeric id.", "New API / Veloera：root 或管理员的系统访问令牌（个人设置 → 系统访问令牌）及该用户的数字 ID。"),
     ("sites.hint_octopus", "Octopus: the admin username and password.", "Octopus：管理员用户名和密码。"),
+    ("sites.hint_veloera", "New API / Veloera: a root or admin access token (Personal settings → System access token) and that user's numeric id.", "New API / Veloera：root 或管理员的系统访问令牌（个人设置 → 系统访问令牌）及该用户的数字 ID。"),
     ("sites.http_consent", "I accept that this site's credentials travel unencrypted", "我接受该站点的凭据以未加密方式传输"),
     ("sites.http_consent_required", "Plain http to a public address: tick the box to accept unencrypted credentials, or use https://.", "公网地址使用明文 http：请勾选同意以未加密方式传输凭据，或改用 https://。"),
     ("sites.http_warning", "This address uses plain http on the public internet: your admin credentials would travel unencrypted. Use https://.", "此地址在公网上使用明文 http：管理员凭据将以未加密方式传输。请使用 https://。"),
@@ -590,6 +615,18 @@ mod tests {
     use std::collections::BTreeSet;
 
     #[test]
+    fn every_site_type_has_a_credentials_hint() {
+        for kind in msync_types::model::SiteKind::ALL {
+            for lang in [Lang::En, Lang::Zh] {
+                assert!(
+                    lookup_built(lang, &site_hint_key(kind)).is_some_and(|t| !t.is_empty()),
+                    "{kind} {lang:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn table_is_sorted_unique_and_complete() {
         for w in TABLE.windows(2) {
             assert!(
@@ -621,6 +658,14 @@ mod tests {
         assert_eq!(
             zh("revert of run 0001700000000-00ab"),
             "回滚运行 0001700000000-00ab"
+        );
+        // A typed revert hold, as the engine renders it into the record.
+        let hold = msync_types::hold::RevertHold::EmptyModelList {
+            site: msync_types::model::SiteKind::NewApi,
+        };
+        assert_eq!(
+            zh(&hold.to_string()),
+            "该渠道在那次运行之前没有模型，而 New API 无法保存空的模型列表；未写入任何内容（如该渠道应当没有模型，请在网关自己的页面中移除）"
         );
         // A server's own message, and English, pass through.
         assert_eq!(zh("invalid token"), "invalid token");

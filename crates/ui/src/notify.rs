@@ -9,15 +9,15 @@ use crate::format::fill;
 use crate::i18n::{lookup, Lang};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::model::Secret;
-use msync_core::notify::{
+use msync_types::model::Secret;
+use msync_types::notify::{
     Delivery, DeliveryOutcome, EventKind, NotifySettings, Sink, SinkConfig, NTFY_SERVER,
     TELEGRAM_API,
 };
-use msync_core::pricing::{PriceCheck, PriceCheckMode, PriceNote, RunPricing};
-use msync_core::protocol::{Command, Reply};
-use msync_core::ratio::RatioUpstream;
-use msync_core::settings::{SettingsIssue, SyncSettings};
+use msync_types::pricing::{PriceCheck, PriceCheckMode, PriceNote, RunPricing};
+use msync_types::protocol::{Command, Reply};
+use msync_types::ratio::RatioUpstream;
+use msync_types::settings::{SettingsIssue, SyncSettings};
 
 fn event_label(k: EventKind) -> &'static str {
     match k {
@@ -107,7 +107,7 @@ pub fn PriceCheckFields(s: RwSignal<Option<SyncSettings>>) -> impl IntoView {
                         id: 0,
                         name: String::new(),
                         base_url: String::new(),
-                        endpoint: msync_core::ratio::ENDPOINT_PRICING.into(),
+                        endpoint: msync_types::ratio::ENDPOINT_PRICING.into(),
                     })
                 });
                 f(u, v.trim().to_string());

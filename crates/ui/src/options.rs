@@ -12,7 +12,7 @@ use crate::sync::SyncScreen;
 use crate::transfer::TransferScreen;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::protocol::{Command, Reply, SiteStatus};
+use msync_types::protocol::{Command, Reply, SiteStatus};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Tab {

@@ -6,9 +6,9 @@ use crate::format::{duration, fill, relative};
 use crate::i18n::lookup;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::engine::record::{ItemStatus, RunHead};
-use msync_core::engine::Selection;
-use msync_core::protocol::{Command, Reply, SiteStatus};
+use msync_types::protocol::{Command, Reply, SiteStatus};
+use msync_types::record::{ItemStatus, RunHead};
+use msync_types::run::Selection;
 
 #[component]
 pub fn Popup() -> impl IntoView {

@@ -10,10 +10,11 @@ use crate::i18n::lookup;
 use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::error::ErrorClass;
-use msync_core::model::{SiteId, SiteKind};
-use msync_core::protocol::{Command, Reply};
-use msync_core::ratio::{
+use msync_types::error::ErrorClass;
+use msync_types::gateway::capabilities;
+use msync_types::model::SiteId;
+use msync_types::protocol::{Command, Reply};
+use msync_types::ratio::{
     Cell, DiffFilter, DiffRow, RatioApplyOutcome, RatioDiff, RatioField, RatioPreview,
     RatioSelection, RatioSnapshotHead, RatioSources, RatioUpstream, Resolved, SourceKind,
 };
@@ -70,7 +71,7 @@ pub fn RatiosScreen() -> impl IntoView {
     let new_api = Memo::new(move |_| {
         shell
             .current()
-            .map(|s| s.site.kind == SiteKind::NewApi)
+            .map(|s| capabilities(s.site.kind).ratio_sync)
             .unwrap_or(false)
     });
     view! {
@@ -86,96 +87,293 @@ pub fn RatiosScreen() -> impl IntoView {
     }
 }
 
+/// Everything the ratio screen holds for the site shown, shared by its parts. Signals are
+/// `Copy`, so the parts take the whole state as one prop.
+#[derive(Clone, Copy)]
+struct RatioState {
+    /// The options page's selected site (what is on screen now).
+    shown: RwSignal<Option<String>>,
+    site: Signal<SiteId>,
+    sources: RwSignal<Option<RatioSources>>,
+    /// The listed sources ticked for fetching (by id).
+    checked: RwSignal<BTreeSet<i64>>,
+    /// Custom upstreams added on this screen.
+    customs: RwSignal<Vec<RatioUpstream>>,
+    diff: RwSignal<Option<RatioDiff>>,
+    only_differing: RwSignal<bool>,
+    only_confident: RwSignal<bool>,
+    search: RwSignal<String>,
+    selection: RwSignal<RatioSelection>,
+    /// The admin's picks resolved against the diff shown: what preview and apply send.
+    resolved: Memo<Resolved>,
+    picks: Memo<Picks>,
+    preview: RwSignal<Option<RatioPreview>>,
+    applied: RwSignal<Option<RatioApplyOutcome>>,
+    snapshots: RwSignal<Vec<RatioSnapshotHead>>,
+    busy: RwSignal<bool>,
+    notice: RwSignal<Notice>,
+    snap_notice: RwSignal<Notice>,
+}
+
+impl RatioState {
+    fn new(shown: RwSignal<Option<String>>) -> RatioState {
+        let site = Signal::derive(move || SiteId(shown.get().unwrap_or_default()));
+        let diff = RwSignal::new(None::<RatioDiff>);
+        let selection = RwSignal::new(RatioSelection::new());
+        let resolved = Memo::new(move |_| {
+            diff.with(|d| {
+                d.as_ref()
+                    .map(|d| selection.with(|s| s.resolve(d)))
+                    .unwrap_or_default()
+            })
+        });
+        RatioState {
+            shown,
+            site,
+            sources: RwSignal::new(None),
+            checked: RwSignal::new(BTreeSet::new()),
+            customs: RwSignal::new(Vec::new()),
+            diff,
+            only_differing: RwSignal::new(true),
+            only_confident: RwSignal::new(false),
+            search: RwSignal::new(String::new()),
+            selection,
+            resolved,
+            picks: Memo::new(move |_| resolved.with(picks_of)),
+            preview: RwSignal::new(None),
+            applied: RwSignal::new(None),
+            snapshots: RwSignal::new(Vec::new()),
+            busy: RwSignal::new(false),
+            notice: RwSignal::new(Notice::None),
+            snap_notice: RwSignal::new(Notice::None),
+        }
+    }
+
+    /// The table filter as the admin set it.
+    fn filter(self) -> DiffFilter {
+        DiffFilter {
+            only_differing: self.only_differing.get(),
+            only_confident: self.only_confident.get(),
+            search: self.search.get(),
+            ..Default::default()
+        }
+    }
+
+    /// Change the picks; a new pick makes the preview stale.
+    fn select(self, f: Box<dyn FnOnce(RatioSelection) -> RatioSelection>) {
+        self.selection.update(|s| *s = f(std::mem::take(s)));
+        self.preview.set(None);
+    }
+
+    /// Whether `site` is still the one shown (a late answer for another site is dropped).
+    fn showing(self, site: &SiteId) -> bool {
+        self.shown.get_untracked().as_deref() == Some(site.0.as_str())
+    }
+
+    /// A new site: nothing of the previous one stays on screen; its sources and snapshots load.
+    fn reset_for(self, site: SiteId) {
+        self.sources.set(None);
+        self.checked.set(BTreeSet::new());
+        self.snapshots.set(Vec::new());
+        self.notice.set(Notice::None);
+        self.snap_notice.set(Notice::None);
+        self.diff.set(None);
+        self.preview.set(None);
+        self.applied.set(None);
+        self.selection.set(RatioSelection::new());
+        spawn_local(async move {
+            let r = api::call(&Command::ListRatioSources { site: site.clone() }).await;
+            if !self.showing(&site) {
+                return;
+            }
+            match r {
+                Reply::RatioSources { sources: s } => self.sources.set(Some(s)),
+                other => self.notice.set(Notice::Error(reply_problem(&other))),
+            }
+        });
+        self.load_snapshots();
+    }
+
+    fn load_snapshots(self) {
+        let site = self.site.get_untracked();
+        spawn_local(async move {
+            let r = api::call(&Command::ListRatioSnapshots { site: site.clone() }).await;
+            if !self.showing(&site) {
+                return;
+            }
+            match r {
+                Reply::RatioSnapshots { snapshots: s } => self.snapshots.set(s),
+                other => self.snap_notice.set(Notice::Error(reply_problem(&other))),
+            }
+        });
+    }
+
+    /// Fetch the difference table from the ticked sources and the custom upstreams.
+    fn fetch(self) {
+        let lang = app().lang;
+        let mut upstreams: Vec<RatioUpstream> = self.sources.with_untracked(|s| {
+            s.iter()
+                .flat_map(|s| s.sources.iter())
+                .filter(|x| self.checked.with_untracked(|c| c.contains(&x.id)))
+                .map(|x| x.upstream())
+                .collect()
+        });
+        upstreams.extend(self.customs.get_untracked());
+        let site = self.site.get_untracked();
+        self.busy.set(true);
+        self.notice.set(Notice::Info(
+            lookup(lang.get_untracked(), "rt.fetching").into(),
+        ));
+        spawn_local(async move {
+            let r = api::call(&Command::FetchRatioDiff {
+                site,
+                upstreams,
+                timeout_s: None,
+            })
+            .await;
+            self.busy.set(false);
+            match r {
+                Reply::RatioDiff { diff: d } => {
+                    self.notice.set(Notice::None);
+                    self.selection.set(RatioSelection::new());
+                    self.preview.set(None);
+                    self.applied.set(None);
+                    self.diff.set(Some(d));
+                }
+                other => self.notice.set(Notice::Error(reply_problem(&other))),
+            }
+        });
+    }
+
+    fn run_preview(self) {
+        let choices = self.resolved.get_untracked().choices;
+        let site = self.site.get_untracked();
+        self.busy.set(true);
+        spawn_local(async move {
+            let r = api::call(&Command::PreviewRatios { site, choices }).await;
+            self.busy.set(false);
+            match r {
+                Reply::RatioPreview { preview: p } => {
+                    self.notice.set(Notice::None);
+                    self.preview.set(Some(p));
+                }
+                other => self.notice.set(Notice::Error(reply_problem(&other))),
+            }
+        });
+    }
+
+    /// Apply the picks previewed (the preview's base guards against a change in between).
+    fn run_apply(self) {
+        let Some(base) = self
+            .preview
+            .with_untracked(|p| p.as_ref().map(|p| p.base.clone()))
+        else {
+            return;
+        };
+        let choices = self.resolved.get_untracked().choices;
+        let site = self.site.get_untracked();
+        self.busy.set(true);
+        spawn_local(async move {
+            let r = api::call(&Command::ApplyRatios {
+                site,
+                choices,
+                base: Some(base),
+            })
+            .await;
+            self.busy.set(false);
+            match r {
+                Reply::RatioApplied { outcome } => {
+                    self.notice.set(Notice::None);
+                    self.preview.set(None);
+                    if outcome.ok() {
+                        self.selection.set(RatioSelection::new());
+                    }
+                    self.applied.set(Some(outcome));
+                    self.load_snapshots();
+                }
+                other => self.notice.set(Notice::Error(reply_problem(&other))),
+            }
+        });
+    }
+
+    fn revert(self, id: String, force: bool) {
+        let lang = app().lang;
+        let site = self.site.get_untracked();
+        spawn_local(async move {
+            match api::call(&Command::RevertRatios {
+                site,
+                snapshot: id,
+                force,
+            })
+            .await
+            {
+                Reply::RatioReverted { outcome } => {
+                    let l = lang.get_untracked();
+                    if outcome.ok() {
+                        self.snap_notice.set(Notice::Ok(fill(
+                            lookup(l, "rt.reverted"),
+                            &[&outcome.snapshot, &outcome.written.join(", ")],
+                        )));
+                    } else {
+                        let why = outcome
+                            .error
+                            .as_ref()
+                            .map(|e| e.message.clone())
+                            .unwrap_or_else(|| outcome.mismatched.join(", "));
+                        self.snap_notice.set(Notice::Error(fill(
+                            lookup(l, "rt.revert_failed"),
+                            &[&outcome.snapshot, &why],
+                        )));
+                    }
+                    self.load_snapshots();
+                }
+                other => self.snap_notice.set(Notice::Error(reply_problem(&other))),
+            }
+        });
+    }
+}
+
 #[component]
 fn RatiosBody() -> impl IntoView {
     let shell = expect_context::<Shell>();
+    let st = RatioState::new(shell.site);
+    Effect::new(move |_| st.reset_for(st.site.get()));
+    let busy = st.busy;
+    view! {
+        <RatioSourcePicker st=st />
+        <div class="actionbar">
+            <button class="primary" data-testid="ratio-fetch" disabled=move || busy.get() on:click=move |_| st.fetch()>{tr("rt.fetch")}</button>
+            <span class="muted small">{tr("rt.root_needed")}</span>
+        </div>
+        <NoticeLine notice=st.notice />
+        <RatioDiffCard st=st />
+        <RatioPreviewCard st=st />
+        {move || st.applied.get().map(|o| view! { <AppliedCard o=o /> })}
+        <RatioSnapshots st=st />
+    }
+}
+
+/// The sources to compare with: the site's channels, the presets, and custom upstreams.
+#[component]
+fn RatioSourcePicker(st: RatioState) -> impl IntoView {
     let lang = app().lang;
-    let site = Signal::derive(move || SiteId(shell.site.get().unwrap_or_default()));
-    let sources = RwSignal::new(None::<RatioSources>);
-    let checked = RwSignal::new(BTreeSet::<i64>::new());
-    let customs = RwSignal::new(Vec::<RatioUpstream>::new());
+    let RatioState {
+        sources,
+        checked,
+        customs,
+        notice,
+        ..
+    } = st;
     let (c_name, c_base, c_endpoint) = (
         RwSignal::new(String::new()),
         RwSignal::new(String::new()),
         RwSignal::new(String::new()),
     );
-    let diff = RwSignal::new(None::<RatioDiff>);
-    let only_differing = RwSignal::new(true);
-    let only_confident = RwSignal::new(false);
-    let search = RwSignal::new(String::new());
-    let selection = RwSignal::new(RatioSelection::new());
-    let preview = RwSignal::new(None::<RatioPreview>);
-    let applied = RwSignal::new(None::<RatioApplyOutcome>);
-    let snapshots = RwSignal::new(Vec::<RatioSnapshotHead>::new());
-    let force_revert = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let notice = RwSignal::new(Notice::None);
-    let snap_notice = RwSignal::new(Notice::None);
-
-    let load_snapshots = move || {
-        let site = site.get_untracked();
-        spawn_local(async move {
-            let r = api::call(&Command::ListRatioSnapshots { site: site.clone() }).await;
-            if shell.site.get_untracked().as_deref() != Some(site.0.as_str()) {
-                return;
-            }
-            match r {
-                Reply::RatioSnapshots { snapshots: s } => snapshots.set(s),
-                other => snap_notice.set(Notice::Error(reply_problem(&other))),
-            }
-        });
-    };
-    Effect::new(move |_| {
-        let site = site.get();
-        // Nothing of the previous site stays on screen.
-        sources.set(None);
-        checked.set(BTreeSet::new());
-        snapshots.set(Vec::new());
-        notice.set(Notice::None);
-        snap_notice.set(Notice::None);
-        diff.set(None);
-        preview.set(None);
-        applied.set(None);
-        selection.set(RatioSelection::new());
-        spawn_local(async move {
-            let r = api::call(&Command::ListRatioSources { site: site.clone() }).await;
-            // A late answer for a site no longer shown is dropped.
-            if shell.site.get_untracked().as_deref() != Some(site.0.as_str()) {
-                return;
-            }
-            match r {
-                Reply::RatioSources { sources: s } => sources.set(Some(s)),
-                other => notice.set(Notice::Error(reply_problem(&other))),
-            }
-        });
-        load_snapshots();
-    });
-
-    let filter = move || DiffFilter {
-        only_differing: only_differing.get(),
-        only_confident: only_confident.get(),
-        search: search.get(),
-        ..Default::default()
-    };
-    let resolved = Memo::new(move |_| {
-        diff.with(|d| {
-            d.as_ref()
-                .map(|d| selection.with(|s| s.resolve(d)))
-                .unwrap_or_default()
-        })
-    });
-    let picks = Memo::new(move |_| resolved.with(picks_of));
-    // A new pick makes the preview stale.
-    let select = move |f: Box<dyn FnOnce(RatioSelection) -> RatioSelection>| {
-        selection.update(|s| *s = f(std::mem::take(s)));
-        preview.set(None);
-    };
-
     let add_custom = move |_| {
         let default = sources.with_untracked(|s| {
             s.as_ref()
                 .map(|s| s.default_endpoint.clone())
-                .unwrap_or_else(|| msync_core::ratio::ENDPOINT_PRICING.into())
+                .unwrap_or_else(|| msync_types::ratio::ENDPOINT_PRICING.into())
         });
         let endpoint = c_endpoint.get_untracked();
         match RatioUpstream::custom(
@@ -194,308 +392,237 @@ fn RatiosBody() -> impl IntoView {
             Err(e) => notice.set(Notice::Error(e.message)),
         }
     };
-    let fetch = move |_| {
-        let mut upstreams: Vec<RatioUpstream> = sources.with_untracked(|s| {
-            s.iter()
-                .flat_map(|s| s.sources.iter())
-                .filter(|x| checked.with_untracked(|c| c.contains(&x.id)))
-                .map(|x| x.upstream())
-                .collect()
-        });
-        upstreams.extend(customs.get_untracked());
-        let site = site.get_untracked();
-        busy.set(true);
-        notice.set(Notice::Info(
-            lookup(lang.get_untracked(), "rt.fetching").into(),
-        ));
-        spawn_local(async move {
-            let r = api::call(&Command::FetchRatioDiff {
-                site,
-                upstreams,
-                timeout_s: None,
-            })
-            .await;
-            busy.set(false);
-            match r {
-                Reply::RatioDiff { diff: d } => {
-                    notice.set(Notice::None);
-                    selection.set(RatioSelection::new());
-                    preview.set(None);
-                    applied.set(None);
-                    diff.set(Some(d));
-                }
-                other => notice.set(Notice::Error(reply_problem(&other))),
-            }
-        });
-    };
-    let run_preview = move |_| {
-        let choices = resolved.get_untracked().choices;
-        let site = site.get_untracked();
-        busy.set(true);
-        spawn_local(async move {
-            let r = api::call(&Command::PreviewRatios { site, choices }).await;
-            busy.set(false);
-            match r {
-                Reply::RatioPreview { preview: p } => {
-                    notice.set(Notice::None);
-                    preview.set(Some(p));
-                }
-                other => notice.set(Notice::Error(reply_problem(&other))),
-            }
-        });
-    };
-    let run_apply = move |_| {
-        let Some(base) = preview.with_untracked(|p| p.as_ref().map(|p| p.base.clone())) else {
-            return;
-        };
-        let choices = resolved.get_untracked().choices;
-        let site = site.get_untracked();
-        busy.set(true);
-        spawn_local(async move {
-            let r = api::call(&Command::ApplyRatios {
-                site,
-                choices,
-                base: Some(base),
-            })
-            .await;
-            busy.set(false);
-            match r {
-                Reply::RatioApplied { outcome } => {
-                    notice.set(Notice::None);
-                    preview.set(None);
-                    if outcome.ok() {
-                        selection.set(RatioSelection::new());
-                    }
-                    applied.set(Some(outcome));
-                    load_snapshots();
-                }
-                other => notice.set(Notice::Error(reply_problem(&other))),
-            }
-        });
-    };
-    let revert = Callback::new(move |id: String| {
-        let site = site.get_untracked();
-        let force = force_revert.get_untracked();
-        spawn_local(async move {
-            match api::call(&Command::RevertRatios {
-                site,
-                snapshot: id,
-                force,
-            })
-            .await
-            {
-                Reply::RatioReverted { outcome } => {
-                    let l = lang.get_untracked();
-                    if outcome.ok() {
-                        snap_notice.set(Notice::Ok(fill(
-                            lookup(l, "rt.reverted"),
-                            &[&outcome.snapshot, &outcome.written.join(", ")],
-                        )));
-                    } else {
-                        let why = outcome
-                            .error
-                            .as_ref()
-                            .map(|e| e.message.clone())
-                            .unwrap_or_else(|| outcome.mismatched.join(", "));
-                        snap_notice.set(Notice::Error(fill(
-                            lookup(l, "rt.revert_failed"),
-                            &[&outcome.snapshot, &why],
-                        )));
-                    }
-                    load_snapshots();
-                }
-                other => snap_notice.set(Notice::Error(reply_problem(&other))),
-            }
-        });
-    });
-
     view! {
-        <fieldset data-testid="ratio-sources">
-            <legend>{tr("rt.sources")}</legend>
-            {move || sources.get().map(|s| view! {
-                <div class="presets">
-                    {s.sources.into_iter().map(|x| {
-                        let id = x.id;
-                        let kind = match x.kind {
-                            SourceKind::Channel => "rt.kind_channel",
-                            SourceKind::OfficialPreset => "rt.kind_preset",
-                            SourceKind::ModelsDev => "rt.kind_models_dev",
-                            SourceKind::Custom => "rt.kind_custom",
-                        };
-                        view! {
-                            <label class="check preset" title=format!("{} {}", x.base_url, x.default_endpoint) data-testid="ratio-source">
-                                <input type="checkbox" prop:checked=move || checked.with(|c| c.contains(&id))
-                                    on:change=move |ev| { let on = event_target_checked(&ev); checked.update(|c| { if on { c.insert(id); } else { c.remove(&id); } }) } />
-                                <span>{x.name.clone()}" "<span class="muted small">{format!("(#{id}) · ")}{tr(kind)}</span></span>
-                            </label>
-                        }
-                    }).collect_view()}
-                </div>
-            })}
-            {move || (!customs.with(Vec::is_empty)).then(|| view! {
-                <ul class="models" data-testid="ratio-customs">
-                    {customs.get().into_iter().enumerate().map(|(i, u)| view! {
-                        <li>{format!("{} — {} {}", u.name, u.base_url, u.endpoint)}" "
-                            <button class="small" on:click=move |_| customs.update(|c| { if i < c.len() { c.remove(i); } })>{tr("common.remove")}</button>
-                        </li>
-                    }).collect_view()}
-                </ul>
-            })}
-            <h4>{tr("rt.custom")}</h4>
-            <div class="rule" data-testid="ratio-custom-form">
-                <input type="text" aria-label=tr("rt.custom_name") placeholder=move || lookup(lang.get(), "rt.custom_name")
-                    prop:value=move || c_name.get() on:input=move |ev| c_name.set(event_target_value(&ev)) />
-                <input type="text" class="grow" aria-label=tr("rt.custom_base") placeholder="https://…"
-                    prop:value=move || c_base.get() on:input=move |ev| c_base.set(event_target_value(&ev)) />
-                <input type="text" aria-label=tr("rt.custom_endpoint")
-                    placeholder=move || sources.with(|s| s.as_ref().map(|s| s.default_endpoint.clone()).unwrap_or_default())
-                    prop:value=move || c_endpoint.get() on:input=move |ev| c_endpoint.set(event_target_value(&ev)) />
-                <button data-testid="ratio-add-custom" on:click=add_custom>{tr("rt.add_custom")}</button>
+    <fieldset data-testid="ratio-sources">
+        <legend>{tr("rt.sources")}</legend>
+        {move || sources.get().map(|s| view! {
+            <div class="presets">
+                {s.sources.into_iter().map(|x| {
+                    let id = x.id;
+                    let kind = match x.kind {
+                        SourceKind::Channel => "rt.kind_channel",
+                        SourceKind::OfficialPreset => "rt.kind_preset",
+                        SourceKind::ModelsDev => "rt.kind_models_dev",
+                        SourceKind::Custom => "rt.kind_custom",
+                    };
+                    view! {
+                        <label class="check preset" title=format!("{} {}", x.base_url, x.default_endpoint) data-testid="ratio-source">
+                            <input type="checkbox" prop:checked=move || checked.with(|c| c.contains(&id))
+                                on:change=move |ev| { let on = event_target_checked(&ev); checked.update(|c| { if on { c.insert(id); } else { c.remove(&id); } }) } />
+                            <span>{x.name.clone()}" "<span class="muted small">{format!("(#{id}) · ")}{tr(kind)}</span></span>
+                        </label>
+                    }
+                }).collect_view()}
             </div>
-            <span class="hint">{tr("rt.custom_hint")}</span>
-        </fieldset>
-        <div class="actionbar">
-            <button class="primary" data-testid="ratio-fetch" disabled=move || busy.get() on:click=fetch>{tr("rt.fetch")}</button>
-            <span class="muted small">{tr("rt.root_needed")}</span>
+        })}
+        {move || (!customs.with(Vec::is_empty)).then(|| view! {
+            <ul class="models" data-testid="ratio-customs">
+                {customs.get().into_iter().enumerate().map(|(i, u)| view! {
+                    <li>{format!("{} — {} {}", u.name, u.base_url, u.endpoint)}" "
+                        <button class="small" on:click=move |_| customs.update(|c| { if i < c.len() { c.remove(i); } })>{tr("common.remove")}</button>
+                    </li>
+                }).collect_view()}
+            </ul>
+        })}
+        <h4>{tr("rt.custom")}</h4>
+        <div class="rule" data-testid="ratio-custom-form">
+            <input type="text" aria-label=tr("rt.custom_name") placeholder=move || lookup(lang.get(), "rt.custom_name")
+                prop:value=move || c_name.get() on:input=move |ev| c_name.set(event_target_value(&ev)) />
+            <input type="text" class="grow" aria-label=tr("rt.custom_base") placeholder="https://…"
+                prop:value=move || c_base.get() on:input=move |ev| c_base.set(event_target_value(&ev)) />
+            <input type="text" aria-label=tr("rt.custom_endpoint")
+                placeholder=move || sources.with(|s| s.as_ref().map(|s| s.default_endpoint.clone()).unwrap_or_default())
+                prop:value=move || c_endpoint.get() on:input=move |ev| c_endpoint.set(event_target_value(&ev)) />
+            <button data-testid="ratio-add-custom" on:click=add_custom>{tr("rt.add_custom")}</button>
         </div>
-        <NoticeLine notice=notice />
-        {move || diff.get().map(|d| {
-            let failed: Vec<_> = d.failed().cloned().collect();
-            let failed_names: BTreeSet<String> = failed.iter().map(|t| t.name.clone()).collect();
-            let warnings = d.warnings.clone();
-            let columns = d.upstreams.clone();
-            let columns2 = columns.clone();
-            let d2 = d.clone();
-            let rows = Memo::new(move |_| d2.filtered(&filter()).rows);
-            view! {
-                <div class="card" data-testid="ratio-diff">
-                    <div class="row">
-                        <h3>{tr("rt.diff_title")}</h3>
-                        <span class="muted">{move || fill(lookup(lang.get(), "rt.diff_counts"), &[&rows.with(Vec::len), &d.rows.len(), &d.models().len()])}</span>
-                    </div>
-                    {(!failed.is_empty()).then(|| view! {
-                        <div class="notice err" role="alert" data-testid="ratio-failed">
-                            <strong>{tr("rt.failed_upstreams")}</strong>
-                            <ul>{failed.into_iter().map(|t| view! { <li><code>{t.name}</code>": "{t.error.unwrap_or_default()}</li> }).collect_view()}</ul>
-                        </div>
-                    })}
-                    {(!warnings.is_empty()).then(|| view! {
-                        <details class="notice warn"><summary>{let n = warnings.len(); move || fill(lookup(lang.get(), "rt.warnings"), &[&n])}</summary>
-                            <ul class="small">{warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}</ul>
-                        </details>
-                    })}
-                    <div class="filters">
-                        <label class="check"><input type="checkbox" data-testid="ratio-only-differing" prop:checked=move || only_differing.get() on:change=move |ev| only_differing.set(event_target_checked(&ev)) /><span>{tr("rt.only_differing")}</span></label>
-                        <label class="check"><input type="checkbox" data-testid="ratio-only-confident" prop:checked=move || only_confident.get() on:change=move |ev| only_confident.set(event_target_checked(&ev)) /><span>{tr("rt.only_confident")}</span></label>
-                        <label class="search"><input type="search" data-testid="ratio-search" aria-label=tr("rt.search") placeholder=move || lookup(lang.get(), "rt.search")
-                            prop:value=move || search.get() on:input=move |ev| search.set(event_target_value(&ev)) /></label>
-                    </div>
-                    <div class="actionbar">
-                        <span>{move || fill(lookup(lang.get(), "rt.picked"), &[&resolved.with(|r| r.choices.len())])}</span>
-                        <button data-testid="ratio-clear-picks" disabled=move || resolved.with(|r| r.choices.is_empty()) on:click=move |_| select(Box::new(|_| RatioSelection::new()))>{tr("rt.clear_picks")}</button>
-                        <button class="primary" data-testid="ratio-preview" disabled=move || busy.get() || resolved.with(|r| r.choices.is_empty()) on:click=run_preview>{tr("rt.preview")}</button>
-                        {move || resolved.with(|r| (!r.skipped.is_empty()).then(|| view! { <span class="muted small" title=r.skipped.join("\n")>{fill(lookup(lang.get(), "rt.skipped"), &[&r.skipped.len()])}</span> }))}
-                    </div>
-                    <div class="tablewrap">
-                        <table class="results ratios" data-testid="ratio-table">
-                            <thead>
-                                <tr>
-                                    <th>{tr("rt.model")}</th><th>{tr("rt.field")}</th><th class="num">{tr("rt.current")}</th>
-                                    {columns.into_iter().map(|c| {
-                                        let (c1, c2) = (c.clone(), c.clone());
-                                        let usable = !failed_names.contains(&c);
-                                        view! {
-                                            <th data-testid="ratio-column" data-upstream=c.clone()>
-                                                <div>{c.clone()}</div>
-                                                {usable.then(|| view! { <div class="row small">
-                                                    <button class="small" data-testid="take-column" on:click=move |_| { let (u, f) = (c1.clone(), filter()); select(Box::new(move |s| s.column(&u, f))) }>{tr("rt.take_column")}</button>
-                                                    <button class="small" data-testid="take-confident" on:click=move |_| { let (u, f) = (c2.clone(), filter()); select(Box::new(move |s| s.all_confident(&u, f))) }>{tr("rt.take_confident")}</button>
-                                                </div> })}
-                                            </th>
-                                        }
-                                    }).collect_view()}
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {move || {
-                                    let cols = columns2.clone();
-                                    rows.with(|rows| rows.iter().take(MAX_ROWS).cloned().map(|r| view! { <DiffTableRow row=r columns=cols.clone() picks=picks select=Callback::new(move |(m, f, u): (String, RatioField, String)| select(Box::new(move |s| toggle_cell(s, &picks.get_untracked(), &m, f, &u)))) /> }).collect_view())
-                                }}
-                            </tbody>
-                        </table>
-                    </div>
-                    {move || (rows.with(Vec::len) > MAX_ROWS).then(|| view! { <p class="muted small">{fill(lookup(lang.get(), "rt.more_rows"), &[&MAX_ROWS, &rows.with(Vec::len)])}</p> })}
+        <span class="hint">{tr("rt.custom_hint")}</span>
+    </fieldset>
+    }
+}
+
+/// The difference table: filters, picks per cell / column / "all confident", and the preview
+/// button.
+#[component]
+fn RatioDiffCard(st: RatioState) -> impl IntoView {
+    let lang = app().lang;
+    let RatioState {
+        diff,
+        only_differing,
+        only_confident,
+        search,
+        resolved,
+        picks,
+        busy,
+        ..
+    } = st;
+    let filter = move || st.filter();
+    let select = move |f: Box<dyn FnOnce(RatioSelection) -> RatioSelection>| st.select(f);
+    let run_preview = move |_| st.run_preview();
+    {
+        move || {
+            diff.get().map(|d| {
+        let failed: Vec<_> = d.failed().cloned().collect();
+        let failed_names: BTreeSet<String> = failed.iter().map(|t| t.name.clone()).collect();
+        let warnings = d.warnings.clone();
+        let columns = d.upstreams.clone();
+        let columns2 = columns.clone();
+        let d2 = d.clone();
+        let rows = Memo::new(move |_| d2.filtered(&filter()).rows);
+        view! {
+            <div class="card" data-testid="ratio-diff">
+                <div class="row">
+                    <h3>{tr("rt.diff_title")}</h3>
+                    <span class="muted">{move || fill(lookup(lang.get(), "rt.diff_counts"), &[&rows.with(Vec::len), &d.rows.len(), &d.models().len()])}</span>
                 </div>
-            }
-        })}
-        {move || preview.get().map(|p| {
-            let n_keys = p.keys.len();
-            view! {
-                <div class="card plan" data-testid="ratio-preview-card">
-                    <div class="row">
-                        <h3>{tr("rt.preview_title")}</h3>
-                        <span class="muted">{let (n, u, k) = (p.models.len(), p.unchanged, p.keys.join(", ")); move || fill(lookup(lang.get(), "rt.preview_counts"), &[&n, &u, &k])}</span>
+                {(!failed.is_empty()).then(|| view! {
+                    <div class="notice err" role="alert" data-testid="ratio-failed">
+                        <strong>{tr("rt.failed_upstreams")}</strong>
+                        <ul>{failed.into_iter().map(|t| view! { <li><code>{t.name}</code>": "{t.error.unwrap_or_default()}</li> }).collect_view()}</ul>
                     </div>
-                    <div class="row">
-                        <button class="primary" data-testid="ratio-apply" disabled=move || busy.get() || n_keys == 0 on:click=run_apply>{move || fill(lookup(lang.get(), "rt.apply"), &[&n_keys])}</button>
-                        <span class="muted small">{tr("rt.snapshot_first")}</span>
-                    </div>
-                    <div class="tablewrap">
-                        <table class="results" data-testid="ratio-preview-table">
-                            <thead><tr><th>{tr("rt.model")}</th><th>{tr("rt.changes")}</th></tr></thead>
-                            <tbody>
-                                {p.models.iter().map(|m| view! {
-                                    <tr data-testid="ratio-preview-row" data-model=m.model.clone()>
-                                        <td class="name mono">{m.model.clone()}</td>
-                                        <td><ul class="models">{m.changes.iter().map(|c| {
-                                            let cls = if c.new.is_none() { "removed" } else { "added" };
-                                            let from = c.upstream.clone().map(|u| format!("  ← {u}")).unwrap_or_default();
-                                            view! { <li class=cls>{format!("{}: {} → {}{from}", c.field, show_json(&c.old), show_json(&c.new))}</li> }
-                                        }).collect_view()}</ul></td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
+                })}
+                {(!warnings.is_empty()).then(|| view! {
+                    <details class="notice warn"><summary>{let n = warnings.len(); move || fill(lookup(lang.get(), "rt.warnings"), &[&n])}</summary>
+                        <ul class="small">{warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}</ul>
+                    </details>
+                })}
+                <div class="filters">
+                    <label class="check"><input type="checkbox" data-testid="ratio-only-differing" prop:checked=move || only_differing.get() on:change=move |ev| only_differing.set(event_target_checked(&ev)) /><span>{tr("rt.only_differing")}</span></label>
+                    <label class="check"><input type="checkbox" data-testid="ratio-only-confident" prop:checked=move || only_confident.get() on:change=move |ev| only_confident.set(event_target_checked(&ev)) /><span>{tr("rt.only_confident")}</span></label>
+                    <label class="search"><input type="search" data-testid="ratio-search" aria-label=tr("rt.search") placeholder=move || lookup(lang.get(), "rt.search")
+                        prop:value=move || search.get() on:input=move |ev| search.set(event_target_value(&ev)) /></label>
                 </div>
-            }
-        })}
-        {move || applied.get().map(|o| view! { <AppliedCard o=o /> })}
-        <fieldset data-testid="ratio-snapshots">
-            <legend>{tr("rt.snapshots")}</legend>
-            <NoticeLine notice=snap_notice />
-            {move || if snapshots.with(Vec::is_empty) {
-                view! { <p class="muted">{tr("rt.no_snapshots")}</p> }.into_any()
-            } else {
-                view! {
-                    <label class="check"><input type="checkbox" data-testid="ratio-force" prop:checked=move || force_revert.get() on:change=move |ev| force_revert.set(event_target_checked(&ev)) /><span>{tr("rt.force")}</span></label>
-                    <div class="tablewrap">
-                        <table class="results">
-                            <thead><tr><th>{tr("rt.taken")}</th><th>{tr("col.id")}</th><th>{tr("rt.keys")}</th><th class="num">{tr("rt.models_n")}</th><th>{tr("col.status")}</th><th>{tr("col.actions")}</th></tr></thead>
-                            <tbody>
-                                {snapshots.get().into_iter().map(|s| {
-                                    let id = s.id.clone();
-                                    let reverted = s.reverted_ms;
+                <div class="actionbar">
+                    <span>{move || fill(lookup(lang.get(), "rt.picked"), &[&resolved.with(|r| r.choices.len())])}</span>
+                    <button data-testid="ratio-clear-picks" disabled=move || resolved.with(|r| r.choices.is_empty()) on:click=move |_| select(Box::new(|_| RatioSelection::new()))>{tr("rt.clear_picks")}</button>
+                    <button class="primary" data-testid="ratio-preview" disabled=move || busy.get() || resolved.with(|r| r.choices.is_empty()) on:click=run_preview>{tr("rt.preview")}</button>
+                    {move || resolved.with(|r| (!r.skipped.is_empty()).then(|| view! { <span class="muted small" title=r.skipped.join("\n")>{fill(lookup(lang.get(), "rt.skipped"), &[&r.skipped.len()])}</span> }))}
+                </div>
+                <div class="tablewrap">
+                    <table class="results ratios" data-testid="ratio-table">
+                        <thead>
+                            <tr>
+                                <th>{tr("rt.model")}</th><th>{tr("rt.field")}</th><th class="num">{tr("rt.current")}</th>
+                                {columns.into_iter().map(|c| {
+                                    let (c1, c2) = (c.clone(), c.clone());
+                                    let usable = !failed_names.contains(&c);
                                     view! {
-                                        <tr data-testid="ratio-snapshot" data-snapshot=s.id.clone()>
-                                            <td class="mono">{api::local_time(s.taken_ms)}</td>
-                                            <td class="mono">{s.id.clone()}</td>
-                                            <td class="small">{s.keys.join(", ")}</td>
-                                            <td class="num">{s.models}</td>
-                                            <td>{match reverted {
-                                                Some(ms) => view! { <span class="badge st-unchanged">{tr("rt.reverted_at")}" "{api::local_time(ms)}</span> }.into_any(),
-                                                None => view! { <span class="badge st-success">{tr("rt.applied_badge")}</span> }.into_any(),
-                                            }}</td>
-                                            <td class="actions"><button data-testid="ratio-revert" disabled=reverted.is_some() on:click=move |_| revert.run(id.clone())>{tr("mode.revert")}</button></td>
-                                        </tr>
+                                        <th data-testid="ratio-column" data-upstream=c.clone()>
+                                            <div>{c.clone()}</div>
+                                            {usable.then(|| view! { <div class="row small">
+                                                <button class="small" data-testid="take-column" on:click=move |_| { let (u, f) = (c1.clone(), filter()); select(Box::new(move |s| s.column(&u, f))) }>{tr("rt.take_column")}</button>
+                                                <button class="small" data-testid="take-confident" on:click=move |_| { let (u, f) = (c2.clone(), filter()); select(Box::new(move |s| s.all_confident(&u, f))) }>{tr("rt.take_confident")}</button>
+                                            </div> })}
+                                        </th>
                                     }
                                 }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any()
-            }}
-        </fieldset>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {move || {
+                                let cols = columns2.clone();
+                                rows.with(|rows| rows.iter().take(MAX_ROWS).cloned().map(|r| view! { <DiffTableRow row=r columns=cols.clone() picks=picks select=Callback::new(move |(m, f, u): (String, RatioField, String)| select(Box::new(move |s| toggle_cell(s, &picks.get_untracked(), &m, f, &u)))) /> }).collect_view())
+                            }}
+                        </tbody>
+                    </table>
+                </div>
+                {move || (rows.with(Vec::len) > MAX_ROWS).then(|| view! { <p class="muted small">{fill(lookup(lang.get(), "rt.more_rows"), &[&MAX_ROWS, &rows.with(Vec::len)])}</p> })}
+            </div>
+        }
+    })
+        }
+    }
+}
+
+/// Old → new per model for the picks, and the apply button.
+#[component]
+fn RatioPreviewCard(st: RatioState) -> impl IntoView {
+    let lang = app().lang;
+    let RatioState { preview, busy, .. } = st;
+    let run_apply = move |_| st.run_apply();
+    {
+        move || {
+            preview.get().map(|p| {
+        let n_keys = p.keys.len();
+        view! {
+            <div class="card plan" data-testid="ratio-preview-card">
+                <div class="row">
+                    <h3>{tr("rt.preview_title")}</h3>
+                    <span class="muted">{let (n, u, k) = (p.models.len(), p.unchanged, p.keys.join(", ")); move || fill(lookup(lang.get(), "rt.preview_counts"), &[&n, &u, &k])}</span>
+                </div>
+                <div class="row">
+                    <button class="primary" data-testid="ratio-apply" disabled=move || busy.get() || n_keys == 0 on:click=run_apply>{move || fill(lookup(lang.get(), "rt.apply"), &[&n_keys])}</button>
+                    <span class="muted small">{tr("rt.snapshot_first")}</span>
+                </div>
+                <div class="tablewrap">
+                    <table class="results" data-testid="ratio-preview-table">
+                        <thead><tr><th>{tr("rt.model")}</th><th>{tr("rt.changes")}</th></tr></thead>
+                        <tbody>
+                            {p.models.iter().map(|m| view! {
+                                <tr data-testid="ratio-preview-row" data-model=m.model.clone()>
+                                    <td class="name mono">{m.model.clone()}</td>
+                                    <td><ul class="models">{m.changes.iter().map(|c| {
+                                        let cls = if c.new.is_none() { "removed" } else { "added" };
+                                        let from = c.upstream.clone().map(|u| format!("  ← {u}")).unwrap_or_default();
+                                        view! { <li class=cls>{format!("{}: {} → {}{from}", c.field, show_json(&c.old), show_json(&c.new))}</li> }
+                                    }).collect_view()}</ul></td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </div>
+        }
+    })
+        }
+    }
+}
+
+/// The snapshots taken before each apply, and revert.
+#[component]
+fn RatioSnapshots(st: RatioState) -> impl IntoView {
+    let RatioState {
+        snapshots,
+        snap_notice,
+        ..
+    } = st;
+    let force_revert = RwSignal::new(false);
+    let revert = Callback::new(move |id: String| st.revert(id, force_revert.get_untracked()));
+    view! {
+    <fieldset data-testid="ratio-snapshots">
+        <legend>{tr("rt.snapshots")}</legend>
+        <NoticeLine notice=snap_notice />
+        {move || if snapshots.with(Vec::is_empty) {
+            view! { <p class="muted">{tr("rt.no_snapshots")}</p> }.into_any()
+        } else {
+            view! {
+                <label class="check"><input type="checkbox" data-testid="ratio-force" prop:checked=move || force_revert.get() on:change=move |ev| force_revert.set(event_target_checked(&ev)) /><span>{tr("rt.force")}</span></label>
+                <div class="tablewrap">
+                    <table class="results">
+                        <thead><tr><th>{tr("rt.taken")}</th><th>{tr("col.id")}</th><th>{tr("rt.keys")}</th><th class="num">{tr("rt.models_n")}</th><th>{tr("col.status")}</th><th>{tr("col.actions")}</th></tr></thead>
+                        <tbody>
+                            {snapshots.get().into_iter().map(|s| {
+                                let id = s.id.clone();
+                                let reverted = s.reverted_ms;
+                                view! {
+                                    <tr data-testid="ratio-snapshot" data-snapshot=s.id.clone()>
+                                        <td class="mono">{api::local_time(s.taken_ms)}</td>
+                                        <td class="mono">{s.id.clone()}</td>
+                                        <td class="small">{s.keys.join(", ")}</td>
+                                        <td class="num">{s.models}</td>
+                                        <td>{match reverted {
+                                            Some(ms) => view! { <span class="badge st-unchanged">{tr("rt.reverted_at")}" "{api::local_time(ms)}</span> }.into_any(),
+                                            None => view! { <span class="badge st-success">{tr("rt.applied_badge")}</span> }.into_any(),
+                                        }}</td>
+                                        <td class="actions"><button data-testid="ratio-revert" disabled=reverted.is_some() on:click=move |_| revert.run(id.clone())>{tr("mode.revert")}</button></td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }.into_any()
+        }}
+    </fieldset>
     }
 }
 
@@ -507,16 +634,25 @@ fn DiffTableRow(
     select: Callback<(String, RatioField, String)>,
 ) -> impl IntoView {
     let lang = app().lang;
-    let current = row
-        .current
-        .as_ref()
-        .map(|v| v.to_string())
-        .unwrap_or_else(|| "—".into());
+    // New API enforces its built-in completion ratio for this model: shown, never offered.
+    let locked = row.locked;
+    let current = match locked {
+        Some(enforced) => format!("🔒 {enforced}"),
+        None => row
+            .current
+            .as_ref()
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "—".into()),
+    };
     let cells = columns
         .into_iter()
         .map(|col| {
             let (model, field) = (row.model.clone(), row.field);
             match row.cells.get(&col) {
+                Some(Cell::Value { value }) if locked.is_some() => view! {
+                    <td class="upval muted" data-testid="ratio-locked" title=tr("rt.locked_hint")>{value.to_string()}</td>
+                }
+                .into_any(),
                 Some(Cell::Value { value }) => {
                     let confident = row.confident(&col);
                     let key = (model.clone(), field);
@@ -554,7 +690,7 @@ fn DiffTableRow(
         <tr data-testid="ratio-row" data-model=row.model.clone() data-field=row.field.as_str()>
             <td class="name mono">{row.model.clone()}</td>
             <td class="mono small">{row.field.as_str()}</td>
-            <td class="num mono">{current}</td>
+            <td class="num mono" title=move || locked.map(|_| lookup(lang.get(), "rt.locked_hint")).unwrap_or_default()>{current}</td>
             {cells}
         </tr>
     }
@@ -603,7 +739,7 @@ fn AppliedCard(o: RatioApplyOutcome) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use msync_core::ratio::{RatioChoice, RatioValue};
+    use msync_types::ratio::{RatioChoice, RatioValue};
 
     fn diff() -> RatioDiff {
         serde_json::from_value(serde_json::json!({
@@ -649,6 +785,7 @@ mod tests {
                 upstream: Some("x(1)".into()),
             }],
             skipped: vec![],
+            locked: vec![],
         };
         let p = picks_of(&r);
         assert_eq!(

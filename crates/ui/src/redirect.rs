@@ -9,12 +9,12 @@ use crate::i18n::{lookup, Lang};
 use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::engine::redirect::{RedirectOp, RedirectPreview};
-use msync_core::model::{Channel, ChannelId, SiteId};
-use msync_core::protocol::{Command, Reply};
-use msync_core::redirect::apply::{ChannelPreview, ClearScope, PlanStatus};
-use msync_core::redirect::{Alias, MatchRule, Outcome, PresetInfo, RedirectSettings};
-use msync_core::settings::SyncSettings;
+use msync_types::model::{Channel, ChannelId, SiteId};
+use msync_types::protocol::{Command, Reply};
+use msync_types::redirect::{Alias, MatchRule, Outcome, PresetInfo, RedirectSettings};
+use msync_types::redirect::{ChannelPreview, ClearScope, PlanStatus};
+use msync_types::redirect::{RedirectOp, RedirectPreview};
+use msync_types::settings::SyncSettings;
 use std::collections::HashSet;
 
 #[component]

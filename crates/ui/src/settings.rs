@@ -8,10 +8,12 @@ use crate::i18n::lookup;
 use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::filter::{FilterAction, Rule, RuleKind};
-use msync_core::model::{Channel, SiteId};
-use msync_core::protocol::{Command, Reply};
-use msync_core::settings::{ChannelConfig, LimitScope, SettingsIssue, SyncMode, SyncSettings};
+use msync_types::filter::{FilterAction, Rule, RuleKind};
+use msync_types::model::{Channel, SiteId};
+use msync_types::protocol::{Command, Reply};
+use msync_types::settings::{
+    ChannelConfig, LimitScope, SettingsIssue, SiteDefaults, SyncMode, SyncSettings,
+};
 
 type Issues = RwSignal<Vec<SettingsIssue>>;
 
@@ -31,14 +33,15 @@ fn FieldIssue(issues: Issues, #[prop(into)] field: String) -> impl IntoView {
     }
 }
 
-/// A whole-number input with its default and range shown under it.
+/// A whole-number input with its default (the site type's, [`SyncSettings::for_site`]) and range
+/// shown under it.
 #[component]
 fn NumField(
     label: &'static str,
     field: &'static str,
     min: u64,
     max: u64,
-    default: u64,
+    default: Signal<u64>,
     #[prop(optional)] unit: &'static str,
     get: Signal<u64>,
     set: Callback<u64>,
@@ -65,7 +68,7 @@ fn NumField(
                 prop:value=move || get.get().to_string()
                 on:change=on_change
             />
-            <span class="hint">{move || fill(lookup(lang.get(), "set.range"), &[&default, &min, &max, &unit])}</span>
+            <span class="hint">{move || fill(lookup(lang.get(), "set.range"), &[&default.get(), &min, &max, &unit])}</span>
             {move || local.get().map(|m| view! { <span class="field-error" role="alert">{m}</span> })}
             <FieldIssue issues=issues field=field />
         </label>
@@ -136,6 +139,19 @@ pub fn SettingsScreen() -> impl IntoView {
             }
         });
     };
+    // The defaults of this site's type (the site bucket stays under the gateway's own admin API
+    // limit, so it differs per type); the generic ones until the site list has loaded.
+    let defaults = Memo::new(move |_| {
+        shell
+            .current()
+            .map(|c| SyncSettings::for_site(c.site.kind))
+            .unwrap_or_default()
+    });
+    macro_rules! dflt {
+        ($($path:tt)+) => {
+            Signal::derive(move || defaults.with(|d| d.$($path)+ as u64))
+        };
+    }
     // Accessors into the loaded settings.
     macro_rules! num {
         ($($path:tt)+) => {
@@ -195,14 +211,14 @@ pub fn SettingsScreen() -> impl IntoView {
                 <fieldset>
                     <legend>{tr("set.schedule")}</legend>
                     <CheckField label="set.auto_enabled" get=auto_g set=auto_s />
-                    <NumField label="set.interval" field="auto_sync.interval_minutes" min=60 max=43200 default=360 unit="min" get=ival_g set=ival_s issues=issues />
+                    <NumField label="set.interval" field="auto_sync.interval_minutes" min=60 max=43200 default={dflt!(auto_sync.interval_minutes)} unit="min" get=ival_g set=ival_s issues=issues />
                     <CheckField label="set.notify" get=notify_g set=notify_s />
                 </fieldset>
                 <fieldset>
                     <legend>{tr("set.limits")}</legend>
                     <div class="grid3">
-                        <NumField label="set.rpm" field="rate.rpm" min=1 max=600 default=20 get=rpm_g set=rpm_s issues=issues />
-                        <NumField label="set.burst" field="rate.burst" min=1 max=50 default=5 get=burst_g set=burst_s issues=issues />
+                        <NumField label="set.rpm" field="rate.rpm" min=1 max=600 default={dflt!(rate.rpm)} get=rpm_g set=rpm_s issues=issues />
+                        <NumField label="set.burst" field="rate.burst" min=1 max=50 default={dflt!(rate.burst)} get=burst_g set=burst_s issues=issues />
                         <label class="field">
                             <span>{tr("set.scope")}</span>
                             <select prop:value=move || if scope() == LimitScope::Global { "global" } else { "per-host" }
@@ -212,21 +228,21 @@ pub fn SettingsScreen() -> impl IntoView {
                             </select>
                             <span class="hint">{tr("set.scope_hint")}</span>
                         </label>
-                        <NumField label="set.site_rpm" field="rate.site_rpm" min=1 max=6000 default=120 get=srpm_g set=srpm_s issues=issues />
-                        <NumField label="set.site_burst" field="rate.site_burst" min=1 max=100 default=10 get=sburst_g set=sburst_s issues=issues />
-                        <NumField label="set.concurrency" field="concurrency" min=1 max=16 default=2 get=conc_g set=conc_s issues=issues />
-                        <NumField label="set.retries" field="retry.max_retries" min=0 max=10 default=3 get=retries_g set=retries_s issues=issues />
-                        <NumField label="set.base_ms" field="retry.base_ms" min=100 max=60000 default=1000 unit="ms" get=base_g set=base_s issues=issues />
-                        <NumField label="set.cap_ms" field="retry.cap_ms" min=100 max=600000 default=60000 unit="ms" get=cap_g set=cap_s issues=issues />
-                        <NumField label="set.timeout" field="channel_timeout_secs" min=0 max=3600 default=120 unit="s" get=timeout_g set=timeout_s issues=issues />
+                        <NumField label="set.site_rpm" field="rate.site_rpm" min=1 max=6000 default={dflt!(rate.site_rpm)} get=srpm_g set=srpm_s issues=issues />
+                        <NumField label="set.site_burst" field="rate.site_burst" min=1 max=100 default={dflt!(rate.site_burst)} get=sburst_g set=sburst_s issues=issues />
+                        <NumField label="set.concurrency" field="concurrency" min=1 max=16 default={dflt!(concurrency)} get=conc_g set=conc_s issues=issues />
+                        <NumField label="set.retries" field="retry.max_retries" min=0 max=10 default={dflt!(retry.max_retries)} get=retries_g set=retries_s issues=issues />
+                        <NumField label="set.base_ms" field="retry.base_ms" min=100 max=60000 default={dflt!(retry.base_ms)} unit="ms" get=base_g set=base_s issues=issues />
+                        <NumField label="set.cap_ms" field="retry.cap_ms" min=100 max=600000 default={dflt!(retry.cap_ms)} unit="ms" get=cap_g set=cap_s issues=issues />
+                        <NumField label="set.timeout" field="channel_timeout_secs" min=0 max=3600 default={dflt!(channel_timeout_secs)} unit="s" get=timeout_g set=timeout_s issues=issues />
                     </div>
                 </fieldset>
                 <fieldset>
                     <legend>{tr("set.guards")}</legend>
-                    <NumField label="set.threshold" field="removal_threshold_pct" min=1 max=100 default=50 unit="%" get=thr_g set=thr_s issues=issues />
+                    <NumField label="set.threshold" field="removal_threshold_pct" min=1 max=100 default={dflt!(removal_threshold_pct)} unit="%" get=thr_g set=thr_s issues=issues />
                     <CheckField label="set.allow_empty" get=empty_g set=empty_s />
                     <CheckField label="set.skip_disabled" get=disabled_g set=disabled_s />
-                    <NumField label="set.keep_runs" field="history.keep_runs" min=1 max=500 default=30 get=keep_g set=keep_s issues=issues />
+                    <NumField label="set.keep_runs" field="history.keep_runs" min=1 max=500 default={dflt!(history.keep_runs)} get=keep_g set=keep_s issues=issues />
                 </fieldset>
                 <crate::notify::PriceCheckFields s=s />
                 <fieldset>
@@ -252,7 +268,7 @@ pub fn SettingsScreen() -> impl IntoView {
                 })}
                 <div class="row sticky">
                     <button type="submit" class="primary" data-testid="save-settings">{tr("common.save")}</button>
-                    <button type="button" on:click=move |_| { s.set(Some(SyncSettings::default().with_channels_of(s.get_untracked()))); }>{tr("set.defaults")}</button>
+                    <button type="button" on:click=move |_| { s.set(Some(defaults.get_untracked().with_channels_of(s.get_untracked()))); }>{tr("set.defaults")}</button>
                 </div>
             </form>
         </section>

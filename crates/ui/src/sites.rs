@@ -2,14 +2,14 @@
 
 use crate::api;
 use crate::common::*;
-use crate::format::is_public_http;
-use crate::i18n::lookup;
+use crate::i18n::{lookup, lookup_built, site_hint_key};
 use crate::options::{Shell, Tab};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::gateway::ConnectionReport;
-use msync_core::model::{Credentials, Secret, SiteKind};
-use msync_core::protocol::{Command, Reply, SiteInput, SiteStatus, SiteSummary};
+use msync_types::base_url::is_insecure;
+use msync_types::gateway::{capabilities, ConnectionReport, CredentialField};
+use msync_types::model::{Credentials, Secret, SiteKind};
+use msync_types::protocol::{Command, Reply, SiteInput, SiteStatus, SiteSummary};
 
 #[component]
 pub fn SitesScreen() -> impl IntoView {
@@ -191,7 +191,7 @@ fn SiteForm(
     let id = initial.as_ref().map(|s| s.id.clone());
     let has_secret = initial.as_ref().map(|s| s.has_credentials).unwrap_or(false);
     let name = RwSignal::new(initial.as_ref().map(|s| s.name.clone()).unwrap_or_default());
-    let kind = RwSignal::new(initial.as_ref().map(|s| s.kind).unwrap_or(SiteKind::NewApi));
+    let kind = RwSignal::new(initial.as_ref().map(|s| s.kind).unwrap_or(SiteKind::ALL[0]));
     let url = RwSignal::new(
         initial
             .as_ref()
@@ -229,37 +229,36 @@ fn SiteForm(
             error.set(Notice::Error(lookup(l, "sites.name_required").into()));
             return;
         }
-        if is_public_http(&base) && !allow_insecure.get_untracked() {
+        if is_insecure(&base) && !allow_insecure.get_untracked() {
             error.set(Notice::Error(
                 lookup(l, "sites.http_consent_required").into(),
             ));
             return;
         }
         let k = kind.get_untracked();
-        let uid = match k {
-            SiteKind::NewApi | SiteKind::Veloera => {
-                match user_id.get_untracked().trim().parse::<i64>() {
-                    Ok(n) => Some(n),
-                    Err(_) => {
-                        error.set(Notice::Error(lookup(l, "sites.user_id_required").into()));
-                        return;
-                    }
+        let need = capabilities(k).credentials;
+        let uid = if need.uses_user_id() {
+            match user_id.get_untracked().trim().parse::<i64>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    error.set(Notice::Error(lookup(l, "sites.user_id_required").into()));
+                    return;
                 }
             }
-            _ => None,
+        } else {
+            None
         };
-        let credentials = Credentials {
+        let credentials = need.keep_used(Credentials {
             token: Secret(token.get_untracked().trim().to_string()),
             user_id: uid,
-            username: matches!(k, SiteKind::Octopus | SiteKind::AxonHub)
-                .then(|| username.get_untracked().trim().to_string()),
+            username: Some(username.get_untracked().trim().to_string()),
             password: Secret(password.get_untracked()),
-        };
+        });
         let input = SiteInput {
             id: id.clone(),
             name: name.get_untracked().trim().to_string(),
             kind: k,
-            allow_insecure: is_public_http(&base) && allow_insecure.get_untracked(),
+            allow_insecure: is_insecure(&base) && allow_insecure.get_untracked(),
             base_url: base,
             credentials,
         };
@@ -326,7 +325,7 @@ fn SiteForm(
                     <input type="url" bind:value=url required placeholder="https://gateway.example.com" />
                 </label>
             </div>
-            {move || is_public_http(&url.get()).then(|| view! {
+            {move || is_insecure(&url.get()).then(|| view! {
                 <div class="notice warn" role="alert" data-testid="http-warning">
                     <p>{tr("sites.http_warning")}</p>
                     <label class="check">
@@ -336,14 +335,14 @@ fn SiteForm(
                 </div>
             })}
             <div class="grid2">
-                {move || match kind.get() {
-                    SiteKind::NewApi | SiteKind::Veloera | SiteKind::DoneHub => view! {
+                {move || match capabilities(kind.get()).credentials.login_field() {
+                    None => view! {
                         <label>{tr("sites.token")}
                             <input type="password" autocomplete="off" bind:value=token placeholder=secret_hint />
                         </label>
                     }.into_any(),
-                    SiteKind::Octopus | SiteKind::AxonHub => view! {
-                        <label>{move || if kind.get() == SiteKind::AxonHub { t("sites.email") } else { t("sites.username") }}
+                    Some(login) => view! {
+                        <label>{t(if login == CredentialField::Email { "sites.email" } else { "sites.username" })}
                             <input type="text" autocomplete="off" bind:value=username />
                         </label>
                         <label>{tr("sites.password")}
@@ -351,18 +350,13 @@ fn SiteForm(
                         </label>
                     }.into_any(),
                 }}
-                {move || matches!(kind.get(), SiteKind::NewApi | SiteKind::Veloera).then(|| view! {
+                {move || capabilities(kind.get()).credentials.uses_user_id().then(|| view! {
                     <label>{tr("sites.user_id")}
                         <input type="text" inputmode="numeric" bind:value=user_id />
                     </label>
                 })}
             </div>
-            <p class="muted small">{move || match kind.get() {
-                SiteKind::NewApi | SiteKind::Veloera => t("sites.hint_newapi"),
-                SiteKind::DoneHub => t("sites.hint_donehub"),
-                SiteKind::Octopus => t("sites.hint_octopus"),
-                SiteKind::AxonHub => t("sites.hint_axonhub"),
-            }}</p>
+            <p class="muted small">{move || lookup_built(lang.get(), &site_hint_key(kind.get())).unwrap_or_default()}</p>
             <NoticeLine notice=error />
             <div class="row">
                 <button type="submit" class="primary" disabled=move || busy.get() data-testid="save-site">{tr("sites.save_grant")}</button>

@@ -8,10 +8,10 @@ use crate::i18n::lookup;
 use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::engine::record::{ItemResult, ItemStatus, RunHead, RunMode, RunState};
-use msync_core::engine::Selection;
-use msync_core::model::{ChannelId, SiteId};
-use msync_core::protocol::{Command, ItemFilter, Reply};
+use msync_types::model::{ChannelId, SiteId};
+use msync_types::protocol::{Command, ItemFilter, Reply};
+use msync_types::record::{ItemResult, ItemStatus, RunHead, RunMode, RunState};
+use msync_types::run::Selection;
 use std::collections::HashSet;
 
 /// Everything the sync screen's parts share.

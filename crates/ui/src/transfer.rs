@@ -2,12 +2,13 @@
 
 use crate::api;
 use crate::common::*;
+use crate::format::fill;
 use crate::i18n::lookup;
 use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_core::protocol::{Command, Reply};
-use wasm_bindgen::JsCast;
+use msync_types::protocol::{AutoSyncTurnedOn, Command, Reply};
+use msync_types::settings::DestructiveSetting;
 
 #[component]
 pub fn TransferScreen() -> impl IntoView {
@@ -16,6 +17,37 @@ pub fn TransferScreen() -> impl IntoView {
     let include_secrets = RwSignal::new(false);
     let export_notice = RwSignal::new(Notice::None);
     let import_notice = RwSignal::new(Notice::None);
+    // A file waiting for the user's word: it turns auto-sync on under destructive settings.
+    let pending = RwSignal::new(None::<(String, Vec<AutoSyncTurnedOn>)>);
+    let send = move |content: String, confirm_auto_sync: bool| {
+        spawn_local(async move {
+            let cmd = Command::ImportSettings {
+                content: content.clone(),
+                confirm_auto_sync,
+            };
+            match api::call(&cmd).await {
+                Reply::Ok | Reply::Sites { .. } => {
+                    pending.set(None);
+                    import_notice.set(Notice::Ok(
+                        lookup(lang.get_untracked(), "io.imported").into(),
+                    ));
+                    shell.reload_sites.run(());
+                }
+                Reply::ImportNeedsConfirmation { sites } => {
+                    import_notice.set(Notice::None);
+                    pending.set(Some((content, sites)));
+                }
+                other => {
+                    pending.set(None);
+                    import_notice.set(Notice::Error(format!(
+                        "{} {}",
+                        lookup(lang.get_untracked(), "io.refused"),
+                        reply_problem(&other)
+                    )))
+                }
+            }
+        });
+    };
     let export = move |_| {
         let include_secrets = include_secrets.get_untracked();
         spawn_local(async move {
@@ -36,16 +68,20 @@ pub fn TransferScreen() -> impl IntoView {
         });
     };
     let import = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
+        let Some(file) = api::picked_file(&ev) else {
             return;
         };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+        // The worker refuses a larger file too; checked here so it is never read into memory.
+        let size = file.size() as u64;
+        let max = msync_types::import::all_api_hub::MAX_FILE_BYTES;
+        if size > max {
+            let mib = |b: u64| format!("{:.1}", b as f64 / (1024.0 * 1024.0));
+            import_notice.set(Notice::Error(fill(
+                lookup(lang.get_untracked(), "io.too_large"),
+                &[&mib(size), &mib(max)],
+            )));
             return;
-        };
-        input.set_value("");
+        }
         spawn_local(async move {
             let content = match api::read_file(file).await {
                 Ok(c) => c,
@@ -54,19 +90,7 @@ pub fn TransferScreen() -> impl IntoView {
                     return;
                 }
             };
-            match api::call(&Command::ImportSettings { content }).await {
-                Reply::Ok | Reply::Sites { .. } => {
-                    import_notice.set(Notice::Ok(
-                        lookup(lang.get_untracked(), "io.imported").into(),
-                    ));
-                    shell.reload_sites.run(());
-                }
-                other => import_notice.set(Notice::Error(format!(
-                    "{} {}",
-                    lookup(lang.get_untracked(), "io.refused"),
-                    reply_problem(&other)
-                ))),
-            }
+            send(content, false);
         });
     };
     view! {
@@ -92,8 +116,35 @@ pub fn TransferScreen() -> impl IntoView {
                     <input type="file" accept=".json,application/json" data-testid="import-file" on:change=import />
                 </label>
                 <NoticeLine notice=import_notice />
+                {move || pending.get().map(|(content, sites)| {
+                    let l = lang.get();
+                    view! {
+                        <div class="notice warn" role="alert" data-testid="import-confirm">
+                            <p>{lookup(l, "io.autosync_warning")}</p>
+                            <ul>
+                                {sites.into_iter().map(|s| {
+                                    let what: Vec<&str> = s.settings.iter().map(|d| lookup(l, destructive_key(*d))).collect();
+                                    view! { <li><b>{s.site}</b>": "{fill(lookup(l, "io.autosync_every"), &[&s.interval_minutes])}" — "{what.join("; ")}</li> }
+                                }).collect_view()}
+                            </ul>
+                            <div class="row">
+                                <button class="primary" data-testid="import-confirm-yes" on:click=move |_| send(content.clone(), true)>{lookup(l, "io.import_anyway")}</button>
+                                <button data-testid="import-confirm-no" on:click=move |_| pending.set(None)>{lookup(l, "common.cancel")}</button>
+                            </div>
+                        </div>
+                    }
+                })}
             </div>
             <crate::aah::AllApiHubCard />
         </section>
+    }
+}
+
+/// The i18n key of a destructive setting's explanation.
+fn destructive_key(d: DestructiveSetting) -> &'static str {
+    match d {
+        DestructiveSetting::AllowEmpty => "io.destructive_allow_empty",
+        DestructiveSetting::NoRemovalThreshold => "io.destructive_no_threshold",
+        DestructiveSetting::PruneRedirectTargets => "io.destructive_prune",
     }
 }

@@ -13,22 +13,18 @@ use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &Function, ms: i32) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(id: &JsValue);
     /// Milliseconds since the worker started, monotonic (windows and service workers alike).
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
 }
 
-/// Resolve after `ms` milliseconds (works in windows and service workers alike).
+/// The longest delay `setTimeout` takes (a larger one fires at once).
+const MAX_TIMEOUT_MS: u64 = i32::MAX as u64;
+
+/// Resolve after `ms` milliseconds (gloo-timers binds the global `setTimeout`, so it works in
+/// windows and service workers alike; dropping the future clears the timer).
 pub async fn sleep_ms(ms: u64) {
-    let ms = ms.min(i32::MAX as u64) as i32;
-    let promise = Promise::new(&mut |resolve, _| {
-        set_timeout(&resolve, ms);
-    });
-    let _ = JsFuture::from(promise).await;
+    gloo_timers::future::TimeoutFuture::new(ms.min(MAX_TIMEOUT_MS) as u32).await;
 }
 
 pub struct JsClock;
@@ -133,10 +129,10 @@ impl Transport for FetchTransport {
         let timer = match (&controller, req.timeout_ms) {
             (Some(c), ms) if ms > 0 => {
                 let c = c.clone();
-                let cb = Closure::once_into_js(move || c.abort());
-                Some(set_timeout(
-                    cb.unchecked_ref(),
-                    ms.min(i32::MAX as u64) as i32,
+                // Cleared when dropped: after the response, or with this future.
+                Some(gloo_timers::callback::Timeout::new(
+                    ms.min(MAX_TIMEOUT_MS) as u32,
+                    move || c.abort(),
                 ))
             }
             _ => None,
@@ -202,9 +198,7 @@ impl Transport for FetchTransport {
             })
         }
         .await;
-        if let Some(t) = timer {
-            clear_timeout(&t);
-        }
+        drop(timer);
         result
     }
 

@@ -11,7 +11,6 @@ use msync_core::filter::{FilterAction, Rule, RuleKind};
 use msync_core::import::all_api_hub::{
     self as aah, describe_rule, CredentialField, ImportPreview, SitePlan,
 };
-use msync_core::model::SiteKind;
 use msync_core::settings::LimitScope;
 
 #[derive(Debug, Subcommand)]
@@ -171,29 +170,29 @@ fn site_block(p: &SitePlan, to_files: bool, secrets: &mut Vec<SecretOut>) -> Str
             });
         }
     };
-    match s.kind {
-        SiteKind::NewApi | SiteKind::Veloera => {
-            match c.user_id {
-                Some(id) => t.push_str(&format!("user_id = {id}\n")),
-                None => t.push_str(
-                    "# user_id = ?   not in the export: the id of the admin user the token belongs to\n",
-                ),
-            }
-            secret(&mut t, "token", "token", c.token.expose());
+    let need = msync_core::gateway::capabilities(s.kind).credentials;
+    if need.uses_user_id() {
+        match c.user_id {
+            Some(id) => t.push_str(&format!("user_id = {id}\n")),
+            None => t.push_str(
+                "# user_id = ?   not in the export: the id of the admin user the token belongs to\n",
+            ),
         }
-        SiteKind::DoneHub => secret(&mut t, "token", "token", c.token.expose()),
-        SiteKind::Octopus | SiteKind::AxonHub => {
-            let key = if s.kind == SiteKind::AxonHub {
-                "email"
-            } else {
-                "username"
-            };
-            match &c.username {
-                Some(u) => t.push_str(&format!("{key} = {}\n", quote(u))),
-                None => t.push_str(&format!("# {key} = ?   not in the export\n")),
-            }
-            secret(&mut t, "password", "password", c.password.expose());
+    }
+    if need.uses_token() {
+        secret(&mut t, "token", "token", c.token.expose());
+    }
+    if let Some(field) = need.login_field() {
+        let key = if field == CredentialField::Email {
+            "email"
+        } else {
+            "username"
+        };
+        match &c.username {
+            Some(u) => t.push_str(&format!("{key} = {}\n", quote(u))),
+            None => t.push_str(&format!("# {key} = ?   not in the export\n")),
         }
+        secret(&mut t, "password", "password", c.password.expose());
     }
     let g = &p.settings;
     if g.auto_sync.enabled {

@@ -8,7 +8,6 @@
 //! exits 2; a failed upstream, write or read-back exits 1).
 
 use super::*;
-use msync_core::model::SiteKind;
 use msync_core::ratio::{
     Cell, DiffFilter, FetchRequest, FieldChange, RatioDiff, RatioField, RatioPreview,
     RatioSelection, RatioSources, RatioSync, RatioUpstream, RatioValue, MODELS_DEV_ID,
@@ -260,10 +259,15 @@ fn render_diff(diff: &RatioDiff, st: Style) -> String {
         let mut line = vec![
             r.model.clone(),
             r.field.as_str().to_string(),
-            r.current
-                .as_ref()
-                .map(show_value)
-                .unwrap_or_else(|| "-".into()),
+            match r.locked {
+                // The server uses its built-in ratio, whatever is stored.
+                Some(enforced) => format!("locked {}", show_value(&RatioValue::Number(enforced))),
+                None => r
+                    .current
+                    .as_ref()
+                    .map(show_value)
+                    .unwrap_or_else(|| "-".into()),
+            },
         ];
         for c in &columns {
             line.push(match r.cells.get(*c) {
@@ -383,11 +387,8 @@ impl App {
                 .next()
                 .ok_or_else(|| usage(format!("no site named {n:?}")))?,
             None => {
-                let new_api: Vec<&SiteConfig> = cfg
-                    .sites
-                    .iter()
-                    .filter(|s| s.site.kind == SiteKind::NewApi)
-                    .collect();
+                let new_api: Vec<&SiteConfig> =
+                    cfg.sites.iter().filter(|s| ratio_sync(s)).collect();
                 match new_api.as_slice() {
                     [one] => self.sites(cfg, Some(&one.site.name), true)?[0],
                     [] => {
@@ -413,7 +414,7 @@ impl App {
     }
 
     pub(super) fn require_new_api(&self, sc: &SiteConfig) -> Res<()> {
-        if sc.site.kind != SiteKind::NewApi {
+        if !ratio_sync(sc) {
             return Err(usage(format!(
                 "{}: ratio sync is only available on New API sites; this is a {} site",
                 sc.site.name,
@@ -559,7 +560,7 @@ impl App {
                 outln!(
                     "{}",
                     self.out.dim(&format!(
-                        "{} rows ({} models) of {}; same = equal to the site's value, - = the upstream lacks it, ? = not confident (New API's default 37.5 / 1 for an unpriced model)",
+                        "{} rows ({} models) of {}; same = equal to the site's value, - = the upstream lacks it, ? = not confident (New API's default 37.5 / 1 for an unpriced model), locked = New API enforces its built-in completion ratio for that model and ignores the option (never written)",
                         view.rows.len(),
                         view.models().len(),
                         diff.rows.len()
@@ -642,6 +643,17 @@ impl App {
         for s in &skipped {
             self.info(&format!("{name}: {s}"));
         }
+        let mut locked = resolved.locked;
+        // Picked by --models or not, a locked completion ratio is never written.
+        if !args.models.is_empty() {
+            locked.retain(|l| args.models.iter().any(|m| m.trim() == l.model));
+        }
+        for l in &locked {
+            self.warn(&format!(
+                "{name}: {} completion_ratio is locked by the server at {} (New API ignores the option for this built-in model); not written",
+                l.model, l.enforced
+            ));
+        }
 
         let preview = until_ctrl_c(sync.preview(&choices))
             .await?
@@ -653,6 +665,7 @@ impl App {
                 "dry_run": args.dry_run,
                 "choices": serde_json::to_value(&choices).unwrap_or(Value::Null),
                 "skipped": skipped,
+                "locked": serde_json::to_value(&locked).unwrap_or(Value::Null),
                 "preview": serde_json::to_value(&preview).unwrap_or(Value::Null),
                 "outcome": outcome,
             })
@@ -762,11 +775,7 @@ impl App {
                 }
                 s
             }
-            None => cfg
-                .sites
-                .iter()
-                .filter(|s| s.site.kind == SiteKind::NewApi)
-                .collect(),
+            None => cfg.sites.iter().filter(|s| ratio_sync(s)).collect(),
         };
         let store = self.store()?;
         let mut rows = Vec::new();
@@ -831,7 +840,7 @@ impl App {
             Some(_) => self.ratio_site(&cfg, site)?,
             None => {
                 let mut holder = None;
-                for sc in cfg.sites.iter().filter(|s| s.site.kind == SiteKind::NewApi) {
+                for sc in cfg.sites.iter().filter(|s| ratio_sync(s)) {
                     let sync = self.ratio_sync(sc, store.clone())?;
                     if sync.snapshot(id).await.is_ok() {
                         holder = Some(sc);
@@ -888,6 +897,11 @@ fn written_list(keys: &[String]) -> String {
     } else {
         keys.join(", ")
     }
+}
+
+/// Whether the site's type has ratio sync ([`msync_core::gateway::Capabilities::ratio_sync`]).
+fn ratio_sync(sc: &SiteConfig) -> bool {
+    msync_core::gateway::capabilities(sc.site.kind).ratio_sync
 }
 
 #[cfg(test)]

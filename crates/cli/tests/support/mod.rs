@@ -1,10 +1,67 @@
 //! Shared helpers for the `cli_*` tests: a mock gateway, a config file and the real binary.
 #![allow(dead_code)]
 
+use msync_cli::clock::SystemClock;
+use msync_cli::transport::ReqwestTransport;
+use msync_core::gateway::{capabilities, connect, CredentialField, Ctx, Gateway};
+use msync_core::model::{Credentials, Secret, Site, SiteId, SiteKind};
 use msync_mockgw::{Flavor, MockConfig, MockGateway, MockHandle};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
+use std::rc::Rc;
+
+/// Run a future of the adapters (single-threaded, like the CLI).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// The site type a mock flavour stands for (they share their names).
+pub fn kind_of(flavor: Flavor) -> SiteKind {
+    SiteKind::parse(flavor.as_str()).expect("every mock flavour is a site type")
+}
+
+/// The site record for a mock, with the credentials its type takes (`password_ok: false`: the
+/// token or password is wrong). The base URL ends in `/`: a trailing slash must not matter.
+pub fn site_of(mock: &MockHandle, password_ok: bool) -> Site {
+    let cfg = mock.config();
+    let kind = kind_of(cfg.flavor);
+    let bad = |s: String| if password_ok { s } else { format!("{s}-wrong") };
+    let need = capabilities(kind).credentials;
+    let credentials = need.keep_used(Credentials {
+        token: Secret(bad(mock.token())),
+        user_id: Some(cfg.user_id),
+        username: Some(if need.login_field() == Some(CredentialField::Email) {
+            cfg.email.clone()
+        } else {
+            cfg.username.clone()
+        }),
+        password: Secret(bad(cfg.password.clone())),
+    });
+    Site {
+        id: SiteId("it".into()),
+        name: "it".into(),
+        kind,
+        base_url: format!("{}/", mock.base_url()),
+        credentials,
+        allow_insecure: false,
+    }
+}
+
+/// The real adapter for a mock over the real reqwest transport.
+pub fn gateway_of(mock: &MockHandle, password_ok: bool, timeout_ms: u64) -> Box<dyn Gateway> {
+    let mut ctx = Ctx::new(
+        site_of(mock, password_ok),
+        Rc::new(ReqwestTransport::new().unwrap()),
+        Rc::new(SystemClock),
+    );
+    ctx.timeout_ms = timeout_ms;
+    connect(ctx)
+}
 
 pub struct Out {
     pub code: i32,

@@ -1,4 +1,4 @@
-//! Token buckets (SPEC §3.3): per upstream host or global for fetches, plus one site-wide bucket
+//! Token buckets (`docs/sync.md` §3): per upstream host or global for fetches, plus one site-wide bucket
 //! that every admin API call goes through ([`LimitedTransport`]).
 //!
 //! Invariant (tested, benchmarked): over any closed 60 s window a bucket admits at most

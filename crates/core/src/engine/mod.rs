@@ -15,11 +15,13 @@
 //! [`Observer`]. All waiting goes through the injected [`Clock`], so tests run in virtual time
 //! ([`crate::sim`]).
 
+pub use msync_types::hold;
 pub mod limit;
 mod order;
 pub mod plan;
+// Price check after sync (issue 19): the engine's hooks call into engine/pricing.rs.
 mod pricing;
-pub mod record;
+pub use msync_types::record;
 pub mod redirect;
 pub mod retry;
 
@@ -34,7 +36,7 @@ use crate::filter::Filters;
 use crate::gateway::{self, Ctx, Gateway};
 use crate::history::{History, RunLock, LOCK_STALE_MS};
 use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, SiteId};
-use crate::settings::SyncSettings;
+use crate::settings::{SettingsCheck, SyncSettings};
 use crate::store::KvStore;
 use futures::future::{select, Either};
 use futures::stream::{self, StreamExt};
@@ -53,16 +55,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::rc::Rc;
 
-/// Which channels a run covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "select", content = "ids", rename_all = "snake_case")]
-pub enum Selection {
-    All,
-    /// These channels, in this order (also "sync one channel").
-    Channels(Vec<ChannelId>),
-    /// The channels that failed in the previous run.
-    FailedOnly,
-}
+pub use msync_types::run::{Progress, Selection};
 
 /// What [`Engine::run`] should do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,22 +106,6 @@ pub struct ApplyOptions {
     pub force: bool,
     /// Apply only these channels of the plan (default: every change in it).
     pub channels: Option<Vec<ChannelId>>,
-}
-
-/// Live progress of a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Progress {
-    pub run: RunId,
-    pub total: usize,
-    pub done: usize,
-    /// Channels being processed right now.
-    pub in_flight: Vec<QueuedChannel>,
-    pub totals: Totals,
-    pub elapsed_ms: u64,
-    /// Channels finished per minute in this session.
-    pub rate_per_min: f64,
-    /// Estimated time to finish, once a rate is known.
-    pub eta_ms: Option<u64>,
 }
 
 /// Receives progress while a run works. Both methods default to doing nothing.
@@ -1564,6 +1541,15 @@ impl Engine {
             }
             item.status = ItemStatus::Unchanged;
             item.reason = Some("the channel is already as in the snapshot".into());
+            return self.finish(item, start);
+        }
+        let caps = self.gw.capabilities();
+        if !caps.empty_model_list && caps.model_list.clean(&target.before.models).is_empty() {
+            item.status = ItemStatus::NeedsReview;
+            let hold = hold::RevertHold::EmptyModelList {
+                site: self.gw.site().kind,
+            };
+            item.reason = Some(hold.to_string());
             return self.finish(item, start);
         }
         let as_written = same_set(&current.models, &target.after.models)

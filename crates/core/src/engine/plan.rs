@@ -1,85 +1,22 @@
-//! The per-channel decision (SPEC §3.2 steps 2–6) as a pure function, and the plan as a value.
+//! The per-channel decision (`docs/sync.md` §2, steps 2–6) as a pure function, and the plan as a value.
 
-use super::record::{ChannelState, RunId};
-use crate::error::Error;
+use super::record::ChannelState;
 use crate::filter::{normalize, Filters};
 use crate::gateway::{unstorable_text, ModelListFormat};
-use crate::model::{Channel, ChannelId, ModelPattern, SiteId};
+use crate::model::{Channel, ModelPattern};
 use crate::settings::{SyncMode, SyncSettings};
-use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
-/// What will (or would) happen to one channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "decision", rename_all = "snake_case")]
-pub enum Decision {
-    /// The model set changes: write `new`.
-    Write,
-    /// The model set is already right.
-    Unchanged,
-    /// Not synced on purpose.
-    Skip { reason: String },
-    /// A guard held the change; applying the plan confirms it.
-    NeedsReview { reason: String },
-    /// The channel could not be planned (fetch failed…).
-    Failed { error: Error },
-}
+pub use msync_types::plan::{ChannelPlan, Decision, SyncPlan};
 
-/// One channel's plan: its state when planned, the new list and the decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChannelPlan {
-    pub channel_id: ChannelId,
-    pub channel_name: String,
-    /// The channel as read when planning; apply refuses if it changed since (unless forced).
-    pub before: ChannelState,
-    pub new: Vec<String>,
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
-    /// Models the upstream listed (after normalization, before filters).
-    pub upstream_count: usize,
-    pub decision: Decision,
-    /// The price check's result (issue 19), when it ran and found unpriced models.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price: Option<crate::pricing::PriceCheck>,
-}
-
-impl ChannelPlan {
-    /// A plan for a channel that is not fetched at all (excluded, disabled, failed).
-    pub fn without_change(channel: &Channel, decision: Decision) -> ChannelPlan {
-        ChannelPlan {
-            channel_id: channel.id.clone(),
-            channel_name: channel.name.clone(),
-            before: ChannelState {
-                models: channel.models.clone(),
-                mapping: channel.mapping.clone(),
-            },
-            new: channel.models.clone(),
-            added: Vec::new(),
-            removed: Vec::new(),
-            upstream_count: 0,
-            decision,
-            price: None,
-        }
-    }
-}
-
-/// A dry run's result: a value that can be shown, stored, and applied with
-/// [`crate::engine::Engine::apply_plan`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncPlan {
-    pub site: SiteId,
-    /// The dry run that produced this plan.
-    pub run: RunId,
-    pub created_ms: u64,
-    pub channels: Vec<ChannelPlan>,
-}
-
-impl SyncPlan {
-    /// Channels that applying the plan would write (changes, including those held for review).
-    pub fn writes(&self) -> impl Iterator<Item = &ChannelPlan> {
-        self.channels
-            .iter()
-            .filter(|c| matches!(c.decision, Decision::Write | Decision::NeedsReview { .. }))
+/// Whether `name` matches a gateway's model pattern; `None` when the expression cannot be
+/// evaluated here (a syntax the gateway's regex engine has and ours lacks, such as look-arounds).
+pub fn pattern_matches(pattern: &ModelPattern, name: &str) -> Option<bool> {
+    match pattern {
+        ModelPattern::Exact(e) => Some(e == name),
+        ModelPattern::Regex(r) => regex_lite::Regex::new(&format!("^(?:{r})$"))
+            .ok()
+            .map(|re| re.is_match(name)),
     }
 }
 
@@ -141,7 +78,7 @@ pub fn plan_channel<'a>(
         let listed: HashSet<&str> = old.iter().map(String::as_str).collect();
         new.retain(|m| {
             let mut eval = |p: &'a ModelPattern| {
-                p.matches(m).unwrap_or_else(|| {
+                pattern_matches(p, m).unwrap_or_else(|| {
                     unreadable.get_or_insert(p.text());
                     false
                 })
@@ -275,7 +212,7 @@ pub fn plan_channel<'a>(
 mod tests {
     use super::*;
     use crate::filter::{FilterAction, Rule};
-    use crate::model::Mapping;
+    use crate::model::{ChannelId, Mapping};
     use crate::settings::ChannelConfig;
 
     fn v(names: &[&str]) -> Vec<String> {

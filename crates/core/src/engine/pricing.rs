@@ -90,7 +90,7 @@ impl Engine {
     ) -> Option<Box<RunPricing>> {
         let state = self.prices.borrow_mut().take()?;
         let cfg = &self.settings.price_check;
-        let mut summary = RunPricing::of(
+        let mut summary = crate::pricing::run_pricing(
             cfg.mode,
             &state,
             items.iter().filter_map(|i| i.price.as_ref()),

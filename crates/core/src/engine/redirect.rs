@@ -1,4 +1,4 @@
-//! Model redirect writes (SPEC §4) through the engine: previews, then runs that apply them with a
+//! Model redirect writes (`docs/redirect.md`) through the engine: previews, then runs that apply them with a
 //! snapshot before every write, so [`Engine::revert_run`] restores models and mapping exactly.
 //!
 //! * [`Engine::preview_redirect`] — list the channels fresh and plan a [`RedirectOp`]; nothing is
@@ -17,45 +17,33 @@ use super::record::{
 use super::{not_found, state_of, Engine, Observer, Work};
 use crate::error::{Error, Result};
 use crate::gateway::Capabilities;
-use crate::model::{Channel, ChannelId, Mapping, SiteId, SiteKind};
+use crate::model::{Channel, ChannelId, Mapping, SiteKind};
 use crate::redirect::apply::diff_mapping;
 use crate::redirect::{
     plan_clear, plan_prune, plan_redirect, totals, ApplyOptions as PlanOptions, BlockReason,
-    ChannelPreview, ClearOptions, ClearScope, Matcher, PlanStatus, PlanTotals, RedirectSettings,
+    ChannelPreview, ClearOptions, Matcher, PlanStatus, RedirectCheck,
 };
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// What a redirect preview / run does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum RedirectOp {
-    /// Generate "standard → actual" mappings with `settings` and merge them into each channel
-    /// (pruning vanished targets first when `settings.prune_missing_targets`).
-    Redirect { settings: RedirectSettings },
-    /// Only drop entries whose target vanished (site-aware); nothing is added.
-    Prune,
-    /// Bulk clear. `settings` tells msync's own entries apart (scope `generated`).
-    Clear {
-        settings: RedirectSettings,
-        scope: ClearScope,
-        #[serde(default)]
-        remove_added_names: bool,
-    },
+pub use msync_types::redirect::{RedirectApplyOptions, RedirectOp, RedirectPreview};
+
+/// How the engine plans a [`RedirectOp`].
+pub trait RedirectOpPlan {
+    /// The matcher the op needs (an empty one for prune).
+    fn matcher(&self) -> Matcher;
+    /// Plan one channel (pure).
+    fn plan(
+        &self,
+        matcher: &Matcher,
+        channel: &Channel,
+        caps: &Capabilities,
+        site: SiteKind,
+        confirm_overwrite_invalid: bool,
+    ) -> ChannelPreview;
 }
 
-impl RedirectOp {
-    /// A short English name ("redirect", "prune", "bulk clear").
-    pub fn label(&self) -> &'static str {
-        match self {
-            RedirectOp::Redirect { .. } => "redirect",
-            RedirectOp::Prune => "prune",
-            RedirectOp::Clear { .. } => "bulk clear",
-        }
-    }
-
-    /// The matcher the op needs (an empty one for prune).
-    pub fn matcher(&self) -> Matcher {
+impl RedirectOpPlan for RedirectOp {
+    fn matcher(&self) -> Matcher {
         match self {
             RedirectOp::Redirect { settings } | RedirectOp::Clear { settings, .. } => {
                 settings.matcher()
@@ -64,8 +52,7 @@ impl RedirectOp {
         }
     }
 
-    /// Plan one channel (pure).
-    pub fn plan(
+    fn plan(
         &self,
         matcher: &Matcher,
         channel: &Channel,
@@ -103,44 +90,6 @@ impl RedirectOp {
         }
     }
 }
-
-/// A redirect preview: what applying `op` would write to each channel, and, for every standard
-/// model on every channel, why it was or was not mapped (`channels[i].outcomes`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RedirectPreview {
-    /// Names this preview for [`Engine::apply_stored_redirect`] (the latest preview of a site is
-    /// kept; applying an older one is refused).
-    pub id: String,
-    pub site: SiteId,
-    pub kind: SiteKind,
-    pub created_ms: u64,
-    pub op: RedirectOp,
-    /// The preview was made with "overwrite an unreadable mapping" confirmed.
-    pub confirm_overwrite_invalid: bool,
-    /// One per channel, in the site's channel order.
-    pub channels: Vec<ChannelPreview>,
-    pub totals: PlanTotals,
-}
-
-/// Options of [`Engine::apply_redirect`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RedirectApplyOptions {
-    /// Apply only these channels of the preview (default: every change in it).
-    #[serde(default)]
-    pub channels: Option<Vec<ChannelId>>,
-    /// Replace mappings that cannot be read (JSON errors). Without it such channels are held
-    /// for review and their text is left alone.
-    #[serde(default)]
-    pub confirm_overwrite_invalid: bool,
-    /// The second confirmation a bulk clear needs; a clear without it is refused.
-    #[serde(default)]
-    pub confirm_clear: bool,
-    /// Write channels that changed since the preview (they are planned again on their current
-    /// state, so nothing the admin added since is lost from the mapping).
-    #[serde(default)]
-    pub force: bool,
-}
-
 /// Whether a preview entry belongs in an apply run: a change, or a channel held back only
 /// because its mapping cannot be read (the run reports it for review, or overwrites it when
 /// that is confirmed).

@@ -277,9 +277,8 @@ fn sites_without_mapping_are_refused_with_a_clear_message() {
     seed(&w);
     w.gw.set_capabilities(Capabilities {
         model_mapping: false,
-        ratio_sync: false,
         aliases_must_be_listed: false,
-        model_list: crate::gateway::ModelListFormat::CommaJoined,
+        ..Capabilities::default()
     });
     let engine = w.engine(&SyncSettings::default());
     let e = w

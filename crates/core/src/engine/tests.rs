@@ -7,7 +7,7 @@ use super::*;
 use crate::error::{Error, ErrorClass};
 use crate::history::{export_csv, export_json, ItemQuery, CSV_HEADER};
 use crate::model::Mapping;
-use crate::settings::{ChannelConfig, LimitScope, SyncSettings};
+use crate::settings::{ChannelConfig, LimitScope, SiteDefaults, SyncSettings};
 use crate::sim::{Sim, SimClock};
 use crate::store::MemoryStore;
 use crate::testing::{fake_channel, FakeGateway, Latency};

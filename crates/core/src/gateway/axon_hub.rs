@@ -1,4 +1,4 @@
-//! AxonHub (looplj/axonhub): `gateway-apis.md` §5. A GraphQL admin API behind a JWT.
+//! AxonHub (looplj/axonhub): `docs/admin-apis.md` §5. A GraphQL admin API behind a JWT.
 //!
 //! Hazards handled here:
 //! * Sign in with `POST /admin/auth/signin` (email + password) and send `Authorization: Bearer
@@ -20,10 +20,9 @@
 //!   `modelMappings[{from: requested, to: actual}]` and uses a mapping only if `to` is in
 //!   `supportedModels`, so a mapping whose target is not among the stored models is refused.
 
-use super::{
-    class_for_status, clean_models, wrapped_status, Capabilities, ConnectionReport, Ctx, Gateway,
-};
+use super::{class_for_status, wrapped_status, Capabilities, ConnectionReport, Ctx, Gateway};
 use crate::error::{Error, ErrorClass, Result};
+use crate::filter::normalize;
 use crate::http::{Method, Request, Response};
 use crate::model::{
     AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, ModelPattern, Site,
@@ -68,6 +67,10 @@ pub struct AxonHub {
     legacy_list: Cell<bool>,
     /// The server's `Channel` has [`SYNC_FIELDS`] (not v0.1.x).
     sync_fields: Cell<bool>,
+    /// Channels as [`Gateway::get_channel`] last read them. The engine compare-reads a channel
+    /// right before writing it; the update takes its stored settings from that read instead of
+    /// reading the channel a second time. Each is taken once; a new listing clears them.
+    just_read: RefCell<HashMap<String, Value>>,
 }
 
 impl AxonHub {
@@ -81,6 +84,7 @@ impl AxonHub {
             selection_source: Cell::new("unknown"),
             legacy_list: Cell::new(false),
             sync_fields: Cell::new(true),
+            just_read: RefCell::new(HashMap::new()),
         }
     }
 
@@ -626,12 +630,12 @@ fn parse_channel(node: &Value) -> Result<Channel> {
     let models = node
         .get("supportedModels")
         .and_then(Value::as_array)
-        .map(|a| clean_models(a.iter().filter_map(Value::as_str).collect::<Vec<_>>()))
+        .map(|a| normalize(a.iter().filter_map(Value::as_str).collect::<Vec<_>>()))
         .unwrap_or_default();
     let manual = node
         .get("manualModels")
         .and_then(Value::as_array)
-        .map(|a| clean_models(a.iter().filter_map(Value::as_str).collect::<Vec<_>>()))
+        .map(|a| normalize(a.iter().filter_map(Value::as_str).collect::<Vec<_>>()))
         .unwrap_or_default();
     let rules = GatewayRules {
         manual,
@@ -660,12 +664,7 @@ impl Gateway for AxonHub {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            model_mapping: true,
-            ratio_sync: false,
-            aliases_must_be_listed: false,
-            model_list: super::ModelListFormat::List,
-        }
+        Capabilities::AXON_HUB
     }
 
     async fn test_connection(&self) -> Result<ConnectionReport> {
@@ -693,6 +692,7 @@ impl Gateway for AxonHub {
     }
 
     async fn list_channels(&self) -> Result<Vec<Channel>> {
+        self.just_read.borrow_mut().clear();
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for node in self.list_raw().await? {
@@ -709,7 +709,10 @@ impl Gateway for AxonHub {
     }
 
     async fn get_channel(&self, id: &ChannelId) -> Result<Channel> {
-        parse_channel(&self.get_raw(id).await?)
+        let raw = self.get_raw(id).await?;
+        let channel = parse_channel(&raw)?;
+        self.just_read.borrow_mut().insert(to_gid(id), raw);
+        Ok(channel)
     }
 
     async fn fetch_upstream_models(&self, channel: &Channel) -> Result<Vec<String>> {
@@ -742,7 +745,7 @@ impl Gateway for AxonHub {
         }
         match payload.get("models") {
             None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(items)) => Ok(clean_models(
+            Some(Value::Array(items)) => Ok(normalize(
                 items
                     .iter()
                     .filter_map(|m| m.get("id").and_then(Value::as_str))
@@ -753,12 +756,15 @@ impl Gateway for AxonHub {
     }
 
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel> {
+        // The engine's compare-read (made right before this write) when there is one; taken
+        // whatever this write does, so no later write can use it.
+        let just_read = self.just_read.borrow_mut().remove(&to_gid(&channel.id));
         if update.is_empty() {
             return self.get_channel(&channel.id).await;
         }
         let new_models = match &update.models {
             Some(m) => {
-                let m = clean_models(m);
+                let m = normalize(m);
                 if m.is_empty() {
                     return Err(Error::validation(
                         "refusing to store an empty model list on AxonHub",
@@ -768,8 +774,12 @@ impl Gateway for AxonHub {
             }
             None => None,
         };
-        // Read fresh: the settings we send back must be the stored ones.
-        let fresh = self.get_raw(&channel.id).await?;
+        // Read fresh (or the read the engine made right before): the settings we send back
+        // must be the stored ones.
+        let fresh = match just_read {
+            Some(raw) => raw,
+            None => self.get_raw(&channel.id).await?,
+        };
         if update.mapping.is_some() && !self.settings_complete() {
             return Err(Error::validation(
                 "AxonHub's schema could not be read (a proxy or firewall may block introspection), so msync cannot know every channel setting; a mapping write replaces them all, so nothing was written (model lists still sync)",

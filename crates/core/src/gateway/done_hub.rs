@@ -1,4 +1,4 @@
-//! DoneHub (deanxv/done-hub, a one-hub fork): `gateway-apis.md` §3.
+//! DoneHub (deanxv/done-hub, a one-hub fork): `docs/admin-apis.md` §3.
 //!
 //! Hazards handled here:
 //! * **Full-object PUT.** A PUT whose `models` is non-empty writes *every* column, zero values
@@ -21,25 +21,26 @@ use crate::http::{Method, Request};
 use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, Site};
 use async_trait::async_trait;
 use serde_json::{json, Value};
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
 /// DoneHub refuses `size` above 100.
 const PAGE_SIZE: usize = 100;
-/// DoneHub's `GlobalAPIRateLimit` (`middleware/rate-limit.go`, config `global.api_rate_limit`):
-/// 300 requests per 180 s per client IP on every `/api` route; over it, 429 with an empty body
-/// and no `Retry-After`. (Loopback clients are exempt; msync is normally remote.)
-pub const API_RATE_LIMIT: super::ApiRateLimit = super::ApiRateLimit {
-    max: 300,
-    window_ms: 180_000,
-};
-
 pub struct DoneHub {
     ctx: Ctx,
+    /// Channels as [`Gateway::get_channel`] last read them (keys included; memory only). The
+    /// engine compare-reads a channel right before writing it; the full-object PUT takes that
+    /// read instead of reading the channel a second time. Each is taken once (a retried write
+    /// reads again); a new listing clears them.
+    just_read: RefCell<HashMap<i64, Value>>,
 }
 
 impl DoneHub {
     pub fn new(ctx: Ctx) -> Self {
-        DoneHub { ctx }
+        DoneHub {
+            ctx,
+            just_read: RefCell::new(HashMap::new()),
+        }
     }
 
     fn request(&self, method: Method, path: &str) -> Request {
@@ -134,12 +135,7 @@ impl Gateway for DoneHub {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            model_mapping: true,
-            ratio_sync: false,
-            aliases_must_be_listed: true,
-            model_list: ModelListFormat::CommaJoined,
-        }
+        Capabilities::DONE_HUB
     }
 
     async fn test_connection(&self) -> Result<ConnectionReport> {
@@ -160,6 +156,7 @@ impl Gateway for DoneHub {
     }
 
     async fn list_channels(&self) -> Result<Vec<Channel>> {
+        self.just_read.borrow_mut().clear();
         let rows = self.list_pages("/api/channel/").await?;
         let mut out = Vec::with_capacity(rows.len());
         let mut seen: HashSet<ChannelId> = HashSet::new();
@@ -204,8 +201,11 @@ impl Gateway for DoneHub {
     }
 
     async fn get_channel(&self, id: &ChannelId) -> Result<Channel> {
-        let raw = self.get_raw(numeric_id(id)?).await?;
-        parse_channel(&raw)
+        let id = numeric_id(id)?;
+        let raw = self.get_raw(id).await?;
+        let channel = parse_channel(&raw)?;
+        self.just_read.borrow_mut().insert(id, raw);
+        Ok(channel)
     }
 
     async fn fetch_upstream_models(&self, channel: &Channel) -> Result<Vec<String>> {
@@ -225,6 +225,9 @@ impl Gateway for DoneHub {
 
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel> {
         let id = numeric_id(&channel.id)?;
+        // The engine's compare-read (made right before this write) when there is one; taken
+        // whatever this write does, so no later write can use it.
+        let just_read = self.just_read.borrow_mut().remove(&id);
         if update.is_empty() {
             return self.get_channel(&channel.id).await;
         }
@@ -263,7 +266,10 @@ impl Gateway for DoneHub {
         // is the last thing before the write; a status that changed since the channel was
         // listed (auto-disabled, say) means the decision was made on a stale channel: refuse,
         // and let the item be retried from a fresh read (`docs/gateways.md`).
-        let mut raw = self.get_raw(id).await?;
+        let mut raw = match just_read {
+            Some(raw) => raw,
+            None => self.get_raw(id).await?,
+        };
         let fresh_enabled = raw.get("status").and_then(Value::as_i64) == Some(1);
         if fresh_enabled != channel.enabled {
             let word = |on: bool| if on { "enabled" } else { "disabled" };

@@ -7,7 +7,10 @@ use crate::http::{Request, Response, Transport};
 use crate::model::{Channel, ChannelId, ChannelUpdate, Site, SiteKind};
 use crate::redact::redact;
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+pub use msync_types::gateway::{
+    api_rate_limit, capabilities, unstorable_text, ApiRateLimit, Capabilities, ConnectionReport,
+    CredentialField, CredentialKind, MappingRules, ModelListFormat,
+};
 use std::rc::Rc;
 
 pub mod axon_hub;
@@ -15,146 +18,11 @@ pub mod done_hub;
 pub mod new_api;
 pub mod new_api_ratio;
 pub mod octopus;
+#[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 
 #[cfg(test)]
 mod tests;
-
-/// What a site can do; the UI says so instead of pretending.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Capabilities {
-    /// Per-channel model mapping (Octopus has none: it uses groups).
-    pub model_mapping: bool,
-    /// New API ratio sync endpoints.
-    pub ratio_sync: bool,
-    /// A mapping's request-side names must also be listed in the channel's models for the
-    /// gateway to route them (New API, Veloera, DoneHub). AxonHub exposes mapping `from` names
-    /// by itself and its models list holds upstream ids only.
-    pub aliases_must_be_listed: bool,
-    /// How the site stores a channel's model list: which names it can hold at all.
-    #[serde(default)]
-    pub model_list: ModelListFormat,
-}
-
-/// How a site stores a channel's model list, and so which names survive a write and a read.
-///
-/// * New API (`model/channel.go` `GetModels`: `strings.Split(strings.Trim(channel.Models, ","),
-///   ",")`), Veloera (the same code) and DoneHub (`model/balancer.go` `Load`: split on `,`, each
-///   name trimmed for routing) keep one comma-joined text and split it on commas only: a name
-///   with a comma comes back as two names, spaces stay part of a name.
-/// * Octopus (`internal/op/channel.go` `ChannelUpdate`) also joins with commas, and trims,
-///   drops empty and duplicate names when it stores them.
-/// * AxonHub stores a JSON list.
-///
-/// The adapters read and write through these functions only, so a revert writes back exactly
-/// the names read into its snapshot, and for every format
-/// `split(join(clean(names))) == clean(names)` holds once no name is [`Self::unstorable`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ModelListFormat {
-    /// One comma-joined text, names kept as they are (New API, Veloera, DoneHub).
-    #[default]
-    CommaJoined,
-    /// One comma-joined text whose names the server trims and de-duplicates (Octopus).
-    CommaJoinedTrimmed,
-    /// A list of strings (AxonHub).
-    List,
-}
-
-impl ModelListFormat {
-    /// What the site would store for `names`: blank names and repeats dropped; for Octopus and
-    /// AxonHub also trimmed. New API and DoneHub names are otherwise kept as they are (spaces
-    /// included: the server does not trim them, so `" a"` and `"a"` are two names there).
-    pub fn clean<S: AsRef<str>>(self, names: &[S]) -> Vec<String> {
-        match self {
-            ModelListFormat::CommaJoined => {
-                let mut seen = std::collections::HashSet::new();
-                names
-                    .iter()
-                    .map(AsRef::as_ref)
-                    .filter(|n| !n.trim().is_empty() && seen.insert(*n))
-                    .map(str::to_string)
-                    .collect()
-            }
-            ModelListFormat::CommaJoinedTrimmed | ModelListFormat::List => clean_models(names),
-        }
-    }
-
-    /// The names of `names` that this format cannot store: with a comma, the server would split
-    /// them into other names (`"gpt-4o,o1-pro"` becomes `gpt-4o` and `o1-pro`).
-    pub fn unstorable<S: AsRef<str>>(self, names: &[S]) -> Vec<&str> {
-        match self {
-            ModelListFormat::CommaJoined | ModelListFormat::CommaJoinedTrimmed => names
-                .iter()
-                .map(AsRef::as_ref)
-                .filter(|n| n.contains(','))
-                .collect(),
-            ModelListFormat::List => Vec::new(),
-        }
-    }
-
-    /// The stored text for `names` (comma formats), or why nothing may be written.
-    pub fn join<S: AsRef<str>>(self, names: &[S]) -> Result<String> {
-        let bad = self.unstorable(names);
-        if !bad.is_empty() {
-            return Err(Error::validation(unstorable_text(&bad)));
-        }
-        Ok(self.clean(names).join(","))
-    }
-
-    /// Split a stored text the way the server does (on commas only), then [`Self::clean`].
-    pub fn split(self, text: &str) -> Vec<String> {
-        let parts: Vec<&str> = text.trim_matches(',').split(',').collect();
-        self.clean(&parts)
-    }
-}
-
-/// Why names were refused (the engine's per-channel reason and the adapters' write check).
-pub fn unstorable_text(names: &[&str]) -> String {
-    const SHOWN: usize = 5;
-    let mut list: Vec<String> = names.iter().take(SHOWN).map(|n| format!("{n:?}")).collect();
-    if names.len() > SHOWN {
-        list.push(format!("… {} more", names.len() - SHOWN));
-    }
-    format!(
-        "the site cannot store model names with a comma (it keeps a channel's models as one comma-separated text and would split them): {}; nothing was written (exclude them with a rule to sync the other models)",
-        list.join(", ")
-    )
-}
-
-/// A limit a gateway puts on its own admin API, per client IP: at most `max` requests in any
-/// `window_ms`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApiRateLimit {
-    pub max: u32,
-    pub window_ms: u64,
-}
-
-/// The admin API limit a site type enforces by default (`docs/gateways.md`); `None` when the
-/// server has none (Octopus, AxonHub).
-pub fn api_rate_limit(kind: SiteKind) -> Option<ApiRateLimit> {
-    match kind {
-        SiteKind::NewApi => Some(new_api::API_RATE_LIMIT),
-        SiteKind::Veloera => Some(new_api::VELOERA_API_RATE_LIMIT),
-        SiteKind::DoneHub => Some(done_hub::API_RATE_LIMIT),
-        SiteKind::Octopus | SiteKind::AxonHub => None,
-    }
-}
-
-/// The result of "Test connection".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConnectionReport {
-    pub reachable: bool,
-    pub authenticated: bool,
-    pub admin: bool,
-    /// `None` when the site cannot tell.
-    pub root: Option<bool>,
-    pub version: Option<String>,
-    /// Which flavour/era the answers looked like (e.g. "new-api ≥ 2025-06 envelope").
-    pub flavour_hint: Option<String>,
-    pub channel_count: Option<usize>,
-    pub round_trip_ms: u64,
-}
 
 #[async_trait(?Send)]
 pub trait Gateway {
@@ -334,34 +202,16 @@ pub fn connect(ctx: Ctx) -> Box<dyn Gateway> {
     }
 }
 
+/// Every byte but RFC 3986's unreserved ones (`A-Z a-z 0-9 - . _ ~`).
+pub const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encode one URL path segment (a DoneHub tag, say): everything but unreserved bytes.
 pub fn encode_path_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Normalise a model list read from a site: trimmed, no empty names, first occurrence kept.
-pub fn clean_models<I, S>(names: I) -> Vec<String>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    for n in names {
-        let n = n.as_ref().trim();
-        if !n.is_empty() && seen.insert(n.to_string()) {
-            out.push(n.to_string());
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(segment, NOT_UNRESERVED).to_string()
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! New API (QuantumNous/new-api, all eras) and Veloera (a 2025 fork): `gateway-apis.md` §1–2.
+//! New API (QuantumNous/new-api, all eras) and Veloera (a 2025 fork): `docs/admin-apis.md` §1–2.
 //!
 //! Hazards handled here: both list envelopes (bare array with 0-based pages, and
 //! `{items,total}` with 1-based pages), HTTP 200 + `success:false` business errors, the 2026-07
@@ -6,10 +6,10 @@
 //! (we send a minimal body: id, models, model_mapping), and `"models":""` being ignored.
 
 use super::{
-    class_for_status, clean_models, wrapped_status, Capabilities, ConnectionReport, Ctx, Gateway,
-    ModelListFormat,
+    class_for_status, wrapped_status, Capabilities, ConnectionReport, Ctx, Gateway, ModelListFormat,
 };
 use crate::error::{Error, ErrorClass, Result};
+use crate::filter::normalize;
 use crate::http::{Method, Request, Response};
 use crate::model::{
     AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, ModelPattern, Site,
@@ -20,17 +20,6 @@ use serde_json::{json, Value};
 use std::cell::Cell;
 
 const PAGE_SIZE: usize = 100;
-/// New API's `GlobalAPIRateLimit` on every `/api/*` route, per client IP: 180 requests per 180 s
-/// before 2026-06-10 (360 since; `common/init.go`, `middleware/rate-limit.go`). Over it: 429
-/// with an empty body (and no `Retry-After` before 2026-07-21). The older, lower limit is the
-/// one msync stays under: a site's version is not known before its first request.
-pub const API_RATE_LIMIT: super::ApiRateLimit = super::ApiRateLimit {
-    max: 180,
-    window_ms: 180_000,
-};
-/// Veloera kept New API's 2025 limit: 180 per 180 s per IP, 429 with an empty body, no
-/// `Retry-After` (`common/init.go`, `middleware/rate-limit.go`).
-pub const VELOERA_API_RATE_LIMIT: super::ApiRateLimit = API_RATE_LIMIT;
 /// A hard stop for paging loops against a misbehaving server (100 000 channels).
 pub(super) const MAX_PAGES: usize = 1_000;
 
@@ -285,7 +274,7 @@ pub(super) fn parse_model_list(data: Value) -> Result<Vec<String>> {
                     }
                 }
             }
-            Ok(clean_models(out))
+            Ok(normalize(out))
         }
         _ => Err(Error::invalid_response("model list is not an array")),
     }
@@ -413,12 +402,7 @@ impl Gateway for NewApi {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            model_mapping: true,
-            ratio_sync: self.ctx.site.kind == SiteKind::NewApi,
-            aliases_must_be_listed: true,
-            model_list: ModelListFormat::CommaJoined,
-        }
+        super::capabilities(self.ctx.site.kind)
     }
 
     async fn test_connection(&self) -> Result<ConnectionReport> {

@@ -1,4 +1,5 @@
-//! New API's ratio sync and options calls (`gateway-apis.md` §1.6–1.7). All of them need root.
+//! New API's ratio sync and options calls (`docs/admin-apis.md` §1.6–1.7, `docs/ratios.md`). All of
+//! them need root.
 //!
 //! * `GET /api/ratio_sync/channels` — sources (channels with a base URL, presets −100/−101).
 //! * `POST /api/ratio_sync/fetch` — the difference table; the server fetches the upstreams (8 at

@@ -1,4 +1,4 @@
-//! Octopus (bestruirui/octopus): `gateway-apis.md` §4.
+//! Octopus (bestruirui/octopus): `docs/admin-apis.md` §4.
 //!
 //! Hazards handled here:
 //! * **Login, two eras.** `POST /api/v1/user/login`; v0.10+ answers with `Set-Cookie: auth=<JWT>`
@@ -25,10 +25,11 @@
 //!   and needs the channel object with its key, which we take from a fresh list read.
 
 use super::{
-    class_for_status, clean_models, unstorable_text, Capabilities, ConnectionReport, Ctx, Gateway,
+    class_for_status, unstorable_text, Capabilities, ConnectionReport, Ctx, Gateway,
     ModelListFormat,
 };
 use crate::error::{Error, ErrorClass, Result};
+use crate::filter::normalize;
 use crate::http::{Method, Request, Response};
 use crate::model::{
     AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, RoutedModel, Site,
@@ -464,7 +465,7 @@ fn parse_channel(v: &Value) -> Result<Channel> {
         enabled: v.get("enabled").and_then(Value::as_bool).unwrap_or(true),
         channel_type,
         upstream_base_url: base_url,
-        models: clean_models(models),
+        models: normalize(models),
         mapping: Mapping::Unsupported,
         tag: None,
         rules: GatewayRules {
@@ -482,12 +483,7 @@ impl Gateway for Octopus {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            model_mapping: false,
-            ratio_sync: false,
-            aliases_must_be_listed: true,
-            model_list: FORMAT,
-        }
+        Capabilities::OCTOPUS
     }
 
     async fn test_connection(&self) -> Result<ConnectionReport> {
@@ -562,7 +558,7 @@ impl Gateway for Octopus {
             })?;
         match data {
             Value::Null => Ok(Vec::new()),
-            Value::Array(items) => Ok(clean_models(
+            Value::Array(items) => Ok(normalize(
                 items.iter().filter_map(Value::as_str).collect::<Vec<_>>(),
             )),
             _ => Err(Error::invalid_response("model list is not a list")),

@@ -24,7 +24,6 @@ use crate::error::{Error, ErrorClass};
 use crate::http::Transport;
 use crate::redact::redact;
 use crate::store::KvStore;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::rc::Rc;
 
@@ -34,39 +33,7 @@ const LOG_KEEP: usize = 100;
 /// `notify/last/<sink>/<condition hash>` → when that condition was last sent (ms).
 pub const LAST_PREFIX: &str = "notify/last/";
 
-/// What became of one event at one sink.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum DeliveryOutcome {
-    Sent,
-    /// The same condition was sent less than the suppression time ago.
-    Suppressed {
-        until_ms: u64,
-    },
-    /// The sink refused or could not be reached (redacted).
-    Failed {
-        error: Error,
-    },
-}
-
-/// One entry of the delivery log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Delivery {
-    pub sink: String,
-    pub event: EventKind,
-    /// The site the event is about (`None` for a test).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub site: Option<String>,
-    pub at_ms: u64,
-    #[serde(flatten)]
-    pub outcome: DeliveryOutcome,
-}
-
-impl Delivery {
-    pub fn sent(&self) -> bool {
-        self.outcome == DeliveryOutcome::Sent
-    }
-}
+pub use msync_types::notify::{Delivery, DeliveryOutcome};
 
 pub struct Notifier {
     transport: Rc<dyn Transport>,
@@ -171,7 +138,7 @@ impl Notifier {
                     },
                 }
             }
-            Ok(resp) => match sink.sink.check(&resp) {
+            Ok(resp) => match sink::check_answer(&sink.sink, &resp) {
                 Ok(()) => DeliveryOutcome::Sent,
                 Err(e) => DeliveryOutcome::Failed {
                     error: Error {

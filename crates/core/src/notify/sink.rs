@@ -13,288 +13,69 @@
 //!   "description"}`. `api_base` defaults to `https://api.telegram.org` and can point at a local
 //!   Bot API server (or a test receiver).
 
-use super::events::{EventKind, NotifyEvent};
+use super::events::NotifyEvent;
 use crate::error::{Error, ErrorClass, Result};
 use crate::http::{Method, Request, Response};
-use crate::model::Secret;
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-pub const SIGNATURE_HEADER: &str = "X-Msync-Signature";
-pub const TELEGRAM_API: &str = "https://api.telegram.org";
-pub const NTFY_SERVER: &str = "https://ntfy.sh";
+pub use msync_types::notify::{
+    NotifySettings, Sink, SinkConfig, NTFY_SERVER, SIGNATURE_HEADER, TELEGRAM_API,
+};
+
 /// Notifications are short; a sink that takes longer is reported as failed.
 const SEND_TIMEOUT_MS: u64 = 10_000;
 
-/// One destination, with its secrets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Sink {
-    Webhook {
-        url: String,
-        /// HMAC-SHA256 key for the signature header (empty = unsigned).
-        #[serde(default, skip_serializing_if = "Secret::is_empty")]
-        secret: Secret,
-    },
-    Ntfy {
-        #[serde(default = "ntfy_server")]
-        server: String,
-        topic: String,
-        /// Access token for a protected topic (empty = none).
-        #[serde(default, skip_serializing_if = "Secret::is_empty")]
-        token: Secret,
-    },
-    Telegram {
-        #[serde(default = "telegram_api")]
-        api_base: String,
-        bot_token: Secret,
-        chat_id: String,
-    },
-}
-
-fn ntfy_server() -> String {
-    NTFY_SERVER.into()
-}
-
-fn telegram_api() -> String {
-    TELEGRAM_API.into()
-}
-
-impl Sink {
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Sink::Webhook { .. } => "webhook",
-            Sink::Ntfy { .. } => "ntfy",
-            Sink::Telegram { .. } => "telegram",
-        }
-    }
-
-    /// Every secret value, for redaction.
-    pub fn secrets(&self) -> Vec<String> {
-        let s = match self {
-            Sink::Webhook { secret, .. } => secret,
-            Sink::Ntfy { token, .. } => token,
-            Sink::Telegram { bot_token, .. } => bot_token,
-        };
-        if s.is_empty() {
-            Vec::new()
-        } else {
-            vec![s.expose().to_string()]
-        }
-    }
-
-    /// The same sink with its secrets blanked (for pages and exports; the stored record keeps
-    /// them). `has_secret` tells a page whether one is set.
-    pub fn redacted(&self) -> Sink {
-        let mut s = self.clone();
-        match &mut s {
-            Sink::Webhook { secret, .. } => *secret = Secret::default(),
-            Sink::Ntfy { token, .. } => *token = Secret::default(),
-            Sink::Telegram { bot_token, .. } => *bot_token = Secret::default(),
-        }
-        s
-    }
-
-    pub fn has_secret(&self) -> bool {
-        !self.secrets().is_empty()
-    }
-
-    /// Keep `old`'s secret where this one has none (a page saves a redacted sink back).
-    pub fn keep_secret_from(&mut self, old: &Sink) {
-        match (self, old) {
-            (Sink::Webhook { secret, .. }, Sink::Webhook { secret: o, .. })
-            | (Sink::Ntfy { token: secret, .. }, Sink::Ntfy { token: o, .. })
-            | (
-                Sink::Telegram {
-                    bot_token: secret, ..
-                },
-                Sink::Telegram { bot_token: o, .. },
-            ) if secret.is_empty() => *secret = o.clone(),
-            _ => {}
-        }
-    }
-
-    /// Why this sink cannot be used (`None` when it can).
-    pub fn problem(&self) -> Option<String> {
-        let http = |what: &str, u: &str| {
-            let ok = url::Url::parse(u.trim())
-                .ok()
-                .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-            (!ok).then(|| format!("{what} must be an http(s) URL"))
-        };
-        match self {
-            Sink::Webhook { url, .. } => http("the webhook URL", url),
-            Sink::Ntfy { server, topic, .. } => http("the ntfy server", server).or_else(|| {
-                let bad = topic.is_empty()
-                    || topic.len() > 64
-                    || !topic
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-                // ntfy topics: `[-_A-Za-z0-9]{1,64}` (ntfy server/server.go `topicRegex`).
-                bad.then(|| "the ntfy topic must be 1–64 of A–Z, a–z, 0–9, - and _".to_string())
-            }),
-            Sink::Telegram {
-                api_base,
-                bot_token,
-                chat_id,
-            } => http("the Telegram API base", api_base).or_else(|| {
-                if bot_token.is_empty() {
-                    Some("a Telegram sink needs the bot token".into())
-                } else if chat_id.trim().is_empty() {
-                    Some("a Telegram sink needs the chat id".into())
-                } else {
-                    None
-                }
-            }),
-        }
-    }
-
-    /// Whether the sink's answer means the message was accepted.
-    pub fn check(&self, resp: &Response) -> Result<()> {
-        let ok_status = (200..300).contains(&resp.status);
-        let detail = || {
-            let body: String = resp.body.chars().take(200).collect();
-            format!(
-                "{} answered HTTP {}: {}",
-                self.type_name(),
-                resp.status,
-                body.trim()
-            )
-        };
-        if let Sink::Telegram { .. } = self {
-            let v: Value = serde_json::from_str(&resp.body).unwrap_or(Value::Null);
-            if ok_status && v.get("ok") == Some(&Value::Bool(true)) {
-                return Ok(());
-            }
-            let desc = v
-                .get("description")
-                .and_then(Value::as_str)
-                .unwrap_or("no description");
-            let class = match resp.status {
-                401 | 404 => ErrorClass::Auth,
-                403 => ErrorClass::Permission,
-                429 => ErrorClass::RateLimited,
-                400 => ErrorClass::Validation,
-                _ => ErrorClass::Server,
-            };
-            return Err(Error::new(
-                class,
-                format!(
-                    "Telegram refused the message (HTTP {}): {desc}",
-                    resp.status
-                ),
-            )
-            .with_status(resp.status));
-        }
-        if ok_status {
+/// Whether the sink's answer means the message was accepted.
+pub fn check_answer(sink: &Sink, resp: &Response) -> Result<()> {
+    let ok_status = (200..300).contains(&resp.status);
+    let detail = || {
+        let body: String = resp.body.chars().take(200).collect();
+        format!(
+            "{} answered HTTP {}: {}",
+            sink.type_name(),
+            resp.status,
+            body.trim()
+        )
+    };
+    if let Sink::Telegram { .. } = sink {
+        let v: Value = serde_json::from_str(&resp.body).unwrap_or(Value::Null);
+        if ok_status && v.get("ok") == Some(&Value::Bool(true)) {
             return Ok(());
         }
+        let desc = v
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("no description");
         let class = match resp.status {
-            401 => ErrorClass::Auth,
+            401 | 404 => ErrorClass::Auth,
             403 => ErrorClass::Permission,
-            404 => ErrorClass::NotFound,
             429 => ErrorClass::RateLimited,
-            400..=499 => ErrorClass::Validation,
+            400 => ErrorClass::Validation,
             _ => ErrorClass::Server,
         };
-        Err(Error::new(class, detail()).with_status(resp.status))
+        return Err(Error::new(
+            class,
+            format!(
+                "Telegram refused the message (HTTP {}): {desc}",
+                resp.status
+            ),
+        )
+        .with_status(resp.status));
     }
-}
-
-/// A sink with its name and choices.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SinkConfig {
-    /// Unique among the sinks ("ops-telegram").
-    pub name: String,
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    /// The event kinds it receives (empty = all).
-    #[serde(default)]
-    pub events: Vec<EventKind>,
-    /// The sites it receives events about, by name or id (empty = all).
-    #[serde(default)]
-    pub sites: Vec<String>,
-    pub sink: Sink,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl SinkConfig {
-    pub fn wants(&self, event: &NotifyEvent) -> bool {
-        self.enabled
-            && (self.events.is_empty() || self.events.contains(&event.kind()))
-            && match event.site() {
-                None => true,
-                Some(site) => self.sites.is_empty() || self.sites.iter().any(|s| s == site),
-            }
+    if ok_status {
+        return Ok(());
     }
-}
-
-/// Notification settings (one set for the whole extension or `msync.toml`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct NotifySettings {
-    pub sinks: Vec<SinkConfig>,
-    /// Repeats of the same condition within this many seconds are not sent again (default
-    /// 24 h; 0 = never suppress).
-    pub suppress_secs: u64,
-    /// Price watch: alert when an upstream price moves by more than this (per cent).
-    pub price_threshold_pct: u32,
-}
-
-impl Default for NotifySettings {
-    fn default() -> Self {
-        NotifySettings {
-            sinks: Vec::new(),
-            suppress_secs: 24 * 3600,
-            price_threshold_pct: 20,
-        }
-    }
-}
-
-impl NotifySettings {
-    /// `(field, message)` for every problem.
-    pub fn issues(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for (i, s) in self.sinks.iter().enumerate() {
-            if s.name.trim().is_empty() {
-                out.push((format!("sinks[{i}].name"), "a sink needs a name".into()));
-            } else if self.sinks[..i].iter().any(|o| o.name == s.name) {
-                out.push((
-                    format!("sinks[{i}].name"),
-                    format!("two sinks are named {:?}", s.name),
-                ));
-            }
-            if s.events.contains(&EventKind::Test) {
-                out.push((
-                    format!("sinks[{i}].events"),
-                    "test is not an event to choose (every sink can be tested)".into(),
-                ));
-            }
-            if let Some(p) = s.sink.problem() {
-                out.push((format!("sinks[{i}].sink"), p));
-            }
-        }
-        out
-    }
-
-    /// The settings with every secret blanked.
-    pub fn redacted(&self) -> NotifySettings {
-        let mut s = self.clone();
-        for c in &mut s.sinks {
-            c.sink = c.sink.redacted();
-        }
-        s
-    }
-
-    /// Every secret of every sink.
-    pub fn secrets(&self) -> Vec<String> {
-        self.sinks.iter().flat_map(|s| s.sink.secrets()).collect()
-    }
+    let class = match resp.status {
+        401 => ErrorClass::Auth,
+        403 => ErrorClass::Permission,
+        404 => ErrorClass::NotFound,
+        429 => ErrorClass::RateLimited,
+        400..=499 => ErrorClass::Validation,
+        _ => ErrorClass::Server,
+    };
+    Err(Error::new(class, detail()).with_status(resp.status))
 }
 
 /// `sha256=<hex>` of HMAC-SHA256(`key`, `body`).

@@ -4,32 +4,10 @@
 //! and [`RatioSync::apply`] stores a snapshot, writes whole maps, reads them back (and restores
 //! what it wrote when a write fails). The snapshot can be reverted like any ratio apply.
 
+use super::PriceFill;
 use crate::error::{Error, ErrorClass};
 use crate::ratio::{FetchRequest, RatioChoice, RatioDiff, RatioField, RatioSync, RatioUpstream};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-
-/// What a fill did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PriceFill {
-    /// The upstream's column name (`name(id)`).
-    pub upstream: String,
-    /// Models whose price (or ratio) was written.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub filled: Vec<String>,
-    /// Models the upstream offered no (confident) price for: still unpriced.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub missing: Vec<String>,
-    /// The ratio snapshot to revert the fill with (`msync ratios revert ID`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshot: Option<String>,
-    /// The read-back matched what was written.
-    #[serde(default)]
-    pub verified: bool,
-    /// Why the fill did not (fully) happen: the upstream failed, a read or write failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<Error>,
-}
 
 /// The choices that price `models` from `column` of `diff`: a per-call price when the upstream
 /// bills the model per call, else its ratios (never both: New API keeps a model in one mode).

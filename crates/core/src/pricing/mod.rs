@@ -16,104 +16,14 @@
 mod fill;
 pub mod watch;
 
-pub use fill::{fill_choices, fill_prices, PriceFill};
+pub use fill::{fill_choices, fill_prices};
+pub use msync_types::pricing::{
+    PriceCheck, PriceCheckMode, PriceCheckSettings, PriceFill, PriceNote, RunPricing,
+};
 
 use crate::error::{Error, Result};
-use crate::ratio::RatioUpstream;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
-use std::fmt;
-
-/// What a sync does with models the site has no price for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PriceCheckMode {
-    /// No check (the default: sites stored before the check existed behave as before).
-    #[default]
-    Off,
-    /// Add the models anyway and flag them "unpriced" in the plan, results and history.
-    Flag,
-    /// Do not add unpriced models: the channel's other changes are written, the unpriced models
-    /// wait (`needs_review`); applying the run's plan adds them.
-    #[serde(alias = "hold-back")]
-    HoldBack,
-    /// Add the models, then fill their prices from [`PriceCheckSettings::fill_from`] in the same
-    /// run, through the ratio apply path (snapshot, read-back, revert). Models the upstream has
-    /// no price for stay flagged.
-    Fill,
-}
-
-impl PriceCheckMode {
-    pub const ALL: [PriceCheckMode; 4] = [
-        PriceCheckMode::Off,
-        PriceCheckMode::Flag,
-        PriceCheckMode::HoldBack,
-        PriceCheckMode::Fill,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PriceCheckMode::Off => "off",
-            PriceCheckMode::Flag => "flag",
-            PriceCheckMode::HoldBack => "hold_back",
-            PriceCheckMode::Fill => "fill",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<PriceCheckMode> {
-        let s = s.trim().replace('-', "_");
-        Self::ALL.into_iter().find(|m| m.as_str() == s)
-    }
-}
-
-impl fmt::Display for PriceCheckMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The per-site price check settings (`SyncSettings::price_check`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct PriceCheckSettings {
-    pub mode: PriceCheckMode,
-    /// [`PriceCheckMode::Fill`]: the ratio upstream to take prices from (a source of the site's
-    /// ratio sync, or a custom upstream).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fill_from: Option<Box<RatioUpstream>>,
-    /// [`PriceCheckMode::Fill`]: take only values the server marks confident (default). New API
-    /// marks its 37.5 / 1 default for unpriced models as not confident.
-    pub only_confident: bool,
-}
-
-impl Default for PriceCheckSettings {
-    fn default() -> Self {
-        PriceCheckSettings {
-            mode: PriceCheckMode::Off,
-            fill_from: None,
-            only_confident: true,
-        }
-    }
-}
-
-impl PriceCheckSettings {
-    /// Why these settings cannot be used (`None` when they can).
-    pub fn problem(&self) -> Option<&'static str> {
-        match (self.mode, &self.fill_from) {
-            (PriceCheckMode::Fill, None) => {
-                Some("filling prices needs an upstream to fill from (price_check.fill_from)")
-            }
-            (PriceCheckMode::Fill, Some(u)) if u.name.trim().is_empty() => {
-                Some("the upstream to fill prices from needs a name")
-            }
-            (PriceCheckMode::Fill, Some(u)) if !u.base_url.starts_with("http") => Some(
-                "the upstream to fill prices from needs a base URL starting with http:// or https://",
-            ),
-            _ => None,
-        }
-    }
-}
 
 /// The model names a site has a ratio or a per-call price for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -214,90 +124,6 @@ pub enum PriceState {
     Unreadable(Error),
 }
 
-/// The price check's result for one channel.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PriceCheck {
-    /// Models the run adds (or would add) that the site has no ratio or price for.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unpriced: Vec<String>,
-    /// Of those, the models not written (hold-back); applying the run's plan adds them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub held: Vec<String>,
-    /// The site's prices could not be read, so every added model counts as unpriced.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub unknown: bool,
-}
-
-impl PriceCheck {
-    pub fn is_empty(&self) -> bool {
-        self.unpriced.is_empty() && self.held.is_empty()
-    }
-
-    /// The note to show for this channel.
-    pub fn note(&self) -> Option<PriceNote> {
-        if !self.held.is_empty() {
-            Some(PriceNote::HeldBackNoPrice {
-                count: self.held.len(),
-                unknown: self.unknown,
-            })
-        } else if !self.unpriced.is_empty() {
-            Some(PriceNote::Unpriced {
-                count: self.unpriced.len(),
-                unknown: self.unknown,
-            })
-        } else {
-            None
-        }
-    }
-}
-
-/// What a person reads about prices: rendered by `Display` (English, CLI) and per language in
-/// the UI (`crates/ui/src/i18n.rs`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "note", rename_all = "snake_case")]
-pub enum PriceNote {
-    /// `count` added models have no price on the site.
-    Unpriced { count: usize, unknown: bool },
-    /// `count` unpriced models were held back.
-    HeldBackNoPrice { count: usize, unknown: bool },
-    /// Prices for `count` models were filled from `upstream`.
-    Filled { count: usize, upstream: String },
-    /// The site type has no price API msync reads; nothing was checked.
-    NoPriceApi,
-}
-
-impl fmt::Display for PriceNote {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let why = |unknown: bool| {
-            if unknown {
-                " (the site's prices could not be read)"
-            } else {
-                ""
-            }
-        };
-        match self {
-            PriceNote::Unpriced { count, unknown } => {
-                write!(
-                    f,
-                    "unpriced: {count} added model(s) have no price{}",
-                    why(*unknown)
-                )
-            }
-            PriceNote::HeldBackNoPrice { count, unknown } => write!(
-                f,
-                "held back: no price for {count} model(s){}; apply the plan to add them",
-                why(*unknown)
-            ),
-            PriceNote::Filled { count, upstream } => {
-                write!(f, "prices filled for {count} model(s) from {upstream}")
-            }
-            PriceNote::NoPriceApi => {
-                f.write_str("price check skipped: msync reads no prices from this site type")
-            }
-        }
-    }
-}
-
 /// The per-channel step: check the models `added` would bring against `state`.
 ///
 /// Returns the check and, for [`PriceCheckMode::HoldBack`], the models to leave out of the write.
@@ -333,90 +159,38 @@ pub fn gate(mode: PriceCheckMode, state: &PriceState, added: &[String]) -> Optio
     })
 }
 
-/// The run's price summary, stored in its head.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunPricing {
-    pub mode: PriceCheckMode,
-    /// Models added by the run that still have no price (after a fill), sorted, distinct.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unpriced: Vec<String>,
-    /// Models held back for lack of a price, sorted, distinct.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub held: Vec<String>,
-    /// The site type has no price API msync reads.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub no_price_api: bool,
-    /// Reading the site's prices failed (redacted).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read_error: Option<Error>,
-    /// What the fill did ([`PriceCheckMode::Fill`], not in a dry run).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fill: Option<PriceFill>,
-}
-
-impl RunPricing {
-    /// Summarize the channels' checks.
-    pub fn of<'a>(
-        mode: PriceCheckMode,
-        state: &PriceState,
-        checks: impl IntoIterator<Item = &'a PriceCheck>,
-    ) -> RunPricing {
-        let mut unpriced = BTreeSet::new();
-        let mut held = BTreeSet::new();
-        for c in checks {
-            unpriced.extend(c.unpriced.iter().cloned());
-            held.extend(c.held.iter().cloned());
-        }
-        for h in &held {
-            unpriced.remove(h);
-        }
-        RunPricing {
-            mode,
-            unpriced: unpriced.into_iter().collect(),
-            held: held.into_iter().collect(),
-            no_price_api: matches!(state, PriceState::NoPriceApi),
-            read_error: match state {
-                PriceState::Unreadable(e) => Some(e.clone()),
-                _ => None,
-            },
-            fill: None,
-        }
+/// The run's price summary from the channels' checks.
+pub fn run_pricing<'a>(
+    mode: PriceCheckMode,
+    state: &PriceState,
+    checks: impl IntoIterator<Item = &'a PriceCheck>,
+) -> RunPricing {
+    let mut unpriced = BTreeSet::new();
+    let mut held = BTreeSet::new();
+    for c in checks {
+        unpriced.extend(c.unpriced.iter().cloned());
+        held.extend(c.held.iter().cloned());
     }
-
-    /// The notes to show for the run, in order.
-    pub fn notes(&self) -> Vec<PriceNote> {
-        let mut out = Vec::new();
-        if self.no_price_api {
-            out.push(PriceNote::NoPriceApi);
-        }
-        if let Some(f) = &self.fill {
-            if !f.filled.is_empty() {
-                out.push(PriceNote::Filled {
-                    count: f.filled.len(),
-                    upstream: f.upstream.clone(),
-                });
-            }
-        }
-        let unknown = self.read_error.is_some();
-        if !self.held.is_empty() {
-            out.push(PriceNote::HeldBackNoPrice {
-                count: self.held.len(),
-                unknown,
-            });
-        }
-        if !self.unpriced.is_empty() {
-            out.push(PriceNote::Unpriced {
-                count: self.unpriced.len(),
-                unknown,
-            });
-        }
-        out
+    for h in &held {
+        unpriced.remove(h);
+    }
+    RunPricing {
+        mode,
+        unpriced: unpriced.into_iter().collect(),
+        held: held.into_iter().collect(),
+        no_price_api: matches!(state, PriceState::NoPriceApi),
+        read_error: match state {
+            PriceState::Unreadable(e) => Some(e.clone()),
+            _ => None,
+        },
+        fill: None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ratio::RatioUpstream;
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
@@ -498,7 +272,7 @@ mod tests {
             unknown: false,
         };
         let st = PriceState::Known(PriceBook::default());
-        let r = RunPricing::of(PriceCheckMode::Flag, &st, [&a, &b]);
+        let r = run_pricing(PriceCheckMode::Flag, &st, [&a, &b]);
         assert_eq!(r.unpriced, s(&["x", "y"]));
         assert_eq!(r.held, s(&["z"]));
         assert_eq!(

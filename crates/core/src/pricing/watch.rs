@@ -10,158 +10,19 @@
 //! also has no row; it reads as the site's value and is never a reason to delete anything.
 
 use crate::error::{Error, Result};
-use crate::notify::{NotifyEvent, PriceMove};
+use crate::notify::PriceMove;
 use crate::ratio::{
     Cell, FetchRequest, OptionMaps, RatioChoice, RatioDiff, RatioField, RatioSync, RatioUpstream,
     RatioValue,
 };
 use crate::store::KvStore;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// `pricing/watch/<site>/last` (the last observation) and `…/log` (the newest runs).
 pub const WATCH_PREFIX: &str = "pricing/watch/";
 const LOG_KEEP: usize = 50;
 
-/// Per-site price watch settings (`SyncSettings::price_watch`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct PriceWatchSettings {
-    pub enabled: bool,
-    /// The upstream to watch.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub upstream: Option<Box<RatioUpstream>>,
-    /// How often the extension's alarm runs it (the CLI runs when cron says).
-    pub interval_minutes: u32,
-    /// Unattended apply (off by default).
-    pub apply: UnattendedApply,
-}
-
-impl Default for PriceWatchSettings {
-    fn default() -> Self {
-        PriceWatchSettings {
-            enabled: false,
-            upstream: None,
-            interval_minutes: 360,
-            apply: UnattendedApply::default(),
-        }
-    }
-}
-
-impl PriceWatchSettings {
-    pub fn problem(&self) -> Option<&'static str> {
-        if self.enabled && self.upstream.is_none() {
-            return Some("the price watch needs an upstream to watch (price_watch.upstream)");
-        }
-        if self.interval_minutes < 15 {
-            return Some("the price watch runs at most every 15 minutes");
-        }
-        None
-    }
-}
-
-/// The guardrails of an unattended apply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct UnattendedApply {
-    pub enabled: bool,
-    /// Never raise a price or ratio by more than this (per cent). 0 (default): never raise
-    /// unattended; lowering is always allowed.
-    pub max_raise_pct: u32,
-    /// Also price models the site has no price for yet (default: no).
-    pub new_models: bool,
-    /// Take only values the server marks confident (always true unless turned off).
-    pub only_confident: bool,
-}
-
-impl Default for UnattendedApply {
-    fn default() -> Self {
-        UnattendedApply {
-            enabled: false,
-            max_raise_pct: 0,
-            new_models: false,
-            only_confident: true,
-        }
-    }
-}
-
-/// Why an upstream move was not applied unattended (rendered per language at the edge).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "refusal", rename_all = "snake_case")]
-pub enum Refusal {
-    /// A raise above the limit (`pct` is the raise over the site's value; `limit` 0 = no raise).
-    RaiseOverLimit { pct: i64, limit: u32 },
-    /// Per-call price ↔ ratio billing: never unattended.
-    SwitchesBilling,
-    /// The site has no price for the model and new models were not asked for.
-    NewModel,
-    /// The server marks the value unconfident (New API's 37.5 / 1 default).
-    NotConfident,
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Refusal::RaiseOverLimit { pct, limit: 0 } => {
-                write!(f, "a raise of {pct} % (unattended raises are off)")
-            }
-            Refusal::RaiseOverLimit { pct, limit } => {
-                write!(f, "a raise of {pct} % (more than the {limit} % allowed)")
-            }
-            Refusal::SwitchesBilling => {
-                f.write_str("it would switch between per-call price and ratio billing")
-            }
-            Refusal::NewModel => f.write_str("the site has no price for this model yet"),
-            Refusal::NotConfident => f.write_str("the upstream value is not confident"),
-        }
-    }
-}
-
-/// One move the unattended apply did not take.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Refused {
-    pub model: String,
-    pub field: RatioField,
-    pub value: f64,
-    #[serde(flatten)]
-    pub why: Refusal,
-}
-
-/// What one watch run saw and did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WatchRun {
-    pub at_ms: u64,
-    pub upstream: String,
-    /// The first run only records what the upstream says (nothing to compare with).
-    pub baseline: bool,
-    /// Every move since the last run.
-    pub changes: Vec<PriceMove>,
-    /// Of those, the ones over the alert threshold (the alert's content).
-    pub alert: Vec<PriceMove>,
-    /// Unattended apply: values written (through the ratio apply path), and its snapshot.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub applied: Vec<RatioChoice>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshot: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub refused: Vec<Refused>,
-    /// The upstream could not be read, or the apply failed (redacted).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<Error>,
-}
-
-impl WatchRun {
-    /// The alert event, when a move went over the threshold.
-    pub fn event(&self, site: &str, threshold_pct: u32) -> Option<NotifyEvent> {
-        (!self.alert.is_empty()).then(|| NotifyEvent::PriceChange {
-            site: site.to_string(),
-            upstream: self.upstream.clone(),
-            moves: self.alert.clone(),
-            threshold_pct,
-        })
-    }
-}
+pub use msync_types::pricing::{PriceWatchSettings, Refusal, Refused, UnattendedApply, WatchRun};
 
 /// (model, field) → value, numbers only.
 pub type Observation = BTreeMap<String, BTreeMap<RatioField, f64>>;

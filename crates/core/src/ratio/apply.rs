@@ -1,14 +1,18 @@
-//! Current option maps, the merge of chosen values, previews, snapshots and outcomes (§1.7).
+//! Current option maps, the merge of chosen values, previews, snapshots and outcomes (`docs/admin-apis.md` §1.7).
 //!
 //! New API stores each ratio type as one option whose value is the whole map as a JSON string,
 //! and every write replaces the whole map. So: read all maps, merge the choices, and write back
 //! only the keys that changed, each as one whole-map string. Entries we were not asked to
 //! change pass through untouched.
 
-use super::select::RatioChoice;
-use super::types::{RatioField, RatioValue};
+use super::RatioChoice;
+use super::{RatioField, RatioValue};
 use crate::error::{Error, Result};
-use crate::model::SiteId;
+use msync_types::ratio::LockedRatio;
+pub use msync_types::ratio::{
+    FieldChange, ModelChange, RatioApplyOutcome, RatioPreview, RatioRevertOutcome, RatioSnapshot,
+    RatioSnapshotHead,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -19,6 +23,10 @@ pub struct OptionMaps {
     /// The stored strings by option key (`None` = the key is absent).
     pub raw: BTreeMap<String, Option<String>>,
     pub maps: BTreeMap<RatioField, Map<String, Value>>,
+    /// Models whose completion ratio the server enforces (the ratio it uses), from the
+    /// synthetic `CompletionRatioMeta` item of `GET /api/option/` (`controller/option.go`,
+    /// builds since 2025): it names only models in the site's ratio maps. Empty on older builds.
+    pub locked_completion: BTreeMap<String, f64>,
 }
 
 impl OptionMaps {
@@ -46,6 +54,17 @@ impl OptionMaps {
             };
             out.raw.insert(key.to_string(), raw);
             out.maps.insert(field, map);
+        }
+        // `{"model":{"ratio":6,"locked":true},…}`; an unreadable meta only loses the marks.
+        if let Some((_, text)) = items.iter().rev().find(|(k, _)| k == "CompletionRatioMeta") {
+            if let Ok(Value::Object(meta)) = serde_json::from_str::<Value>(text) {
+                for (model, info) in meta {
+                    let locked = info.get("locked").and_then(Value::as_bool) == Some(true);
+                    if let (true, Some(r)) = (locked, info.get("ratio").and_then(Value::as_f64)) {
+                        out.locked_completion.insert(model, r);
+                    }
+                }
+            }
         }
         Ok(out)
     }
@@ -103,24 +122,6 @@ pub(crate) fn json_same(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// One field of one model: old → new (`None` = absent / removed).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FieldChange {
-    pub field: RatioField,
-    pub old: Option<Value>,
-    pub new: Option<Value>,
-    /// The column the new value came from; `None` for removals the merge implies.
-    #[serde(default)]
-    pub upstream: Option<String>,
-}
-
-/// Everything that changes for one model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelChange {
-    pub model: String,
-    pub changes: Vec<FieldChange>,
-}
-
 /// One option write: the whole map as a JSON string.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyWrite {
@@ -137,17 +138,9 @@ pub struct RatioPlan {
     pub writes: Vec<KeyWrite>,
     /// Choices equal to what the site already has.
     pub unchanged: usize,
-}
-
-/// The plan as pages show it (without the whole-map strings).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RatioPreview {
-    /// Pass back to apply: it refuses when the maps changed since this preview.
-    pub base: String,
-    pub models: Vec<ModelChange>,
-    /// Option keys that will be written.
-    pub keys: Vec<String>,
-    pub unchanged: usize,
+    /// Completion ratios chosen for models the server locks: left out.
+    #[serde(default)]
+    pub locked: Vec<LockedRatio>,
 }
 
 impl RatioPlan {
@@ -156,6 +149,22 @@ impl RatioPlan {
     /// Choosing both for one model, a value of the wrong kind, or a negative or non-finite
     /// number is refused.
     pub fn new(current: &OptionMaps, choices: &[RatioChoice]) -> Result<RatioPlan> {
+        // The server ignores a locked model's completion ratio: writing it would "succeed",
+        // read back as written, and change nothing.
+        let is_locked = |c: &RatioChoice| {
+            c.field == RatioField::CompletionRatio
+                && current.locked_completion.contains_key(&c.model)
+        };
+        let locked: Vec<LockedRatio> = choices
+            .iter()
+            .filter(|c| is_locked(c))
+            .map(|c| LockedRatio {
+                model: c.model.clone(),
+                enforced: current.locked_completion[&c.model],
+            })
+            .collect();
+        let kept: Vec<RatioChoice> = choices.iter().filter(|c| !is_locked(c)).cloned().collect();
+        let choices = &kept[..];
         let mut price_models = std::collections::BTreeSet::new();
         let mut ratio_models = std::collections::BTreeSet::new();
         for c in choices {
@@ -263,6 +272,7 @@ impl RatioPlan {
                 .collect(),
             writes,
             unchanged,
+            locked,
         })
     }
 
@@ -272,88 +282,8 @@ impl RatioPlan {
             models: self.models.clone(),
             keys: self.writes.iter().map(|w| w.key.clone()).collect(),
             unchanged: self.unchanged,
+            locked: self.locked.clone(),
         }
-    }
-}
-
-/// The previous maps, kept before an apply so it can be reverted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RatioSnapshot {
-    pub id: String,
-    pub site: SiteId,
-    pub taken_ms: u64,
-    /// Stored strings before the apply, for the keys it writes (`None` = absent).
-    pub before: BTreeMap<String, Option<String>>,
-    /// What the apply wrote, per key (a revert refuses to clobber later edits).
-    pub written: BTreeMap<String, String>,
-    pub models: Vec<ModelChange>,
-    #[serde(default)]
-    pub reverted_ms: Option<u64>,
-}
-
-impl RatioSnapshot {
-    pub fn head(&self) -> RatioSnapshotHead {
-        RatioSnapshotHead {
-            id: self.id.clone(),
-            site: self.site.clone(),
-            taken_ms: self.taken_ms,
-            keys: self.before.keys().cloned().collect(),
-            models: self.models.len(),
-            reverted_ms: self.reverted_ms,
-        }
-    }
-}
-
-/// A snapshot as lists show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RatioSnapshotHead {
-    pub id: String,
-    pub site: SiteId,
-    pub taken_ms: u64,
-    pub keys: Vec<String>,
-    /// Models the apply changed.
-    pub models: usize,
-    pub reverted_ms: Option<u64>,
-}
-
-/// What an apply did. Failures before the first write are `Err`s instead (nothing written).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RatioApplyOutcome {
-    /// The snapshot to revert with (`None` when there was nothing to write).
-    pub snapshot: Option<String>,
-    pub preview: RatioPreview,
-    /// Keys written successfully, in order.
-    pub written: Vec<String>,
-    /// The read-back matched every written key.
-    pub verified: bool,
-    /// Keys whose read-back differs from what was written.
-    pub mismatched: Vec<String>,
-    /// The write or read-back failure that stopped the apply.
-    pub error: Option<Error>,
-    /// Keys restored from the snapshot after a failed write.
-    #[serde(default)]
-    pub rolled_back: Vec<String>,
-}
-
-impl RatioApplyOutcome {
-    pub fn ok(&self) -> bool {
-        self.error.is_none() && self.mismatched.is_empty()
-    }
-}
-
-/// What a revert did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RatioRevertOutcome {
-    pub snapshot: String,
-    pub written: Vec<String>,
-    pub verified: bool,
-    pub mismatched: Vec<String>,
-    pub error: Option<Error>,
-}
-
-impl RatioRevertOutcome {
-    pub fn ok(&self) -> bool {
-        self.error.is_none() && self.mismatched.is_empty()
     }
 }
 

@@ -1,4 +1,4 @@
-//! New API ratio / price sync (SPEC §5, `gateway-apis.md` §1.6–1.7).
+//! New API ratio / price sync (`docs/ratios.md`).
 //!
 //! The flow, and where each step lives:
 //!
@@ -26,21 +26,18 @@
 //! [`ErrorClass::Permission`]: crate::ErrorClass::Permission
 
 mod apply;
-mod diff;
-mod select;
 mod sync;
-mod types;
 
-pub use apply::{
-    fingerprint, FieldChange, KeyWrite, ModelChange, OptionMaps, RatioApplyOutcome, RatioPlan,
-    RatioPreview, RatioRevertOutcome, RatioSnapshot, RatioSnapshotHead,
-};
-pub use diff::{parse_fetch_data, Cell, DiffFilter, DiffRow, RatioDiff, UpstreamTest};
-pub use select::{Pick, RatioChoice, RatioSelection, Resolved};
-pub use sync::{RatioSync, SNAPSHOT_PREFIX};
-pub use types::{
+pub use apply::{fingerprint, KeyWrite, OptionMaps, RatioPlan};
+pub use msync_types::ratio::{
     default_endpoint_for_version, FetchRequest, RatioField, RatioSource, RatioSources,
     RatioUpstream, RatioValue, SourceKind, DEFAULT_TIMEOUT_S, ENDPOINT_PRICING,
     ENDPOINT_RATIO_CONFIG, MODELS_DEV_ID, MODELS_DEV_URL, OFFICIAL_PRESET_ENDPOINT,
     OFFICIAL_PRESET_ID,
 };
+pub use msync_types::ratio::{
+    parse_fetch_data, Cell, DiffFilter, DiffRow, FieldChange, ModelChange, Pick, RatioApplyOutcome,
+    RatioChoice, RatioDiff, RatioPreview, RatioRevertOutcome, RatioSelection, RatioSnapshot,
+    RatioSnapshotHead, Resolved, UpstreamTest,
+};
+pub use sync::{RatioSync, SNAPSHOT_PREFIX};

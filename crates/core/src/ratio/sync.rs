@@ -6,9 +6,9 @@ use super::apply::{
     json_same, OptionMaps, RatioApplyOutcome, RatioPlan, RatioPreview, RatioRevertOutcome,
     RatioSnapshot, RatioSnapshotHead,
 };
-use super::diff::RatioDiff;
-use super::select::RatioChoice;
-use super::types::{FetchRequest, RatioSources};
+use super::RatioChoice;
+use super::RatioDiff;
+use super::{FetchRequest, RatioSources};
 use crate::error::{Error, ErrorClass, Result};
 use crate::gateway::new_api_ratio::NewApiRatio;
 use crate::gateway::Ctx;
@@ -55,8 +55,12 @@ impl RatioSync {
     }
 
     /// The difference table for these upstreams.
+    /// Completion-ratio rows of models the server locks are marked (read from the options).
     pub async fn fetch(&self, req: &FetchRequest) -> Result<RatioDiff> {
-        self.api.fetch(req).await
+        let mut diff = self.api.fetch(req).await?;
+        let current = self.current().await?;
+        diff.mark_locked(&current.locked_completion);
+        Ok(diff)
     }
 
     /// The current option maps (an error if any ratio key is unreadable).
@@ -588,6 +592,10 @@ mod tests {
     #[test]
     fn fetch_sizes_its_time_limit_and_redacts_upstream_errors() {
         let t = FakeTransport::new(|req| {
+            // The options, read for the locked completion ratios.
+            if is(req, Method::Get, "/api/option/") {
+                return Ok(json(200, json!({"success": true, "data": []})));
+            }
             assert!(is(req, Method::Post, "/api/ratio_sync/fetch"));
             Ok(json(
                 200,

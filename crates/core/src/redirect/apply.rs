@@ -5,10 +5,10 @@
 //! site's [`Capabilities`], and returns a [`ChannelPreview`] whose `update` is the
 //! [`ChannelUpdate`] to hand to `Gateway::update_channel` (empty when nothing changes).
 
-use super::fxhash::{FxMap as HashMap, FxSet as HashSet};
 use super::matcher::{MatchResult, Matcher, StandardOutcome};
-use crate::gateway::Capabilities;
-use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, SiteKind};
+use crate::gateway::{Capabilities, MappingRules};
+use crate::model::{Channel, ChannelUpdate, Mapping, SiteKind};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
 
 /// Mapping entries ("requested → actual"), in the site's order.
@@ -27,81 +27,9 @@ pub struct ApplyOptions {
     pub prune_missing_targets: bool,
 }
 
-/// Why a channel cannot be planned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BlockReason {
-    /// The site has no per-channel mapping (Octopus).
-    NoMappingSupport,
-    /// The stored mapping is not valid JSON and overwriting it was not confirmed.
-    InvalidMapping,
-    /// Bulk clear of msync's entries cannot read an unparseable mapping.
-    CannotReadMapping,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum PlanStatus {
-    /// `update` holds the write.
-    Change,
-    /// Nothing to write.
-    Unchanged,
-    /// Nothing may be written; `message` says why, in words an admin understands.
-    Blocked {
-        reason: BlockReason,
-        message: String,
-    },
-}
-
-/// One key's change in the mapping.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MappingChange {
-    pub key: String,
-    /// `None`: the key is new.
-    pub old: Option<String>,
-    /// `None`: the key is removed.
-    pub new: Option<String>,
-}
-
-/// Old vs new for one channel, plus the update that gets there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChannelPreview {
-    pub channel_id: ChannelId,
-    pub channel_name: String,
-    pub status: PlanStatus,
-    pub old_models: Vec<String>,
-    /// Names the write adds to / removes from the models list (the new list is in `update`).
-    pub added_models: Vec<String>,
-    pub removed_models: Vec<String>,
-    pub old_mapping: Mapping,
-    pub new_mapping: Vec<(String, String)>,
-    /// Keys added, changed or removed, old order first.
-    pub changes: Vec<MappingChange>,
-    /// Entries dropped by prune (a subset of `changes`).
-    pub pruned: Vec<(String, String)>,
-    /// Per standard model, why it was or was not mapped (empty for prune/clear plans).
-    pub outcomes: Vec<StandardOutcome>,
-    pub update: ChannelUpdate,
-}
-
-/// Counts over a set of previews.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanTotals {
-    pub change: usize,
-    pub unchanged: usize,
-    pub blocked: usize,
-    /// Mapping keys added or changed.
-    pub keys_set: usize,
-    /// Mapping keys removed (prune or clear).
-    pub keys_removed: usize,
-}
-
-impl ChannelPreview {
-    /// The models list after the write (the old one when models do not change).
-    pub fn new_models(&self) -> &[String] {
-        self.update.models.as_deref().unwrap_or(&self.old_models)
-    }
-}
+pub use msync_types::redirect::{
+    BlockReason, ChannelPreview, ClearScope, MappingChange, PlanStatus, PlanTotals,
+};
 
 pub fn totals(previews: &[ChannelPreview]) -> PlanTotals {
     let mut t = PlanTotals::default();
@@ -122,33 +50,31 @@ pub fn totals(previews: &[ChannelPreview]) -> PlanTotals {
     t
 }
 
-/// The actual model a mapping value names: DoneHub values may start with `+` ("bill by the
-/// original model"), which is not part of the model id.
-pub fn mapping_target(site: SiteKind, value: &str) -> &str {
+/// The actual model a mapping value names: where values may carry a billing prefix (DoneHub's
+/// `+`, "bill by the original model"), it is not part of the model id.
+pub fn mapping_target(rules: MappingRules, value: &str) -> &str {
     let v = value.trim();
-    match site {
-        SiteKind::DoneHub => v.strip_prefix('+').unwrap_or(v).trim(),
-        _ => v,
+    if rules.billing_prefix {
+        v.strip_prefix('+').unwrap_or(v).trim()
+    } else {
+        v
     }
 }
 
-/// Whether the site ignores and refuses mapping entries whose target is not among the channel's
-/// models (AxonHub: `to ∈ supportedModels`). There a stale entry — its target dropped by a sync —
-/// is dead already and would make the whole write fail, so every plan drops such entries and
-/// lists them in [`ChannelPreview::pruned`].
-pub fn targets_must_be_listed(site: SiteKind) -> bool {
-    site == SiteKind::AxonHub
-}
+// Where the site ignores and refuses mapping entries whose target is not among the channel's
+// models (`MappingRules::targets_must_be_listed`, AxonHub), a stale entry — its target dropped by
+// a sync — is dead already and would make the whole write fail, so every plan drops such entries
+// and lists them in [`ChannelPreview::pruned`].
 
 /// The channel's actual (upstream) models: its models list without the mapping's alias keys
 /// (a key that maps to something other than itself is a request-side name, not an upstream
 /// model — on New API-style sites msync itself lists such names). Trimmed, empty names dropped.
-pub fn actual_models(channel: &Channel, site: SiteKind) -> Vec<&str> {
+pub fn actual_models(channel: &Channel, rules: MappingRules) -> Vec<&str> {
     let aliases: HashSet<&str> = channel
         .mapping
         .pairs()
         .iter()
-        .filter(|(k, v)| k.trim() != mapping_target(site, v))
+        .filter(|(k, v)| k.trim() != mapping_target(rules, v))
         .map(|(k, _)| k.trim())
         .collect();
     channel
@@ -161,28 +87,28 @@ pub fn actual_models(channel: &Channel, site: SiteKind) -> Vec<&str> {
 
 /// Split a mapping into entries whose target still exists and entries whose target vanished.
 ///
-/// * New API: a target that is itself a key is followed through the mapping (`a→b→c`, as the
-///   relay does); the chain's end must be available. Cycles are pruned.
-/// * DoneHub: a leading `+` is ignored for the check and kept in the stored value.
-/// * Veloera, AxonHub, others: the target itself must be available.
+/// * Sites that follow chains (New API): a target that is itself a key is followed through the
+///   mapping (`a→b→c`, as the relay does); the chain's end must be available. Cycles are pruned.
+/// * A billing prefix (DoneHub's `+`) is ignored for the check and kept in the stored value.
+/// * Others (Veloera, AxonHub): the target itself must be available.
 ///
 /// `available` is the channel's actual model list (see [`actual_models`]).
 pub fn prune_missing_targets<S: AsRef<str>>(
-    site: SiteKind,
+    rules: MappingRules,
     pairs: &[(String, String)],
     available: &[S],
 ) -> (Pairs, Pairs) {
     let avail: HashSet<&str> = available.iter().map(|m| m.as_ref().trim()).collect();
     let links: HashMap<&str, &str> = pairs
         .iter()
-        .map(|(k, v)| (k.trim(), mapping_target(site, v)))
+        .map(|(k, v)| (k.trim(), mapping_target(rules, v)))
         .collect();
     let mut kept = Vec::new();
     let mut pruned = Vec::new();
     for (k, v) in pairs {
-        let mut cur = mapping_target(site, v);
+        let mut cur = mapping_target(rules, v);
         let mut ok = avail.contains(cur);
-        if !ok && site == SiteKind::NewApi {
+        if !ok && rules.follows_chains {
             let mut seen: HashSet<&str> = HashSet::default();
             seen.insert(k.trim());
             while let Some(&next) = links.get(cur) {
@@ -209,7 +135,7 @@ pub fn prune_missing_targets<S: AsRef<str>>(
 /// generated value replaces an existing one for the same key (new keys win), every other key is
 /// kept as is. On DoneHub an existing `+target` equal to the generated target keeps its `+`.
 pub fn merge_mapping(
-    site: SiteKind,
+    rules: MappingRules,
     existing: &[(String, String)],
     generated: &[(String, String)],
 ) -> Vec<(String, String)> {
@@ -217,7 +143,7 @@ pub fn merge_mapping(
     for (k, v) in generated {
         match out.iter_mut().find(|(ok, _)| ok == k) {
             Some(slot) => {
-                if mapping_target(site, &slot.1) != v.trim() {
+                if mapping_target(rules, &slot.1) != v.trim() {
                     slot.1 = v.clone();
                 }
             }
@@ -370,7 +296,8 @@ pub fn plan_redirect(
             no_mapping_message(site),
         );
     }
-    let actual = actual_models(channel, site);
+    let rules = caps.mapping;
+    let actual = actual_models(channel, rules);
     let MatchResult { mapping, outcomes } = matcher.match_models(&actual);
     let (base, replacing_invalid): (Vec<(String, String)>, bool) = match &channel.mapping {
         Mapping::Valid { pairs } => (pairs.clone(), false),
@@ -399,13 +326,13 @@ pub fn plan_redirect(
             (Vec::new(), true)
         }
     };
-    let prune = opts.prune_missing_targets || targets_must_be_listed(site);
+    let prune = opts.prune_missing_targets || rules.targets_must_be_listed;
     let (kept, pruned) = if prune && !replacing_invalid {
-        prune_missing_targets(site, &base, &actual)
+        prune_missing_targets(rules, &base, &actual)
     } else {
         (base.clone(), Vec::new())
     };
-    let merged = merge_mapping(site, &kept, &mapping);
+    let merged = merge_mapping(rules, &kept, &mapping);
     let new_models = if caps.aliases_must_be_listed {
         with_names(&channel.models, mapping.iter().map(|(k, _)| k.as_str()))
     } else {
@@ -451,19 +378,9 @@ pub fn plan_prune(channel: &Channel, caps: &Capabilities, site: SiteKind) -> Cha
         p.status = PlanStatus::Unchanged;
         return p;
     };
-    let (kept, pruned) = prune_missing_targets(site, pairs, &actual_models(channel, site));
+    let rules = caps.mapping;
+    let (kept, pruned) = prune_missing_targets(rules, pairs, &actual_models(channel, rules));
     finish(channel, pairs, kept, None, pruned, Vec::new(), false)
-}
-
-/// What bulk clear removes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClearScope {
-    /// Only entries msync would generate: the key is a standard/alias name and the value
-    /// satisfies its rule (so hand-written entries survive). Works even when the target vanished.
-    Generated,
-    /// Every entry.
-    All,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -531,25 +448,26 @@ pub fn plan_clear(
             };
         }
     };
-    let owned = |k: &str, v: &str| matcher.owns_pair(k, mapping_target(site, v));
+    let rules = caps.mapping;
+    let owned = |k: &str, v: &str| matcher.owns_pair(k, mapping_target(rules, v));
     let (removed, kept): (Pairs, Pairs) =
         pairs.iter().cloned().partition(|(k, v)| match opts.scope {
             ClearScope::All => true,
             ClearScope::Generated => owned(k, v),
         });
-    let (kept, stale) = if targets_must_be_listed(site) {
-        prune_missing_targets(site, &kept, &actual_models(channel, site))
+    let (kept, stale) = if rules.targets_must_be_listed {
+        prune_missing_targets(rules, &kept, &actual_models(channel, rules))
     } else {
         (kept, Vec::new())
     };
     let new_models = if opts.remove_added_names && caps.aliases_must_be_listed {
         let still_used: HashSet<&str> = kept
             .iter()
-            .flat_map(|(k, v)| [k.trim(), mapping_target(site, v)])
+            .flat_map(|(k, v)| [k.trim(), mapping_target(rules, v)])
             .collect();
         let drop: HashSet<&str> = removed
             .iter()
-            .filter(|(k, v)| owned(k, v) && k.trim() != mapping_target(site, v))
+            .filter(|(k, v)| owned(k, v) && k.trim() != mapping_target(rules, v))
             .map(|(k, _)| k.trim())
             .filter(|k| !still_used.contains(k))
             .collect();

@@ -1,4 +1,4 @@
-//! Model redirect (SPEC §4): "standard model → actual model" mappings per channel, under a strict
+//! Model redirect (`docs/redirect.md`): "standard model → actual model" mappings per channel, under a strict
 //! version guard, merged into the channel's mapping without destroying what the admin wrote.
 //!
 //! * [`normalize`] — core identity, date suffixes, token keys (pure functions of one name);
@@ -11,10 +11,9 @@
 //! The rules, with examples, are in `docs/redirect.md`.
 
 pub mod apply;
-mod fxhash;
 pub mod matcher;
 pub mod normalize;
-pub mod presets;
+pub use msync_types::redirect::presets;
 
 #[cfg(test)]
 mod tests;
@@ -28,27 +27,7 @@ pub use matcher::{Alias, MatchOptions, MatchResult, MatchRule, Matcher, Outcome,
 pub use normalize::{core_identity, normalize, DateStamp, ParsedName, TokenKey};
 pub use presets::{preset_infos, Preset, PresetInfo, PRESETS};
 
-use serde::{Deserialize, Serialize};
-
-/// Redirect settings (SPEC §4), stored per site.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RedirectSettings {
-    #[serde(default)]
-    pub enabled: bool,
-    /// Preset ids ([`PRESETS`]) whose models are standard models.
-    #[serde(default = "default_presets")]
-    pub presets: Vec<String>,
-    /// The admin's own standard names, after the presets' ones.
-    #[serde(default)]
-    pub standard_models: Vec<String>,
-    #[serde(default)]
-    pub aliases: Vec<Alias>,
-    #[serde(default)]
-    pub matching: MatchOptions,
-    /// Prune entries whose targets vanished when redirect runs after a sync.
-    #[serde(default)]
-    pub prune_missing_targets: bool,
-}
+pub use msync_types::redirect::RedirectSettings;
 
 /// Model names with a comma cannot be stored by the comma-joined gateways (and a mapping
 /// target or alias is listed among the channel's models).
@@ -59,38 +38,24 @@ fn comma_text(name: &str) -> String {
     )
 }
 
-fn default_presets() -> Vec<String> {
-    PRESETS.iter().map(|p| p.id.to_string()).collect()
-}
-
-impl Default for RedirectSettings {
-    fn default() -> Self {
-        RedirectSettings {
-            enabled: false,
-            presets: default_presets(),
-            standard_models: Vec::new(),
-            aliases: Vec::new(),
-            matching: MatchOptions::default(),
-            prune_missing_targets: false,
-        }
-    }
-}
-
-impl RedirectSettings {
-    /// The effective standard list: selected presets, then the admin's names.
-    pub fn standard_list(&self) -> Vec<String> {
-        presets::standard_list(&self.presets, &self.standard_models).0
-    }
-
+/// What the engine checks and builds from [`RedirectSettings`].
+pub trait RedirectCheck {
     /// Problems to show at save time (never silently ignored): unknown preset ids, aliases with
     /// an empty name or pattern, standard names with no model name.
-    pub fn validate(&self) -> Vec<String> {
+    fn validate(&self) -> Vec<String>;
+    /// [`Self::validate`] with each problem's field path, relative to these settings
+    /// (`presets[2]`, `aliases[0].pattern`, `standard_models[1]`).
+    fn issues(&self) -> Vec<(String, String)>;
+    /// The matcher for these settings.
+    fn matcher(&self) -> Matcher;
+}
+
+impl RedirectCheck for RedirectSettings {
+    fn validate(&self) -> Vec<String> {
         self.issues().into_iter().map(|(_, m)| m).collect()
     }
 
-    /// [`Self::validate`] with each problem's field path, relative to these settings
-    /// (`presets[2]`, `aliases[0].pattern`, `standard_models[1]`).
-    pub fn issues(&self) -> Vec<(String, String)> {
+    fn issues(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for (i, id) in self.presets.iter().enumerate() {
             if presets::preset(id.trim()).is_none() {
@@ -125,8 +90,7 @@ impl RedirectSettings {
         out
     }
 
-    /// The matcher for these settings.
-    pub fn matcher(&self) -> Matcher {
+    fn matcher(&self) -> Matcher {
         Matcher::new(&self.standard_list(), &self.aliases, self.matching)
     }
 }

@@ -27,48 +27,7 @@ pub fn core_identity(name: &str) -> &str {
     cut.trim()
 }
 
-/// A snapshot date found at the end of a model id. Fields the shape does not carry are `None`
-/// (`-0613` has no year, `-11-2024` and `-2411` have no day).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct DateStamp {
-    pub year: Option<u16>,
-    pub month: u8,
-    pub day: Option<u8>,
-}
-
-impl DateStamp {
-    /// Sort key, newest last. A missing year or day sorts as 0 — an `MMDD` stamp carries no
-    /// year, so between stamps of different shapes the order is a best guess (documented).
-    pub fn sort_key(&self) -> (u16, u8, u8) {
-        (self.year.unwrap_or(0), self.month, self.day.unwrap_or(0))
-    }
-}
-
-impl PartialOrd for DateStamp {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for DateStamp {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.sort_key()
-            .cmp(&other.sort_key())
-            .then_with(|| self.year.cmp(&other.year))
-            .then_with(|| self.day.cmp(&other.day))
-    }
-}
-
-impl fmt::Display for DateStamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.year, self.day) {
-            (Some(y), Some(d)) => write!(f, "{y:04}-{:02}-{d:02}", self.month),
-            (Some(y), None) => write!(f, "{y:04}-{:02}", self.month),
-            (None, Some(d)) => write!(f, "{:02}-{d:02}", self.month),
-            (None, None) => write!(f, "{:02}", self.month),
-        }
-    }
-}
+pub use msync_types::redirect::DateStamp;
 
 fn is_date_sep(b: u8) -> bool {
     b == b'-' || b == b'_'

@@ -604,24 +604,10 @@ fn settings_build_lists_and_validate() {
 // 5. apply: merge, models, invalid, capabilities
 // ---------------------------------------------------------------------------------------------
 
-const NEW_API: Capabilities = Capabilities {
-    model_mapping: true,
-    ratio_sync: true,
-    aliases_must_be_listed: true,
-    model_list: crate::gateway::ModelListFormat::CommaJoined,
-};
-const AXON: Capabilities = Capabilities {
-    model_mapping: true,
-    ratio_sync: false,
-    aliases_must_be_listed: false,
-    model_list: crate::gateway::ModelListFormat::List,
-};
-const OCTOPUS: Capabilities = Capabilities {
-    model_mapping: false,
-    ratio_sync: false,
-    aliases_must_be_listed: false,
-    model_list: crate::gateway::ModelListFormat::CommaJoinedTrimmed,
-};
+const NEW_API: Capabilities = Capabilities::NEW_API;
+const DONE_HUB: Capabilities = Capabilities::DONE_HUB;
+const AXON: Capabilities = Capabilities::AXON_HUB;
+const OCTOPUS: Capabilities = Capabilities::OCTOPUS;
 
 fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
     v.iter()
@@ -849,7 +835,7 @@ fn donehub_plus_is_kept_when_the_target_is_the_same() {
     let p = plan_redirect(
         &m,
         &c,
-        &NEW_API,
+        &DONE_HUB,
         SiteKind::DoneHub,
         &ApplyOptions::default(),
     );
@@ -869,7 +855,7 @@ fn actual_models_leave_out_alias_keys() {
         valid(&[("gpt-4o", "openai/gpt-4o"), ("same", "same"), ("y", "z")]),
     );
     assert_eq!(
-        actual_models(&c, SiteKind::NewApi),
+        actual_models(&c, NEW_API.mapping),
         strs(&["openai/gpt-4o", "same", "x"])
     );
 }
@@ -926,7 +912,11 @@ fn prune_table() {
         (SiteKind::NewApi, &[], &["x"], &[]),
     ];
     for (site, mapping, avail, want) in rows {
-        let (kept, pruned) = prune_missing_targets(*site, &pairs(mapping), &strs(avail));
+        let (kept, pruned) = prune_missing_targets(
+            crate::gateway::capabilities(*site).mapping,
+            &pairs(mapping),
+            &strs(avail),
+        );
         let keys: Vec<&str> = kept.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, *want, "{site:?} {mapping:?} {avail:?}");
         assert_eq!(kept.len() + pruned.len(), mapping.len());
@@ -1075,7 +1065,7 @@ fn clear_on_donehub_sees_through_plus() {
         remove_added_names: true,
         confirm_overwrite_invalid: false,
     };
-    let p = plan_clear(&m, &c, &NEW_API, SiteKind::DoneHub, &opts);
+    let p = plan_clear(&m, &c, &DONE_HUB, SiteKind::DoneHub, &opts);
     assert_eq!(p.update.mapping, Some(vec![]));
     assert_eq!(p.update.models, Some(strs(&["openai/gpt-4o"])));
 }

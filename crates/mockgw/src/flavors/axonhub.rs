@@ -1,4 +1,4 @@
-//! AxonHub (looplj/axonhub @ d0290b63; `--legacy` = v0.1.1) — `gateway-apis.md` §5.
+//! AxonHub (looplj/axonhub @ d0290b63; `--legacy` = v0.1.1) — `docs/admin-apis.md` §5.
 //!
 //! REST sign-in (`POST /admin/auth/signin`) gives a JWT; the admin API is GraphQL at
 //! `POST /admin/graphql` with `Authorization: Bearer <JWT>` (§5.1). There is no GraphQL parser:

@@ -1,4 +1,4 @@
-//! DoneHub (deanxv/done-hub @ 42841b35) — `gateway-apis.md` §3.
+//! DoneHub (deanxv/done-hub @ 42841b35) — `docs/admin-apis.md` §3.
 //!
 //! The hazards reproduced here: the list folds tagged channels into one representative row
 //! (§3.2), `GET /api/channel/:id` and the tag list carry the plaintext key, and **a PUT with a
@@ -257,16 +257,19 @@ impl DoneHub {
         if let Some(g) = req.param("group").filter(|v| !v.is_empty()) {
             chans.retain(|c| s(c, "group").contains(g));
         }
-        // tag='' OR id IN (MIN(id) per tag); filter_tag 1 = untagged only, 2 = representatives.
+        // `tag = '' OR id IN (tagDB)`, tagDB = `Select("Max(id) as id").Where("tag != ''")
+        // .Group("tag")` under the same filters: a tag's representative is its member with the
+        // highest id among those the filters keep (deanxv/done-hub `model/channel.go`
+        // `GetChannelsList`); filter_tag 1 = untagged only, 2 = representatives only.
+        let filtered = chans.clone();
         let is_rep = |c: &Map<String, Value>| {
             let tag = s(c, "tag");
             !tag.is_empty()
-                && st
-                    .channels
-                    .values()
+                && filtered
+                    .iter()
                     .filter(|o| s(o, "tag") == tag)
                     .map(|o| i(o, "id"))
-                    .min()
+                    .max()
                     == Some(i(c, "id"))
         };
         match req.param("filter_tag") {

@@ -1,5 +1,5 @@
 //! One module per gateway. Each turns seed data into its own JSON shape, routes requests to
-//! logical operations ([`Op`]) and answers them exactly as `gateway-apis.md` describes.
+//! logical operations ([`Op`]) and answers them exactly as `docs/admin-apis.md` describes.
 //!
 //! New API ratio sync lives in `crate::ratio` (routed from `new_api.rs`); other flavours' price
 //! endpoints would belong in their modules (a `ratio` part

@@ -1,4 +1,4 @@
-//! New API (QuantumNous/new-api) — `gateway-apis.md` §1. Also the engine for Veloera (§2), which
+//! New API (QuantumNous/new-api) — `docs/admin-apis.md` §1. Also the engine for Veloera (§2), which
 //! differs only in the points [`Dialect`] names (see `veloera.rs`).
 //!
 //! Generations: *current* (≥2025-06-12: `{items,total,page,page_size}` list with 1-based `p`

@@ -1,4 +1,4 @@
-//! Octopus (bestruirui/octopus v0.11.0; `--legacy` = v0.9.28) — `gateway-apis.md` §4.
+//! Octopus (bestruirui/octopus v0.11.0; `--legacy` = v0.9.28) — `docs/admin-apis.md` §4.
 //!
 //! Envelope `{code,message,data}` with the HTTP status repeated in `code` (§4). POST/PUT under
 //! `/api/v1/*` need a JSON `Content-Type` (415 otherwise). v0.10+ authenticates with the `auth`

@@ -1,4 +1,4 @@
-//! Veloera (Veloera/Veloera @ 8117f302) — `gateway-apis.md` §2.
+//! Veloera (Veloera/Veloera @ 8117f302) — `docs/admin-apis.md` §2.
 //!
 //! A New API fork from before 2025-06-12, so it runs on the New API engine with the legacy
 //! formats and these differences:

@@ -1,4 +1,4 @@
-//! Model redirect (SPEC §4) and New API ratio sync (SPEC §5) commands. Previews answer directly;
+//! Model redirect (`docs/redirect.md`) and New API ratio sync (`docs/ratios.md`) commands. Previews answer directly;
 //! applying a redirect is a background run like a sync (snapshots, progress, revert); a ratio
 //! apply answers with its outcome (it writes a few option keys, not channels).
 

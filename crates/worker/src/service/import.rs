@@ -10,7 +10,7 @@ use super::{sites, storage, Env};
 use msync_core::import::all_api_hub::{self as aah, SiteAction};
 use msync_core::model::{Site, SiteId};
 use msync_core::protocol::{Reply, SiteInput};
-use msync_core::settings::{SettingsIssue, SyncSettings};
+use msync_core::settings::{SettingsCheck, SettingsIssue, SyncSettings};
 use msync_core::Error;
 use std::rc::Rc;
 

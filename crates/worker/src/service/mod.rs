@@ -23,7 +23,7 @@ use msync_core::http::Transport;
 use msync_core::model::{Site, SiteId};
 use msync_core::protocol::{Command, Event, Reply};
 use msync_core::ratio::RatioSync;
-use msync_core::settings::SyncSettings;
+use msync_core::settings::{SettingsCheck, SiteDefaults, SyncSettings};
 use msync_core::store::KvStore;
 use msync_core::{Error, ErrorClass};
 use std::cell::RefCell;
@@ -346,7 +346,10 @@ impl Env {
             Command::ExportSettings { include_secrets } => {
                 self.export_settings(include_secrets).await?
             }
-            Command::ImportSettings { content } => self.import_settings(&content).await?,
+            Command::ImportSettings {
+                content,
+                confirm_auto_sync,
+            } => self.import_settings(&content, confirm_auto_sync).await?,
             Command::PreviewAllApiHub { content } => self.preview_all_api_hub(&content).await?,
             Command::ImportAllApiHub { content, update } => {
                 self.import_all_api_hub(&content, &update).await?

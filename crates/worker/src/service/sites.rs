@@ -2,8 +2,9 @@
 //! host-permission pattern, and the secret-free summary pages see.
 
 use super::storage::normalize_base_url;
-use msync_core::base_url::BaseUrl;
-use msync_core::model::{Credentials, Site, SiteId, SiteKind};
+use msync_core::base_url::{is_insecure, BaseUrl};
+use msync_core::gateway::{capabilities, CredentialField, CredentialKind};
+use msync_core::model::{Site, SiteId};
 use msync_core::protocol::{SiteInput, SiteSummary};
 use msync_core::settings::SettingsIssue;
 
@@ -61,22 +62,13 @@ pub fn parse_base_url(raw: &str) -> Result<url::Url, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Plain http to a host that is neither loopback nor private LAN.
-pub fn is_insecure(base_url: &str) -> bool {
-    msync_core::base_url::is_insecure(base_url)
-}
-
 /// The `origins` pattern of the host permission the site needs (`https://host/*`: every port of
 /// the host in Chrome and Firefox; Firefox does not match requests against a pattern with a
 /// port). The options page requests the same pattern (`crates/ui/src/api.rs` `host_pattern_of`).
 pub fn origin_pattern(base_url: &str) -> Result<String, String> {
-    let u = parse_base_url(base_url)?;
-    let host = match u.host() {
-        Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
-        Some(h) => h.to_string(),
-        None => return Err("the address has no host".into()),
-    };
-    Ok(format!("{}://{}/*", u.scheme(), host))
+    BaseUrl::parse(&normalize_base_url(base_url))
+        .map(|u| u.host_pattern())
+        .map_err(|e| e.to_string())
 }
 
 /// The origin for messages (`https://host:port`).
@@ -100,16 +92,20 @@ pub fn summary(site: &Site) -> SiteSummary {
     }
 }
 
-/// Which credential fields a site type needs.
-fn required(kind: SiteKind) -> (&'static [&'static str], &'static str) {
-    match kind {
-        SiteKind::NewApi | SiteKind::Veloera => {
-            (&["token", "user_id"], "an access token and the user id")
-        }
-        SiteKind::DoneHub => (&["token"], "an access token"),
-        SiteKind::Octopus => (&["username", "password"], "a username and password"),
-        SiteKind::AxonHub => (&["username", "password"], "an email and password"),
-    }
+/// What a site type needs, in words ("an access token and the user id").
+fn needs_text(need: CredentialKind) -> String {
+    let words: Vec<&str> = need
+        .fields()
+        .iter()
+        .map(|f| match f {
+            CredentialField::Token => "an access token",
+            CredentialField::UserId => "the user id",
+            CredentialField::Username => "a username",
+            CredentialField::Email => "an email",
+            CredentialField::Password => "password",
+        })
+        .collect();
+    words.join(" and ")
 }
 
 /// Validate `input` against the stored site (`existing`, when editing) and build the record to
@@ -178,24 +174,20 @@ pub fn build_site(
             ));
         }
     }
-    let (fields, what) = required(input.kind);
-    let missing: Vec<&str> = fields
-        .iter()
-        .copied()
-        .filter(|f| match *f {
-            "token" => creds.token.is_empty(),
-            "password" => creds.password.is_empty(),
-            "user_id" => creds.user_id.is_none(),
-            "username" => creds.username.is_none(),
-            _ => false,
-        })
-        .collect();
+    let need = capabilities(input.kind).credentials;
     let changed_secret_issue = issues.iter().any(|i| i.field == "credentials");
     if !changed_secret_issue {
-        for f in &missing {
+        for f in need.missing(&creds) {
+            // The form keeps an email in the username field.
+            let field = match f {
+                CredentialField::Token => "token",
+                CredentialField::UserId => "user_id",
+                CredentialField::Username | CredentialField::Email => "username",
+                CredentialField::Password => "password",
+            };
             issues.push(issue(
-                &format!("credentials.{f}"),
-                format!("{} needs {what}", input.kind.label()),
+                &format!("credentials.{field}"),
+                format!("{} needs {}", input.kind.label(), needs_text(need)),
             ));
         }
     }
@@ -223,7 +215,7 @@ pub fn build_site(
         name,
         kind: input.kind,
         base_url,
-        credentials: Credentials { ..creds },
+        credentials: need.keep_used(creds),
         allow_insecure: insecure && input.allow_insecure,
     })
 }
@@ -231,31 +223,6 @@ pub fn build_site(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn insecure_means_plain_http_to_a_public_host() {
-        let rows = [
-            ("https://gw.example.com", false),
-            ("http://gw.example.com", true),
-            ("http://gw.example.com:8080/api", true),
-            ("http://127.0.0.1:3000", false),
-            ("http://localhost:3000", false),
-            ("http://10.1.2.3", false),
-            ("http://172.16.0.9", false),
-            ("http://172.32.0.9", true),
-            ("http://192.168.1.10:3000", false),
-            ("http://169.254.1.1", false),
-            ("http://[::1]:3000", false),
-            ("http://[fd00::1]", false),
-            ("http://[2001:db8::1]", true),
-            ("http://nas.local", false),
-            ("http://8.8.8.8", true),
-            ("not a url", false),
-        ];
-        for (url, want) in rows {
-            assert_eq!(is_insecure(url), want, "{url}");
-        }
-    }
 
     #[test]
     fn origin_patterns_drop_port_and_path() {

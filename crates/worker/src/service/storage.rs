@@ -15,7 +15,7 @@
 //! is one function in [`MIGRATIONS`]; a store written by a newer msync is refused, unchanged.
 
 use msync_core::model::{Site, SiteId};
-use msync_core::settings::SyncSettings;
+use msync_core::settings::{SiteDefaults, SyncSettings};
 use msync_core::store::{KvStore, StoreError};
 use msync_core::Error;
 use serde::{Deserialize, Serialize};
@@ -32,7 +32,7 @@ pub fn settings_key(site: &SiteId) -> String {
 
 /// Prefix of everything the engine stores for a site (history, lock, snapshots).
 pub fn history_prefix(site: &SiteId) -> String {
-    format!("sync/{}/", site.0.replace('%', "%25").replace('/', "%2F"))
+    msync_core::history::site_prefix(site)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -761,6 +761,7 @@ fn settings_export_leaves_secrets_out_unless_asked_and_import_refuses_bad_files_
     ] {
         let r = w.cmd(Command::ImportSettings {
             content: file.into(),
+            confirm_auto_sync: false,
         });
         let (class, msg) = error_of(&r);
         assert_eq!(class, "validation");
@@ -772,6 +773,7 @@ fn settings_export_leaves_secrets_out_unless_asked_and_import_refuses_bad_files_
     }
     let r = w.cmd(Command::ImportSettings {
         content: broken_setting,
+        confirm_auto_sync: false,
     });
     let Reply::Invalid { issues } = r else {
         panic!("{r:?}")
@@ -785,13 +787,127 @@ fn settings_export_leaves_secrets_out_unless_asked_and_import_refuses_bad_files_
 
     // A file without secrets over the same site keeps the stored token; settings are replaced.
     let renamed = content.replace("\"interval_minutes\": 90", "\"interval_minutes\": 180");
-    let r = w.cmd(Command::ImportSettings { content: renamed });
+    let r = w.cmd(Command::ImportSettings {
+        content: renamed,
+        confirm_auto_sync: false,
+    });
     assert!(matches!(r, Reply::Sites { .. }), "{r:?}");
     assert!(w.store.snapshot()[KEY_SITES].contains(TOKEN));
     assert_eq!(
         w.browser.alarms.borrow()["msync:sync:s"].period_minutes,
         Some(180.0)
     );
+}
+
+/// Issue 20 item 10: an imported settings file gets Save Site's checks (unique names, the
+/// credentials the site type needs) and a size cap; a refused import changes nothing.
+#[test]
+fn settings_import_checks_sites_like_save_site_and_caps_the_size() {
+    let mut w = World::new();
+    let site = w.add_site("s");
+    let Reply::Export { content, .. } = w.cmd(Command::ExportSettings {
+        include_secrets: false,
+    }) else {
+        panic!()
+    };
+    let before = w.store.snapshot();
+    let mut file: serde_json::Value = serde_json::from_str(&content).unwrap();
+    let stored_name = file["sites"][0]["site"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A second site under another id with the stored site's name, and no token.
+    let mut other = file["sites"][0].clone();
+    other["site"]["id"] = "other".into();
+    other["site"]["base_url"] = "http://127.0.0.1:4000".into();
+    file["sites"].as_array_mut().unwrap().push(other);
+    let r = w.cmd(Command::ImportSettings {
+        content: file.to_string(),
+        confirm_auto_sync: false,
+    });
+    let Reply::Invalid { issues } = r else {
+        panic!("{r:?}")
+    };
+    let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
+    assert!(fields.contains(&"sites[1].site.name"), "{issues:?}");
+    assert!(
+        fields.contains(&"sites[1].site.credentials.token"),
+        "{issues:?}"
+    );
+    assert!(
+        issues.iter().any(|i| i.message.contains(&stored_name)),
+        "{issues:?}"
+    );
+    // The stored site itself, without secrets, still imports (it keeps its token).
+    assert_eq!(w.store.snapshot(), before, "nothing changed");
+    let r = w.cmd(Command::ImportSettings {
+        content: content.clone(),
+        confirm_auto_sync: false,
+    });
+    assert!(matches!(r, Reply::Sites { .. }), "{r:?}");
+    let _ = site;
+
+    // Larger than the cap: refused before parsing.
+    let padded = format!(
+        "{}{}",
+        content,
+        " ".repeat(super::transfer::MAX_FILE_BYTES as usize)
+    );
+    let r = w.cmd(Command::ImportSettings {
+        content: padded,
+        confirm_auto_sync: false,
+    });
+    let (class, msg) = error_of(&r);
+    assert_eq!(class, "validation");
+    assert!(
+        msg.contains("MiB") && msg.contains("nothing was imported"),
+        "{msg}"
+    );
+}
+
+/// Issue 20 item 10: a file that turns auto-sync on under settings that remove models
+/// unattended is not imported until the user confirms it.
+#[test]
+fn settings_import_asks_before_turning_on_destructive_auto_sync() {
+    let mut w = World::new();
+    w.add_site("s");
+    let Reply::Export { content, .. } = w.cmd(Command::ExportSettings {
+        include_secrets: false,
+    }) else {
+        panic!()
+    };
+    let mut file: serde_json::Value = serde_json::from_str(&content).unwrap();
+    file["sites"][0]["settings"]["auto_sync"]["enabled"] = true.into();
+    file["sites"][0]["settings"]["allow_empty"] = true.into();
+    let before = w.store.snapshot();
+    let r = w.cmd(Command::ImportSettings {
+        content: file.to_string(),
+        confirm_auto_sync: false,
+    });
+    let Reply::ImportNeedsConfirmation { sites } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(sites.len(), 1);
+    assert_eq!(
+        sites[0].settings,
+        [msync_core::settings::DestructiveSetting::AllowEmpty]
+    );
+    assert_eq!(
+        w.store.snapshot(),
+        before,
+        "nothing saved before confirming"
+    );
+    let r = w.cmd(Command::ImportSettings {
+        content: file.to_string(),
+        confirm_auto_sync: true,
+    });
+    assert!(matches!(r, Reply::Sites { .. }), "{r:?}");
+    // Auto-sync already on: importing it again asks nothing.
+    let r = w.cmd(Command::ImportSettings {
+        content: file.to_string(),
+        confirm_auto_sync: false,
+    });
+    assert!(matches!(r, Reply::Sites { .. }), "{r:?}");
 }
 
 // ----- runs -------------------------------------------------------------------------------

@@ -8,14 +8,18 @@
 
 use super::{sites, storage, Env};
 use msync_core::model::{Credentials, Secret, Site};
-use msync_core::protocol::Reply;
-use msync_core::settings::{SettingsIssue, SyncSettings};
+use msync_core::protocol::{AutoSyncTurnedOn, Reply, SiteInput};
+use msync_core::settings::{SettingsCheck, SettingsIssue, SyncSettings};
 use msync_core::Error;
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 
 pub const FILE_FORMAT: &str = "msync-settings";
 pub const FILE_VERSION: u32 = 1;
+/// The largest settings file read: the cap every imported file has (the options page checks
+/// the file's size before reading it). An export of hundreds of sites with per-channel rules is
+/// well under 1 MiB.
+pub const MAX_FILE_BYTES: u64 = msync_core::import::all_api_hub::MAX_FILE_BYTES;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SettingsFile {
@@ -46,6 +50,9 @@ fn without_secrets(mut site: Site) -> Site {
 
 /// Parse and check a settings file; every problem at once.
 pub fn parse_file(content: &str) -> Result<SettingsFile, Error> {
+    if content.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(content.len() as u64));
+    }
     let value: serde_json::Value = serde_json::from_str(content).map_err(|e| {
         Error::validation(format!(
             "this is not a JSON file ({e}); nothing was imported"
@@ -69,6 +76,16 @@ pub fn parse_file(content: &str) -> Result<SettingsFile, Error> {
     }
     serde_json::from_value(value)
         .map_err(|e| Error::validation(format!("the file is damaged ({e}); nothing was imported")))
+}
+
+/// Why a file was not read.
+pub fn too_large(bytes: u64) -> Error {
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    Error::validation(format!(
+        "the file is {:.1} MiB, larger than the {:.0} MiB an msync settings file can be; nothing was imported",
+        mib(bytes),
+        mib(MAX_FILE_BYTES)
+    ))
 }
 
 fn check_entries(file: &SettingsFile) -> Vec<SettingsIssue> {
@@ -111,6 +128,46 @@ fn check_entries(file: &SettingsFile) -> Vec<SettingsIssue> {
     issues
 }
 
+/// Every entry's site as Save Site would store it, or the problems (fields `sites[i].site.…`).
+fn build_entries(file: &SettingsFile, stored: &[Site]) -> (Vec<Site>, Vec<SettingsIssue>) {
+    let mut built = Vec::new();
+    let mut issues = Vec::new();
+    for (i, entry) in file.sites.iter().enumerate() {
+        let id = &entry.site.id;
+        let existing = stored.iter().find(|s| &s.id == id);
+        // Everyone the name must differ from: stored sites the file does not replace, and the
+        // file's other sites.
+        let others: Vec<Site> = stored
+            .iter()
+            .filter(|s| &s.id != id && !file.sites.iter().any(|e| e.site.id == s.id))
+            .cloned()
+            .chain(
+                file.sites
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, e)| e.site.clone()),
+            )
+            .collect();
+        let input = SiteInput {
+            id: Some(id.clone()),
+            name: entry.site.name.clone(),
+            kind: entry.site.kind,
+            base_url: entry.site.base_url.clone(),
+            credentials: entry.site.credentials.clone(),
+            allow_insecure: entry.site.allow_insecure,
+        };
+        match sites::build_site(input, existing, &others) {
+            Ok(site) => built.push(site),
+            Err(list) => issues.extend(list.into_iter().map(|s| SettingsIssue {
+                field: format!("sites[{i}].site.{}", s.field),
+                message: s.message,
+            })),
+        }
+    }
+    (built, issues)
+}
+
 impl Env {
     pub async fn export_settings(&self, include_secrets: bool) -> Result<Reply, Error> {
         let mut entries = Vec::new();
@@ -143,11 +200,38 @@ impl Env {
         })
     }
 
-    pub async fn import_settings(self: &Rc<Self>, content: &str) -> Result<Reply, Error> {
+    pub async fn import_settings(
+        self: &Rc<Self>,
+        content: &str,
+        confirm_auto_sync: bool,
+    ) -> Result<Reply, Error> {
         let file = parse_file(content)?;
         let issues = check_entries(&file);
         if !issues.is_empty() {
             return Ok(Reply::Invalid { issues });
+        }
+        if !confirm_auto_sync {
+            // Auto-sync that the file turns on (off or absent here) under settings that remove
+            // models unattended: the user confirms it first.
+            let mut turned_on = Vec::new();
+            for e in &file.sites {
+                let settings = e.settings.destructive();
+                if !e.settings.auto_sync.enabled || settings.is_empty() {
+                    continue;
+                }
+                // A site not stored yet has the defaults: auto-sync off.
+                let on_now = self.settings(&e.site.id).await?.auto_sync.enabled;
+                if !on_now {
+                    turned_on.push(AutoSyncTurnedOn {
+                        site: e.site.name.trim().to_string(),
+                        interval_minutes: e.settings.auto_sync.interval_minutes,
+                        settings,
+                    });
+                }
+            }
+            if !turned_on.is_empty() {
+                return Ok(Reply::ImportNeedsConfirmation { sites: turned_on });
+            }
         }
         if let Some(e) = file.sites.iter().find(|e| self.is_active(&e.site.id)) {
             return Err(Error::validation(format!(
@@ -155,25 +239,17 @@ impl Env {
                 e.site.name
             )));
         }
+        // Each site goes through Save Site's checks: a unique name, the credentials its type
+        // needs (an entry without secrets keeps the stored ones only for the same address and
+        // type), plain http only with consent.
         let mut all = self.sites().await?;
-        for entry in &file.sites {
-            let mut site = entry.site.clone();
-            site.base_url = storage::normalize_base_url(&site.base_url);
-            site.name = site.name.trim().to_string();
+        let (built, issues) = build_entries(&file, &all);
+        if !issues.is_empty() {
+            return Ok(Reply::Invalid { issues });
+        }
+        for site in built {
             match all.iter_mut().find(|s| s.id == site.id) {
-                Some(old) => {
-                    if old.kind == site.kind
-                        && sites::origin(&old.base_url) == sites::origin(&site.base_url)
-                    {
-                        if site.credentials.token.is_empty() {
-                            site.credentials.token = old.credentials.token.clone();
-                        }
-                        if site.credentials.password.is_empty() {
-                            site.credentials.password = old.credentials.password.clone();
-                        }
-                    }
-                    *old = site;
-                }
+                Some(old) => *old = site,
                 None => all.push(site),
             }
         }

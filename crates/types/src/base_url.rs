@@ -91,6 +91,19 @@ impl BaseUrl {
     pub fn origin(&self) -> String {
         self.0.origin().ascii_serialization()
     }
+
+    /// The host permission pattern the site needs: `scheme://host/*`, every port of the host.
+    /// Not `scheme://host:port/*`: Firefox grants and lists such a pattern but does not match
+    /// requests against it (`ARCHITECTURE.md`, "Firefox"). The options page requests it and the
+    /// worker checks it.
+    pub fn host_pattern(&self) -> String {
+        let host = match self.0.host() {
+            Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
+            Some(h) => h.to_string(),
+            None => String::new(),
+        };
+        format!("{}://{}/*", self.0.scheme(), host)
+    }
 }
 
 /// Whether `raw` parses and is plain http to a non-local host (an unparseable address is not
@@ -153,12 +166,16 @@ mod tests {
             ("http://[fe80::1]", false),
             ("http://[::ffff:127.0.0.1]", false),
             ("http://[::ffff:8.8.8.8]", true),
+            ("http://8.8.8.8", true),
+            ("http://172.32.0.9", true),
+            ("http://gw.example.com:8080/api", true),
             ("http://nas.local", false),
             ("http://gw.lan", false),
             ("http://gw.internal", false),
             ("http://gw.home.arpa", false),
             ("http://user:pw@gw.example.com", false), // refused for its own reason
             ("ftp://gw.example.com", false),
+            ("not a url", false),
             ("", false),
         ];
         for (url, want) in rows {
@@ -188,5 +205,21 @@ mod tests {
         let b = BaseUrl::parse(" https://gw.example.com:8443/prefix/ ").unwrap();
         assert_eq!(b.origin(), "https://gw.example.com:8443");
         assert_eq!(b.url().path(), "/prefix");
+    }
+
+    #[test]
+    fn host_patterns_drop_port_and_path() {
+        let rows = [
+            (
+                "https://gw.example.com:8443/api/",
+                "https://gw.example.com/*",
+            ),
+            ("http://127.0.0.1:3000", "http://127.0.0.1/*"),
+            ("http://[::1]:3000", "http://[::1]/*"),
+            ("HTTP://GW.Example.COM", "http://gw.example.com/*"),
+        ];
+        for (url, want) in rows {
+            assert_eq!(BaseUrl::parse(url).unwrap().host_pattern(), want, "{url}");
+        }
     }
 }

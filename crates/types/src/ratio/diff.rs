@@ -1,4 +1,4 @@
-//! The difference table from `POST /api/ratio_sync/fetch` (§1.6) and its filters.
+//! The difference table from `POST /api/ratio_sync/fetch` (`docs/admin-apis.md` §1.6) and its filters.
 
 use super::types::{RatioField, RatioValue};
 use crate::error::{Error, Result};
@@ -30,6 +30,19 @@ pub struct DiffRow {
     /// By upstream column name; `false` marks New API's default 37.5/1 for unpriced models.
     #[serde(default)]
     pub confidence: BTreeMap<String, bool>,
+    /// The completion ratio the server enforces for this built-in model whatever the option
+    /// says (`CompletionRatioMeta` `locked`): the row is shown, never offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked: Option<f64>,
+}
+
+/// A completion ratio New API enforces for a built-in model and ignores the option for
+/// (QuantumNous/new-api `setting/ratio_setting/model_ratio.go`): not written, shown as locked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockedRatio {
+    pub model: String,
+    /// The ratio the server uses.
+    pub enforced: f64,
 }
 
 impl DiffRow {
@@ -93,6 +106,16 @@ impl RatioDiff {
 
     pub fn failed(&self) -> impl Iterator<Item = &UpstreamTest> {
         self.tests.iter().filter(|t| !t.ok)
+    }
+
+    /// Mark the completion-ratio rows of models the server reports as locked
+    /// ([`super::OptionMaps::locked_completion`]).
+    pub fn mark_locked(&mut self, locked: &BTreeMap<String, f64>) {
+        for row in &mut self.rows {
+            if row.field == RatioField::CompletionRatio {
+                row.locked = locked.get(&row.model).copied();
+            }
+        }
     }
 
     /// The rows a filter keeps (columns and tests unchanged).
@@ -275,6 +298,7 @@ pub fn parse_fetch_data(data: &Value) -> Result<RatioDiff> {
                 current,
                 cells,
                 confidence,
+                locked: None,
             });
         }
     }

@@ -107,7 +107,7 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Credentials, by what the site type needs (SPEC §2).
+/// Credentials, by what the site type needs (`docs/admin-apis.md`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
     /// New API / Veloera / DoneHub access token.
@@ -370,17 +370,6 @@ pub enum ModelPattern {
 }
 
 impl ModelPattern {
-    /// Whether `name` matches; `None` when the expression cannot be evaluated here (a syntax
-    /// the gateway's regex engine has and ours lacks, such as look-arounds).
-    pub fn matches(&self, name: &str) -> Option<bool> {
-        match self {
-            ModelPattern::Exact(e) => Some(e == name),
-            ModelPattern::Regex(r) => regex_lite::Regex::new(&format!("^(?:{r})$"))
-                .ok()
-                .map(|re| re.is_match(name)),
-        }
-    }
-
     pub fn text(&self) -> &str {
         match self {
             ModelPattern::Exact(s) | ModelPattern::Regex(s) => s,

@@ -1,4 +1,5 @@
-//! Ratio vocabulary: fields, values, sources and upstreams (`gateway-apis.md` §1.6–1.7, §6).
+//! Ratio vocabulary: fields, values, sources and upstreams (`docs/ratios.md`; the server side in
+//! `docs/admin-apis.md` §1.6–1.7).
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};

@@ -1,9 +1,8 @@
-//! What a run leaves behind (SPEC §3.4): per-channel [`ItemResult`]s and a [`RunHead`] per run.
+//! What a run leaves behind (`docs/sync.md` §4): per-channel [`ItemResult`]s and a [`RunHead`] per run.
 
-use crate::engine::redirect::RedirectOp;
 use crate::error::{Error, ErrorClass};
 use crate::model::{ChannelId, Mapping, SiteId};
-use crate::redirect::MappingChange;
+use crate::redirect::{MappingChange, RedirectOp};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -308,7 +307,7 @@ pub enum RunMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunState {
-    /// In progress, or interrupted (then [`crate::engine::Engine::resume`] continues it).
+    /// In progress, or interrupted (then `Engine::resume` in msync-core continues it).
     Running,
     Finished,
     /// The run could not start or went wrong as a whole (e.g. listing channels failed).

@@ -8,9 +8,6 @@
 //! Adding a feature adds variants; existing variants keep their shape (pages and worker ship
 //! together, but a page left open across an update must still get a readable error).
 
-use crate::engine::record::{ItemResult, ItemStatus, RunHead, RunId};
-use crate::engine::redirect::RedirectPreview;
-use crate::engine::{Progress, Selection};
 use crate::gateway::{Capabilities, ConnectionReport};
 use crate::import::all_api_hub::{ImportError, ImportPreview};
 use crate::model::{Channel, ChannelId, Credentials, SiteId, SiteKind};
@@ -18,7 +15,9 @@ use crate::ratio::{
     RatioApplyOutcome, RatioChoice, RatioDiff, RatioPreview, RatioRevertOutcome, RatioSnapshotHead,
     RatioSources, RatioUpstream,
 };
-use crate::redirect::{ClearScope, PresetInfo, RedirectSettings};
+use crate::record::{ItemResult, ItemStatus, RunHead, RunId};
+use crate::redirect::{ClearScope, PresetInfo, RedirectPreview, RedirectSettings};
+use crate::run::{Progress, Selection};
 use crate::settings::{SettingsIssue, SyncSettings};
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +40,14 @@ pub struct SiteSummary {
     /// The user consented to that (see [`crate::model::Site::allow_insecure`]).
     #[serde(default)]
     pub allow_insecure: bool,
+}
+
+/// A site whose auto-sync an import would turn on, with what makes those runs destructive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoSyncTurnedOn {
+    pub site: String,
+    pub interval_minutes: u32,
+    pub settings: Vec<crate::settings::DestructiveSetting>,
 }
 
 /// A site being added (`id: None`) or edited. Empty secret fields keep the stored ones.
@@ -174,8 +181,12 @@ pub enum Command {
         include_secrets: bool,
     },
     /// Replace sites/settings from an exported file (malformed or newer files are refused).
+    /// A file that would turn auto-sync on under destructive settings is answered with
+    /// [`Reply::ImportNeedsConfirmation`] (nothing saved) unless `confirm_auto_sync`.
     ImportSettings {
         content: String,
+        #[serde(default)]
+        confirm_auto_sync: bool,
     },
     /// Read an All API Hub export (docs/import-all-api-hub.md) and say what importing it would
     /// create or change; nothing is saved. Reply: [`Reply::AllApiHubPreview`] or
@@ -191,7 +202,7 @@ pub enum Command {
         update: Vec<SiteId>,
     },
 
-    // ----- model redirect (SPEC §4; the options page's Redirect screen) --------------------
+    // ----- model redirect (`docs/redirect.md`; the options page's Redirect screen) --------------------
     // Redirect settings live in `SyncSettings::redirect` (GetSettings / SaveSettings).
     /// The built-in standard model presets by vendor. Reply: [`Reply::Presets`].
     ListPresets,
@@ -368,6 +379,11 @@ pub enum Reply {
         preview: ImportPreview,
     },
     /// The file cannot be imported at all; nothing was saved.
+    /// The import would turn auto-sync on for these sites with settings that remove models
+    /// unattended; nothing was saved. Send it again with `confirm_auto_sync` to import.
+    ImportNeedsConfirmation {
+        sites: Vec<AutoSyncTurnedOn>,
+    },
     ImportRefused {
         error: ImportError,
     },

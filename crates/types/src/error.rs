@@ -1,6 +1,6 @@
 //! One error type with a class that the retry policy and the UI read.
 //!
-//! Messages are redacted where errors are built (see [`crate::redact`]); nothing
+//! Messages are redacted where errors are built (see `msync_core::redact`); nothing
 //! downstream needs to scrub them again.
 
 use serde::{Deserialize, Serialize};

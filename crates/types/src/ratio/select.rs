@@ -1,6 +1,6 @@
 //! What the admin picked, as a value, and its resolution into explicit choices.
 
-use super::diff::{DiffFilter, RatioDiff};
+use super::diff::{DiffFilter, LockedRatio, RatioDiff};
 use super::types::{RatioField, RatioValue};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -59,6 +59,9 @@ pub struct RatioSelection {
 pub struct Resolved {
     pub choices: Vec<RatioChoice>,
     pub skipped: Vec<String>,
+    /// Picks on completion ratios the server locks: not offered, so not chosen.
+    #[serde(default)]
+    pub locked: Vec<LockedRatio>,
 }
 
 impl RatioSelection {
@@ -168,9 +171,22 @@ impl RatioSelection {
                 }
             }
         }
+        // A locked row is shown, never offered: whatever picked it, it is not chosen.
+        let mut locked = Vec::new();
+        chosen.retain(|(model, field), _| {
+            let enforced = diff.row(model, *field).and_then(|r| r.locked);
+            if let Some(enforced) = enforced {
+                locked.push(LockedRatio {
+                    model: model.clone(),
+                    enforced,
+                });
+            }
+            enforced.is_none()
+        });
         Resolved {
             choices: chosen.into_values().collect(),
             skipped,
+            locked,
         }
     }
 }

@@ -1,0 +1,322 @@
+//! Model-sync settings (`docs/sync.md`) as stored: fields and defaults.
+//!
+//! Every field has a serde default, so settings stored by an older version load unchanged and
+//! gain the new fields' defaults. Checking them (`SettingsCheck::validate` in
+//! `msync_core::settings`, what "Save" calls) returns every problem at once, each naming the field,
+//! so the UI can show them next to the inputs.
+
+use crate::filter::Rule;
+use crate::model::SiteKind;
+use crate::redirect::RedirectSettings;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The settings schema version written by this build. A stored file with a higher version was
+/// written by a newer msync; validation rejects it instead of guessing.
+pub const SETTINGS_VERSION: u32 = 1;
+
+/// Whether fetch requests share one token bucket or get one per upstream host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LimitScope {
+    /// One bucket per upstream host: hosts are protected individually and proceed in parallel.
+    #[default]
+    PerHost,
+    /// One bucket for every fetch of the run.
+    Global,
+}
+
+/// Token-bucket limits (`docs/sync.md` §3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateSettings {
+    /// Upstream model fetches per minute, per bucket (1–600).
+    pub rpm: u32,
+    /// Fetches admitted at once from a full bucket (1–50).
+    pub burst: u32,
+    pub scope: LimitScope,
+    /// Requests per minute to the site's admin API, all calls together (1–6000).
+    pub site_rpm: u32,
+    /// Burst of the site-wide bucket (1–100).
+    pub site_burst: u32,
+}
+
+impl Default for RateSettings {
+    fn default() -> Self {
+        RateSettings {
+            rpm: 20,
+            burst: 5,
+            scope: LimitScope::PerHost,
+            site_rpm: 120,
+            site_burst: 10,
+        }
+    }
+}
+
+/// Retry policy: exponential backoff with full jitter, capped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RetrySettings {
+    /// Retries after the first attempt (0–10).
+    pub max_retries: u32,
+    /// Backoff base in milliseconds (100 ms–60 s).
+    pub base_ms: u64,
+    /// Backoff cap in milliseconds (≥ base, ≤ 10 min).
+    pub cap_ms: u64,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        RetrySettings {
+            max_retries: 3,
+            base_ms: 1_000,
+            cap_ms: 60_000,
+        }
+    }
+}
+
+/// Scheduled runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AutoSyncSettings {
+    pub enabled: bool,
+    /// Minutes between runs (60 = 1 h … 43 200 = 30 d).
+    pub interval_minutes: u32,
+    /// Show a notification after a scheduled run.
+    pub notify: bool,
+}
+
+impl Default for AutoSyncSettings {
+    fn default() -> Self {
+        AutoSyncSettings {
+            enabled: false,
+            interval_minutes: 6 * 60,
+            notify: true,
+        }
+    }
+}
+
+/// How much run history to keep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HistorySettings {
+    /// Runs kept (1–500); older runs and their snapshots are removed.
+    pub keep_runs: u32,
+    /// Storage budget for all runs of a site, in bytes (≥ 64 KiB). The newest run is always kept.
+    pub max_bytes: u64,
+}
+
+impl Default for HistorySettings {
+    fn default() -> Self {
+        HistorySettings {
+            keep_runs: 30,
+            max_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// How a channel's new model list is built from the upstream list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SyncMode {
+    /// The filtered upstream list (plus pinned models and routed aliases).
+    #[default]
+    Replace,
+    /// The filtered upstream list plus the channel's current models that pass the filters:
+    /// nothing disappears only because the upstream stopped listing it, but filters still clean.
+    Merge,
+    /// The channel's current models plus the filtered upstream list: nothing is ever removed.
+    AddOnly,
+}
+
+/// Per-channel configuration, keyed by channel id in [`SyncSettings::channels`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChannelConfig {
+    pub mode: SyncMode,
+    /// Always kept in the channel, whatever the upstream or the filters say.
+    pub pinned: Vec<String>,
+    /// Applied after the global rules.
+    pub rules: Vec<Rule>,
+    /// Never synced (counts as skipped).
+    pub excluded: bool,
+    /// Overrides [`SyncSettings::allow_empty`] for this channel.
+    pub allow_empty: Option<bool>,
+}
+
+/// Everything the sync engine reads for one site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SyncSettings {
+    pub version: u32,
+    pub rate: RateSettings,
+    /// Channels processed at once (1–16).
+    pub concurrency: u32,
+    pub retry: RetrySettings,
+    /// Per-channel time limit in seconds (0 = none, at most 3600).
+    pub channel_timeout_secs: u32,
+    /// A change removing more than this percentage of a channel's models is held for review (1–100;
+    /// 100 = never hold).
+    pub removal_threshold_pct: u32,
+    /// Let an empty upstream reply empty a channel (default: never).
+    pub allow_empty: bool,
+    /// Disabled channels are skipped.
+    pub skip_disabled: bool,
+    pub auto_sync: AutoSyncSettings,
+    pub history: HistorySettings,
+    /// Exact model names to keep; empty = all.
+    pub allow_list: Vec<String>,
+    /// Global include/exclude rules, applied after the allow-list.
+    pub rules: Vec<Rule>,
+    /// Per-channel configuration by channel id.
+    pub channels: BTreeMap<String, ChannelConfig>,
+    /// Model redirect (`docs/redirect.md`): runs after a successful sync when enabled, and on demand.
+    /// Absent in settings stored before redirect existed: defaults (off).
+    pub redirect: RedirectSettings,
+    /// Price check after sync (issue 19, `docs/pricing-check.md`). Absent in settings stored
+    /// before it existed: off.
+    pub price_check: crate::pricing::PriceCheckSettings,
+    /// Price watch (issue 19): a scheduled upstream ratio diff with alerts and an optional
+    /// unattended apply within guardrails. Absent in older settings: off.
+    pub price_watch: crate::pricing::PriceWatchSettings,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            version: SETTINGS_VERSION,
+            rate: RateSettings::default(),
+            concurrency: 2,
+            retry: RetrySettings::default(),
+            channel_timeout_secs: 120,
+            removal_threshold_pct: 50,
+            allow_empty: false,
+            skip_disabled: true,
+            auto_sync: AutoSyncSettings::default(),
+            history: HistorySettings::default(),
+            allow_list: Vec::new(),
+            rules: Vec::new(),
+            channels: BTreeMap::new(),
+            redirect: RedirectSettings::default(),
+            price_check: Default::default(),
+            price_watch: Default::default(),
+        }
+    }
+}
+
+/// One problem found by settings validation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsIssue {
+    /// Dotted path of the field (`rate.rpm`, `channels.12.rules[0].pattern`).
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for SettingsIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl SyncSettings {
+    /// The configuration of one channel (defaults when it has none).
+    pub fn channel(&self, id: &str) -> ChannelConfig {
+        self.channels.get(id).cloned().unwrap_or_default()
+    }
+
+    /// Whether an empty upstream reply may empty this channel.
+    pub fn allow_empty_for(&self, id: &str) -> bool {
+        self.channels
+            .get(id)
+            .and_then(|c| c.allow_empty)
+            .unwrap_or(self.allow_empty)
+    }
+}
+
+/// A setting under which an unattended run removes models without anyone reviewing it. Shown
+/// before an import turns auto-sync on with it (rendered per language at the edge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DestructiveSetting {
+    /// An empty upstream reply may empty a channel (globally or for some channels).
+    AllowEmpty,
+    /// `removal_threshold_pct` 100: no removal is ever held for review.
+    NoRemovalThreshold,
+    /// Redirect runs after each sync and prunes mappings whose target is gone.
+    PruneRedirectTargets,
+}
+
+impl fmt::Display for DestructiveSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DestructiveSetting::AllowEmpty => "an empty upstream list may empty a channel",
+            DestructiveSetting::NoRemovalThreshold => {
+                "no removal is held for review (threshold 100 %)"
+            }
+            DestructiveSetting::PruneRedirectTargets => {
+                "redirect mappings whose target is gone are removed"
+            }
+        })
+    }
+}
+
+impl SyncSettings {
+    /// The settings under which an unattended run removes models without review.
+    pub fn destructive(&self) -> Vec<DestructiveSetting> {
+        let mut out = Vec::new();
+        if self.allow_empty || self.channels.values().any(|c| c.allow_empty == Some(true)) {
+            out.push(DestructiveSetting::AllowEmpty);
+        }
+        if self.removal_threshold_pct >= 100 {
+            out.push(DestructiveSetting::NoRemovalThreshold);
+        }
+        if self.redirect.enabled && self.redirect.prune_missing_targets {
+            out.push(DestructiveSetting::PruneRedirectTargets);
+        }
+        out
+    }
+}
+
+/// The defaults for a site of a given type.
+pub trait SiteDefaults {
+    fn for_site(kind: SiteKind) -> Self;
+}
+
+/// The site bucket for a site type: under the gateway's own admin API limit, with a tenth of
+/// it left for the admin's dashboard and other tools on the same IP. No bucket admits more
+/// than `site_rpm × window + site_burst` in a window, so this never meets the server's 429.
+pub fn site_rate_defaults(kind: SiteKind) -> (u32, u32) {
+    let d = RateSettings::default();
+    match crate::gateway::api_rate_limit(kind) {
+        Some(l) => {
+            let burst = d.site_burst;
+            let budget = u64::from(l.max) * 9 / 10;
+            let rpm = budget.saturating_sub(u64::from(burst)) * 60_000 / l.window_ms.max(1);
+            (u32::try_from(rpm.clamp(1, 6000)).unwrap_or(1), burst)
+        }
+        None => (d.site_rpm, d.site_burst),
+    }
+}
+
+impl SiteDefaults for RateSettings {
+    /// The defaults for a site of this type ([`site_rate_defaults`] for the site bucket).
+    fn for_site(kind: SiteKind) -> RateSettings {
+        let (site_rpm, site_burst) = site_rate_defaults(kind);
+        RateSettings {
+            site_rpm,
+            site_burst,
+            ..RateSettings::default()
+        }
+    }
+}
+
+impl SiteDefaults for SyncSettings {
+    /// The defaults for a new site of this type (its site bucket under the gateway's own limit).
+    fn for_site(kind: SiteKind) -> SyncSettings {
+        SyncSettings {
+            rate: RateSettings::for_site(kind),
+            ..SyncSettings::default()
+        }
+    }
+}
