@@ -17,6 +17,9 @@ function fromOwnPage(sender) {
     && sender.url.startsWith(chrome.runtime.getURL(''));
 }
 
+// A reply's `class` is an `ErrorClass` (crates/types/src/error.rs, snake_case): pages parse the
+// reply as `Reply::Error`, and a class the enum lacks would not parse (a test in
+// crates/types/src/protocol.rs reads these literals).
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   if (!fromOwnPage(sender)) {
     sendResponse({ reply: 'error', class: 'permission', message: 'msync only answers its own pages' });

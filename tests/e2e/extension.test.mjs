@@ -19,7 +19,7 @@ test('service worker is the Rust module worker and records its start in chrome.s
   assert.match(ext.sw.url(), /background\.js$/);
   const stored = await ext.sw.evaluate(() => chrome.storage.local.get('meta'));
   const meta = JSON.parse(stored.meta);
-  assert.equal(meta.schema, 2);
+  assert.equal(meta.schema, 3);
   assert.equal(meta.version, '0.1.0');
   assert.ok(meta.starts >= 1);
   assert.ok(meta.installed_at > 1.7e12, 'installed_at is a real epoch time');
@@ -56,7 +56,7 @@ test('malformed and unknown messages get a validation error, not a crash', async
   assert.equal(unknown.reply, 'error');
   assert.equal(unknown.class, 'validation');
   const pong = await command(page, { cmd: 'ping' });
-  assert.deepEqual(pong, { reply: 'pong', version: '0.1.0', schema: 2 });
+  assert.deepEqual(pong, { reply: 'pong', version: '0.1.0', schema: 3 });
   await page.close();
 });
 

@@ -36,6 +36,24 @@ async function shots(p, name) {
   await p.emulateMedia({ colorScheme: 'light' });
 }
 
+/**
+ * Words the engine's English reasons, notes and run errors are made of. In Chinese none of them
+ * may show: reasons travel as typed values and the page words them (crates/ui/src/reasons.rs).
+ * Values inside them (model names, a server's own error text) are not words of this list.
+ */
+const ENGLISH_REASON = /\b(the|channel|channels|would|write|written|models|dry run|skipped|upstream|confirm|changed|filters|snapshot|revert of run|cancelled|scheduled|nothing to change|in progress|limit)\b/i;
+
+/** The texts of `cells` (a locator) in Chinese; fails on any English reason word. */
+async function assertNoEnglishReasons(p, cells, what) {
+  await p.getByTestId('lang').selectOption('zh-CN');
+  const texts = (await cells.allInnerTexts()).map((t) => t.trim()).filter((t) => t !== '');
+  await p.getByTestId('lang').selectOption('en');
+  for (const t of texts) {
+    assert.doesNotMatch(t, ENGLISH_REASON, `${what} shows English in Chinese: ${t}`);
+  }
+  return texts;
+}
+
 async function nav(slug) {
   await page.getByTestId(`nav-${slug}`).click();
 }
@@ -170,6 +188,10 @@ test('sync: a dry run shows its plan; filter, search and diff work; apply writes
   await shots(page, 'sync-diff');
   await diff.getByRole('button', { name: 'Close' }).click();
   await page.getByTestId('chip-all').click();
+  // In Chinese every reason of the plan is Chinese (the failing row's text is the server's).
+  const reasonCells = page.getByTestId('result-row').filter({ hasNot: page.locator('.badge.st-failed') }).locator('td.msgcol');
+  const zhReasons = await assertNoEnglishReasons(page, reasonCells, 'the sync screen');
+  assert.ok(zhReasons.some((t) => t.includes('试运行')), `the dry run's reasons are worded in Chinese: ${zhReasons.join(' | ')}`);
   await shots(page, 'sync-plan');
 
   // Apply all of the plan: a new run of kind "Apply plan" writes the channels.
@@ -214,6 +236,14 @@ test('history: runs listed, details open, exports download as JSON and CSV', asy
   await runs.last().getByTestId('run-details').click();
   await page.getByTestId('run-detail').waitFor();
   assert.match(await page.getByTestId('run-detail').innerText(), /401/);
+  // The newest run (the revert) in Chinese: its note and every item reason are Chinese.
+  await runs.first().getByTestId('run-details').click();
+  const note = page.getByTestId('run-note').first();
+  await note.waitFor();
+  const zhNotes = await assertNoEnglishReasons(page, page.getByTestId('run-note'), 'the history screen');
+  assert.ok(zhNotes.some((t) => t.includes('回滚运行')), `the revert's note is worded in Chinese: ${zhNotes.join(' | ')}`);
+  const detailCells = page.getByTestId('run-detail').locator('tbody tr').filter({ hasNot: page.locator('.st-failed') }).locator('td.msgcol');
+  await assertNoEnglishReasons(page, detailCells, 'the history screen');
   const [json] = await Promise.all([page.waitForEvent('download'), runs.first().getByTestId('export-json').click()]);
   assert.match(json.suggestedFilename(), /\.json$/);
   const body = JSON.parse(await readFile(await json.path(), 'utf8'));

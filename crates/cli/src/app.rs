@@ -111,7 +111,7 @@ fn from_error(site: &str, e: &Error) -> Fail {
     };
     Fail(
         code_for(e),
-        format!("{site}: {}{status}: {}{hint}", e.class, e.message),
+        format!("{site}: {}{status}: {}{hint}", e.class, e.text()),
     )
 }
 
@@ -395,12 +395,16 @@ impl Observer for Reporter {
             ItemStatus::Failed => format!(
                 "{} {}",
                 i.error_class.map(|c| c.as_str()).unwrap_or("error"),
-                i.message.as_deref().unwrap_or("")
+                i.error_text().unwrap_or_default()
             ),
             ItemStatus::Success | ItemStatus::Unchanged => {
                 format!("+{} -{}", i.sizes().added, i.sizes().removed)
             }
-            _ => i.reason.clone().unwrap_or_default(),
+            _ => i
+                .reason
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         };
         let line = format!(
             "[{}/{}] #{} {}: {} {}",

@@ -11,6 +11,7 @@ use msync_core::engine::redirect::RedirectPreview;
 use msync_core::gateway::ConnectionReport;
 use msync_core::model::{Channel, Mapping};
 use msync_core::pricing::{PriceCheck, RunPricing};
+use msync_core::reason::{ItemReason, RunError, RunNote};
 use msync_core::Error;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,7 +31,12 @@ pub struct ErrorJson {
     /// The error class (`auth`, `network`, `rate_limited`, …).
     pub class: String,
     pub http_status: Option<u16>,
+    /// The English text.
     pub message: String,
+    /// What msync itself found wrong, as data (`kind` and its values); `null` when the message
+    /// is the server's own text.
+    #[serde(default)]
+    pub reason: Option<RunError>,
 }
 
 impl From<&Error> for ErrorJson {
@@ -38,7 +44,8 @@ impl From<&Error> for ErrorJson {
         ErrorJson {
             class: e.class.as_str().to_string(),
             http_status: e.http_status,
-            message: e.message.clone(),
+            message: e.text(),
+            reason: e.reason.clone(),
         }
     }
 }
@@ -73,8 +80,12 @@ pub struct RunJson {
     /// Why the run stopped (a failed run only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorJson>,
+    /// The run's note in English.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The same note as data (`kind` and its values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note_data: Option<RunNote>,
     /// The price check's summary (issue 19, `docs/pricing-check.md`): only on runs of a site
     /// with a price check on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,7 +131,8 @@ impl RunJson {
                 needs_review: t.needs_review,
             },
             error: head.error.as_ref().map(ErrorJson::from),
-            note: head.note.clone(),
+            note: head.note.as_ref().map(ToString::to_string),
+            note_data: head.note.clone(),
             pricing: head.pricing.as_deref().map(PricingJson::from),
         }
     }
@@ -134,10 +146,19 @@ pub struct ItemJson {
     pub channel_name: String,
     /// `success`, `unchanged`, `failed`, `skipped` or `needs_review`.
     pub status: String,
+    /// Why the channel was skipped, held or left unchanged, in English.
     pub reason: Option<String>,
+    /// The same reason as data (`kind` and its values).
+    #[serde(default)]
+    pub reason_data: Option<ItemReason>,
     pub http_status: Option<u16>,
     pub error_class: Option<String>,
+    /// A failed channel's error text (English).
     pub message: Option<String>,
+    /// What msync itself found wrong with a failed channel, as data; `null` when `message` is
+    /// the server's own text.
+    #[serde(default)]
+    pub error_reason: Option<RunError>,
     pub attempts: u32,
     pub duration_ms: u64,
     pub old_models: Vec<String>,
@@ -159,10 +180,12 @@ impl From<&ItemResult> for ItemJson {
             channel_id: i.channel_id.0.clone(),
             channel_name: i.channel_name.clone(),
             status: i.status.as_str().to_string(),
-            reason: i.reason.clone(),
+            reason: i.reason.as_ref().map(ToString::to_string),
+            reason_data: i.reason.clone(),
             http_status: i.http_status,
             error_class: i.error_class.map(|c| c.as_str().to_string()),
-            message: i.message.clone(),
+            message: i.error_text(),
+            error_reason: i.error_reason.clone(),
             attempts: i.attempts,
             duration_ms: i.duration_ms,
             old_models: i.old.clone(),

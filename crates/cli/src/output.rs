@@ -180,8 +180,8 @@ pub fn render_record(rec: &RunRecord, site_name: &str, st: Style, verbose: bool)
             let msg = h
                 .error
                 .as_ref()
-                .map(|e| format!("{}: {}", e.class, e.message))
-                .or_else(|| h.note.clone())
+                .map(|e| format!("{}: {}", e.class, e.text()))
+                .or_else(|| h.note.as_ref().map(ToString::to_string))
                 .unwrap_or_else(|| "the run failed".into());
             let _ = writeln!(out, "  {} {}", st.red("run failed:"), msg);
             if h.error
@@ -192,15 +192,12 @@ pub fn render_record(rec: &RunRecord, site_name: &str, st: Style, verbose: bool)
             }
         }
         RunState::Skipped => {
-            let _ = writeln!(out, "  skipped: {}", h.note.as_deref().unwrap_or(""));
+            let note = h.note.as_ref().map(ToString::to_string).unwrap_or_default();
+            let _ = writeln!(out, "  skipped: {note}");
         }
         RunState::Cancelled => {
-            let _ = writeln!(
-                out,
-                "  {} {}",
-                st.yellow("cancelled:"),
-                h.note.as_deref().unwrap_or("")
-            );
+            let note = h.note.as_ref().map(ToString::to_string).unwrap_or_default();
+            let _ = writeln!(out, "  {} {note}", st.yellow("cancelled:"));
         }
         RunState::Running => {
             let _ = writeln!(
@@ -280,7 +277,7 @@ pub fn render_record(rec: &RunRecord, site_name: &str, st: Style, verbose: bool)
                 short(&i.channel_name, 28),
                 i.error_class.map(|c| c.as_str()).unwrap_or("error"),
                 status,
-                short(i.message.as_deref().unwrap_or(""), 120),
+                short(&i.error_text().unwrap_or_default(), 120),
                 i.attempts,
                 if i.attempts == 1 { "" } else { "s" }
             );
@@ -362,7 +359,10 @@ fn reason_section(out: &mut String, rec: &RunRecord, status: ItemStatus, heading
             "    #{:<6} {:<28} {}",
             i.channel_id.0,
             short(&i.channel_name, 28),
-            i.reason.as_deref().unwrap_or("")
+            i.reason
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
         );
     }
 }
@@ -427,12 +427,16 @@ pub fn render_items(items: &[(String, ItemResult)], st: Style) -> String {
                 i.http_status
                     .map(|s| format!("HTTP {s} "))
                     .unwrap_or_default(),
-                short(i.message.as_deref().unwrap_or(""), 100)
+                short(&i.error_text().unwrap_or_default(), 100)
             ),
             ItemStatus::Success | ItemStatus::Unchanged => {
                 format!("+{} -{}", i.sizes().added, i.sizes().removed)
             }
-            _ => i.reason.clone().unwrap_or_default(),
+            _ => i
+                .reason
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         };
         let _ = writeln!(
             out,

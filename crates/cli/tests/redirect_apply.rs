@@ -457,6 +457,8 @@ fn an_unreadable_mapping_is_never_overwritten_without_confirmation() {
     assert_eq!(statuses(&r), vec![ItemStatus::NeedsReview]);
     assert!(r.items[0]
         .reason
+        .as_ref()
+        .map(ToString::to_string)
         .as_deref()
         .unwrap()
         .contains("cannot be read"));

@@ -417,12 +417,15 @@ pub fn export_csv(record: &RunRecord) -> String {
             i.channel_id.0.clone(),
             i.channel_name.clone(),
             i.status.as_str().to_string(),
-            i.reason.clone().unwrap_or_default(),
+            i.reason
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             i.http_status.map(|s| s.to_string()).unwrap_or_default(),
             i.error_class
                 .map(|c| c.as_str().to_string())
                 .unwrap_or_default(),
-            i.message.clone().unwrap_or_default(),
+            i.error_text().unwrap_or_default(),
             i.attempts.to_string(),
             i.duration_ms.to_string(),
             i.started_ms.to_string(),

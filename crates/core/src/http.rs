@@ -1,5 +1,6 @@
 //! The HTTP transport trait: the only way core talks to a network.
 
+use crate::reason::RunError;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -122,17 +123,15 @@ pub enum TransportError {
 }
 
 fn redirect_text(status: Option<u16>, location: Option<&str>) -> String {
-    let answer = match status {
-        Some(s) => format!("the server answered HTTP {s} with a redirect"),
-        None => "the server answered with a redirect".to_string(),
-    };
-    let target = match location.map(strip_query) {
-        Some(l) if !l.is_empty() => format!(" to {l}"),
-        _ => String::new(),
-    };
-    format!(
-        "{answer}{target}; msync does not follow redirects (they could carry the credentials to another address): if the gateway moved, change the site's address"
-    )
+    redirect_reason(status, location).to_string()
+}
+
+/// The redirect as msync's own finding, its target without query or fragment.
+fn redirect_reason(status: Option<u16>, location: Option<&str>) -> RunError {
+    RunError::Redirected {
+        status,
+        location: location.map(strip_query).filter(|l| !l.is_empty()),
+    }
 }
 
 /// A redirect target without its query or fragment (those could hold a token).
@@ -165,7 +164,12 @@ impl From<TransportError> for crate::Error {
             } => Some(*s),
             _ => None,
         };
-        let err = crate::Error::new(class, e.to_string());
+        let err = match &e {
+            TransportError::Redirect { status, location } => {
+                crate::Error::found(class, redirect_reason(*status, location.as_deref()))
+            }
+            _ => crate::Error::new(class, e.to_string()),
+        };
         match status {
             Some(s) => err.with_status(s),
             None => err,

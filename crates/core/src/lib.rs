@@ -27,6 +27,7 @@ pub mod notify;
 pub mod pricing;
 pub use msync_types::protocol;
 pub mod ratio;
+pub use msync_types::reason;
 pub mod redact;
 pub mod redirect;
 pub mod settings;

@@ -3,6 +3,7 @@
 //! Messages are redacted where errors are built (see `msync_core::redact`); nothing
 //! downstream needs to scrub them again.
 
+use crate::reason::{GaveUp, RunError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -37,6 +38,9 @@ pub enum ErrorClass {
     /// Local storage refused a read or write (quota exceeded, disk full, unreadable): nothing
     /// more is written to the site until it works again. Not retried; pruning history helps.
     Storage,
+    /// msync itself failed: a page could not reach the worker, the worker threw, a browser API
+    /// call (alarms) failed. Not the site's fault and not the user's; not retried.
+    Internal,
 }
 
 impl ErrorClass {
@@ -66,6 +70,7 @@ impl ErrorClass {
             ErrorClass::Server => "server",
             ErrorClass::Conflict => "conflict",
             ErrorClass::Storage => "storage",
+            ErrorClass::Internal => "internal",
         }
     }
 }
@@ -78,7 +83,7 @@ impl fmt::Display for ErrorClass {
 
 /// A classified, already-redacted error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("{class}: {message}")]
+#[error("{class}: {}", self.text())]
 pub struct Error {
     pub class: ErrorClass,
     /// The HTTP status, also when the gateway wrapped an upstream status in its message.
@@ -87,6 +92,13 @@ pub struct Error {
     pub retryable: bool,
     /// Server-requested wait (`Retry-After`), in milliseconds.
     pub retry_after_ms: Option<u64>,
+    /// What msync itself found wrong, as data (`message` is its English text); `None` when the
+    /// message is a server's or the platform's own text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<RunError>,
+    /// Why a failure that could have been retried was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gave_up: Option<GaveUp>,
 }
 
 impl Error {
@@ -97,6 +109,24 @@ impl Error {
             message: message.into(),
             retryable: class.retryable(),
             retry_after_ms: None,
+            reason: None,
+            gave_up: None,
+        }
+    }
+
+    /// msync's own finding: the message is its English text.
+    pub fn found(class: ErrorClass, reason: RunError) -> Self {
+        Error {
+            reason: Some(reason.clone()),
+            ..Error::new(class, reason.to_string())
+        }
+    }
+
+    /// The message in English, with why it was not retried (what the CLI shows).
+    pub fn text(&self) -> String {
+        match &self.gave_up {
+            Some(g) => format!("{} ({g})", self.message),
+            None => self.message.clone(),
         }
     }
 

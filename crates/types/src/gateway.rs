@@ -3,7 +3,8 @@
 //! connection test's report. The adapters that talk to each site are the engine's
 //! (`msync_core::gateway`).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorClass, Result};
+use crate::reason::RunError;
 use serde::{Deserialize, Serialize};
 
 mod capabilities;
@@ -75,7 +76,7 @@ impl ModelListFormat {
     pub fn join<S: AsRef<str>>(self, names: &[S]) -> Result<String> {
         let bad = self.unstorable(names);
         if !bad.is_empty() {
-            return Err(Error::validation(unstorable_text(&bad)));
+            return Err(unstorable_error(&bad));
         }
         Ok(self.clean(names).join(","))
     }
@@ -87,16 +88,13 @@ impl ModelListFormat {
     }
 }
 
-/// Why names were refused (the engine's per-channel reason and the adapters' write check).
-pub fn unstorable_text(names: &[&str]) -> String {
-    const SHOWN: usize = 5;
-    let mut list: Vec<String> = names.iter().take(SHOWN).map(|n| format!("{n:?}")).collect();
-    if names.len() > SHOWN {
-        list.push(format!("… {} more", names.len() - SHOWN));
-    }
-    format!(
-        "the site cannot store model names with a comma (it keeps a channel's models as one comma-separated text and would split them): {}; nothing was written (exclude them with a rule to sync the other models)",
-        list.join(", ")
+/// Why names were refused (the engine's per-channel error and the adapters' write check).
+pub fn unstorable_error(names: &[&str]) -> Error {
+    Error::found(
+        ErrorClass::Validation,
+        RunError::Unstorable {
+            names: names.iter().map(|n| n.to_string()).collect(),
+        },
     )
 }
 

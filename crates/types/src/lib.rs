@@ -3,8 +3,10 @@
 //!
 //! Sites and channels ([`model`]), settings ([`settings`], [`filter`] rules, [`redirect`]
 //! settings), a run's plan ([`plan`]), records and history ([`record`], [`run`]), ratio values
-//! ([`ratio`]), import previews ([`import`]), price check and watch values ([`pricing`]),
-//! notification events, sinks and deliveries ([`notify`]), what a site can do ([`gateway`]), errors
+//! ([`ratio`]), why things happened ([`reason`]: skip and review reasons, run notes, msync's
+//! own errors, rendered per language at the edges), import previews ([`import`]), price check
+//! and watch values ([`pricing`]), notification events, sinks and deliveries ([`notify`]), what
+//! a site can do ([`gateway`]), errors
 //! ([`error`]) and the page↔worker [`protocol`].
 //!
 //! Types and the rules that belong to them only: no engine, no adapters, no I/O. `msync-core`
@@ -23,6 +25,7 @@ pub mod plan;
 pub mod pricing;
 pub mod protocol;
 pub mod ratio;
+pub mod reason;
 pub mod record;
 pub mod redirect;
 pub mod run;

@@ -113,8 +113,12 @@ pub enum NotifyEvent {
     SiteUnreachable {
         site: String,
         class: ErrorClass,
-        /// Redacted where the error was built.
+        /// Redacted where the error was built (English when msync found the problem itself).
         message: String,
+        /// What msync itself found wrong, as data (`Error::reason`), so a sink or page can
+        /// word it in another language; `None` for a server's own failure.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<crate::reason::RunError>,
     },
     Test,
 }
@@ -243,6 +247,7 @@ impl fmt::Display for NotifyEvent {
                 site,
                 class,
                 message,
+                ..
             } => write!(f, "{site}: unreachable ({class}): {message}"),
             NotifyEvent::Test => f.write_str("msync test notification: this sink works."),
         }

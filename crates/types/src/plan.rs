@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::model::{Channel, ChannelId, SiteId};
+use crate::reason::{ReviewReason, SkipReason};
 use crate::record::{ChannelState, RunId};
 use serde::{Deserialize, Serialize};
 
@@ -15,9 +16,15 @@ pub enum Decision {
     /// The model set is already right.
     Unchanged,
     /// Not synced on purpose.
-    Skip { reason: String },
+    Skip {
+        #[serde(deserialize_with = "crate::reason::skip_reason")]
+        reason: SkipReason,
+    },
     /// A guard held the change; applying the plan confirms it.
-    NeedsReview { reason: String },
+    NeedsReview {
+        #[serde(deserialize_with = "crate::reason::review_reason")]
+        reason: ReviewReason,
+    },
     /// The channel could not be planned (fetch failed…).
     Failed { error: Error },
 }

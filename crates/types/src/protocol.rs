@@ -8,6 +8,7 @@
 //! Adding a feature adds variants; existing variants keep their shape (pages and worker ship
 //! together, but a page left open across an update must still get a readable error).
 
+use crate::error::ErrorClass;
 use crate::gateway::{Capabilities, ConnectionReport};
 use crate::import::all_api_hub::{ImportError, ImportPreview};
 use crate::model::{Channel, ChannelId, Credentials, SiteId, SiteKind};
@@ -315,6 +316,9 @@ pub enum Command {
     NotifyLog,
 }
 
+/// A reply is built once per command and serialized at once, never kept in collections, so
+/// the size of its largest variant (a run's head and items) costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum Reply {
@@ -371,7 +375,7 @@ pub enum Reply {
         content: String,
     },
     Error {
-        class: String,
+        class: ErrorClass,
         message: String,
     },
     /// What an All API Hub import would do (without secret values).
@@ -441,8 +445,8 @@ impl Command {
 impl Reply {
     pub fn error(e: &crate::Error) -> Reply {
         Reply::Error {
-            class: e.class.to_string(),
-            message: e.message.clone(),
+            class: e.class,
+            message: e.text(),
         }
     }
 }
@@ -459,6 +463,27 @@ pub enum Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The error replies extension/background.js sends by itself name real classes.
+    #[test]
+    fn the_background_scripts_error_classes_parse() {
+        let js = include_str!("../../../extension/background.js");
+        let classes: Vec<&str> = js
+            .split("class: '")
+            .skip(1)
+            .filter_map(|rest| rest.split('\'').next())
+            .collect();
+        assert_eq!(classes, ["permission", "internal"]);
+        for class in classes {
+            let reply: Reply = serde_json::from_str(&format!(
+                r#"{{"reply":"error","class":"{class}","message":"x"}}"#
+            ))
+            .unwrap();
+            assert!(matches!(reply, Reply::Error { .. }), "{class}");
+        }
+        let made_up = r#"{"reply":"error","class":"made_up","message":"x"}"#;
+        assert!(serde_json::from_str::<Reply>(made_up).is_err());
+    }
 
     #[test]
     fn commands_are_tagged_json() {

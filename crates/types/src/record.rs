@@ -2,6 +2,7 @@
 
 use crate::error::{Error, ErrorClass};
 use crate::model::{ChannelId, Mapping, SiteId};
+use crate::reason::{GaveUp, ItemReason, RunError, RunNote};
 use crate::redirect::{MappingChange, RedirectOp};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -81,16 +82,24 @@ pub struct ItemResult {
     pub channel_id: ChannelId,
     pub channel_name: String,
     pub status: ItemStatus,
-    /// Why it was skipped or held for review.
+    /// Why it was skipped or held for review, or why an unwritten channel is fine. Items
+    /// stored before reasons were typed hold an English sentence here; it loads as the value
+    /// it describes ([`ItemReason::from_legacy`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<ItemReason>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_class: Option<ErrorClass>,
-    /// The (already redacted) error message.
+    /// The (already redacted) error message (English when msync wrote it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// What msync itself found wrong ([`Error::reason`]), for pages to word it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_reason: Option<RunError>,
+    /// Why the failure was not retried ([`Error::gave_up`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gave_up: Option<GaveUp>,
     pub attempts: u32,
     pub duration_ms: u64,
     pub started_ms: u64,
@@ -192,6 +201,8 @@ impl ItemResult {
             http_status: None,
             error_class: None,
             message: None,
+            error_reason: None,
+            gave_up: None,
             attempts: 0,
             duration_ms: 0,
             started_ms: now,
@@ -223,6 +234,8 @@ impl ItemResult {
             http_status: self.http_status,
             error_class: self.error_class,
             message: self.message.clone(),
+            error_reason: self.error_reason.clone(),
+            gave_up: self.gave_up,
             attempts: self.attempts,
             duration_ms: self.duration_ms,
             started_ms: self.started_ms,
@@ -253,6 +266,17 @@ impl ItemResult {
         self.error_class = Some(e.class);
         self.http_status = e.http_status;
         self.message = Some(e.message.clone());
+        self.error_reason = e.reason.clone();
+        self.gave_up = e.gave_up;
+    }
+
+    /// The error in English, with why it was not retried (what the CLI and exports show).
+    pub fn error_text(&self) -> Option<String> {
+        let m = self.message.as_ref()?;
+        Some(match &self.gave_up {
+            Some(g) => format!("{m} ({g})"),
+            None => m.clone(),
+        })
     }
 
     /// Whether the item mentions `needle` (case-insensitive) in its channel name, id, reason or
@@ -262,16 +286,18 @@ impl ItemResult {
         if needle.is_empty() {
             return true;
         }
-        [
+        let reason = self.reason.as_ref().map(ToString::to_string);
+        let found = [
             Some(self.channel_name.as_str()),
             Some(self.channel_id.0.as_str()),
             self.message.as_deref(),
-            self.reason.as_deref(),
+            reason.as_deref(),
             self.error_class.map(ErrorClass::as_str),
         ]
         .into_iter()
         .flatten()
-        .any(|s| s.to_lowercase().contains(&needle))
+        .any(|s| s.to_lowercase().contains(&needle));
+        found
     }
 }
 
@@ -426,9 +452,11 @@ pub struct RunHead {
     /// The run-level error (state `Failed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<Error>,
-    /// A human note ("skipped: run 0001…-ab12 in progress").
+    /// A note on the run ("scheduled run skipped: run 0001…-ab12 is in progress"). Heads
+    /// stored before notes were typed hold an English sentence; it loads as the value it
+    /// describes ([`RunNote::from_legacy`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<RunNote>,
     /// When the next scheduled run is due (filled by the caller that schedules).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_scheduled_ms: Option<u64>,

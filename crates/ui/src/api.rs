@@ -2,6 +2,7 @@
 //! host permissions, downloads, clocks and the browser language. Nothing here decides anything.
 
 use js_sys::{Array, Object, Promise, Reflect};
+use msync_types::error::ErrorClass;
 use msync_types::protocol::{Command, Event, Reply};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -26,7 +27,7 @@ extern "C" {
 /// Send a command to the worker. Transport problems come back as `Reply::Error`.
 pub async fn call(cmd: &Command) -> Reply {
     let fail = |message: String| Reply::Error {
-        class: "internal".into(),
+        class: ErrorClass::Internal,
         message,
     };
     let msg = match to_js(cmd) {

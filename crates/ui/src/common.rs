@@ -164,7 +164,7 @@ pub fn NoticeLine(notice: RwSignal<Notice>) -> impl IntoView {
 /// Turn a reply that is not the expected one into a notice text.
 pub fn reply_problem(r: &Reply) -> String {
     match r {
-        Reply::Error { class, message } if class == ErrorClass::Storage.as_str() => {
+        Reply::Error { class, message } if *class == ErrorClass::Storage => {
             let lang = use_context::<App>().map_or(Lang::En, |a| a.lang.get_untracked());
             format!("{message}. {}", lookup(lang, "error.storage"))
         }
@@ -251,10 +251,14 @@ pub fn LangSwitch() -> impl IntoView {
     }
 }
 
-/// A text the engine wrote (reason, note, run error), in the page's language as it changes.
-pub fn engine_tr(text: String) -> impl Fn() -> String + Send + Sync + 'static {
+/// A typed value the engine wrote (reason, note, run error) in the page's language, as it
+/// changes (`render` is one of `crate::reasons`).
+pub fn engine_tr<T: Send + Sync + 'static>(
+    value: T,
+    render: fn(Lang, &T) -> String,
+) -> impl Fn() -> String + Send + Sync + 'static {
     let lang = app().lang;
-    move || crate::i18n::engine_text(lang.get(), &text)
+    move || render(lang.get(), &value)
 }
 
 /// Elements a keyboard user can reach inside a dialog.

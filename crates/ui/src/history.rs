@@ -4,6 +4,7 @@ use crate::api;
 use crate::common::*;
 use crate::format::duration;
 use crate::options::Shell;
+use crate::reasons;
 use crate::sync::mode_id;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -146,8 +147,8 @@ fn RunDetail(head: RunHead, items: Vec<ItemResult>, close: Callback<()>) -> impl
                 <button on:click=move |_| close.run(())>{tr("common.close")}</button>
             </div>
             {head.error.as_ref().and_then(error_hint)}
-            {head.error.clone().map(|e| view! { <p class="notice err">{engine_tr(e.message)}</p> })}
-            {head.note.clone().map(|n| view! { <p class="muted small">{engine_tr(n)}</p> })}
+            {head.error.clone().map(|e| view! { <p class="notice err" data-testid="run-error">{engine_tr(e, reasons::error_text)}</p> })}
+            {head.note.clone().map(|n| view! { <p class="muted small" data-testid="run-note">{engine_tr(n, reasons::run_note_text)}</p> })}
             <div class="tablewrap">
                 <table class="results">
                     <thead><tr>
@@ -161,7 +162,7 @@ fn RunDetail(head: RunHead, items: Vec<ItemResult>, close: Callback<()>) -> impl
                                 <td class="mono">{i.channel_id.0.clone()}</td>
                                 <td>{i.channel_name.clone()}</td>
                                 <td class="mono">{i.http_status.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
-                                <td class="msgcol">{engine_tr(i.message.clone().or(i.reason.clone()).unwrap_or_default())}</td>
+                                <td class="msgcol">{engine_tr(i.clone(), reasons::item_text)}</td>
                                 <td class="num">{i.attempts}</td>
                                 <td class="num">{duration(i.duration_ms)}</td>
                                 <td class="mono"><span class="added">{format!("+{}", i.sizes().added)}</span>" "<span class="removed">{format!("−{}", i.sizes().removed)}</span></td>

@@ -11,6 +11,7 @@ mod notify;
 mod options;
 mod popup;
 mod ratios;
+mod reasons;
 mod redirect;
 mod settings;
 mod sites;

@@ -78,11 +78,11 @@ pub fn PricingNotes(pricing: Option<RunPricing>) -> impl IntoView {
     let lang = app().lang;
     pricing.map(|p| {
         let notes = p.notes();
-        let fill_error = p.fill.as_ref().and_then(|f| f.error.as_ref()).map(|e| e.message.clone());
+        let fill_error = p.fill.as_ref().and_then(|f| f.error.as_ref()).cloned();
         view! {
             <ul class="price-notes" data-testid="price-notes">
                 {notes.into_iter().map(|n| view! { <li>{move || note_text(lang.get(), &n)}</li> }).collect_view()}
-                {fill_error.map(|m| view! { <li class="field-error">{tr("price.fill_failed")}": "{engine_tr(m)}</li> })}
+                {fill_error.map(|m| view! { <li class="field-error">{tr("price.fill_failed")}": "{engine_tr(m, crate::reasons::error_text)}</li> })}
             </ul>
         }
     })
@@ -270,7 +270,10 @@ pub fn NotifyScreen() -> impl IntoView {
                         ))),
                         Some(DeliveryOutcome::Failed { error }) => notice.set(Notice::Error(fill(
                             lookup(lang.get_untracked(), "notify.test_failed"),
-                            &[&name, &error.message],
+                            &[
+                                &name,
+                                &crate::reasons::error_text(lang.get_untracked(), error),
+                            ],
                         ))),
                         _ => {}
                     }
@@ -415,7 +418,7 @@ pub fn NotifyScreen() -> impl IntoView {
                                 let (cls, what) = match &d.outcome {
                                     DeliveryOutcome::Sent => ("st-success", t("notify.sent").to_string()),
                                     DeliveryOutcome::Suppressed { .. } => ("st-skipped", t("notify.suppressed").to_string()),
-                                    DeliveryOutcome::Failed { error } => ("st-failed", format!("{}: {}", t("notify.failed"), error.message)),
+                                    DeliveryOutcome::Failed { error } => ("st-failed", format!("{}: {}", t("notify.failed"), crate::reasons::error_text(lang.get(), error))),
                                 };
                                 view! {
                                     <tr>

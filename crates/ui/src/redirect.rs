@@ -224,9 +224,7 @@ fn PreviewRow(c: ChannelPreview, picked: RwSignal<HashSet<String>>) -> impl Into
     let (status_cls, status_id, blocked) = match &c.status {
         PlanStatus::Change => ("st-success", "rd.change", None),
         PlanStatus::Unchanged => ("st-unchanged", "status.unchanged", None),
-        PlanStatus::Blocked { message, .. } => {
-            ("st-needs_review", "rd.blocked", Some(message.clone()))
-        }
+        PlanStatus::Blocked { why, .. } => ("st-needs_review", "rd.blocked", Some(why.clone())),
     };
     let can_pick = matches!(c.status, PlanStatus::Change);
     let changes = c
@@ -264,7 +262,7 @@ fn PreviewRow(c: ChannelPreview, picked: RwSignal<HashSet<String>>) -> impl Into
                 <input type="checkbox" aria-label=c.channel_name.clone() prop:checked=move || picked.with(|s| s.contains(&id))
                     on:change=move |_| { let id = id2.clone(); picked.update(|s| if !s.remove(&id) { s.insert(id); }) } />
             })}</td>
-            <td><span class=format!("badge {status_cls}")>{tr(status_id)}</span>{blocked.map(|m| view! { <div class="small muted">{m}</div> })}</td>
+            <td><span class=format!("badge {status_cls}")>{tr(status_id)}</span>{blocked.map(|why| view! { <div class="small muted">{move || crate::reasons::item_reason_text(lang.get(), &why)}</div> })}</td>
             <td class="name">{c.channel_name.clone()}<div class="muted small mono">"#"{c.channel_id.0.clone()}</div></td>
             <td><ul class="models">{changes}</ul></td>
             <td><details><summary class="small">{move || fill(lookup(lang.get(), "rd.mapped_of"), &[&mapped, &c.outcomes.len()])}</summary><ul class="reasons small">{reasons}</ul></details></td>

@@ -6,8 +6,10 @@ use crate::common::*;
 use crate::format::{duration, fill};
 use crate::i18n::lookup;
 use crate::options::Shell;
+use crate::reasons;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use msync_types::error::ErrorClass;
 use msync_types::model::{ChannelId, SiteId};
 use msync_types::protocol::{Command, ItemFilter, Reply};
 use msync_types::record::{ItemResult, ItemStatus, RunHead, RunMode, RunState};
@@ -90,7 +92,10 @@ pub fn SyncScreen() -> impl IntoView {
             .await
             {
                 Reply::Run { head, items } => run.set(Some((head, items))),
-                Reply::Error { class, .. } if class == "not_found" => run.set(None),
+                Reply::Error {
+                    class: ErrorClass::NotFound,
+                    ..
+                } => run.set(None),
                 Reply::Error { message, .. } if message.contains("no run") => run.set(None),
                 other => notice.set(Notice::Error(reply_problem(&other))),
             }
@@ -208,8 +213,8 @@ fn StatsCards(head: RunHead) -> impl IntoView {
                 {(head.state == RunState::Cancelled).then(|| view! { <span class="badge" data-testid="run-cancelled">{tr("run.cancelled")}</span> })}
             </div>
             {head.error.as_ref().and_then(error_hint)}
-            {head.error.clone().map(|e| view! { <p class="notice err" role="alert">{engine_tr(e.message)}</p> })}
-            {head.note.clone().map(|n| view! { <p class="muted small">{engine_tr(n)}</p> })}
+            {head.error.clone().map(|e| view! { <p class="notice err" role="alert" data-testid="run-error">{engine_tr(e, reasons::error_text)}</p> })}
+            {head.note.clone().map(|n| view! { <p class="muted small" data-testid="run-note">{engine_tr(n, reasons::run_note_text)}</p> })}
             <div class="stats">
                 {card("stats.total", t0.total.to_string(), "")}
                 {card("status.success", t0.success.to_string(), "st-success")}
@@ -486,11 +491,7 @@ fn ResultRow(item: ItemResult) -> impl IntoView {
     let (id_sel, id_chk, id_ex, id_ex2) = (id.clone(), id.clone(), id.clone(), id.clone());
     let checked = move || ctx.selected.with(|s| s.contains(&id_chk));
     let is_excluded = Signal::derive(move || ctx.excluded.with(|s| s.contains(&id_ex)));
-    let message = item
-        .message
-        .clone()
-        .or_else(|| item.reason.clone())
-        .unwrap_or_default();
+    let message = item.clone();
     let class = item.error_class.map(|c| c.as_str().to_string());
     let sizes = item.sizes();
     let has_diff = sizes.old > 0 || sizes.new > 0;
@@ -521,7 +522,7 @@ fn ResultRow(item: ItemResult) -> impl IntoView {
             <td class="mono">{item.http_status.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
             <td class="msgcol">
                 {class.map(|c| view! { <span class="badge st-failed small">{c}</span>" " })}
-                <span class="msg">{engine_tr(message)}</span>
+                <span class="msg">{engine_tr(message, reasons::item_text)}</span>
                 <crate::notify::PriceBadge price=item.price.clone() />
             </td>
             <td class="num">{item.attempts}</td>
@@ -619,7 +620,7 @@ fn DiffView() -> impl IntoView {
                     <p class="muted small">
                         <span class="added">{format!("+{}", sizes.added)}</span>" "
                         <span class="removed">{format!("−{}", sizes.removed)}</span>" · "
-                        {engine_tr(item.reason.clone().unwrap_or_default())}
+                        {engine_tr(item.reason.clone(), |l, r| r.as_ref().map(|r| reasons::item_reason_text(l, r)).unwrap_or_default())}
                     </p>
                     {cut}
                     <div class="diffcols">

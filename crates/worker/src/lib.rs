@@ -68,7 +68,7 @@ mod exports {
             Ok(v) => v,
             Err(e) => {
                 return to_js(&msync_core::protocol::Reply::Error {
-                    class: "validation".into(),
+                    class: msync_core::ErrorClass::Validation,
                     message: format!("invalid message: {e}"),
                 })
             }

@@ -749,7 +749,7 @@ impl App {
         verified: bool,
     ) {
         if let Some(e) = error {
-            outln!("{} {}: {}", self.out.red("failed:"), e.class, e.message);
+            outln!("{} {}: {}", self.out.red("failed:"), e.class, e.text());
         }
         if !rolled_back.is_empty() {
             outln!("rolled back: {}", rolled_back.join(", "));

@@ -49,12 +49,12 @@ impl App {
                             outln!("      {}", change_line(&v));
                         }
                     }
-                    PlanStatus::Blocked { message, .. } => outln!(
+                    PlanStatus::Blocked { why, .. } => outln!(
                         "  #{:<6} {}  {} {}",
                         c.channel_id.0,
                         c.channel_name,
                         self.out.yellow("blocked:"),
-                        message
+                        why
                     ),
                     PlanStatus::Unchanged => {
                         if self.cli.verbose > 0 {

@@ -66,7 +66,7 @@ impl App {
                             sc.site.kind.label(),
                             sc.site.api_base()
                         );
-                        outln!("    {}: {}", e.class, e.message);
+                        outln!("    {}: {}", e.class, e.text());
                     }
                 }
             }

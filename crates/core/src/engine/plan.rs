@@ -2,8 +2,9 @@
 
 use super::record::ChannelState;
 use crate::filter::{normalize, Filters};
-use crate::gateway::{unstorable_text, ModelListFormat};
+use crate::gateway::{unstorable_error, ModelListFormat};
 use crate::model::{Channel, ModelPattern};
+use crate::reason::{LostRoutes, ReviewReason, SkipReason};
 use crate::settings::{SyncMode, SyncSettings};
 use std::collections::HashSet;
 
@@ -131,7 +132,7 @@ pub fn plan_channel<'a>(
     if !unstorable.is_empty() {
         // Written, the site would split these names into others (`x,o1-pro` → `o1-pro`, which
         // a rule may exclude) and every later run would write again: hold the channel whole.
-        let error = crate::error::Error::validation(unstorable_text(&unstorable));
+        let error = unstorable_error(&unstorable);
         let mut plan = ChannelPlan::without_change(channel, Decision::Failed { error });
         plan.upstream_count = upstream.len();
         return plan;
@@ -139,55 +140,51 @@ pub fn plan_channel<'a>(
     let (added, removed) = list_diff(&old, &new);
     let allow_empty = rules.settings.allow_empty_for(id);
     let threshold = u64::from(rules.settings.removal_threshold_pct);
-    let routes_lost: Vec<String> = if rules.confirmed || removed.is_empty() {
+    let routes_lost: Vec<LostRoutes> = if rules.confirmed || removed.is_empty() {
         Vec::new()
     } else {
         let gone: HashSet<&str> = removed.iter().map(String::as_str).collect();
         gw.routed
             .iter()
             .filter(|r| gone.contains(r.model.trim()))
-            .map(|r| format!("{} ({})", r.model.trim(), r.routes.join(", ")))
+            .map(|r| LostRoutes {
+                model: r.model.trim().to_string(),
+                routes: r.routes.clone(),
+            })
             .collect()
     };
     let decision = if let Some(pattern) = unreadable {
         Decision::Skip {
-            reason: format!(
-                "the gateway's model pattern {pattern} cannot be evaluated here; the channel is left alone"
-            ),
+            reason: SkipReason::PatternUnreadable {
+                pattern: pattern.to_string(),
+            },
         }
     } else if added.is_empty() && removed.is_empty() {
         Decision::Unchanged
     } else if upstream.is_empty() && !old.is_empty() && !allow_empty {
         Decision::Skip {
-            reason: format!(
-                "the upstream returned an empty model list; the channel keeps its {} models (allow empty lists for this channel to change that)",
-                old.len()
-            ),
+            reason: SkipReason::EmptyUpstream { kept: old.len() },
         }
     } else if new.is_empty() && !old.is_empty() && !allow_empty {
         Decision::Skip {
-            reason: format!(
-                "the filters leave no model of the {} the upstream listed; the channel keeps its {} models",
-                upstream.len(),
-                old.len()
-            ),
+            reason: SkipReason::FilteredEmpty {
+                upstream: upstream.len(),
+                kept: old.len(),
+            },
         }
     } else if !routes_lost.is_empty() {
         Decision::NeedsReview {
-            reason: format!(
-                "would delete the gateway's routes to removed models: {}; confirm it from a dry-run plan",
-                routes_lost.join("; ")
-            ),
+            reason: ReviewReason::RoutesLost {
+                routes: routes_lost,
+            },
         }
     } else if !rules.confirmed && (removed.len() as u64) * 100 > threshold * old.len() as u64 {
         Decision::NeedsReview {
-            reason: format!(
-                "would remove {} of {} models ({}%), more than the {}% threshold; confirm it from a dry-run plan",
-                removed.len(),
-                old.len(),
-                removed.len() * 100 / old.len().max(1),
-                threshold
-            ),
+            reason: ReviewReason::OverThreshold {
+                removed: removed.len(),
+                total: old.len(),
+                threshold: rules.settings.removal_threshold_pct,
+            },
         }
     } else {
         Decision::Write
@@ -470,7 +467,7 @@ mod tests {
         let Decision::Skip { reason } = &p.decision else {
             panic!("{:?}", p.decision)
         };
-        assert!(reason.contains("(?!o1).*"), "{reason}");
+        assert!(reason.to_string().contains("(?!o1).*"), "{reason}");
     }
 
     #[test]
@@ -497,7 +494,7 @@ mod tests {
         let Decision::NeedsReview { reason } = &p.decision else {
             panic!("{:?}", p.decision)
         };
-        assert!(reason.contains("e (fast, gpt-e)"), "{reason}");
+        assert!(reason.to_string().contains("e (fast, gpt-e)"), "{reason}");
         // A removal no route depends on passes; a confirmed plan writes.
         let p = plan_with(&ch, &["a", "b", "c", "e"], false);
         assert_eq!(p.decision, Decision::Write);
@@ -567,7 +564,10 @@ mod tests {
         let Decision::NeedsReview { reason } = p.decision else {
             panic!("{:?}", p.decision)
         };
-        assert!(reason.contains("remove 3 of 3 models (100%)"), "{reason}");
+        assert!(
+            reason.to_string().contains("remove 3 of 3 models (100%)"),
+            "{reason}"
+        );
         assert_eq!(p.removed, v(&["a", "b", "c"]));
         assert_eq!(p.added, v(&["x"]));
     }

@@ -9,6 +9,7 @@ use super::record::{ChannelState, ItemResult, ItemStatus};
 use super::Engine;
 use crate::error::Error;
 use crate::pricing::{self, PriceCheckMode, PriceState, RunPricing};
+use crate::reason::{ItemReason, ReviewReason};
 use std::collections::HashSet;
 use std::rc::Rc;
 
@@ -33,14 +34,16 @@ impl Engine {
     pub(super) fn price_gate(&self, plan: &mut ChannelPlan) -> Option<Box<ChannelPlan>> {
         let state = self.prices.borrow().clone()?;
         let check = pricing::gate(self.settings.price_check.mode, &state, &plan.added)?;
-        let note = check.note();
         let held = check.held.clone();
+        let reason = ReviewReason::NoPrice {
+            count: held.len(),
+            unknown: check.unknown,
+        };
         plan.price = Some(check);
         // Another guard already holds the whole channel: applying it confirms everything.
         if held.is_empty() || plan.decision != Decision::Write {
             return None;
         }
-        let reason = note.map(|n| n.to_string()).unwrap_or_default();
         let mut confirm = plan.clone();
         confirm.decision = Decision::NeedsReview {
             reason: reason.clone(),
@@ -68,7 +71,7 @@ impl Engine {
     ) -> (ItemResult, Option<ChannelPlan>) {
         item.status = ItemStatus::NeedsReview;
         if let Decision::NeedsReview { reason } = &confirm.decision {
-            item.reason = Some(reason.clone());
+            item.reason = Some(ItemReason::Review(reason.clone()));
         }
         if written {
             confirm.before = ChannelState {
@@ -118,10 +121,12 @@ impl Engine {
                     None => failed_fill(
                         upstream.display_name(),
                         &models,
-                        Error::validation(format!(
-                            "{} has no ratio sync to fill prices with",
-                            self.gw.site().kind.label()
-                        )),
+                        Error::found(
+                            crate::error::ErrorClass::Validation,
+                            crate::reason::RunError::NoRatioSync {
+                                site: self.gw.site().kind,
+                            },
+                        ),
                     ),
                 };
                 let filled: HashSet<&str> = fill.filled.iter().map(String::as_str).collect();

@@ -18,6 +18,7 @@ use super::{not_found, state_of, Engine, Observer, Work};
 use crate::error::{Error, Result};
 use crate::gateway::Capabilities;
 use crate::model::{Channel, ChannelId, Mapping, SiteKind};
+use crate::reason::{ItemNote, ItemReason, ReviewReason, RunNote};
 use crate::redirect::apply::diff_mapping;
 use crate::redirect::{
     plan_clear, plan_prune, plan_redirect, totals, ApplyOptions as PlanOptions, BlockReason,
@@ -119,8 +120,11 @@ fn plan_entry(p: &ChannelPreview) -> ChannelPlan {
         removed: p.removed_models.clone(),
         upstream_count: 0,
         decision: match &p.status {
-            PlanStatus::Blocked { message, .. } => Decision::NeedsReview {
-                reason: message.clone(),
+            PlanStatus::Blocked {
+                why: ItemReason::Review(reason),
+                ..
+            } => Decision::NeedsReview {
+                reason: reason.clone(),
             },
             _ => Decision::Write,
         },
@@ -423,12 +427,18 @@ impl Engine {
                 op,
                 after_sync: Some(of),
                 ..
-            } => format!("{} after sync run {of}", op.label()),
-            Job::Redirect { op, preview, .. } => format!("{} from preview {preview}", op.label()),
-            _ => String::new(),
+            } => Some(RunNote::RedirectAfterSync {
+                op: op.kind(),
+                of: of.clone(),
+            }),
+            Job::Redirect { op, preview, .. } => Some(RunNote::RedirectFromPreview {
+                op: op.kind(),
+                preview: preview.clone(),
+            }),
+            _ => None,
         };
         let mut head = self.new_head(id, trigger, RunMode::Redirect, job, now);
-        head.note = Some(note);
+        head.note = note;
         self.run_planned(head, entries, Work::Redirect, obs).await
     }
 
@@ -462,9 +472,7 @@ impl Engine {
         }
         if !same_state(&now_state, &entry.before) && !force {
             item.status = ItemStatus::NeedsReview;
-            item.reason = Some(
-                "the channel changed since the preview; preview again, or apply with force".into(),
-            );
+            item.reason = Some(ItemReason::Review(ReviewReason::ChangedSincePreview));
             return self.finish(item, start);
         }
         let caps = self.gw.capabilities();
@@ -482,16 +490,18 @@ impl Engine {
         match &p.status {
             PlanStatus::Unchanged => {
                 item.status = ItemStatus::Unchanged;
-                item.reason = Some(format!("nothing to change ({})", r.op.label()));
+                item.reason = Some(ItemReason::Note(ItemNote::NothingToChange {
+                    op: r.op.kind(),
+                }));
                 item.mapping_changes.clear();
                 self.finish(item, start)
             }
-            PlanStatus::Blocked { reason, message } => {
+            PlanStatus::Blocked { reason, why } => {
                 item.status = match reason {
                     BlockReason::NoMappingSupport => ItemStatus::Skipped,
                     _ => ItemStatus::NeedsReview,
                 };
-                item.reason = Some(message.clone());
+                item.reason = Some(why.clone());
                 item.mapping_changes.clear();
                 self.finish(item, start)
             }

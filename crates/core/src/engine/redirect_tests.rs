@@ -145,6 +145,8 @@ fn a_channel_changed_since_the_preview_is_held_unless_forced_and_then_merged_on_
     assert_eq!(run.items[0].status, ItemStatus::NeedsReview);
     assert!(run.items[0]
         .reason
+        .as_ref()
+        .map(ToString::to_string)
         .as_deref()
         .unwrap()
         .contains("changed since the preview"));
@@ -191,7 +193,7 @@ fn an_unreadable_mapping_is_overwritten_only_when_confirmed_and_revert_says_it_c
         .unwrap();
     assert!(matches!(
         &preview.channels[0].status,
-        PlanStatus::Blocked { message, .. } if message.contains("cannot be read")
+        PlanStatus::Blocked { why, .. } if why.to_string().contains("cannot be read")
     ));
     let held = w
         .sim
@@ -230,6 +232,8 @@ fn an_unreadable_mapping_is_overwritten_only_when_confirmed_and_revert_says_it_c
     assert_eq!(back.items[0].status, ItemStatus::NeedsReview);
     assert!(back.items[0]
         .reason
+        .as_ref()
+        .map(ToString::to_string)
         .as_deref()
         .unwrap()
         .contains("cannot write back"));

@@ -302,7 +302,7 @@ fn a_channel_over_its_time_limit_fails_alone() {
         "the real cause is reported"
     );
     assert!(
-        item.message.as_deref().unwrap().contains("no time left"),
+        item.error_text().unwrap().contains("no time left"),
         "{item:?}"
     );
     // Retry-After 100 s, then 2 slowed tokens (6 s); the second 100 s wait would pass the limit.
@@ -344,11 +344,25 @@ fn guards_hold_empty_replies_and_mass_removals_and_a_plan_confirms() {
     );
     assert!(r.items[0]
         .reason
+        .as_ref()
+        .map(ToString::to_string)
         .as_deref()
         .unwrap()
         .contains("empty model list"));
-    assert!(r.items[4].reason.as_deref().unwrap().contains("disabled"));
-    assert!(r.items[5].reason.as_deref().unwrap().contains("excluded"));
+    assert!(r.items[4]
+        .reason
+        .as_ref()
+        .map(ToString::to_string)
+        .as_deref()
+        .unwrap()
+        .contains("disabled"));
+    assert!(r.items[5]
+        .reason
+        .as_ref()
+        .map(ToString::to_string)
+        .as_deref()
+        .unwrap()
+        .contains("excluded"));
     assert_eq!(w.gw.writes().len(), 1);
     assert_eq!(w.gw.channel(2).unwrap().models, vec!["a", "b", "c", "d"]);
 
@@ -388,6 +402,8 @@ fn apply_refuses_a_channel_changed_since_the_plan_unless_forced() {
     assert_eq!(r.items[0].status, ItemStatus::NeedsReview);
     assert!(r.items[0]
         .reason
+        .as_ref()
+        .map(ToString::to_string)
         .as_deref()
         .unwrap()
         .contains("changed since the plan"));
@@ -754,7 +770,14 @@ fn one_run_per_site_and_skipped_scheduled_runs_are_recorded() {
     assert_eq!(a.head.state, RunState::Finished);
     let b = b.unwrap();
     assert_eq!(b.head.state, RunState::Skipped);
-    assert!(b.head.note.as_deref().unwrap().contains(&a.head.id.0));
+    assert!(b
+        .head
+        .note
+        .as_ref()
+        .map(ToString::to_string)
+        .as_deref()
+        .unwrap()
+        .contains(&a.head.id.0));
     let e = c.unwrap_err();
     assert!(e.message.contains("in progress"), "{}", e.message);
     let runs = w.sim.block_on(first.history().runs()).unwrap();
@@ -769,7 +792,13 @@ fn one_run_per_site_and_skipped_scheduled_runs_are_recorded() {
     assert_eq!(r.head.state, RunState::Finished);
     let runs = w.sim.block_on(first.history().runs()).unwrap();
     let dead = runs.iter().find(|h| h.state == RunState::Failed).unwrap();
-    assert!(dead.note.as_deref().unwrap().contains("superseded"));
+    assert!(dead
+        .note
+        .as_ref()
+        .map(ToString::to_string)
+        .as_deref()
+        .unwrap()
+        .contains("superseded"));
 }
 
 #[test]
@@ -1032,11 +1061,14 @@ fn an_abandoned_run_is_closed_released_and_not_resumed() {
     let engine = w.engine(&settings);
     let rec = w
         .sim
-        .block_on(engine.abandon("cancelled by the user"))
+        .block_on(engine.abandon(crate::reason::RunNote::Cancelled))
         .unwrap()
         .unwrap();
     assert_eq!(rec.head.state, RunState::Cancelled);
-    assert_eq!(rec.head.note.as_deref(), Some("cancelled by the user"));
+    assert_eq!(
+        rec.head.note.as_ref().map(ToString::to_string).as_deref(),
+        Some("cancelled by the user")
+    );
     // Stored as such, not only returned.
     let stored = w
         .sim
@@ -1047,7 +1079,11 @@ fn an_abandoned_run_is_closed_released_and_not_resumed() {
     assert_eq!(rec.head.totals.success, 2);
     assert_eq!(rec.head.totals.queued, 2);
     assert!(w.sim.block_on(engine.resume(&())).unwrap().is_none());
-    assert!(w.sim.block_on(engine.abandon("again")).unwrap().is_none());
+    assert!(w
+        .sim
+        .block_on(engine.abandon(crate::reason::RunNote::Cancelled))
+        .unwrap()
+        .is_none());
     // The lock is free: a new run starts.
     w.gw.set_upstream(3, &["x"]);
     let w2 = w.engine(&settings);

@@ -5,10 +5,11 @@ use crate::clock::Clock;
 use crate::error::{Error, ErrorClass, Result};
 use crate::http::{Request, Response, Transport};
 use crate::model::{Channel, ChannelId, ChannelUpdate, Site, SiteKind};
+use crate::reason::RunError;
 use crate::redact::redact;
 use async_trait::async_trait;
 pub use msync_types::gateway::{
-    api_rate_limit, capabilities, unstorable_text, ApiRateLimit, Capabilities, ConnectionReport,
+    api_rate_limit, capabilities, unstorable_error, ApiRateLimit, Capabilities, ConnectionReport,
     CredentialField, CredentialKind, MappingRules, ModelListFormat,
 };
 use std::rc::Rc;
@@ -53,9 +54,6 @@ pub trait Gateway {
     }
 }
 
-/// Why nothing was sent to a plain-http, non-local site (see [`Site::allow_insecure`]).
-pub const INSECURE_REFUSED: &str = "refusing to send the credentials over plain http to a non-local host; use https, or allow insecure http for this site explicitly";
-
 /// Everything an adapter needs from the outside world.
 #[derive(Clone)]
 pub struct Ctx {
@@ -97,7 +95,11 @@ impl Ctx {
     /// plain-http, non-local address unless the user allowed it for this site.
     pub async fn send(&self, req: Request) -> Result<Response> {
         if !self.site.allow_insecure && crate::base_url::is_insecure(&self.site.base_url) {
-            return Err(Error::validation(INSECURE_REFUSED));
+            // why: see [`Site::allow_insecure`]
+            return Err(Error::found(
+                ErrorClass::Validation,
+                RunError::InsecureRefused,
+            ));
         }
         let req = if req.timeout_ms == 0 || req.timeout_ms > self.timeout_ms {
             req.timeout_ms(self.timeout_ms)
@@ -106,8 +108,16 @@ impl Ctx {
         };
         self.transport.send(req).await.map_err(|e| {
             let e: Error = e.into();
+            let reason = match e.reason {
+                Some(RunError::Redirected { status, location }) => Some(RunError::Redirected {
+                    status,
+                    location: location.map(|l: String| self.redact(&l)),
+                }),
+                other => other,
+            };
             Error {
                 message: self.redact(&e.message),
+                reason,
                 ..e
             }
         })
@@ -298,7 +308,7 @@ mod helper_tests {
             if refused {
                 let e = got.unwrap_err();
                 assert_eq!(e.class, ErrorClass::Validation, "{url}");
-                assert_eq!(e.message, INSECURE_REFUSED);
+                assert_eq!(e.reason, Some(RunError::InsecureRefused));
                 assert!(t.requests().is_empty(), "{url}: nothing sent");
             } else {
                 assert!(got.is_ok(), "{url} allowed={allowed}");

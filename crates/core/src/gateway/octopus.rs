@@ -25,7 +25,7 @@
 //!   and needs the channel object with its key, which we take from a fresh list read.
 
 use super::{
-    class_for_status, unstorable_text, Capabilities, ConnectionReport, Ctx, Gateway,
+    class_for_status, unstorable_error, Capabilities, ConnectionReport, Ctx, Gateway,
     ModelListFormat,
 };
 use crate::error::{Error, ErrorClass, Result};
@@ -577,7 +577,7 @@ impl Gateway for Octopus {
         let wanted = FORMAT.clean(models);
         let bad = FORMAT.unstorable(&wanted);
         if !bad.is_empty() {
-            return Err(Error::validation(unstorable_text(&bad)));
+            return Err(unstorable_error(&bad));
         }
         if wanted.is_empty() {
             return Err(Error::validation(

@@ -18,6 +18,7 @@ pub fn events_of_run(site: &str, rec: &RunRecord) -> Vec<NotifyEvent> {
                 site: site.to_string(),
                 class: e.class,
                 message: e.message.clone(),
+                reason: e.reason.clone(),
             });
             return out;
         }

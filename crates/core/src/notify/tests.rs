@@ -68,6 +68,7 @@ fn unreachable(site: &str) -> NotifyEvent {
         site: site.into(),
         class: ErrorClass::Network,
         message: "connection refused".into(),
+        reason: None,
     }
 }
 
@@ -158,6 +159,7 @@ fn repeats_are_suppressed_for_the_configured_time_in_virtual_time() {
         site: "prod".into(),
         class: ErrorClass::Auth,
         message: "401".into(),
+        reason: None,
     };
     assert!(block_on(n.notify(&other)).iter().all(Delivery::sent));
     clock.advance(1);
@@ -295,7 +297,7 @@ fn run_events_from_records() {
     let ev = events_of_run(
         "prod",
         &RunRecord {
-            head,
+            head: head.clone(),
             items: vec![],
         },
     );
@@ -304,7 +306,23 @@ fn run_events_from_records() {
         vec![NotifyEvent::SiteUnreachable {
             site: "prod".into(),
             class: ErrorClass::Timeout,
-            message: "no answer".into()
+            message: "no answer".into(),
+            reason: None,
         }]
+    );
+    // What msync found itself travels as data too, for a sink or page to word it.
+    let found = crate::reason::RunError::InsecureRefused;
+    head.error = Some(Error::found(ErrorClass::Auth, found.clone()));
+    let ev = events_of_run(
+        "prod",
+        &RunRecord {
+            head,
+            items: vec![],
+        },
+    );
+    assert!(
+        matches!(&ev[..], [NotifyEvent::SiteUnreachable { reason: Some(r), message, .. }]
+            if *r == found && *message == found.to_string()),
+        "{ev:?}"
     );
 }

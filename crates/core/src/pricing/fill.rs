@@ -7,6 +7,7 @@
 use super::PriceFill;
 use crate::error::{Error, ErrorClass};
 use crate::ratio::{FetchRequest, RatioChoice, RatioDiff, RatioField, RatioSync, RatioUpstream};
+use crate::reason::RunError;
 use std::collections::BTreeSet;
 
 /// The choices that price `models` from `column` of `diff`: a per-call price when the upstream
@@ -74,13 +75,12 @@ pub async fn fill_prices(
         }
     };
     if let Some(t) = diff.failed().next() {
-        out.error = Some(Error::new(
+        out.error = Some(Error::found(
             ErrorClass::Network,
-            format!(
-                "the upstream {} could not be read: {}",
-                t.name,
-                t.error.clone().unwrap_or_default()
-            ),
+            RunError::UpstreamUnreadable {
+                upstream: t.name.clone(),
+                error: t.error.clone().unwrap_or_default(),
+            },
         ));
         return out;
     }

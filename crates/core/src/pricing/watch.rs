@@ -9,12 +9,13 @@
 //! and nothing for a model neither has. A model the upstream dropped while the site keeps it
 //! also has no row; it reads as the site's value and is never a reason to delete anything.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorClass, Result};
 use crate::notify::PriceMove;
 use crate::ratio::{
     Cell, FetchRequest, OptionMaps, RatioChoice, RatioDiff, RatioField, RatioSync, RatioUpstream,
     RatioValue,
 };
+use crate::reason::RunError;
 use crate::store::KvStore;
 use std::collections::BTreeMap;
 
@@ -206,13 +207,12 @@ pub async fn watch(
             .fetch(&FetchRequest::new(vec![upstream.clone()]))
             .await?;
         if let Some(t) = diff.failed().next() {
-            return Err(Error::new(
-                crate::error::ErrorClass::Network,
-                format!(
-                    "the upstream {} could not be read: {}",
-                    t.name,
-                    t.error.clone().unwrap_or_default()
-                ),
+            return Err(Error::found(
+                ErrorClass::Network,
+                RunError::UpstreamUnreadable {
+                    upstream: t.name.clone(),
+                    error: t.error.clone().unwrap_or_default(),
+                },
             ));
         }
         let current = sync.current().await?;

@@ -253,7 +253,7 @@ impl RatioSync {
 
     async fn save(&self, snap: &RatioSnapshot) -> Result<()> {
         let text = serde_json::to_string(snap)
-            .map_err(|e| Error::new(ErrorClass::Server, format!("snapshot: {e}")))?;
+            .map_err(|e| Error::storage(format!("the ratio snapshot could not be encoded: {e}")))?;
         self.store
             .set(&format!("{}{}", self.prefix(), snap.id), text)
             .await

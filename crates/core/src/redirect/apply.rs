@@ -8,6 +8,7 @@
 use super::matcher::{MatchResult, Matcher, StandardOutcome};
 use crate::gateway::{Capabilities, MappingRules};
 use crate::model::{Channel, ChannelUpdate, Mapping, SiteKind};
+use crate::reason::{ItemNote, ItemReason, RedirectKind, ReviewReason, SkipReason};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
 
@@ -180,19 +181,15 @@ pub fn diff_mapping(old: &[(String, String)], new: &[(String, String)]) -> Vec<M
     out
 }
 
-fn no_mapping_message(site: SiteKind) -> String {
-    format!(
-        "{} has no per-channel model mapping (it routes models through groups); \
-         model redirect is not available for this site",
-        site.label()
-    )
+fn no_mapping(site: SiteKind) -> ItemReason {
+    ItemReason::Skip(SkipReason::NoMappingSupport { site })
 }
 
-fn blocked(channel: &Channel, reason: BlockReason, message: String) -> ChannelPreview {
+fn blocked(channel: &Channel, reason: BlockReason, why: ItemReason) -> ChannelPreview {
     ChannelPreview {
         channel_id: channel.id.clone(),
         channel_name: channel.name.clone(),
-        status: PlanStatus::Blocked { reason, message },
+        status: PlanStatus::Blocked { reason, why },
         old_models: channel.models.clone(),
         added_models: Vec::new(),
         removed_models: Vec::new(),
@@ -203,6 +200,15 @@ fn blocked(channel: &Channel, reason: BlockReason, message: String) -> ChannelPr
         outcomes: Vec::new(),
         update: ChannelUpdate::default(),
     }
+}
+
+/// The mapping cannot be read; overwriting it (to write a generated mapping, or to `clear` it)
+/// needs the admin's confirmation.
+fn unreadable(error: &str, clear: bool) -> ItemReason {
+    ItemReason::Review(ReviewReason::MappingUnreadable {
+        error: error.to_string(),
+        clearing: clear,
+    })
 }
 
 /// A change to the models list: the new list and what it adds and removes.
@@ -290,11 +296,7 @@ pub fn plan_redirect(
     opts: &ApplyOptions,
 ) -> ChannelPreview {
     if !caps.model_mapping || channel.mapping == Mapping::Unsupported {
-        return blocked(
-            channel,
-            BlockReason::NoMappingSupport,
-            no_mapping_message(site),
-        );
+        return blocked(channel, BlockReason::NoMappingSupport, no_mapping(site));
     }
     let rules = caps.mapping;
     let actual = actual_models(channel, rules);
@@ -305,7 +307,11 @@ pub fn plan_redirect(
         Mapping::Invalid { error, .. } => {
             if mapping.is_empty() {
                 // nothing to add: leave the text alone, whatever the flag says
-                let mut p = blocked(channel, BlockReason::InvalidMapping, String::new());
+                let mut p = blocked(
+                    channel,
+                    BlockReason::InvalidMapping,
+                    unreadable(error, false),
+                );
                 p.status = PlanStatus::Unchanged;
                 p.outcomes = outcomes;
                 p.new_mapping = Vec::new();
@@ -315,10 +321,7 @@ pub fn plan_redirect(
                 let mut p = blocked(
                     channel,
                     BlockReason::InvalidMapping,
-                    format!(
-                        "the channel's model_mapping cannot be read ({error}); \
-                         confirm overwriting it to write the generated mapping"
-                    ),
+                    unreadable(error, false),
                 );
                 p.outcomes = outcomes;
                 return p;
@@ -366,15 +369,17 @@ pub fn plan_redirect_all(
 /// Prune only: drop entries whose target vanished, add nothing.
 pub fn plan_prune(channel: &Channel, caps: &Capabilities, site: SiteKind) -> ChannelPreview {
     if !caps.model_mapping || channel.mapping == Mapping::Unsupported {
-        return blocked(
-            channel,
-            BlockReason::NoMappingSupport,
-            no_mapping_message(site),
-        );
+        return blocked(channel, BlockReason::NoMappingSupport, no_mapping(site));
     }
     let Mapping::Valid { pairs } = &channel.mapping else {
         // empty: nothing to prune; invalid: never touched by prune
-        let mut p = blocked(channel, BlockReason::InvalidMapping, String::new());
+        let why = match &channel.mapping {
+            Mapping::Invalid { error, .. } => unreadable(error, false),
+            _ => ItemReason::Note(ItemNote::NothingToChange {
+                op: RedirectKind::Prune,
+            }),
+        };
+        let mut p = blocked(channel, BlockReason::InvalidMapping, why);
         p.status = PlanStatus::Unchanged;
         return p;
     };
@@ -405,11 +410,7 @@ pub fn plan_clear(
     opts: &ClearOptions,
 ) -> ChannelPreview {
     if !caps.model_mapping || channel.mapping == Mapping::Unsupported {
-        return blocked(
-            channel,
-            BlockReason::NoMappingSupport,
-            no_mapping_message(site),
-        );
+        return blocked(channel, BlockReason::NoMappingSupport, no_mapping(site));
     }
     let pairs = match &channel.mapping {
         Mapping::Valid { pairs } => pairs,
@@ -432,18 +433,14 @@ pub fn plan_clear(
                 (ClearScope::All, false) => blocked(
                     channel,
                     BlockReason::InvalidMapping,
-                    format!(
-                        "the channel's model_mapping cannot be read ({error}); \
-                         confirm overwriting it to clear it"
-                    ),
+                    unreadable(error, true),
                 ),
                 (ClearScope::Generated, _) => blocked(
                     channel,
                     BlockReason::CannotReadMapping,
-                    format!(
-                        "the channel's model_mapping cannot be read ({error}), so msync cannot \
-                         tell its own entries apart; clear all entries (with confirmation) instead"
-                    ),
+                    ItemReason::Review(ReviewReason::MappingUnreadableForGenerated {
+                        error: error.clone(),
+                    }),
                 ),
             };
         }

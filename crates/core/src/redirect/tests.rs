@@ -774,7 +774,8 @@ fn octopus_is_refused_clearly() {
     for caps in [OCTOPUS, NEW_API] {
         let p = plan_redirect(&m, &c, &caps, SiteKind::Octopus, &ApplyOptions::default());
         match &p.status {
-            PlanStatus::Blocked { reason, message } => {
+            PlanStatus::Blocked { reason, why } => {
+                let message = why.to_string();
                 assert_eq!(*reason, BlockReason::NoMappingSupport);
                 assert!(message.contains("Octopus"), "{message}");
                 assert!(message.contains("model mapping"), "{message}");
@@ -795,7 +796,8 @@ fn invalid_mapping_is_never_overwritten_without_confirmation() {
     let c = chan(&["openai/gpt-4o"], bad.clone());
     let p = plan_redirect(&m, &c, &NEW_API, SiteKind::NewApi, &ApplyOptions::default());
     match &p.status {
-        PlanStatus::Blocked { reason, message } => {
+        PlanStatus::Blocked { reason, why } => {
+            let message = why.to_string();
             assert_eq!(*reason, BlockReason::InvalidMapping);
             assert!(message.contains("confirm"), "{message}");
         }

@@ -8,6 +8,7 @@ pub mod presets;
 pub use presets::{preset_infos, Preset, PresetInfo, PRESETS};
 
 use crate::model::{ChannelId, ChannelUpdate, Mapping, SiteId, SiteKind};
+use crate::reason::{ItemReason, RedirectKind};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -236,10 +237,12 @@ pub enum PlanStatus {
     Change,
     /// Nothing to write.
     Unchanged,
-    /// Nothing may be written; `message` says why, in words an admin understands.
+    /// Nothing may be written; `why` says why (previews stored before reasons were typed
+    /// held an English `message`, which loads as the value it describes).
     Blocked {
         reason: BlockReason,
-        message: String,
+        #[serde(alias = "message")]
+        why: ItemReason,
     },
 }
 
@@ -369,13 +372,18 @@ pub enum RedirectOp {
 }
 
 impl RedirectOp {
+    /// What the op does, as notes and reasons name it.
+    pub fn kind(&self) -> RedirectKind {
+        match self {
+            RedirectOp::Redirect { .. } => RedirectKind::Redirect,
+            RedirectOp::Prune => RedirectKind::Prune,
+            RedirectOp::Clear { .. } => RedirectKind::Clear,
+        }
+    }
+
     /// A short English name ("redirect", "prune", "bulk clear").
     pub fn label(&self) -> &'static str {
-        match self {
-            RedirectOp::Redirect { .. } => "redirect",
-            RedirectOp::Prune => "prune",
-            RedirectOp::Clear { .. } => "bulk clear",
-        }
+        self.kind().label()
     }
 }
 

@@ -520,7 +520,7 @@ impl Env {
             .await
             .map_err(|e| {
                 Error::new(
-                    ErrorClass::Server,
+                    ErrorClass::Internal,
                     format!("could not clear the alarm: {e}"),
                 )
             })?;

@@ -17,12 +17,10 @@ use msync_core::engine::{ApplyOptions, Engine, Observer, Progress, RunRequest, S
 use msync_core::history::{export_csv, export_json, History, ItemQuery};
 use msync_core::model::{ChannelId, SiteId};
 use msync_core::protocol::{Event, ExportFormat, ItemFilter, Reply, SiteStatus};
+use msync_core::reason::RunNote;
 use msync_core::{Error, ErrorClass};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-
-/// Note stored in the head of a run the user cancelled.
-pub const CANCELLED_NOTE: &str = "cancelled by the user";
 
 /// A run working in this worker instance.
 pub struct Active {
@@ -190,10 +188,9 @@ impl Env {
                                 Err(e) => this.browser.broadcast(&Event::RunFinished {
                                     site: id.clone(),
                                     head: RunHead {
-                                        note: Some(format!(
-                                            "the redirect after this sync failed: {}",
-                                            e.message
-                                        )),
+                                        note: Some(RunNote::RedirectAfterSyncFailed {
+                                            error: Box::new(e),
+                                        }),
                                         ..rec.head.clone()
                                     },
                                 }),
@@ -218,7 +215,7 @@ impl Env {
             };
             let result = match Abortable::new(work, reg).await {
                 Ok(r) => r,
-                Err(_aborted) => engine.abandon(CANCELLED_NOTE).await,
+                Err(_aborted) => engine.abandon(RunNote::Cancelled).await,
             };
             this.active.borrow_mut().remove(&id);
             match result {
@@ -311,7 +308,7 @@ impl Env {
         let s = self.site(site).await?;
         let settings = self.settings(site).await?;
         let engine = self.connector.engine(&s, self.store.clone(), settings)?;
-        match engine.abandon(CANCELLED_NOTE).await? {
+        match engine.abandon(RunNote::Cancelled).await? {
             Some(rec) => {
                 self.browser.broadcast(&Event::RunFinished {
                     site: site.clone(),

@@ -20,7 +20,7 @@ pub fn sync_alarm(site: &SiteId) -> String {
 }
 
 fn alarm_err(e: String) -> Error {
-    Error::new(ErrorClass::Server, format!("could not set an alarm: {e}"))
+    Error::new(ErrorClass::Internal, format!("could not set an alarm: {e}"))
 }
 
 impl Env {

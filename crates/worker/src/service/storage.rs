@@ -21,7 +21,7 @@ use msync_core::Error;
 use serde::{Deserialize, Serialize};
 
 /// Version of the layout of what we keep in storage; bump with a migration.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 pub const KEY_META: &str = "meta";
 pub const KEY_SITES: &str = "sites";
 pub const SETTINGS_PREFIX: &str = "settings/";
@@ -104,7 +104,10 @@ type Migration =
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>> + 'a>>;
 
 /// `MIGRATIONS[i]` takes a store from schema `i + 1` to `i + 2`.
-pub const MIGRATIONS: [Migration; 1] = [|s| Box::pin(migrate_1_to_2(s))];
+pub const MIGRATIONS: [Migration; 2] = [
+    |s| Box::pin(migrate_1_to_2(s)),
+    |s| Box::pin(migrate_2_to_3(s)),
+];
 
 /// Schema 1 → 2: site base URLs are normalized (schema 1 stored them as typed, so a trailing
 /// slash or spaces could end up in every request URL and in the host-permission pattern), and
@@ -125,6 +128,16 @@ pub async fn migrate_1_to_2(store: &dyn KvStore) -> Result<(), Error> {
     if !sites.is_empty() {
         save_sites(store, &sites).await?;
     }
+    Ok(())
+}
+
+/// Schema 2 → 3: skip and review reasons, run notes and msync's own errors are typed values
+/// (`msync_core::reason`) instead of English sentences. Nothing is rewritten here: records load
+/// through serde, which reads a stored sentence back into the value it describes
+/// (`ItemReason::from_legacy`, `RunNote::from_legacy`; a plan's decisions alike), and the next
+/// write of a record stores the typed form. The step exists so that an older msync meets schema
+/// 3 and refuses the storage ("written by a newer msync") instead of misreading typed reasons.
+pub async fn migrate_2_to_3(_store: &dyn KvStore) -> Result<(), Error> {
     Ok(())
 }
 

@@ -2,7 +2,6 @@
 //! executor standing in for `spawn_local`, and a clock whose sleeps pass instantly.
 
 use super::*;
-use crate::service::runs::CANCELLED_NOTE;
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
 use msync_core::engine::record::{ItemResult, ItemStatus, RunState, Trigger};
@@ -384,7 +383,7 @@ fn run_id(r: Reply) -> msync_core::engine::record::RunId {
 
 fn error_of(r: &Reply) -> (&str, &str) {
     match r {
-        Reply::Error { class, message } => (class, message),
+        Reply::Error { class, message } => (class.as_str(), message),
         other => panic!("expected an error, got {other:?}"),
     }
 }
@@ -1068,7 +1067,10 @@ fn overlapping_runs_are_refused_and_the_scheduled_one_is_recorded_as_skipped() {
     assert_eq!(runs.len(), 2, "{runs:?}");
     let skipped = runs.iter().find(|h| h.state == RunState::Skipped).unwrap();
     assert_eq!(skipped.trigger, Trigger::Scheduled);
-    assert!(skipped.note.as_deref().unwrap().contains("in progress"));
+    assert!(matches!(
+        skipped.note,
+        Some(msync_core::reason::RunNote::ScheduledSkipped { .. })
+    ));
     let done = runs.iter().find(|h| h.id == first).unwrap();
     assert_eq!(done.state, RunState::Finished);
     assert!(w.gw.write_counts().values().all(|n| *n == 1));
@@ -1159,7 +1161,7 @@ fn cancel_closes_the_run_and_releases_the_site() {
     assert!(!w.env.is_active(&site));
     let head = w.runs(&site).into_iter().find(|h| h.id == run).unwrap();
     assert_eq!(head.state, RunState::Cancelled);
-    assert_eq!(head.note.as_deref(), Some(CANCELLED_NOTE));
+    assert_eq!(head.note, Some(msync_core::reason::RunNote::Cancelled));
     assert!(w.gw.writes().is_empty());
     let r = w.cmd(Command::CancelRun { site: site.clone() });
     assert!(error_of(&r).1.contains("no run is in progress"));
@@ -1309,7 +1311,7 @@ fn migration_1_to_2_normalizes_urls_and_adds_settings() {
             w.store.set(KEY_SITES, V1_SITES.into()).await.unwrap();
         });
         let meta = block(w.env.record_start()).unwrap();
-        assert_eq!(meta.schema, 2);
+        assert_eq!(meta.schema, SCHEMA_VERSION);
         assert_eq!(meta.starts, if with_meta { 4 } else { 1 });
         let sites = block(w.env.sites()).unwrap();
         assert_eq!(sites[0].base_url, "http://127.0.0.1:3000");
@@ -1361,6 +1363,88 @@ fn storage_from_a_newer_version_is_refused_unchanged() {
     let err = block(w.env.record_start()).unwrap_err();
     assert!(err.message.contains("newer msync"), "{}", err.message);
     assert_eq!(w.store.snapshot(), before);
+}
+
+/// A run stored by the worker at schema 2 (English reasons and notes; the same JSON the CLI
+/// stores, see crates/types/tests/schema2.rs) is read after the 2 → 3 step with typed reasons.
+#[test]
+fn migration_2_to_3_keeps_stored_runs_readable_with_typed_reasons() {
+    use msync_core::reason::{ItemReason, ReviewReason, RunNote, SkipReason};
+    let mut w = World::new();
+    let sites = r#"[{"id":"s2","name":"s2","kind":"new-api","base_url":"http://127.0.0.1:3000","credentials":{"token":"tok","user_id":1}}]"#;
+    let sync = "1796375859584-0000";
+    let revert = "1796375869742-0000";
+    block(async {
+        w.store
+            .set(
+                KEY_META,
+                r#"{"schema":2,"version":"0.1.0","installed_at":5,"last_start":5,"starts":3}"#
+                    .to_string(),
+            )
+            .await
+            .unwrap();
+        w.store.set(KEY_SITES, sites.to_string()).await.unwrap();
+        w.store
+            .set(
+                &format!("sync/s2/run/{sync}/head"),
+                include_str!("../../../types/tests/schema2/sync_head.json").to_string(),
+            )
+            .await
+            .unwrap();
+        w.store
+            .set(
+                &format!("sync/s2/run/{sync}/item/3"),
+                include_str!("../../../types/tests/schema2/item_excluded.json").to_string(),
+            )
+            .await
+            .unwrap();
+        w.store
+            .set(
+                &format!("sync/s2/run/{sync}/item/4"),
+                include_str!("../../../types/tests/schema2/item_review.json").to_string(),
+            )
+            .await
+            .unwrap();
+        w.store
+            .set(
+                &format!("sync/s2/run/{revert}/head"),
+                include_str!("../../../types/tests/schema2/revert_head.json").to_string(),
+            )
+            .await
+            .unwrap();
+    });
+    let meta = block(w.env.record_start()).unwrap();
+    assert_eq!(meta.schema, SCHEMA_VERSION);
+    let site = SiteId("s2".into());
+    let Reply::Runs { runs } = w.cmd(Command::ListRuns { site: site.clone() }) else {
+        panic!("no run list")
+    };
+    let revert_head = runs.iter().find(|h| h.id.0 == revert).unwrap();
+    assert_eq!(
+        revert_head.note,
+        Some(RunNote::RevertOf {
+            run: msync_core::engine::record::RunId(sync.into())
+        })
+    );
+    let Reply::Run { items, .. } = w.cmd(Command::GetRun {
+        site,
+        run: Some(msync_core::engine::record::RunId(sync.into())),
+        filter: ItemFilter::default(),
+    }) else {
+        panic!("no run")
+    };
+    let reasons: Vec<_> = items.iter().filter_map(|i| i.reason.clone()).collect();
+    assert_eq!(
+        reasons,
+        [
+            ItemReason::Review(ReviewReason::OverThreshold {
+                removed: 1,
+                total: 2,
+                threshold: 10
+            }),
+            ItemReason::Skip(SkipReason::Excluded),
+        ]
+    );
 }
 
 #[test]

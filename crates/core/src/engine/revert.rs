@@ -1,0 +1,158 @@
+//! Revert: restore the snapshots a run took, as a run of its own (mode `Revert`, with its
+//! own snapshots, so a revert can be reverted too).
+
+use super::*;
+
+impl Engine {
+    /// Revert every channel run `run` wrote, restoring each snapshot exactly (models and mapping).
+    /// A channel changed since that run wrote it is not reverted (`NeedsReview`, with the reason)
+    /// unless `force`. The revert is itself a run (mode `Revert`) with its own snapshots.
+    pub async fn revert_run(
+        &self,
+        run: &RunId,
+        force: bool,
+        obs: &dyn Observer,
+    ) -> Result<RunRecord> {
+        let h = self.history();
+        let Some(target) = h.head(run).await? else {
+            return Err(Error::validation(format!(
+                "run {run} is not in the history"
+            )));
+        };
+        let mut snaps = h.snapshots(run).await?;
+        let order: HashMap<&ChannelId, usize> = target
+            .queue
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (&q.id, i))
+            .collect();
+        snaps.sort_by_key(|s| order.get(&s.channel_id).copied().unwrap_or(usize::MAX));
+        if snaps.is_empty() {
+            return Err(Error::validation(format!(
+                "run {run} wrote no channel; nothing to revert"
+            )));
+        }
+        self.revert(run, snaps, force, obs).await
+    }
+
+    /// Revert one channel to its snapshot from run `run` (see [`Engine::revert_run`]).
+    pub async fn revert_channel(
+        &self,
+        run: &RunId,
+        channel: &ChannelId,
+        force: bool,
+        obs: &dyn Observer,
+    ) -> Result<RunRecord> {
+        let Some(snap) = self.history().snapshot(run, channel).await? else {
+            return Err(Error::validation(format!(
+                "run {run} holds no snapshot of channel {channel}; it did not write that channel"
+            )));
+        };
+        self.revert(run, vec![snap], force, obs).await
+    }
+
+    pub(super) async fn revert(
+        &self,
+        of: &RunId,
+        snaps: Vec<Snapshot>,
+        force: bool,
+        obs: &dyn Observer,
+    ) -> Result<RunRecord> {
+        let now = self.clock.now_ms();
+        let id = self.new_run_id(now).await?;
+        let job = Job::Revert {
+            of: of.clone(),
+            force,
+        };
+        let mut head = self.new_head(id, Trigger::Manual, RunMode::Revert, job, now);
+        head.queue = snaps
+            .iter()
+            .map(|s| QueuedChannel {
+                id: s.channel_id.clone(),
+                name: s.channel_name.clone(),
+            })
+            .collect();
+        head.note = Some(RunNote::RevertOf { run: of.clone() });
+        self.with_run_lock(head, async |head| {
+            self.history().put_head(&head).await?;
+            let work = snaps
+                .into_iter()
+                .map(|s| (s.channel_id.clone(), Work::Revert(s)))
+                .collect();
+            self.execute(head, work, HashMap::new(), HashMap::new(), obs)
+                .await
+        })
+        .await
+    }
+
+    /// Restore one snapshot.
+    pub(super) async fn revert_one(
+        &self,
+        run: &RunId,
+        target: Snapshot,
+        prior: Option<Snapshot>,
+        force: bool,
+    ) -> ItemResult {
+        let item = self.running_item(&target.channel_id, &target.channel_name);
+        let (current, mut item) = match self.fresh_read(&target.channel_id, item).await {
+            Ok(read) => read,
+            Err(failed) => return failed,
+        };
+        let (start, attempts) = (item.started_ms, item.attempts);
+        item.old = current.models.clone();
+        item.new = target.before.models.clone();
+        if redirect::same_state(&state_of(&current), &target.before) {
+            if let Some(p) = &prior {
+                return self.landed(p, start, attempts);
+            }
+            item.status = ItemStatus::Unchanged;
+            item.reason = Some(ItemReason::Note(ItemNote::AlreadyAsSnapshot));
+            return self.finish(item, start);
+        }
+        let caps = self.gw.capabilities();
+        if !caps.empty_model_list && caps.model_list.clean(&target.before.models).is_empty() {
+            item.status = ItemStatus::NeedsReview;
+            let hold = hold::RevertHold::EmptyModelList {
+                site: self.gw.site().kind,
+            };
+            item.reason = Some(ItemReason::Review(ReviewReason::RevertHold { hold }));
+            return self.finish(item, start);
+        }
+        let as_written = same_set(&current.models, &target.after.models)
+            && redirect::same_mapping(&current.mapping, &target.after.mapping);
+        if !as_written && !force {
+            item.status = ItemStatus::NeedsReview;
+            item.reason = Some(ItemReason::Review(ReviewReason::ChangedSinceWrite));
+            return self.finish(item, start);
+        }
+        let mapping_restorable = !matches!(target.before.mapping, Mapping::Invalid { .. })
+            || redirect::same_mapping(&current.mapping, &target.before.mapping);
+        if !mapping_restorable && !force {
+            item.status = ItemStatus::NeedsReview;
+            item.reason = Some(ItemReason::Review(ReviewReason::SnapshotMappingUnreadable));
+            return self.finish(item, start);
+        }
+        let mapping = if redirect::same_mapping(&current.mapping, &target.before.mapping) {
+            None
+        } else {
+            match &target.before.mapping {
+                Mapping::Empty => Some(Vec::new()),
+                Mapping::Valid { pairs } => Some(pairs.clone()),
+                Mapping::Invalid { .. } | Mapping::Unsupported => None,
+            }
+        };
+        let snap = Snapshot {
+            channel_id: target.channel_id.clone(),
+            channel_name: target.channel_name.clone(),
+            taken_ms: self.clock.now_ms(),
+            before: state_of(&current),
+            after: target.before.clone(),
+        };
+        let update = ChannelUpdate {
+            models: Some(target.before.models.clone()),
+            mapping,
+        };
+        self.write_with_snapshot(run, item, snap, &current, update, start, attempts)
+            .await
+    }
+}

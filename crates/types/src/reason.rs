@@ -1,0 +1,944 @@
+//! Why things happened, as data: why a channel was skipped or held for review, what a run's
+//! note says, what msync itself found wrong. Records and the protocol carry these values; the CLI
+//! prints their English [`fmt::Display`], the pages render them in their own language
+//! (`crates/ui/src/reasons.rs`). A server's own error text stays text (`Error::message`).
+//!
+//! Records stored before reasons were typed (worker storage schema 2, and the CLI's files of
+//! that time) hold English sentences; they load through [`ItemReason::from_legacy`] and
+//! [`RunNote::from_legacy`], which read the sentences msync wrote back into these values (a
+//! sentence of no known form is kept as [`ItemReason::Text`] / [`RunNote::Text`]).
+
+use crate::error::Error;
+use crate::hold::RevertHold;
+use crate::model::{AutoSync, ChannelId, SiteKind};
+use crate::record::RunId;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+
+/// Why a channel was not synced, on purpose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The channel is excluded in the settings.
+    Excluded,
+    /// The channel is disabled and disabled channels are skipped.
+    Disabled,
+    /// The gateway rewrites this channel's models by itself (`setting` is on).
+    GatewaySyncs { setting: AutoSync },
+    /// The gateway's own model pattern uses a syntax msync cannot evaluate.
+    PatternUnreadable { pattern: String },
+    /// The upstream listed no model; the channel keeps its `kept` models.
+    EmptyUpstream { kept: usize },
+    /// The filters leave none of the `upstream` models; the channel keeps its `kept` models.
+    FilteredEmpty { upstream: usize, kept: usize },
+    /// Model redirect: the site has no per-channel mapping.
+    NoMappingSupport { site: SiteKind },
+    /// A reason stored before reasons were typed that matches no sentence msync wrote.
+    Text { text: String },
+}
+
+/// A model the removal would take away from the gateway's routes (groups).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostRoutes {
+    pub model: String,
+    pub routes: Vec<String>,
+}
+
+/// Why a change was held until the admin confirms it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReviewReason {
+    /// The removal would delete the gateway's routes to these models.
+    RoutesLost { routes: Vec<LostRoutes> },
+    /// The removal of `removed` of `total` models exceeds the `threshold` percentage.
+    OverThreshold {
+        removed: usize,
+        total: usize,
+        threshold: u32,
+    },
+    /// The channel changed since the plan was made.
+    ChangedSincePlan,
+    /// The channel changed since the redirect preview.
+    ChangedSincePreview,
+    /// Revert: the channel changed after the run wrote it.
+    ChangedSinceWrite,
+    /// Revert: the mapping before that run was unreadable text msync cannot write back.
+    SnapshotMappingUnreadable,
+    /// Revert: the snapshot cannot be written back on this site at all, forced or not.
+    RevertHold { hold: RevertHold },
+    /// The channel's mapping cannot be read (`error`); overwriting it needs a confirmation
+    /// (`clearing`: a bulk clear of every entry, else a generated mapping).
+    MappingUnreadable { error: String, clearing: bool },
+    /// A bulk clear of msync's own entries cannot read the mapping (`error`).
+    MappingUnreadableForGenerated { error: String },
+    /// The price check (issue 19, hold-back mode) kept `count` added models out of the write:
+    /// the site has no price for them (`unknown`: its prices could not be read, so every
+    /// added model counted as unpriced). Which models: the item's `price.held`.
+    NoPrice { count: usize, unknown: bool },
+    /// A reason stored before reasons were typed that matches no sentence msync wrote.
+    Text { text: String },
+}
+
+/// What a redirect run did (its label in notes and reasons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedirectKind {
+    Redirect,
+    Prune,
+    Clear,
+}
+
+/// Why a channel that was not written is still fine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ItemNote {
+    /// A dry run: applying the plan would write this channel.
+    DryRunWouldWrite,
+    /// The channel already holds the planned models.
+    AlreadyPlanned,
+    /// Revert: the channel is already as in the snapshot.
+    AlreadyAsSnapshot,
+    /// Model redirect found nothing to change.
+    NothingToChange { op: RedirectKind },
+}
+
+/// Why an item ended as it did (`ItemResult::reason`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemReason {
+    Skip(SkipReason),
+    Review(ReviewReason),
+    Note(ItemNote),
+    /// A reason stored before reasons were typed that matches no sentence msync wrote;
+    /// shown as it was stored.
+    Text(String),
+}
+
+/// A run's note (`RunHead::note`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RunNote {
+    /// The run failed before its first channel.
+    DidNotStart,
+    /// The user cancelled the run.
+    Cancelled,
+    /// The site's channel list could not be read.
+    ListFailed,
+    /// A result could not be stored; the run stopped.
+    StoreFailed,
+    /// This run reverts run `run`.
+    RevertOf { run: RunId },
+    /// A scheduled run found another run working on the site (`holder`, started at
+    /// `since_ms`, when known).
+    ScheduledSkipped {
+        #[serde(default)]
+        holder: Option<RunId>,
+        #[serde(default)]
+        since_ms: Option<u64>,
+    },
+    /// The run was interrupted, not resumed within `minutes`, and run `by` took the site.
+    Superseded { minutes: u64, by: RunId },
+    /// A redirect run that followed sync run `of`.
+    RedirectAfterSync { op: RedirectKind, of: RunId },
+    /// A redirect run applying preview `preview`.
+    RedirectFromPreview { op: RedirectKind, preview: String },
+    /// The sync finished, the redirect that should follow it failed.
+    RedirectAfterSyncFailed { error: Box<Error> },
+    /// A note stored before notes were typed that matches no sentence msync wrote.
+    Text { text: String },
+}
+
+/// What msync itself found wrong (`Error::reason`); a server's own failure has none and keeps
+/// its text in `Error::message`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RunError {
+    /// The channel took longer than the per-channel limit.
+    ChannelTimeout { secs: u32 },
+    /// The channel changed between msync's read and its write; nothing was written.
+    ChangedDuringWrite,
+    /// The site cannot store these names (they hold a comma); nothing was written.
+    Unstorable { names: Vec<String> },
+    /// The server answered with a redirect, which msync does not follow.
+    Redirected {
+        #[serde(default)]
+        status: Option<u16>,
+        #[serde(default)]
+        location: Option<String>,
+    },
+    /// Credentials would go over plain http to a non-local host.
+    InsecureRefused,
+    /// The channel is not on the site.
+    ChannelNotFound { id: ChannelId },
+    /// A ratio upstream (`upstream`, its column name) could not be read; `error` is what its
+    /// server or the parser said (price fill and price watch, issue 19).
+    UpstreamUnreadable { upstream: String, error: String },
+    /// Filling prices needs the site's ratio apply path, which this site type has none of.
+    NoRatioSync { site: SiteKind },
+}
+
+/// Why a failure that could have been retried was not (`Error::gave_up`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GaveUp {
+    /// The next wait would end past the channel's `secs` limit.
+    NoTimeLeft { secs: u32 },
+    /// The server asked to wait `secs`, longer than msync waits.
+    WaitTooLong { secs: u64 },
+}
+
+// ----- English ---------------------------------------------------------------------------------
+
+/// How many names an unstorable-names error lists before "… N more".
+pub const UNSTORABLE_SHOWN: usize = 5;
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::Excluded => f.write_str("the channel is excluded from sync"),
+            SkipReason::Disabled => f.write_str(
+                "the channel is disabled (disabled channels are skipped; see settings)",
+            ),
+            SkipReason::GatewaySyncs { setting } => write!(
+                f,
+                "the gateway syncs this channel's models itself ({}); msync leaves it alone",
+                setting.setting()
+            ),
+            SkipReason::PatternUnreadable { pattern } => write!(
+                f,
+                "the gateway's model pattern {pattern} cannot be evaluated here; the channel is left alone"
+            ),
+            SkipReason::EmptyUpstream { kept } => write!(
+                f,
+                "the upstream returned an empty model list; the channel keeps its {kept} models (allow empty lists for this channel to change that)"
+            ),
+            SkipReason::FilteredEmpty { upstream, kept } => write!(
+                f,
+                "the filters leave no model of the {upstream} the upstream listed; the channel keeps its {kept} models"
+            ),
+            SkipReason::NoMappingSupport { site } => write!(
+                f,
+                "{} has no per-channel model mapping (it routes models through groups); model redirect is not available for this site",
+                site.label()
+            ),
+            SkipReason::Text { text } => f.write_str(text),
+        }
+    }
+}
+
+impl LostRoutes {
+    /// `model (route, route)`.
+    pub fn text(&self) -> String {
+        format!("{} ({})", self.model, self.routes.join(", "))
+    }
+}
+
+impl ReviewReason {
+    /// The share of the models the removal takes, in whole percent.
+    pub fn percent(removed: usize, total: usize) -> usize {
+        removed * 100 / total.max(1)
+    }
+}
+
+impl fmt::Display for ReviewReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReviewReason::RoutesLost { routes } => {
+                let list: Vec<String> = routes.iter().map(LostRoutes::text).collect();
+                write!(
+                    f,
+                    "would delete the gateway's routes to removed models: {}; confirm it from a dry-run plan",
+                    list.join("; ")
+                )
+            }
+            ReviewReason::OverThreshold {
+                removed,
+                total,
+                threshold,
+            } => write!(
+                f,
+                "would remove {removed} of {total} models ({}%), more than the {threshold}% threshold; confirm it from a dry-run plan",
+                ReviewReason::percent(*removed, *total)
+            ),
+            ReviewReason::ChangedSincePlan => f.write_str(
+                "the channel changed since the plan was made; plan again, or apply with force",
+            ),
+            ReviewReason::ChangedSincePreview => f.write_str(
+                "the channel changed since the preview; preview again, or apply with force",
+            ),
+            ReviewReason::ChangedSinceWrite => f.write_str(
+                "the channel changed after the sync wrote it; revert with force to overwrite those changes",
+            ),
+            ReviewReason::SnapshotMappingUnreadable => f.write_str(
+                "the mapping before that run was unreadable text, which msync cannot write back (it is kept in the snapshot); revert with force to restore the models only",
+            ),
+            ReviewReason::RevertHold { hold } => fmt::Display::fmt(hold, f),
+            ReviewReason::MappingUnreadable { error, clearing } => write!(
+                f,
+                "the channel's model_mapping cannot be read ({error}); confirm overwriting it to {}",
+                if *clearing {
+                    "clear it"
+                } else {
+                    "write the generated mapping"
+                }
+            ),
+            ReviewReason::MappingUnreadableForGenerated { error } => write!(
+                f,
+                "the channel's model_mapping cannot be read ({error}), so msync cannot tell its own entries apart; clear all entries (with confirmation) instead"
+            ),
+            ReviewReason::NoPrice { count, unknown } => fmt::Display::fmt(
+                &crate::pricing::PriceNote::HeldBackNoPrice {
+                    count: *count,
+                    unknown: *unknown,
+                },
+                f,
+            ),
+            ReviewReason::Text { text } => f.write_str(text),
+        }
+    }
+}
+
+impl RedirectKind {
+    /// A short English name ("redirect", "prune", "bulk clear").
+    pub fn label(self) -> &'static str {
+        match self {
+            RedirectKind::Redirect => "redirect",
+            RedirectKind::Prune => "prune",
+            RedirectKind::Clear => "bulk clear",
+        }
+    }
+}
+
+impl fmt::Display for ItemNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ItemNote::DryRunWouldWrite => f.write_str("dry run: would write"),
+            ItemNote::AlreadyPlanned => f.write_str("the channel already holds the planned models"),
+            ItemNote::AlreadyAsSnapshot => f.write_str("the channel is already as in the snapshot"),
+            ItemNote::NothingToChange { op } => write!(f, "nothing to change ({})", op.label()),
+        }
+    }
+}
+
+impl fmt::Display for ItemReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ItemReason::Skip(r) => r.fmt(f),
+            ItemReason::Review(r) => r.fmt(f),
+            ItemReason::Note(n) => n.fmt(f),
+            ItemReason::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl fmt::Display for RunNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunNote::DidNotStart => f.write_str("the run did not start"),
+            RunNote::Cancelled => f.write_str("cancelled by the user"),
+            RunNote::ListFailed => f.write_str("could not list the site's channels"),
+            RunNote::StoreFailed => f.write_str("stopped: results could not be stored"),
+            RunNote::RevertOf { run } => write!(f, "revert of run {run}"),
+            RunNote::ScheduledSkipped { holder, since_ms } => {
+                f.write_str("scheduled run skipped: ")?;
+                match (holder, since_ms) {
+                    (Some(run), Some(ms)) => write!(f, "run {run} (started at {ms} ms)")?,
+                    (Some(run), None) => write!(f, "run {run}")?,
+                    _ => f.write_str("another run")?,
+                }
+                f.write_str(" is in progress")
+            }
+            RunNote::Superseded { minutes, by } => write!(
+                f,
+                "interrupted and not resumed within {minutes} minutes; superseded by run {by}"
+            ),
+            RunNote::RedirectAfterSync { op, of } => {
+                write!(f, "{} after sync run {of}", op.label())
+            }
+            RunNote::RedirectFromPreview { op, preview } => {
+                write!(f, "{} from preview {preview}", op.label())
+            }
+            RunNote::RedirectAfterSyncFailed { error } => {
+                write!(f, "the redirect after this sync failed: {}", error.text())
+            }
+            RunNote::Text { text } => f.write_str(text),
+        }
+    }
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::ChannelTimeout { secs } => {
+                write!(f, "the channel took longer than the {secs} s limit")
+            }
+            RunError::ChangedDuringWrite => f.write_str(
+                "the channel was changed by someone else while msync worked on it; nothing was written (run again to sync it as it is now)",
+            ),
+            RunError::Unstorable { names } => {
+                let mut list: Vec<String> = names
+                    .iter()
+                    .take(UNSTORABLE_SHOWN)
+                    .map(|n| format!("{n:?}"))
+                    .collect();
+                if names.len() > UNSTORABLE_SHOWN {
+                    list.push(format!("… {} more", names.len() - UNSTORABLE_SHOWN));
+                }
+                write!(
+                    f,
+                    "the site cannot store model names with a comma (it keeps a channel's models as one comma-separated text and would split them): {}; nothing was written (exclude them with a rule to sync the other models)",
+                    list.join(", ")
+                )
+            }
+            RunError::Redirected { status, location } => {
+                match status {
+                    Some(s) => write!(f, "the server answered HTTP {s} with a redirect")?,
+                    None => f.write_str("the server answered with a redirect")?,
+                }
+                if let Some(l) = location.as_deref().filter(|l| !l.is_empty()) {
+                    write!(f, " to {l}")?;
+                }
+                f.write_str("; msync does not follow redirects (they could carry the credentials to another address): if the gateway moved, change the site's address")
+            }
+            RunError::InsecureRefused => f.write_str(
+                "refusing to send the credentials over plain http to a non-local host; use https, or allow insecure http for this site explicitly",
+            ),
+            RunError::ChannelNotFound { id } => {
+                write!(f, "channel {id} was not found on the site")
+            }
+            RunError::UpstreamUnreadable { upstream, error } => {
+                write!(f, "the upstream {upstream} could not be read: {error}")
+            }
+            RunError::NoRatioSync { site } => {
+                write!(f, "{} has no ratio sync to fill prices with", site.label())
+            }
+        }
+    }
+}
+
+impl fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GaveUp::NoTimeLeft { secs } => {
+                write!(
+                    f,
+                    "no time left for another retry within the {secs} s limit"
+                )
+            }
+            GaveUp::WaitTooLong { secs } => {
+                write!(f, "the server asked to wait {secs} s; not waited for")
+            }
+        }
+    }
+}
+
+// ----- records stored before reasons were typed -------------------------------------------------
+
+/// The values of `text` in the places of `template`'s `{}`, when it has that shape.
+fn captures<'a>(template: &str, text: &'a str) -> Option<Vec<&'a str>> {
+    let parts: Vec<&str> = template.split("{}").collect();
+    let (first, rest) = parts.split_first()?;
+    let mut at = text.strip_prefix(first)?;
+    let mut values = Vec::new();
+    for (i, part) in rest.iter().enumerate() {
+        let last = i + 1 == rest.len();
+        let end = if last {
+            at.len()
+                .checked_sub(part.len())
+                .filter(|&e| at.is_char_boundary(e) && at[e..] == **part)?
+        } else if part.is_empty() {
+            return None;
+        } else {
+            at.find(part)?
+        };
+        values.push(&at[..end]);
+        at = &at[end + part.len()..];
+    }
+    (parts.len() > 1 || text == template).then_some(values)
+}
+
+fn number<T: std::str::FromStr>(s: &str) -> Option<T> {
+    s.trim().parse().ok()
+}
+
+fn redirect_kind(label: &str) -> Option<RedirectKind> {
+    [
+        RedirectKind::Redirect,
+        RedirectKind::Prune,
+        RedirectKind::Clear,
+    ]
+    .into_iter()
+    .find(|k| k.label() == label)
+}
+
+fn auto_sync(setting: &str) -> Option<AutoSync> {
+    [AutoSync::Octopus, AutoSync::AxonHub, AutoSync::NewApi]
+        .into_iter()
+        .find(|a| a.setting() == setting)
+}
+
+/// `model (route, route); model (route)` as msync wrote it.
+fn lost_routes(text: &str) -> Option<Vec<LostRoutes>> {
+    text.split("; ")
+        .map(|one| {
+            let (model, rest) = one.rsplit_once(" (")?;
+            let routes = rest.strip_suffix(')')?;
+            Some(LostRoutes {
+                model: model.to_string(),
+                routes: routes.split(", ").map(str::to_string).collect(),
+            })
+        })
+        .collect()
+}
+
+impl ItemReason {
+    /// A reason as stored before reasons were typed (an English sentence) as the value it
+    /// describes; [`ItemReason::Text`] when msync never wrote such a sentence.
+    pub fn from_legacy(text: &str) -> ItemReason {
+        let fixed: [(&str, ItemReason); 10] = [
+            ("the channel is excluded from sync", ItemReason::Skip(SkipReason::Excluded)),
+            (
+                "the channel is disabled (disabled channels are skipped; see settings)",
+                ItemReason::Skip(SkipReason::Disabled),
+            ),
+            ("dry run: would write", ItemReason::Note(ItemNote::DryRunWouldWrite)),
+            (
+                "the channel already holds the planned models",
+                ItemReason::Note(ItemNote::AlreadyPlanned),
+            ),
+            (
+                "the channel is already as in the snapshot",
+                ItemReason::Note(ItemNote::AlreadyAsSnapshot),
+            ),
+            (
+                "the channel changed since the plan was made; plan again, or apply with force",
+                ItemReason::Review(ReviewReason::ChangedSincePlan),
+            ),
+            (
+                "the channel changed since the preview; preview again, or apply with force",
+                ItemReason::Review(ReviewReason::ChangedSincePreview),
+            ),
+            (
+                "the channel changed after the sync wrote it; revert with force to overwrite those changes",
+                ItemReason::Review(ReviewReason::ChangedSinceWrite),
+            ),
+            (
+                "the mapping before that run was unreadable text, which msync cannot write back (it is kept in the snapshot); revert with force to restore the models only",
+                ItemReason::Review(ReviewReason::SnapshotMappingUnreadable),
+            ),
+            ("", ItemReason::Text(String::new())),
+        ];
+        if let Some((_, r)) = fixed.iter().find(|(t, _)| *t == text) {
+            return r.clone();
+        }
+        let parsed = (|| {
+            if let Some(v) = captures(
+                "the gateway syncs this channel's models itself ({}); msync leaves it alone",
+                text,
+            ) {
+                return Some(ItemReason::Skip(SkipReason::GatewaySyncs {
+                    setting: auto_sync(v[0])?,
+                }));
+            }
+            if let Some(v) = captures(
+                "the gateway's model pattern {} cannot be evaluated here; the channel is left alone",
+                text,
+            ) {
+                return Some(ItemReason::Skip(SkipReason::PatternUnreadable {
+                    pattern: v[0].to_string(),
+                }));
+            }
+            if let Some(v) = captures("the upstream returned an empty model list; the channel keeps its {} models (allow empty lists for this channel to change that)", text) {
+                return Some(ItemReason::Skip(SkipReason::EmptyUpstream { kept: number(v[0])? }));
+            }
+            if let Some(v) = captures("the filters leave no model of the {} the upstream listed; the channel keeps its {} models", text) {
+                return Some(ItemReason::Skip(SkipReason::FilteredEmpty {
+                    upstream: number(v[0])?,
+                    kept: number(v[1])?,
+                }));
+            }
+            if let Some(v) = captures("would remove {} of {} models ({}%), more than the {}% threshold; confirm it from a dry-run plan", text) {
+                return Some(ItemReason::Review(ReviewReason::OverThreshold {
+                    removed: number(v[0])?,
+                    total: number(v[1])?,
+                    threshold: number(v[3])?,
+                }));
+            }
+            if let Some(v) = captures("would delete the gateway's routes to removed models: {}; confirm it from a dry-run plan", text) {
+                return Some(ItemReason::Review(ReviewReason::RoutesLost {
+                    routes: lost_routes(v[0])?,
+                }));
+            }
+            if let Some(v) = captures("nothing to change ({})", text) {
+                return Some(ItemReason::Note(ItemNote::NothingToChange {
+                    op: redirect_kind(v[0])?,
+                }));
+            }
+            if let Some(v) = captures("the channel's model_mapping cannot be read ({}); confirm overwriting it to write the generated mapping", text) {
+                return Some(ItemReason::Review(ReviewReason::MappingUnreadable {
+                    error: v[0].to_string(),
+                    clearing: false,
+                }));
+            }
+            if let Some(v) = captures("the channel's model_mapping cannot be read ({}); confirm overwriting it to clear it", text) {
+                return Some(ItemReason::Review(ReviewReason::MappingUnreadable {
+                    error: v[0].to_string(),
+                    clearing: true,
+                }));
+            }
+            if let Some(v) = captures("the channel's model_mapping cannot be read ({}), so msync cannot tell its own entries apart; clear all entries (with confirmation) instead", text) {
+                return Some(ItemReason::Review(ReviewReason::MappingUnreadableForGenerated {
+                    error: v[0].to_string(),
+                }));
+            }
+            if let Some(v) = captures("the channel had no models before that run, and {} cannot store an empty model list; nothing was written (remove the models in the gateway's own page if the channel should have none)", text) {
+                return Some(ItemReason::Review(ReviewReason::RevertHold {
+                    hold: RevertHold::EmptyModelList {
+                        site: SiteKind::ALL.into_iter().find(|k| k.label() == v[0])?,
+                    },
+                }));
+            }
+            // The price check's hold-back (issue 19): the CLI's files of the pricing branch
+            // stored this sentence before the reason was typed.
+            if let Some(v) = captures(
+                "held back: no price for {} model(s) (the site's prices could not be read); apply the plan to add them",
+                text,
+            ) {
+                return Some(ItemReason::Review(ReviewReason::NoPrice {
+                    count: number(v[0])?,
+                    unknown: true,
+                }));
+            }
+            if let Some(v) = captures(
+                "held back: no price for {} model(s); apply the plan to add them",
+                text,
+            ) {
+                return Some(ItemReason::Review(ReviewReason::NoPrice {
+                    count: number(v[0])?,
+                    unknown: false,
+                }));
+            }
+            if let Some(v) = captures("{} has no per-channel model mapping (it routes models through groups); model redirect is not available for this site", text) {
+                return Some(ItemReason::Skip(SkipReason::NoMappingSupport {
+                    site: SiteKind::ALL.into_iter().find(|k| k.label() == v[0])?,
+                }));
+            }
+            None
+        })();
+        parsed.unwrap_or_else(|| ItemReason::Text(text.to_string()))
+    }
+}
+
+impl RunNote {
+    /// A note as stored before notes were typed (see [`ItemReason::from_legacy`]).
+    pub fn from_legacy(text: &str) -> RunNote {
+        let fixed = [
+            ("the run did not start", RunNote::DidNotStart),
+            ("cancelled by the user", RunNote::Cancelled),
+            ("could not list the site's channels", RunNote::ListFailed),
+            ("stopped: results could not be stored", RunNote::StoreFailed),
+            (
+                "scheduled run skipped: another run is in progress",
+                RunNote::ScheduledSkipped {
+                    holder: None,
+                    since_ms: None,
+                },
+            ),
+        ];
+        if let Some((_, n)) = fixed.iter().find(|(t, _)| *t == text) {
+            return n.clone();
+        }
+        let parsed = (|| {
+            if let Some(v) = captures("revert of run {}", text) {
+                return Some(RunNote::RevertOf {
+                    run: RunId(v[0].to_string()),
+                });
+            }
+            if let Some(v) = captures(
+                "scheduled run skipped: run {} (started at {} ms) is in progress",
+                text,
+            ) {
+                return Some(RunNote::ScheduledSkipped {
+                    holder: Some(RunId(v[0].to_string())),
+                    since_ms: Some(number(v[1])?),
+                });
+            }
+            if let Some(v) = captures(
+                "interrupted and not resumed within {} minutes; superseded by run {}",
+                text,
+            ) {
+                return Some(RunNote::Superseded {
+                    minutes: number(v[0])?,
+                    by: RunId(v[1].to_string()),
+                });
+            }
+            if let Some(v) = captures("{} after sync run {}", text) {
+                return Some(RunNote::RedirectAfterSync {
+                    op: redirect_kind(v[0])?,
+                    of: RunId(v[1].to_string()),
+                });
+            }
+            if let Some(v) = captures("{} from preview {}", text) {
+                return Some(RunNote::RedirectFromPreview {
+                    op: redirect_kind(v[0])?,
+                    preview: v[1].to_string(),
+                });
+            }
+            None
+        })();
+        parsed.unwrap_or_else(|| RunNote::Text {
+            text: text.to_string(),
+        })
+    }
+}
+
+/// A stored reason: typed, or an English sentence from before reasons were typed.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stored<T> {
+    Legacy(String),
+    Typed(T),
+}
+
+/// `Decision::Skip::reason` as stored (see the module docs).
+pub fn skip_reason<'de, D: Deserializer<'de>>(d: D) -> Result<SkipReason, D::Error> {
+    Ok(match Stored::<SkipReason>::deserialize(d)? {
+        Stored::Typed(r) => r,
+        Stored::Legacy(text) => match ItemReason::from_legacy(&text) {
+            ItemReason::Skip(r) => r,
+            _ => SkipReason::Text { text },
+        },
+    })
+}
+
+/// `Decision::NeedsReview::reason` as stored (see the module docs).
+pub fn review_reason<'de, D: Deserializer<'de>>(d: D) -> Result<ReviewReason, D::Error> {
+    Ok(match Stored::<ReviewReason>::deserialize(d)? {
+        Stored::Typed(r) => r,
+        Stored::Legacy(text) => match ItemReason::from_legacy(&text) {
+            ItemReason::Review(r) => r,
+            _ => ReviewReason::Text { text },
+        },
+    })
+}
+
+impl<'de> Deserialize<'de> for ItemReason {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum Typed {
+            Skip(SkipReason),
+            Review(ReviewReason),
+            Note(ItemNote),
+            Text(String),
+        }
+        Ok(match Stored::<Typed>::deserialize(d)? {
+            Stored::Legacy(text) => ItemReason::from_legacy(&text),
+            Stored::Typed(Typed::Skip(r)) => ItemReason::Skip(r),
+            Stored::Typed(Typed::Review(r)) => ItemReason::Review(r),
+            Stored::Typed(Typed::Note(n)) => ItemReason::Note(n),
+            Stored::Typed(Typed::Text(t)) => ItemReason::Text(t),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RunNote {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        enum Typed {
+            DidNotStart,
+            Cancelled,
+            ListFailed,
+            StoreFailed,
+            RevertOf {
+                run: RunId,
+            },
+            ScheduledSkipped {
+                #[serde(default)]
+                holder: Option<RunId>,
+                #[serde(default)]
+                since_ms: Option<u64>,
+            },
+            Superseded {
+                minutes: u64,
+                by: RunId,
+            },
+            RedirectAfterSync {
+                op: RedirectKind,
+                of: RunId,
+            },
+            RedirectFromPreview {
+                op: RedirectKind,
+                preview: String,
+            },
+            RedirectAfterSyncFailed {
+                error: Box<Error>,
+            },
+            Text {
+                text: String,
+            },
+        }
+        Ok(match Stored::<Typed>::deserialize(d)? {
+            Stored::Legacy(text) => RunNote::from_legacy(&text),
+            Stored::Typed(t) => match t {
+                Typed::DidNotStart => RunNote::DidNotStart,
+                Typed::Cancelled => RunNote::Cancelled,
+                Typed::ListFailed => RunNote::ListFailed,
+                Typed::StoreFailed => RunNote::StoreFailed,
+                Typed::RevertOf { run } => RunNote::RevertOf { run },
+                Typed::ScheduledSkipped { holder, since_ms } => {
+                    RunNote::ScheduledSkipped { holder, since_ms }
+                }
+                Typed::Superseded { minutes, by } => RunNote::Superseded { minutes, by },
+                Typed::RedirectAfterSync { op, of } => RunNote::RedirectAfterSync { op, of },
+                Typed::RedirectFromPreview { op, preview } => {
+                    RunNote::RedirectFromPreview { op, preview }
+                }
+                Typed::RedirectAfterSyncFailed { error } => {
+                    RunNote::RedirectAfterSyncFailed { error }
+                }
+                Typed::Text { text } => RunNote::Text { text },
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorClass;
+
+    /// Every sentence msync wrote before reasons were typed reads back as the value whose
+    /// English it is, so old records keep their meaning.
+    #[test]
+    fn legacy_sentences_read_back_as_the_values_they_describe() {
+        let run = RunId("0001700000000-00ab".into());
+        let items = [
+            ItemReason::Skip(SkipReason::Excluded),
+            ItemReason::Skip(SkipReason::Disabled),
+            ItemReason::Skip(SkipReason::GatewaySyncs {
+                setting: AutoSync::AxonHub,
+            }),
+            ItemReason::Skip(SkipReason::PatternUnreadable {
+                pattern: "(?!o1).*".into(),
+            }),
+            ItemReason::Skip(SkipReason::EmptyUpstream { kept: 4 }),
+            ItemReason::Skip(SkipReason::FilteredEmpty {
+                upstream: 9,
+                kept: 4,
+            }),
+            ItemReason::Skip(SkipReason::NoMappingSupport {
+                site: SiteKind::Octopus,
+            }),
+            ItemReason::Review(ReviewReason::RoutesLost {
+                routes: vec![
+                    LostRoutes {
+                        model: "e".into(),
+                        routes: vec!["fast".into(), "gpt-e".into()],
+                    },
+                    LostRoutes {
+                        model: "f".into(),
+                        routes: vec!["main".into()],
+                    },
+                ],
+            }),
+            ItemReason::Review(ReviewReason::OverThreshold {
+                removed: 3,
+                total: 4,
+                threshold: 50,
+            }),
+            ItemReason::Review(ReviewReason::ChangedSincePlan),
+            ItemReason::Review(ReviewReason::ChangedSincePreview),
+            ItemReason::Review(ReviewReason::ChangedSinceWrite),
+            ItemReason::Review(ReviewReason::SnapshotMappingUnreadable),
+            ItemReason::Review(ReviewReason::RevertHold {
+                hold: RevertHold::EmptyModelList {
+                    site: SiteKind::Octopus,
+                },
+            }),
+            ItemReason::Review(ReviewReason::MappingUnreadable {
+                error: "model_mapping is not a JSON object".into(),
+                clearing: true,
+            }),
+            ItemReason::Review(ReviewReason::MappingUnreadable {
+                error: "model_mapping is not a JSON object".into(),
+                clearing: false,
+            }),
+            ItemReason::Review(ReviewReason::MappingUnreadableForGenerated {
+                error: "model_mapping is not valid JSON: x".into(),
+            }),
+            ItemReason::Review(ReviewReason::NoPrice {
+                count: 2,
+                unknown: false,
+            }),
+            ItemReason::Review(ReviewReason::NoPrice {
+                count: 3,
+                unknown: true,
+            }),
+            ItemReason::Note(ItemNote::DryRunWouldWrite),
+            ItemReason::Note(ItemNote::AlreadyPlanned),
+            ItemReason::Note(ItemNote::AlreadyAsSnapshot),
+            ItemReason::Note(ItemNote::NothingToChange {
+                op: RedirectKind::Clear,
+            }),
+        ];
+        for r in items {
+            assert_eq!(ItemReason::from_legacy(&r.to_string()), r, "{r}");
+            let stored = serde_json::to_string(&r.to_string()).unwrap();
+            assert_eq!(serde_json::from_str::<ItemReason>(&stored).unwrap(), r);
+            let typed = serde_json::to_string(&r).unwrap();
+            assert_eq!(serde_json::from_str::<ItemReason>(&typed).unwrap(), r);
+        }
+        let notes = [
+            RunNote::DidNotStart,
+            RunNote::Cancelled,
+            RunNote::ListFailed,
+            RunNote::StoreFailed,
+            RunNote::RevertOf { run: run.clone() },
+            RunNote::ScheduledSkipped {
+                holder: Some(run.clone()),
+                since_ms: Some(1_700_000_000_000),
+            },
+            RunNote::ScheduledSkipped {
+                holder: None,
+                since_ms: None,
+            },
+            RunNote::Superseded {
+                minutes: 10,
+                by: run.clone(),
+            },
+            RunNote::RedirectAfterSync {
+                op: RedirectKind::Prune,
+                of: run.clone(),
+            },
+            RunNote::RedirectFromPreview {
+                op: RedirectKind::Redirect,
+                preview: "p-1".into(),
+            },
+        ];
+        for n in notes {
+            assert_eq!(RunNote::from_legacy(&n.to_string()), n, "{n}");
+            let typed = serde_json::to_string(&n).unwrap();
+            assert_eq!(serde_json::from_str::<RunNote>(&typed).unwrap(), n);
+        }
+        let failed = RunNote::RedirectAfterSyncFailed {
+            error: Box::new(Error::found(
+                ErrorClass::Timeout,
+                RunError::ChannelTimeout { secs: 9 },
+            )),
+        };
+        let typed = serde_json::to_string(&failed).unwrap();
+        assert_eq!(serde_json::from_str::<RunNote>(&typed).unwrap(), failed);
+    }
+
+    #[test]
+    fn unstorable_names_are_listed_up_to_five() {
+        let e = RunError::Unstorable {
+            names: (1..=7).map(|i| format!("m{i},x")).collect(),
+        };
+        let text = e.to_string();
+        assert!(text.contains(r#""m5,x", … 2 more;"#), "{text}");
+        assert!(!text.contains("m6"), "{text}");
+    }
+}

@@ -1,0 +1,438 @@
+//! The engine's typed reasons, notes and errors in the page's language (the CLI prints their
+//! English `Display`; the tests below hold the two to the same meaning). A server's own error
+//! text is shown as the server wrote it.
+
+use crate::format::fill;
+use crate::i18n::{lookup, Lang};
+use msync_types::error::Error;
+use msync_types::hold::RevertHold;
+use msync_types::reason::{
+    GaveUp, ItemNote, ItemReason, LostRoutes, RedirectKind, ReviewReason, RunError, RunNote,
+    SkipReason, UNSTORABLE_SHOWN,
+};
+use msync_types::record::ItemResult;
+
+fn op_text(lang: Lang, op: RedirectKind) -> &'static str {
+    lookup(
+        lang,
+        match op {
+            RedirectKind::Redirect => "reason.op_redirect",
+            RedirectKind::Prune => "reason.op_prune",
+            RedirectKind::Clear => "reason.op_clear",
+        },
+    )
+}
+
+pub fn skip_text(lang: Lang, r: &SkipReason) -> String {
+    let t = |id: &'static str| lookup(lang, id);
+    match r {
+        SkipReason::Excluded => t("reason.excluded").into(),
+        SkipReason::Disabled => t("reason.disabled").into(),
+        SkipReason::GatewaySyncs { setting } => {
+            fill(t("reason.gateway_syncs"), &[&setting.setting()])
+        }
+        SkipReason::PatternUnreadable { pattern } => {
+            fill(t("reason.pattern_unreadable"), &[pattern])
+        }
+        SkipReason::EmptyUpstream { kept } => fill(t("reason.empty_upstream"), &[kept]),
+        SkipReason::FilteredEmpty { upstream, kept } => {
+            fill(t("reason.filtered_empty"), &[upstream, kept])
+        }
+        SkipReason::NoMappingSupport { site } => fill(t("reason.no_mapping"), &[&site.label()]),
+        SkipReason::Text { text } => text.clone(),
+    }
+}
+
+pub fn review_text(lang: Lang, r: &ReviewReason) -> String {
+    let t = |id: &'static str| lookup(lang, id);
+    match r {
+        ReviewReason::RoutesLost { routes } => {
+            let list: Vec<String> = routes.iter().map(LostRoutes::text).collect();
+            fill(t("reason.routes_lost"), &[&list.join("; ")])
+        }
+        ReviewReason::OverThreshold {
+            removed,
+            total,
+            threshold,
+        } => fill(
+            t("reason.over_threshold"),
+            &[
+                removed,
+                total,
+                &ReviewReason::percent(*removed, *total),
+                threshold,
+            ],
+        ),
+        ReviewReason::ChangedSincePlan => t("reason.changed_since_plan").into(),
+        ReviewReason::ChangedSincePreview => t("reason.changed_since_preview").into(),
+        ReviewReason::ChangedSinceWrite => t("reason.changed_since_write").into(),
+        ReviewReason::SnapshotMappingUnreadable => t("reason.snapshot_mapping").into(),
+        ReviewReason::RevertHold {
+            hold: RevertHold::EmptyModelList { site },
+        } => fill(t("reason.revert_empty_models"), &[&site.label()]),
+        ReviewReason::MappingUnreadable { error, clearing } => fill(
+            t(if *clearing {
+                "reason.mapping_unreadable_clear"
+            } else {
+                "reason.mapping_unreadable_write"
+            }),
+            &[error],
+        ),
+        ReviewReason::MappingUnreadableForGenerated { error } => {
+            fill(t("reason.mapping_unreadable_generated"), &[error])
+        }
+        ReviewReason::NoPrice { count, unknown } => {
+            let why = if *unknown { t("price.unknown") } else { "" };
+            fill(t("reason.no_price"), &[count, &why])
+        }
+        ReviewReason::Text { text } => text.clone(),
+    }
+}
+
+pub fn item_reason_text(lang: Lang, r: &ItemReason) -> String {
+    let t = |id: &'static str| lookup(lang, id);
+    match r {
+        ItemReason::Skip(s) => skip_text(lang, s),
+        ItemReason::Review(r) => review_text(lang, r),
+        ItemReason::Note(ItemNote::DryRunWouldWrite) => t("reason.dry_run").into(),
+        ItemReason::Note(ItemNote::AlreadyPlanned) => t("reason.already_planned").into(),
+        ItemReason::Note(ItemNote::AlreadyAsSnapshot) => t("reason.already_snapshot").into(),
+        ItemReason::Note(ItemNote::NothingToChange { op }) => {
+            fill(t("reason.nothing_to_change"), &[&op_text(lang, *op)])
+        }
+        ItemReason::Text(text) => text.clone(),
+    }
+}
+
+pub fn run_error_text(lang: Lang, e: &RunError) -> String {
+    let t = |id: &'static str| lookup(lang, id);
+    match e {
+        RunError::ChannelTimeout { secs } => fill(t("runerr.timeout"), &[secs]),
+        RunError::ChangedDuringWrite => t("runerr.changed").into(),
+        RunError::Unstorable { names } => {
+            let mut list: Vec<String> = names
+                .iter()
+                .take(UNSTORABLE_SHOWN)
+                .map(|n| format!("{n:?}"))
+                .collect();
+            if names.len() > UNSTORABLE_SHOWN {
+                list.push(fill(t("runerr.more"), &[&(names.len() - UNSTORABLE_SHOWN)]));
+            }
+            fill(t("runerr.unstorable"), &[&list.join(", ")])
+        }
+        RunError::Redirected { status, location } => {
+            let location = location.as_deref().filter(|l| !l.is_empty());
+            match (status, location) {
+                (Some(s), Some(l)) => fill(t("runerr.redirect_status_to"), &[s, &l]),
+                (Some(s), None) => fill(t("runerr.redirect_status"), &[s]),
+                (None, Some(l)) => fill(t("runerr.redirect_to"), &[&l]),
+                (None, None) => t("runerr.redirect").into(),
+            }
+        }
+        RunError::InsecureRefused => t("runerr.insecure").into(),
+        RunError::ChannelNotFound { id } => fill(t("runerr.not_found"), &[id]),
+        RunError::UpstreamUnreadable { upstream, error } => {
+            fill(t("runerr.upstream_unreadable"), &[upstream, error])
+        }
+        RunError::NoRatioSync { site } => fill(t("runerr.no_ratio_sync"), &[&site.label()]),
+    }
+}
+
+fn gave_up_text(lang: Lang, g: &GaveUp) -> String {
+    match g {
+        GaveUp::NoTimeLeft { secs } => fill(lookup(lang, "runerr.no_time_left"), &[secs]),
+        GaveUp::WaitTooLong { secs } => fill(lookup(lang, "runerr.wait_too_long"), &[secs]),
+    }
+}
+
+/// An error's text: msync's own findings in the page's language, a server's text as it came.
+fn error_parts(
+    lang: Lang,
+    reason: Option<&RunError>,
+    message: &str,
+    gave_up: Option<&GaveUp>,
+) -> String {
+    let base = match reason {
+        Some(r) => run_error_text(lang, r),
+        None => message.to_string(),
+    };
+    match gave_up {
+        Some(g) => fill(
+            lookup(lang, "runerr.gave_up"),
+            &[&base, &gave_up_text(lang, g)],
+        ),
+        None => base,
+    }
+}
+
+pub fn error_text(lang: Lang, e: &Error) -> String {
+    error_parts(lang, e.reason.as_ref(), &e.message, e.gave_up.as_ref())
+}
+
+pub fn run_note_text(lang: Lang, n: &RunNote) -> String {
+    let t = |id: &'static str| lookup(lang, id);
+    match n {
+        RunNote::DidNotStart => t("note.did_not_start").into(),
+        RunNote::Cancelled => t("note.cancelled").into(),
+        RunNote::ListFailed => t("note.list_failed").into(),
+        RunNote::StoreFailed => t("note.store_failed").into(),
+        RunNote::RevertOf { run } => fill(t("note.revert_of"), &[run]),
+        RunNote::ScheduledSkipped {
+            holder: Some(run), ..
+        } => fill(t("note.scheduled_skipped_run"), &[run]),
+        RunNote::ScheduledSkipped { holder: None, .. } => t("note.scheduled_skipped").into(),
+        RunNote::Superseded { minutes, by } => fill(t("note.superseded"), &[minutes, by]),
+        RunNote::RedirectAfterSync { op, of } => {
+            fill(t("note.redirect_after_sync"), &[&op_text(lang, *op), of])
+        }
+        RunNote::RedirectFromPreview { op, preview } => fill(
+            t("note.redirect_from_preview"),
+            &[&op_text(lang, *op), preview],
+        ),
+        RunNote::RedirectAfterSyncFailed { error } => {
+            fill(t("note.redirect_failed"), &[&error_text(lang, error)])
+        }
+        RunNote::Text { text } => text.clone(),
+    }
+}
+
+/// What an item's message column says: its error, else its reason.
+pub fn item_text(lang: Lang, item: &ItemResult) -> String {
+    match (&item.message, &item.reason) {
+        (Some(m), _) => error_parts(lang, item.error_reason.as_ref(), m, item.gave_up.as_ref()),
+        (None, Some(r)) => item_reason_text(lang, r),
+        (None, None) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use msync_types::error::ErrorClass;
+    use msync_types::model::{AutoSync, ChannelId, SiteKind};
+    use msync_types::record::RunId;
+
+    fn skips() -> Vec<SkipReason> {
+        vec![
+            SkipReason::Excluded,
+            SkipReason::Disabled,
+            SkipReason::GatewaySyncs {
+                setting: AutoSync::Octopus,
+            },
+            SkipReason::PatternUnreadable {
+                pattern: "(?!o1).*".into(),
+            },
+            SkipReason::EmptyUpstream { kept: 12 },
+            SkipReason::FilteredEmpty {
+                upstream: 30,
+                kept: 12,
+            },
+            SkipReason::NoMappingSupport {
+                site: SiteKind::Octopus,
+            },
+        ]
+    }
+
+    fn reviews() -> Vec<ReviewReason> {
+        vec![
+            ReviewReason::RoutesLost {
+                routes: vec![LostRoutes {
+                    model: "gpt-4o".into(),
+                    routes: vec!["fast".into(), "main".into()],
+                }],
+            },
+            ReviewReason::OverThreshold {
+                removed: 3,
+                total: 4,
+                threshold: 50,
+            },
+            ReviewReason::ChangedSincePlan,
+            ReviewReason::ChangedSincePreview,
+            ReviewReason::ChangedSinceWrite,
+            ReviewReason::SnapshotMappingUnreadable,
+            ReviewReason::RevertHold {
+                hold: RevertHold::EmptyModelList {
+                    site: SiteKind::Octopus,
+                },
+            },
+            ReviewReason::MappingUnreadable {
+                error: "model_mapping is not a JSON object".into(),
+                clearing: false,
+            },
+            ReviewReason::MappingUnreadable {
+                error: "model_mapping is not a JSON object".into(),
+                clearing: true,
+            },
+            ReviewReason::MappingUnreadableForGenerated {
+                error: "model_mapping is not a JSON object".into(),
+            },
+            ReviewReason::NoPrice {
+                count: 2,
+                unknown: false,
+            },
+            ReviewReason::NoPrice {
+                count: 2,
+                unknown: true,
+            },
+        ]
+    }
+
+    fn reasons() -> Vec<ItemReason> {
+        let mut all: Vec<ItemReason> = skips().into_iter().map(ItemReason::Skip).collect();
+        all.extend(reviews().into_iter().map(ItemReason::Review));
+        all.extend(
+            [
+                ItemNote::DryRunWouldWrite,
+                ItemNote::AlreadyPlanned,
+                ItemNote::AlreadyAsSnapshot,
+                ItemNote::NothingToChange {
+                    op: RedirectKind::Redirect,
+                },
+                ItemNote::NothingToChange {
+                    op: RedirectKind::Prune,
+                },
+                ItemNote::NothingToChange {
+                    op: RedirectKind::Clear,
+                },
+            ]
+            .map(ItemReason::Note),
+        );
+        all
+    }
+
+    fn errors() -> Vec<RunError> {
+        vec![
+            RunError::ChannelTimeout { secs: 120 },
+            RunError::ChangedDuringWrite,
+            RunError::Unstorable {
+                names: (1..=7).map(|i| format!("m{i},x")).collect(),
+            },
+            RunError::Redirected {
+                status: Some(307),
+                location: Some("https://other.example/api".into()),
+            },
+            RunError::Redirected {
+                status: Some(301),
+                location: None,
+            },
+            RunError::Redirected {
+                status: None,
+                location: Some("https://other.example/api".into()),
+            },
+            RunError::Redirected {
+                status: None,
+                location: None,
+            },
+            RunError::InsecureRefused,
+            RunError::ChannelNotFound {
+                id: ChannelId("7".into()),
+            },
+            RunError::UpstreamUnreadable {
+                upstream: "main(-100)".into(),
+                error: "HTTP 502".into(),
+            },
+            RunError::NoRatioSync {
+                site: SiteKind::Octopus,
+            },
+        ]
+    }
+
+    fn notes() -> Vec<RunNote> {
+        let run = RunId("0001700000000-00ab".into());
+        vec![
+            RunNote::DidNotStart,
+            RunNote::Cancelled,
+            RunNote::ListFailed,
+            RunNote::StoreFailed,
+            RunNote::RevertOf { run: run.clone() },
+            RunNote::ScheduledSkipped {
+                holder: None,
+                since_ms: None,
+            },
+            RunNote::Superseded {
+                minutes: 10,
+                by: run.clone(),
+            },
+            RunNote::RedirectAfterSync {
+                op: RedirectKind::Redirect,
+                of: run.clone(),
+            },
+            RunNote::RedirectFromPreview {
+                op: RedirectKind::Clear,
+                preview: "p-1".into(),
+            },
+            RunNote::RedirectAfterSyncFailed {
+                error: Box::new(Error::found(
+                    ErrorClass::Timeout,
+                    RunError::ChannelTimeout { secs: 60 },
+                )),
+            },
+        ]
+    }
+
+    /// The page's English is the engine's English (the CLI's), word for word.
+    #[test]
+    fn english_matches_the_engine_display() {
+        for r in reasons() {
+            assert_eq!(item_reason_text(Lang::En, &r), r.to_string(), "{r:?}");
+        }
+        for e in errors() {
+            assert_eq!(run_error_text(Lang::En, &e), e.to_string(), "{e:?}");
+        }
+        for n in notes() {
+            assert_eq!(run_note_text(Lang::En, &n), n.to_string(), "{n:?}");
+        }
+        let mut e = Error::new(ErrorClass::RateLimited, "HTTP 429: slow down");
+        e.gave_up = Some(GaveUp::NoTimeLeft { secs: 120 });
+        assert_eq!(error_text(Lang::En, &e), e.text());
+        e.gave_up = Some(GaveUp::WaitTooLong { secs: 900 });
+        assert_eq!(error_text(Lang::En, &e), e.text());
+    }
+
+    /// Words (three or more ASCII letters) of `text` that are not in `values`.
+    fn english_words(text: &str, values: &[&str]) -> Vec<String> {
+        let mut rest = text.to_string();
+        for v in values {
+            rest = rest.replace(v, " ");
+        }
+        rest.split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| w.len() >= 3)
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Chinese pages show no English sentence: only the values (model names, errors the server
+    /// or the parser wrote, ids) stay as they are.
+    #[test]
+    fn chinese_has_no_english_words_but_the_values() {
+        let values = [
+            "gpt-4o",
+            "fast",
+            "main",
+            "(?!o1).*",
+            "model_mapping is not a JSON object",
+            "Octopus",
+            "auto_sync",
+            "model_mapping",
+            "https://other.example/api",
+            "HTTP",
+            "msync",
+            "https",
+            "http",
+            "p-1",
+            "main(-100)",
+        ];
+        for r in reasons() {
+            let zh = item_reason_text(Lang::Zh, &r);
+            assert_eq!(english_words(&zh, &values), Vec::<String>::new(), "{zh}");
+        }
+        for e in errors() {
+            let zh = run_error_text(Lang::Zh, &e);
+            assert_eq!(english_words(&zh, &values), Vec::<String>::new(), "{zh}");
+        }
+        for n in notes() {
+            let zh = run_note_text(Lang::Zh, &n);
+            assert_eq!(english_words(&zh, &values), Vec::<String>::new(), "{zh}");
+        }
+    }
+}
