@@ -85,20 +85,20 @@ fn kind_of(f: Flavor) -> SiteKind {
 fn site_for(mock: &MockHandle) -> Site {
     let cfg = mock.config();
     let credentials = match cfg.flavor {
-        Flavor::NewApi | Flavor::Veloera | Flavor::DoneHub => Credentials {
+        Flavor::NewApi | Flavor::Veloera => Credentials::TokenAndUserId {
             token: Secret(mock.token()),
             user_id: Some(cfg.user_id),
-            ..Credentials::default()
         },
-        Flavor::Octopus => Credentials {
-            username: Some(cfg.username.clone()),
-            password: Secret(cfg.password.clone()),
-            ..Credentials::default()
+        Flavor::DoneHub => Credentials::Token {
+            token: Secret(mock.token()),
         },
-        Flavor::Axonhub => Credentials {
-            username: Some(cfg.email.clone()),
+        Flavor::Octopus => Credentials::Login {
+            login: cfg.username.clone(),
             password: Secret(cfg.password.clone()),
-            ..Credentials::default()
+        },
+        Flavor::Axonhub => Credentials::Login {
+            login: cfg.email.clone(),
+            password: Secret(cfg.password.clone()),
         },
     };
     Site {
@@ -107,6 +107,7 @@ fn site_for(mock: &MockHandle) -> Site {
         kind: kind_of(cfg.flavor),
         base_url: mock.base_url(),
         credentials,
+        allow_insecure: false,
     }
 }
 

@@ -100,6 +100,7 @@ pub fn sample_channel(kind: SiteKind) -> Channel {
             }
         },
         tag: None,
+        rules: Default::default(),
     }
 }
 
@@ -250,14 +251,14 @@ pub fn run_mapping(data: &[u8]) {
 /// settings, protocol commands.
 pub fn run_settings(data: &[u8]) {
     use msync_core::protocol::Command;
-    use msync_core::redirect::RedirectSettings;
-    use msync_core::settings::SyncSettings;
+    use msync_core::redirect::{RedirectCheck, RedirectSettings};
+    use msync_core::settings::{from_json, SettingsCheck};
     let text = String::from_utf8_lossy(data);
-    if let Ok(s) = SyncSettings::from_json(&text) {
+    if let Ok(s) = from_json(&text) {
         // Whatever was accepted validates, and survives a save/load cycle.
         assert!(s.validate().is_ok(), "accepted settings do not validate");
         let saved = serde_json::to_string(&s).expect("settings serialize");
-        let again = SyncSettings::from_json(&saved).expect("saved settings load again");
+        let again = from_json(&saved).expect("saved settings load again");
         assert_eq!(again, s, "settings do not round-trip");
     }
     if let Ok(r) = serde_json::from_str::<RedirectSettings>(&text) {

@@ -6,7 +6,7 @@
 // leave loopback. See tests/e2e/firefox_harness.mjs for how Firefox is driven.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, ARTIFACTS } from './harness.mjs';
+import { startGateway, ARTIFACTS, waitFor } from './harness.mjs';
 import { launchFirefox, screenshotFirefox } from './firefox_harness.mjs';
 
 const TOKEN = 'sk-e2e-firefox-secret-51c0de';
@@ -18,21 +18,6 @@ const FAST = {
 let ff;
 let gw;
 let page; // options.html, open for the whole file
-
-async function waitFor(what, fn, { timeout = 30000, every = 150 } = {}) {
-  const t0 = Date.now();
-  let last;
-  while (Date.now() - t0 < timeout) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, every));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${String(JSON.stringify(last) ?? last).slice(0, 400)}`);
-}
 
 /** A protocol command sent from an extension page, as the UI sends it. */
 function cmd(p, c) {
@@ -81,7 +66,7 @@ test('Firefox ESR runs the package as an event page whose Rust code starts and a
     const bg = await browser.runtime.getBackgroundPage();
     return bg.msyncStarted;
   });
-  assert.equal(meta.schema, 2);
+  assert.equal(meta.schema, 3);
   assert.equal(meta.version, '0.1.0');
   assert.ok(meta.starts >= 1);
   assert.ok(meta.installed_at > 1.7e12, 'installed_at is a real epoch time');
@@ -89,7 +74,7 @@ test('Firefox ESR runs the package as an event page whose Rust code starts and a
   const stored = await page.evaluate(() => browser.storage.local.get('meta'));
   assert.deepEqual(JSON.parse(stored.meta).installed_at, meta.installed_at);
 
-  assert.deepEqual(await cmd(page, { cmd: 'ping' }), { reply: 'pong', version: '0.1.0', schema: 2 });
+  assert.deepEqual(await cmd(page, { cmd: 'ping' }), { reply: 'pong', version: '0.1.0', schema: 3 });
   const unknown = await cmd(page, { cmd: 'format_disk' });
   assert.equal(unknown.reply, 'error');
   assert.equal(unknown.class, 'validation');

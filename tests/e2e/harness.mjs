@@ -90,13 +90,20 @@ export const FAST_SETTINGS = {
   removal_threshold_pct: 100,
 };
 
-/** Poll `fn` until it returns something truthy; fail with its last answer after `timeout` ms. */
+/**
+ * Poll `fn` until it returns something truthy; fail with its last answer (or error) after
+ * `timeout` ms. A throw counts as "not yet": a service worker may be restarting between polls.
+ */
 export async function waitFor(what, fn, { timeout = 60000, every = 150 } = {}) {
   const t0 = Date.now();
   let last;
   while (Date.now() - t0 < timeout) {
-    last = await fn();
-    if (last) return last;
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = String(e);
+    }
     await new Promise((r) => setTimeout(r, every));
   }
   throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 400)}`);

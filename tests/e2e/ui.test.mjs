@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { launch, startGateway, screenshot } from './harness.mjs';
+import { launch, startGateway, screenshot, waitFor } from './harness.mjs';
 
 const TOKEN = 'sk-e2e-ui-secret-4b1d77';
 const LONG = { timeout: 60000 };
@@ -104,6 +104,8 @@ test('settings: range and regex problems are shown next to the fields; valid set
   await nav('settings');
   const rpm = page.locator('[data-field="rate.rpm"]');
   await rpm.waitFor();
+  // The form is drawn before the site's settings arrive from the worker: wait for them.
+  await waitFor('the loaded settings', async () => ((await rpm.inputValue()) !== '0' ? true : null));
   assert.equal(await rpm.inputValue(), '20', 'the default is shown');
   // The site bucket's default is the site type's own (New API: 90 % of its 180 requests / 180 s
   // admin API limit), shown as the value of a new site and in the hint; Reset restores it.

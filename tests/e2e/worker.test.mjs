@@ -2,7 +2,7 @@
 // the message protocol like the pages do, against mockgw on 127.0.0.1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, startGateway, command } from './harness.mjs';
+import { launch, startGateway, command, waitFor } from './harness.mjs';
 
 const TOKEN = 'sk-e2e-worker-secret-7f3a9c1d5e';
 const SITE = 'demo';
@@ -15,21 +15,6 @@ const FAST = {
 let ext;
 let gw;
 let page;
-
-async function waitFor(what, fn, { timeout = 30000, every = 150 } = {}) {
-  const t0 = Date.now();
-  let last;
-  while (Date.now() - t0 < timeout) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, every));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 400)}`);
-}
 
 /** The live service worker (a stopped one is replaced by a new instance). */
 async function worker() {
@@ -162,7 +147,9 @@ test('an alarm triggers a scheduled run', async () => {
   });
   assert.equal(scheduled.state, 'finished');
   assert.equal(scheduled.totals.failed, 0);
-  assert.equal(await sw.evaluate(() => chrome.action.getBadgeText({})), '', 'badge cleared');
+  // The badge is refreshed after the run's record is stored: wait for it, do not race it.
+  await waitFor('the badge cleared', async () =>
+    (await sw.evaluate(() => chrome.action.getBadgeText({}))) === '' ? true : null);
   // Re-arming on start keeps the alarm's period (no drift, no duplicate).
   const alarms = await sw.evaluate(() => chrome.alarms.getAll());
   assert.equal(alarms.filter((a) => a.name === 'msync:sync:demo').length, 1);

@@ -229,6 +229,7 @@ pub fn test(quick: bool) -> Result {
         "-D",
         "warnings",
     ]))?;
+    crate::fuzz::check()?;
     run(native_cargo().args(["test", "--workspace"]))?;
     if quick {
         eprintln!("test: --quick, skipping the wasm and browser tests");

@@ -161,6 +161,16 @@ fn targets(dir: &Path) -> Result<Vec<String>> {
 
 /// rustup's stable cargo in `fuzz/`. No RUSTC_BOOTSTRAP: with it, cargo would obey the
 /// repository's `[unstable] build-std` (meant for wasm) and try to rebuild std.
+/// Type-check the fuzz crate (library, targets, seed recorder) against the workspace as it is,
+/// so a change elsewhere cannot leave it broken until someone fuzzes (`cargo xtask test` runs
+/// this). Shares the workspace's target directory: no second copy of every dependency.
+pub fn check() -> Result {
+    let dir = root().join("fuzz");
+    run(fuzz_cargo(&dir)
+        .env("CARGO_TARGET_DIR", root().join("target"))
+        .args(["check", "--locked", "--lib", "--bins", "--examples"]))
+}
+
 fn fuzz_cargo(dir: &Path) -> Command {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     let mut path: Vec<PathBuf> = vec![cargo_bin_dir()];

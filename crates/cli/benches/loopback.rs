@@ -110,10 +110,9 @@ fn run_case(case: &Case) -> Result {
         name: "bench".into(),
         kind: SiteKind::NewApi,
         base_url: mock.base_url(),
-        credentials: Credentials {
+        credentials: Credentials::TokenAndUserId {
             token: Secret(mock.token()),
             user_id: Some(mock.config().user_id),
-            ..Credentials::default()
         },
         allow_insecure: false,
     };

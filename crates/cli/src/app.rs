@@ -52,6 +52,7 @@ mod cli;
 mod history;
 pub mod import;
 pub mod notify;
+pub mod probe; // issue 21: probe before adding
 pub mod ratios;
 mod redirect;
 mod resume;
@@ -259,6 +260,16 @@ impl App {
     }
 
     fn engine(&self, sc: &SiteConfig, store: Rc<FileStore>) -> Res<Engine> {
+        self.engine_with(sc, store, sc.settings.clone())
+    }
+
+    /// [`Self::engine`] with settings changed for one command (`sync --probe`).
+    fn engine_with(
+        &self,
+        sc: &SiteConfig,
+        store: Rc<FileStore>,
+        settings: msync_core::settings::SyncSettings,
+    ) -> Res<Engine> {
         let ctx = self.ctx(sc)?;
         self.debug(&format!(
             "site {} ({}, {}): {} rpm, burst {}, concurrency {}, {} retries",
@@ -270,13 +281,8 @@ impl App {
             sc.settings.concurrency,
             sc.settings.retry.max_retries
         ));
-        Engine::connect(
-            ctx,
-            store,
-            sc.settings.clone(),
-            now_ms() ^ 0x9e37_79b9_7f4a_7c15,
-        )
-        .map_err(|e| from_error(&sc.site.name, &e))
+        Engine::connect(ctx, store, settings, now_ms() ^ 0x9e37_79b9_7f4a_7c15)
+            .map_err(|e| from_error(&sc.site.name, &e))
     }
 
     /// Take the site's process lock for a command that writes (see [`FileStore::lock_site`]).
@@ -516,7 +522,8 @@ pub async fn run(cli: Cli) -> i32 {
     };
     let result = match &app.cli.command {
         Command::Sites(SitesCmd::Test { site }) => app.sites_test(site.as_deref()).await,
-        Command::Channels { site } => app.channels(site.as_deref()).await,
+        Command::Channels { site, sort } => app.channels(site.as_deref(), *sort).await,
+        Command::Probe(args) => app.probe(args).await,
         Command::Sync(args) => app.sync(args).await,
         Command::Plan { site, channels } => {
             let args = SyncArgs {
@@ -525,6 +532,7 @@ pub async fn run(cli: Cli) -> i32 {
                 failed: false,
                 dry_run: true,
                 yes: true,
+                probe: false,
             };
             app.sync(&args).await
         }

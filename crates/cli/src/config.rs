@@ -20,7 +20,7 @@
 use msync_core::base_url::{BaseUrl, BaseUrlError};
 use msync_core::filter::{FilterAction, Rule, RuleKind};
 use msync_core::gateway::{capabilities, CredentialField};
-use msync_core::model::{Credentials, Secret, Site, SiteId, SiteKind};
+use msync_core::model::{CredentialFields, Secret, Site, SiteId, SiteKind};
 use msync_core::settings::{ChannelConfig, LimitScope, SettingsCheck, SyncMode, SyncSettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -158,6 +158,7 @@ struct RawSync {
     redirect: Option<Spanned<RawRedirect>>,
     price_check: Option<Spanned<RawPriceCheck>>,
     price_watch: Option<Spanned<RawPriceWatch>>,
+    probe: Option<Spanned<RawProbe>>,
 }
 
 /// `[sync.price_watch]` (issue 19, `docs/pricing-check.md`).
@@ -188,6 +189,18 @@ struct RawPriceCheck {
     /// `{ name, base_url, endpoint?, id? }`: the ratio upstream to fill prices from.
     fill_from: Option<msync_core::ratio::RatioUpstream>,
     only_confident: Option<bool>,
+}
+
+/// `[sync.probe]`: probe before adding (issue 21, `docs/probe.md`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProbe {
+    enabled: Option<bool>,
+    max_per_run: Option<u32>,
+    max_per_channel: Option<u32>,
+    cache_ttl_days: Option<u32>,
+    on_cannot_probe: Option<msync_core::probe::OnCannotProbe>,
+    timeout_secs: Option<u32>,
 }
 
 /// `[sync.redirect]`: model redirect settings (`docs/redirect.md`).
@@ -469,6 +482,29 @@ impl<'a> Loader<'a> {
             }
             note("price_watch", "price_watch", w.span());
         }
+        if let Some(p) = &raw.probe {
+            let v = p.get_ref();
+            let t = &mut s.probe;
+            if let Some(x) = v.enabled {
+                t.enabled = x;
+            }
+            if let Some(x) = v.max_per_run {
+                t.max_per_run = x;
+            }
+            if let Some(x) = v.max_per_channel {
+                t.max_per_channel = x;
+            }
+            if let Some(x) = v.cache_ttl_days {
+                t.cache_ttl_days = x;
+            }
+            if let Some(x) = v.on_cannot_probe {
+                t.on_cannot_probe = x;
+            }
+            if let Some(x) = v.timeout_secs {
+                t.timeout_secs = x;
+            }
+            note("probe", "probe", p.span());
+        }
         for (id, ch) in raw.channels.iter().flatten() {
             let c = ch.get_ref();
             let entry: &mut ChannelConfig = s.channels.entry(id.clone()).or_default();
@@ -710,7 +746,7 @@ impl<'a> Loader<'a> {
             }
         }
         let mut cred_errors = Vec::new();
-        let mut credentials = Credentials::default();
+        let mut credentials = CredentialFields::default();
         if token_site {
             if need.uses_user_id() {
                 match &r.user_id {
@@ -843,7 +879,7 @@ impl<'a> Loader<'a> {
                 name,
                 kind,
                 base_url,
-                credentials,
+                credentials: need.shape(credentials),
                 allow_insecure,
             },
             settings,
@@ -872,6 +908,8 @@ impl<'a> Loader<'a> {
                 "redirect".to_string()
             } else if field.starts_with("price_check.") {
                 "price_check".to_string()
+            } else if field.starts_with("probe.") {
+                "probe".to_string()
             } else if let Some(rest) = field.strip_prefix("channels.") {
                 let id = rest.split('.').next().unwrap_or(rest);
                 format!("channels.{id}")
@@ -886,6 +924,7 @@ impl<'a> Loader<'a> {
                         || lookup == "allow_list"
                         || lookup == "redirect"
                         || lookup == "price_check"
+                        || lookup == "probe"
                     {
                         tail.to_string()
                     } else {

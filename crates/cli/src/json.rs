@@ -11,6 +11,7 @@ use msync_core::engine::redirect::RedirectPreview;
 use msync_core::gateway::ConnectionReport;
 use msync_core::model::{Channel, Mapping};
 use msync_core::pricing::{PriceCheck, RunPricing};
+use msync_core::probe::{ChannelHealth, ChannelTest, ModelProbe};
 use msync_core::reason::{ItemReason, RunError, RunNote};
 use msync_core::Error;
 use serde::{Deserialize, Serialize};
@@ -172,6 +173,10 @@ pub struct ItemJson {
     /// (`held`), `unknown` when the site's prices could not be read. Only when it found any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<PriceCheck>,
+    /// Issue 21: each probed model with its outcome and whether it was held back (`[]` when
+    /// probing was off).
+    #[serde(default)]
+    pub probes: Vec<ModelProbe>,
 }
 
 impl From<&ItemResult> for ItemJson {
@@ -194,6 +199,7 @@ impl From<&ItemResult> for ItemJson {
             removed: i.removed.clone(),
             lists_cut: i.lists_cut,
             price: i.price.clone(),
+            probes: i.probes.clone(),
         }
     }
 }
@@ -286,6 +292,22 @@ pub struct ChannelJson {
     /// stored text is not valid, `null` on sites without per-channel mapping (Octopus).
     pub mapping: Option<BTreeMap<String, String>>,
     pub tag: Option<String>,
+    /// Issue 21: when the channel last synced (written or already right), ms since the epoch;
+    /// `null` when never.
+    #[serde(default)]
+    pub last_good_sync_ms: Option<u64>,
+    /// Issue 21: runs in a row that failed for this channel.
+    #[serde(default)]
+    pub failures_in_row: u32,
+}
+
+impl ChannelJson {
+    /// The channel with its health record (issue 21).
+    pub fn with_health(mut self, h: &ChannelHealth) -> Self {
+        self.last_good_sync_ms = h.last_good_ms;
+        self.failures_in_row = h.failures_in_row;
+        self
+    }
 }
 
 impl From<&Channel> for ChannelJson {
@@ -307,8 +329,34 @@ impl From<&Channel> for ChannelJson {
             models: c.models.clone(),
             mapping,
             tag: c.tag.clone(),
+            last_good_sync_ms: None,
+            failures_in_row: 0,
         }
     }
+}
+
+/// `probe` (issue 21, `docs/probe.md`): one channel's models tested through the gateway's own
+/// channel test, or only estimated (`--all` without `--yes`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeJson {
+    pub site: String,
+    pub channel: ChannelRef,
+    /// What the site's gateway offers (its capability).
+    pub channel_test: ChannelTest,
+    /// Nothing was sent: `probes` are `would_probe` estimates.
+    pub estimate_only: bool,
+    /// Channel tests the estimate would send.
+    pub would_send: usize,
+    pub probes: Vec<ModelProbe>,
+}
+
+/// A channel named in a document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelRef {
+    pub id: String,
+    pub name: String,
 }
 
 /// One site's redirect preview (`redirect plan`), as core stores it, plus the site's name.
@@ -403,6 +451,7 @@ mod tests {
                 "previews" => parses::<Previews>(name, text),
                 "match" => parses::<MatchJson>(name, text),
                 "error" => parses::<Failure>(name, text),
+                "probe" => parses::<ProbeJson>(name, text),
                 other => panic!("docs/cli-json.md: unknown example `{other}`"),
             }
             seen.push(name.as_str());
@@ -418,6 +467,7 @@ mod tests {
             "previews",
             "match",
             "error",
+            "probe",
         ] {
             assert!(
                 seen.contains(&want),

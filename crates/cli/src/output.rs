@@ -293,6 +293,7 @@ pub fn render_record(rec: &RunRecord, site_name: &str, st: Style, verbose: bool)
         reason_section(&mut out, rec, ItemStatus::Skipped, "skipped:");
     }
     price_section(&mut out, rec, st);
+    probe_section(&mut out, rec, st, dry);
     out
 }
 
@@ -343,6 +344,72 @@ fn price_section(out: &mut String, rec: &RunRecord, st: Style) {
             short(&i.channel_name, 28),
             list_preview(names, names.len(), 20)
         );
+    }
+}
+
+/// Issue 21: the models held back by a probe, and what the probes cost (or would cost).
+fn probe_section(out: &mut String, rec: &RunRecord, st: Style, dry: bool) {
+    use msync_core::probe::ProbeOutcome;
+    let probes: Vec<(&ItemResult, &msync_core::probe::ModelProbe)> = rec
+        .items
+        .iter()
+        .flat_map(|i| i.probes.iter().map(move |p| (i, p)))
+        .collect();
+    if probes.is_empty() {
+        return;
+    }
+    let sent = probes.iter().filter(|(_, p)| p.sent()).count();
+    let would = probes
+        .iter()
+        .filter(|(_, p)| p.outcome == ProbeOutcome::WouldProbe)
+        .count();
+    let cached = probes
+        .iter()
+        .filter(|(_, p)| p.cached_from_ms.is_some())
+        .count();
+    let _ = writeln!(out);
+    if dry {
+        let _ = writeln!(
+            out,
+            "  {} this run would send {would} probe{} ({cached} cached)",
+            st.bold("probes:"),
+            if would == 1 { "" } else { "s" }
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  {} {sent} sent, {cached} from the cache",
+            st.bold("probes:")
+        );
+    }
+    let held: Vec<_> = probes.iter().filter(|(_, p)| p.held_back).collect();
+    if !held.is_empty() {
+        let _ = writeln!(out, "\n  {}", st.yellow("held back (not added):"));
+        for (i, p) in held {
+            let _ = writeln!(
+                out,
+                "    #{:<6} {:<28} {}",
+                i.channel_id.0,
+                short(&i.channel_name, 28),
+                terminal_safe(&short(&p.to_string(), 200))
+            );
+        }
+    }
+    let cannot: Vec<_> = probes
+        .iter()
+        .filter(|(_, p)| !p.held_back && matches!(p.outcome, ProbeOutcome::CannotProbe { .. }))
+        .collect();
+    if !cannot.is_empty() {
+        let _ = writeln!(out, "\n  could not probe (added anyway):");
+        for (i, p) in cannot {
+            let _ = writeln!(
+                out,
+                "    #{:<6} {:<28} {}",
+                i.channel_id.0,
+                short(&i.channel_name, 28),
+                terminal_safe(&short(&p.to_string(), 200))
+            );
+        }
     }
 }
 

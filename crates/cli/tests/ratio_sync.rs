@@ -28,10 +28,9 @@ fn site(mock: &MockHandle, kind: SiteKind) -> Site {
         name: "main".into(),
         kind,
         base_url: format!("{}/", mock.base_url()),
-        credentials: Credentials {
+        credentials: Credentials::TokenAndUserId {
             token: Secret(mock.token()),
             user_id: Some(mock.config().user_id),
-            ..Credentials::default()
         },
         allow_insecure: false,
     }

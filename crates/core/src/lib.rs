@@ -25,6 +25,7 @@ pub mod import;
 pub use msync_types::model;
 pub mod notify;
 pub mod pricing;
+pub mod probe;
 pub use msync_types::protocol;
 pub mod ratio;
 pub use msync_types::reason;

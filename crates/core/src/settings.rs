@@ -218,6 +218,12 @@ impl SettingsCheck for SyncSettings {
                 message,
             });
         }
+        for (field, problem) in self.probe.issues() {
+            issues.push(SettingsIssue {
+                field: field.into(),
+                message: problem.to_string(),
+            });
+        }
         if issues.is_empty() {
             Ok(())
         } else {

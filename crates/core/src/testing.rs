@@ -56,6 +56,22 @@ struct State {
     writes: Vec<WriteLog>,
     fetches: Vec<(ChannelId, u64)>,
     calls: Vec<(&'static str, u64)>,
+    /// Issue 21: scripted channel-test answers per model (default: passed), and every test sent.
+    probe_script: HashMap<String, FakeProbe>,
+    probes: Vec<(ChannelId, String)>,
+    /// Issue 19: the site's prices (`None`: no price API, as for most site types).
+    prices: Option<crate::pricing::PriceBook>,
+}
+
+/// What the fake's channel test answers for a model.
+#[derive(Debug, Clone)]
+pub enum FakeProbe {
+    Pass,
+    Fail(String),
+    /// Never answers (the probe's time limit or the channel's deadline ends it).
+    Hang,
+    /// The test request fails with this error.
+    Error(Error),
 }
 
 /// The fake gateway. Cheap to share with `Rc`.
@@ -104,6 +120,8 @@ impl FakeGateway {
             caps: Cell::new(Capabilities {
                 ratio_sync: false,
                 empty_model_list: true,
+                // Probe tests opt in with `set_channel_test` (issue 21).
+                channel_test: crate::probe::ChannelTest::Missing,
                 ..Capabilities::NEW_API
             }),
             clock,
@@ -117,6 +135,31 @@ impl FakeGateway {
 
     pub fn set_capabilities(&self, caps: Capabilities) {
         self.caps.set(caps);
+    }
+
+    /// Issue 19: the names the site has a ratio or price for (the price check reads them).
+    pub fn set_prices(&self, book: crate::pricing::PriceBook) {
+        self.st.borrow_mut().prices = Some(book);
+    }
+
+    /// Issue 21: turn the channel test on (as New API has it) or off.
+    pub fn set_channel_test(&self, test: crate::probe::ChannelTest) {
+        let mut caps = self.caps.get();
+        caps.channel_test = test;
+        self.caps.set(caps);
+    }
+
+    /// Script the channel test's answer for `model` (every channel).
+    pub fn script_probe(&self, model: &str, answer: FakeProbe) {
+        self.st
+            .borrow_mut()
+            .probe_script
+            .insert(model.to_string(), answer);
+    }
+
+    /// Every channel test sent: (channel, model), in order.
+    pub fn probes(&self) -> Vec<(ChannelId, String)> {
+        self.st.borrow().probes.clone()
     }
 
     pub fn set_latency(&self, l: Latency) {
@@ -350,6 +393,49 @@ impl Gateway for FakeGateway {
             .get(&channel.id)
             .cloned()
             .unwrap_or_default())
+    }
+
+    async fn read_prices(&self) -> Result<Option<crate::pricing::PriceBook>> {
+        Ok(self.st.borrow().prices.clone())
+    }
+
+    async fn test_channel(
+        &self,
+        channel: &Channel,
+        model: &str,
+        timeout_ms: u64,
+    ) -> Result<crate::probe::TestReply> {
+        self.admin_call("probe", 1).await;
+        let script = {
+            let mut st = self.st.borrow_mut();
+            st.probes.push((channel.id.clone(), model.to_string()));
+            st.probe_script
+                .get(model)
+                .cloned()
+                .unwrap_or(FakeProbe::Pass)
+        };
+        self.delay(self.latency.get().fetch_ms).await;
+        let answer = |message: Option<String>| crate::probe::ProbeAnswer {
+            http_status: 200,
+            message,
+            response_ms: Some(self.latency.get().fetch_ms),
+            ..Default::default()
+        };
+        match script {
+            FakeProbe::Pass => Ok(crate::probe::TestReply {
+                passed: true,
+                answer: answer(None),
+            }),
+            FakeProbe::Fail(m) => Ok(crate::probe::TestReply {
+                passed: false,
+                answer: answer(Some(m)),
+            }),
+            FakeProbe::Hang => {
+                self.clock.sleep_ms(timeout_ms).await;
+                Err(Error::new(ErrorClass::Timeout, "request timed out"))
+            }
+            FakeProbe::Error(e) => Err(e),
+        }
     }
 
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel> {

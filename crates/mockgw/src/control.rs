@@ -182,6 +182,33 @@ pub fn handle(shared: &Shared, req: &Req) -> Reply {
                 Err(e) => bad(&format!("bad source: {e}")),
             }
         }
+        // Issue 21: channel test scripts and log (`probe.rs`).
+        ("GET", ["probe"]) => ok(json!({ "probes": shared.lock().probe.log })),
+        ("POST", ["probe"]) => {
+            // {"model": "m", "channel": 3?, "answer": "fail", "message": "…"}
+            let Ok(Value::Object(mut o)) = req.json() else {
+                return bad("expected {\"model\": …, \"answer\": \"pass\"|\"fail\"|\"timeout\"}");
+            };
+            let Some(Value::String(model)) = o.remove("model") else {
+                return bad("model is required");
+            };
+            let channel = o.remove("channel").and_then(|c| c.as_u64());
+            match serde_json::from_value::<crate::probe::ProbeScript>(Value::Object(o)) {
+                Ok(script) => {
+                    let mut st = shared.lock();
+                    match channel {
+                        Some(c) => {
+                            st.probe.channel_scripts.insert((c, model), script);
+                        }
+                        None => {
+                            st.probe.scripts.insert(model, script);
+                        }
+                    }
+                    ok(json!({"ok": true}))
+                }
+                Err(e) => bad(&format!("bad probe script: {e}")),
+            }
+        }
         ("POST", ["reset"]) => {
             shared.reset();
             ok(json!({"ok": true}))

@@ -25,6 +25,8 @@ pub enum Op {
     /// Octopus groups.
     Groups,
     Options,
+    /// A channel test (issue 21).
+    TestChannel,
     Other,
 }
 

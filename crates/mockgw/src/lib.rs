@@ -8,6 +8,7 @@
 //! * `state` — the shared state behind one mutex; request/reply types.
 //! * `fault` — fault rules ([`FaultRule`], [`FaultKind`], [`Op`]).
 //! * `log` — the request log ([`RecordedRequest`]).
+//! * `probe` — the gateways' channel tests, scripted per model, with a probe log (issue 21).
 //! * `server` — accept loop, central handler (log → rate limit → faults → flavour).
 //! * `control` — `/__mock/*` routes (the library API over HTTP).
 //! * `flavors/*` — one module per gateway.
@@ -23,6 +24,7 @@ pub mod control;
 pub mod fault;
 pub mod flavors;
 pub mod log;
+pub mod probe;
 pub mod ratio;
 pub mod receiver;
 pub mod seed;
@@ -266,6 +268,29 @@ impl MockHandle {
             }
             _ => false,
         }
+    }
+
+    /// Issue 21: what the channel test answers for `model` on every channel from now on.
+    pub fn script_probe(&self, model: &str, script: probe::ProbeScript) {
+        self.shared
+            .lock()
+            .probe
+            .scripts
+            .insert(model.to_string(), script);
+    }
+
+    /// Like [`Self::script_probe`], for one channel only.
+    pub fn script_channel_probe(&self, channel: u64, model: &str, script: probe::ProbeScript) {
+        self.shared
+            .lock()
+            .probe
+            .channel_scripts
+            .insert((channel, model.to_string()), script);
+    }
+
+    /// Every channel test received, in order.
+    pub fn probe_log(&self) -> Vec<probe::ProbeCall> {
+        self.shared.lock().probe.log.clone()
     }
 
     /// Back to the seeded state (channels, upstreams, counters, faults, log, sessions).

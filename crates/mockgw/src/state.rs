@@ -135,6 +135,8 @@ pub struct State {
     pub ratio: crate::ratio::RatioState,
     /// The fake notification receiver (`receiver.rs`).
     pub inbox: crate::receiver::Inbox,
+    /// Channel test scripts and log (issue 21, `probe.rs`).
+    pub probe: crate::probe::ProbeState,
 }
 
 impl State {
@@ -153,6 +155,7 @@ impl State {
             logins: 0,
             ratio: crate::ratio::RatioState::default(),
             inbox: Default::default(),
+            probe: crate::probe::ProbeState::default(),
         }
     }
 

@@ -23,6 +23,7 @@ pub mod model;
 pub mod notify;
 pub mod plan;
 pub mod pricing;
+pub mod probe;
 pub mod protocol;
 pub mod ratio;
 pub mod reason;

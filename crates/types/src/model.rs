@@ -107,9 +107,11 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Credentials, by what the site type needs (`docs/admin-apis.md`).
+/// Credentials as a form, a config file or storage carries them: every field optional, the
+/// site type deciding which are read ([`crate::gateway::CredentialKind::shape`]). This is also
+/// the stored and exported layout of [`Credentials`], so records from before the enum load.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Credentials {
+pub struct CredentialFields {
     /// New API / Veloera / DoneHub access token.
     #[serde(default, skip_serializing_if = "Secret::is_empty")]
     pub token: Secret,
@@ -123,7 +125,7 @@ pub struct Credentials {
     pub password: Secret,
 }
 
-impl Credentials {
+impl CredentialFields {
     /// Every secret value, for redaction.
     pub fn secrets(&self) -> Vec<String> {
         let mut out: Vec<String> = [&self.token, &self.password]
@@ -139,8 +141,134 @@ impl Credentials {
     }
 }
 
-/// A managed gateway site.
+/// A site's credentials in the shape its type needs (`docs/admin-apis.md`; which shape is
+/// [`crate::gateway::Capabilities::credentials`]). A field may still be empty where a form or an
+/// import has not filled it yet ([`crate::gateway::CredentialKind::missing`] names it); a field
+/// the site type does not use cannot be held at all.
+///
+/// Stored and exported flat ([`CredentialFields`]); a [`Site`] puts what it loads into its type's
+/// shape, whatever fields the record carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "CredentialFields", into = "CredentialFields")]
+pub enum Credentials {
+    /// New API, Veloera: an access token and the id of the admin user it belongs to.
+    TokenAndUserId { token: Secret, user_id: Option<i64> },
+    /// DoneHub: an access token.
+    Token { token: Secret },
+    /// Octopus (a username), AxonHub (an email): a login the adapter trades for a session.
+    Login { login: String, password: Secret },
+}
+
+impl Default for Credentials {
+    fn default() -> Self {
+        Credentials::Token {
+            token: Secret::default(),
+        }
+    }
+}
+
+impl Credentials {
+    /// The access token (token-based site types).
+    pub fn token(&self) -> Option<&Secret> {
+        match self {
+            Credentials::TokenAndUserId { token, .. } | Credentials::Token { token } => Some(token),
+            Credentials::Login { .. } => None,
+        }
+    }
+
+    /// The admin user id (New API, Veloera), when set.
+    pub fn user_id(&self) -> Option<i64> {
+        match self {
+            Credentials::TokenAndUserId { user_id, .. } => *user_id,
+            _ => None,
+        }
+    }
+
+    /// The login name (trimmed) and password, when both are set (Octopus, AxonHub).
+    pub fn login(&self) -> Option<(&str, &Secret)> {
+        match self {
+            Credentials::Login { login, password }
+                if !login.trim().is_empty() && !password.is_empty() =>
+            {
+                Some((login.trim(), password))
+            }
+            _ => None,
+        }
+    }
+
+    /// Every secret value, for redaction.
+    pub fn secrets(&self) -> Vec<String> {
+        self.fields().secrets()
+    }
+
+    /// The same shape with every secret emptied (the user id and login name stay).
+    pub fn without_secrets(&self) -> Credentials {
+        match self {
+            Credentials::TokenAndUserId { user_id, .. } => Credentials::TokenAndUserId {
+                token: Secret::default(),
+                user_id: *user_id,
+            },
+            Credentials::Token { .. } => Credentials::Token {
+                token: Secret::default(),
+            },
+            Credentials::Login { login, .. } => Credentials::Login {
+                login: login.clone(),
+                password: Secret::default(),
+            },
+        }
+    }
+
+    /// The flat view (storage, exports, forms).
+    pub fn fields(&self) -> CredentialFields {
+        self.clone().into()
+    }
+}
+
+impl From<Credentials> for CredentialFields {
+    fn from(c: Credentials) -> Self {
+        match c {
+            Credentials::TokenAndUserId { token, user_id } => CredentialFields {
+                token,
+                user_id,
+                ..Default::default()
+            },
+            Credentials::Token { token } => CredentialFields {
+                token,
+                ..Default::default()
+            },
+            Credentials::Login { login, password } => CredentialFields {
+                username: Some(login),
+                password,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+/// The shape the fields themselves suggest, for a record read without its site type; a
+/// [`Site`] reshapes it by its type ([`crate::gateway::CredentialKind::shape`]).
+impl From<CredentialFields> for Credentials {
+    fn from(f: CredentialFields) -> Self {
+        if f.username.is_some() || !f.password.is_empty() {
+            Credentials::Login {
+                login: f.username.unwrap_or_default(),
+                password: f.password,
+            }
+        } else if f.user_id.is_some() {
+            Credentials::TokenAndUserId {
+                token: f.token,
+                user_id: f.user_id,
+            }
+        } else {
+            Credentials::Token { token: f.token }
+        }
+    }
+}
+
+/// A managed gateway site. Its credentials always have its type's shape, also when a stored
+/// record carries fields of another type (see [`SiteRecord`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SiteRecord")]
 pub struct Site {
     pub id: SiteId,
     pub name: String,
@@ -152,6 +280,36 @@ pub struct Site {
     /// every request to such an address is refused ([`crate::base_url::BaseUrl::is_insecure`]).
     #[serde(default)]
     pub allow_insecure: bool,
+}
+
+/// A stored site as read: credentials flat, put into the type's shape by [`Site`]'s
+/// `From` (a field the type does not use is dropped, e.g. an Octopus password left in a record
+/// whose type was changed to DoneHub).
+#[derive(Deserialize)]
+struct SiteRecord {
+    id: SiteId,
+    name: String,
+    kind: SiteKind,
+    base_url: String,
+    #[serde(default)]
+    credentials: CredentialFields,
+    #[serde(default)]
+    allow_insecure: bool,
+}
+
+impl From<SiteRecord> for Site {
+    fn from(r: SiteRecord) -> Self {
+        Site {
+            credentials: crate::gateway::capabilities(r.kind)
+                .credentials
+                .shape(r.credentials),
+            id: r.id,
+            name: r.name,
+            kind: r.kind,
+            base_url: r.base_url,
+            allow_insecure: r.allow_insecure,
+        }
+    }
 }
 
 impl Site {

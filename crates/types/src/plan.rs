@@ -45,6 +45,9 @@ pub struct ChannelPlan {
     /// The price check's result (issue 19), when it ran and found unpriced models.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<crate::pricing::PriceCheck>,
+    /// Issue 21: the probe results of the models this plan adds (empty when probing is off).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<crate::probe::ModelProbe>,
 }
 
 impl ChannelPlan {
@@ -63,6 +66,7 @@ impl ChannelPlan {
             upstream_count: 0,
             decision,
             price: None,
+            probes: Vec::new(),
         }
     }
 }

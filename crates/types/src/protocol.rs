@@ -11,7 +11,7 @@
 use crate::error::ErrorClass;
 use crate::gateway::{Capabilities, ConnectionReport};
 use crate::import::all_api_hub::{ImportError, ImportPreview};
-use crate::model::{Channel, ChannelId, Credentials, SiteId, SiteKind};
+use crate::model::{Channel, ChannelId, CredentialFields, SiteId, SiteKind};
 use crate::ratio::{
     RatioApplyOutcome, RatioChoice, RatioDiff, RatioPreview, RatioRevertOutcome, RatioSnapshotHead,
     RatioSources, RatioUpstream,
@@ -59,8 +59,9 @@ pub struct SiteInput {
     pub name: String,
     pub kind: SiteKind,
     pub base_url: String,
+    /// As the form holds them; the worker keeps the fields the site type uses.
     #[serde(default)]
-    pub credentials: Credentials,
+    pub credentials: CredentialFields,
     /// Consent to plain http to a non-local host (required for such an address).
     #[serde(default)]
     pub allow_insecure: bool,
@@ -125,6 +126,12 @@ pub enum Command {
     SaveSettings {
         site: SiteId,
         settings: SyncSettings,
+    },
+    /// Issue 21: whether the site's gateway has a channel test (from its adapter's
+    /// `Capabilities`) and each channel's health (last good sync, failures in a row).
+    /// Reply: [`Reply::ProbeInfo`].
+    GetProbeInfo {
+        site: SiteId,
     },
     /// Exclude a channel from sync (or include it again); persisted in the site's settings.
     SetChannelExcluded {
@@ -344,6 +351,12 @@ pub enum Reply {
     },
     Settings {
         settings: SyncSettings,
+    },
+    /// Issue 21: see [`Command::GetProbeInfo`].
+    ProbeInfo {
+        channel_test: crate::probe::ChannelTest,
+        #[serde(default)]
+        health: std::collections::BTreeMap<String, crate::probe::ChannelHealth>,
     },
     /// Settings were refused; every problem, each naming its field.
     Invalid {

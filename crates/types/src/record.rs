@@ -125,6 +125,9 @@ pub struct ItemResult {
     /// The price check's result (issue 19): added models without a price, and those held back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<crate::pricing::PriceCheck>,
+    /// Issue 21: the models this run probed before adding them; `held_back` ones were not added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<crate::probe::ModelProbe>,
 }
 
 /// The lengths of an item's four model lists.
@@ -180,6 +183,12 @@ impl ItemBudget {
             }
             self.remaining -= keep;
         }
+        // Issue 21: one probe line per added model; a huge addition keeps a preview too.
+        if item.probes.len() > self.per_list {
+            item.probes.truncate(self.per_list);
+            item.probes.shrink_to_fit();
+            cut = true;
+        }
         if cut {
             item.lists_cut = Some(sizes);
         }
@@ -215,6 +224,7 @@ impl ItemResult {
             mapping_changes: Vec::new(),
             lists_cut: None,
             price: None,
+            probes: Vec::new(),
         }
     }
 
@@ -248,6 +258,7 @@ impl ItemResult {
             mapping_changes: self.mapping_changes.clone(),
             lists_cut: if cut { Some(sizes) } else { self.lists_cut },
             price: self.price.clone(),
+            probes: self.probes[..self.probes.len().min(per_list)].to_vec(),
         }
     }
 

@@ -180,6 +180,8 @@ pub struct SyncSettings {
     /// Price watch (issue 19): a scheduled upstream ratio diff with alerts and an optional
     /// unattended apply within guardrails. Absent in older settings: off.
     pub price_watch: crate::pricing::PriceWatchSettings,
+    /// Probe before adding (issue 21, `docs/probe.md`); off by default.
+    pub probe: crate::probe::ProbeSettings,
 }
 
 impl Default for SyncSettings {
@@ -201,6 +203,7 @@ impl Default for SyncSettings {
             redirect: RedirectSettings::default(),
             price_check: Default::default(),
             price_watch: Default::default(),
+            probe: crate::probe::ProbeSettings::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod i18n;
 mod notify;
 mod options;
 mod popup;
+mod probe; // issue 21
 mod ratios;
 mod reasons;
 mod redirect;

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use msync_types::base_url::is_insecure;
 use msync_types::gateway::{capabilities, ConnectionReport, CredentialField};
-use msync_types::model::{Credentials, Secret, SiteKind};
+use msync_types::model::{CredentialFields, Secret, SiteKind};
 use msync_types::protocol::{Command, Reply, SiteInput, SiteStatus, SiteSummary};
 
 #[component]
@@ -248,12 +248,15 @@ fn SiteForm(
         } else {
             None
         };
-        let credentials = need.keep_used(Credentials {
-            token: Secret(token.get_untracked().trim().to_string()),
-            user_id: uid,
-            username: Some(username.get_untracked().trim().to_string()),
-            password: Secret(password.get_untracked()),
-        });
+        // Only the fields this site type uses (the form keeps another type's leftovers).
+        let credentials = need
+            .shape(CredentialFields {
+                token: Secret(token.get_untracked().trim().to_string()),
+                user_id: uid,
+                username: Some(username.get_untracked().trim().to_string()),
+                password: Secret(password.get_untracked()),
+            })
+            .fields();
         let input = SiteInput {
             id: id.clone(),
             name: name.get_untracked().trim().to_string(),

@@ -79,6 +79,8 @@ pub fn SyncScreen() -> impl IntoView {
         running,
     };
     provide_context(ctx);
+    // Issue 21: channel health and its sort.
+    crate::probe::ProbeCtx::provide(site);
     // Load the latest run and the exclusions whenever the site changes or a run ends.
     Effect::new(move |_| {
         app.runs_changed.track();
@@ -134,6 +136,7 @@ pub fn SyncScreen() -> impl IntoView {
             <RunOverview />
             <LiveProgress />
             {move || run.get().map(|(head, _)| view! { <StatsCards head=head /> })}
+            <crate::probe::ProbeSummary run=run />
             <ActionBar />
             <NoticeLine notice=notice />
             <PlanReview />
@@ -384,6 +387,7 @@ fn StatusChips() -> impl IntoView {
                     on:input=move |ev| ctx.search.set(event_target_value(&ev))
                 />
             </label>
+            <crate::probe::HealthSort />
         </div>
     }
 }
@@ -394,6 +398,7 @@ const PAGE_ROWS: usize = 200;
 #[component]
 fn ResultsTable() -> impl IntoView {
     let ctx = expect_context::<SyncCtx>();
+    let probe = expect_context::<crate::probe::ProbeCtx>();
     let lang = app().lang;
     let shown = RwSignal::new(PAGE_ROWS);
     // A new filter, search or site starts from the first page again.
@@ -413,10 +418,12 @@ fn ResultsTable() -> impl IntoView {
                 .as_ref()
                 .map(|(_, items)| items.as_slice())
                 .unwrap_or_default();
-            for i in items
+            let mut matching: Vec<&ItemResult> = items
                 .iter()
                 .filter(|i| filter.is_none_or(|s| i.status == s) && i.matches_text(&text))
-            {
+                .collect();
+            probe.sort_rows(&mut matching); // issue 21: sort by channel health
+            for i in matching {
                 if page.len() < limit {
                     page.push(i.clone());
                 }
@@ -518,12 +525,16 @@ fn ResultRow(item: ItemResult) -> impl IntoView {
             </td>
             <td><StatusBadge status=item.status /></td>
             <td class="mono">{id.clone()}</td>
-            <td class="name">{item.channel_name.clone()}{move || is_excluded.get().then(|| view! { " " <span class="badge">{tr("sync.excluded")}</span> })}</td>
+            <td class="name">
+                {item.channel_name.clone()}{move || is_excluded.get().then(|| view! { " " <span class="badge">{tr("sync.excluded")}</span> })}
+                <crate::probe::HealthLine channel=id.clone() />
+            </td>
             <td class="mono">{item.http_status.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
             <td class="msgcol">
                 {class.map(|c| view! { <span class="badge st-failed small">{c}</span>" " })}
                 <span class="msg">{engine_tr(message, reasons::item_text)}</span>
                 <crate::notify::PriceBadge price=item.price.clone() />
+                <crate::probe::HeldBack item=item.clone() />
             </td>
             <td class="num">{item.attempts}</td>
             <td class="num">{duration(item.duration_ms)}</td>

@@ -3,6 +3,7 @@
 
 use super::import;
 use super::notify;
+use super::probe;
 use super::ratios;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use msync_core::engine::record::ItemStatus;
@@ -64,6 +65,9 @@ pub enum Command {
         /// Only this site (by name).
         #[arg(long, value_name = "NAME")]
         site: Option<String>,
+        /// Sort by id, name, failures in a row or last good sync (issue 21).
+        #[arg(long, value_name = "BY", default_value = "id")]
+        sort: probe::ChannelSort,
     },
     /// Sync the channels' model lists from their upstreams.
     Sync(SyncArgs),
@@ -118,6 +122,8 @@ pub enum Command {
     /// Notifications: send a test, show the delivery log (`[notify]`, docs/notifications.md).
     #[command(subcommand)]
     Notify(notify::NotifyCmd),
+    /// Test models on a channel through the gateway's own channel test (docs/probe.md).
+    Probe(probe::ProbeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +158,10 @@ pub struct SyncArgs {
     /// Do not ask for confirmation on a terminal (cron and scripts never ask).
     #[arg(short, long)]
     pub yes: bool,
+    /// Probe each model this run would add through the gateway's channel test first; models
+    /// that fail are held back (docs/probe.md). Also `[sync.probe] enabled = true`.
+    #[arg(long)]
+    pub probe: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

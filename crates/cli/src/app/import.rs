@@ -133,7 +133,7 @@ fn cron_for(minutes: u32) -> Option<String> {
 /// The `[[sites]]` block of one plan; secrets become files or variables.
 fn site_block(p: &SitePlan, to_files: bool, secrets: &mut Vec<SecretOut>) -> String {
     let s = &p.site;
-    let c = &s.credentials;
+    let c = s.credentials.fields();
     let mut t = format!(
         "# {} (All API Hub {})\n[[sites]]\nname = {}\ntype = \"{}\"\nbase_url = {}\n",
         s.kind.label(),

@@ -22,8 +22,20 @@ impl App {
         let mut runs = Vec::new();
         for sc in sites {
             let _lock = self.lock_site(&store, sc)?;
-            let engine = self.engine(sc, store.clone())?;
+            let mut settings = sc.settings.clone();
+            settings.probe.enabled |= args.probe; // issue 21
+            let engine = self.engine_with(sc, store.clone(), settings)?;
             let name = sc.site.name.clone();
+            if engine.settings().probe.enabled {
+                let test = engine.gateway().capabilities().channel_test;
+                match probe::cost_note(test) {
+                    Some(note) => self.info(&format!("{name}: probing new models; {note}")),
+                    None => self.info(&format!(
+                        "{name}: {} has no channel test: new models are added without a probe and shown as \"could not probe\" (docs/probe.md)",
+                        sc.site.kind.label()
+                    )),
+                }
+            }
             if args.failed {
                 // Nothing to retry is not an error for cron.
                 let last = engine

@@ -4,7 +4,7 @@
 use msync_cli::clock::SystemClock;
 use msync_cli::transport::ReqwestTransport;
 use msync_core::gateway::{capabilities, connect, CredentialField, Ctx, Gateway};
-use msync_core::model::{Credentials, Secret, Site, SiteId, SiteKind};
+use msync_core::model::{CredentialFields, Secret, Site, SiteId, SiteKind};
 use msync_mockgw::{Flavor, MockConfig, MockGateway, MockHandle};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -32,7 +32,7 @@ pub fn site_of(mock: &MockHandle, password_ok: bool) -> Site {
     let kind = kind_of(cfg.flavor);
     let bad = |s: String| if password_ok { s } else { format!("{s}-wrong") };
     let need = capabilities(kind).credentials;
-    let credentials = need.keep_used(Credentials {
+    let credentials = need.shape(CredentialFields {
         token: Secret(bad(mock.token())),
         user_id: Some(cfg.user_id),
         username: Some(if need.login_field() == Some(CredentialField::Email) {

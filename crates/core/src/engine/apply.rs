@@ -8,7 +8,7 @@ impl Engine {
     pub(super) async fn apply_one(
         &self,
         run: &RunId,
-        plan: ChannelPlan,
+        mut plan: ChannelPlan,
         prior: Option<Snapshot>,
         force: bool,
     ) -> ItemResult {
@@ -37,6 +37,19 @@ impl Engine {
             item.attempts = attempts;
             return self.finish(item, start);
         }
+        // Issue 21: a confirmed plan's additions are probed now (the dry run only estimated).
+        if let Err(e) = self.probe_plan(&current, &mut plan, false, None).await {
+            item.fail(&e);
+            return self.finish(item, start);
+        }
+        item.probes = plan.probes.clone();
+        if same_set(&current.models, &plan.new) {
+            item.status = ItemStatus::Unchanged;
+            (item.added, item.removed) = (Vec::new(), Vec::new());
+            return self.finish(item, start);
+        }
+        (item.added, item.removed) = (plan.added.clone(), plan.removed.clone());
+        item.new = plan.new.clone();
         let snap = Snapshot {
             channel_id: plan.channel_id.clone(),
             channel_name: plan.channel_name.clone(),

@@ -31,6 +31,7 @@ mod order;
 pub mod plan;
 // Price check after sync (issue 19): the engine's hooks call into engine/pricing.rs.
 mod pricing;
+mod probe; // issue 21: probe before adding
 pub use msync_types::record;
 pub mod redirect;
 pub mod retry;
@@ -38,6 +39,8 @@ mod revert;
 mod session;
 mod sync_one;
 
+#[cfg(test)]
+mod probe_tests;
 #[cfg(test)]
 mod redirect_tests;
 #[cfg(test)]
@@ -55,6 +58,7 @@ use crate::store::KvStore;
 use futures::stream::{self, StreamExt};
 use limit::Limits;
 use plan::{same_set, ChannelPlan, Decision, SyncPlan};
+pub use probe::ProbeMode;
 use record::{
     ChannelState, ItemBudget, ItemResult, ItemStatus, Job, QueuedChannel, RunHead, RunId, RunMode,
     RunRecord, RunState, Snapshot, Totals, Trigger,
@@ -153,6 +157,8 @@ pub struct Engine {
     busy: Cell<bool>,
     /// The site's prices for the run in progress (price check, see `pricing.rs`).
     prices: RefCell<Option<Rc<crate::pricing::PriceState>>>,
+    /// Probes this run may still send (issue 21, `probe.rs`).
+    probe_budget: probe::RunBudget,
 }
 
 /// Unit of work of one channel.
@@ -222,6 +228,7 @@ impl Engine {
             site,
             busy: Cell::new(false),
             prices: RefCell::new(None),
+            probe_budget: probe::RunBudget::default(),
         })
     }
 

@@ -202,6 +202,7 @@ pub fn plan_channel<'a>(
         upstream_count: upstream.len(),
         decision,
         price: None,
+        probes: Vec::new(),
     }
 }
 

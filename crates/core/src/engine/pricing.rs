@@ -59,6 +59,23 @@ impl Engine {
         Some(Box::new(confirm))
     }
 
+    /// The probe step (issue 21) ran after the price gate and held back models that failed:
+    /// the confirming entry leaves them out too, so applying it adds the unpriced models only.
+    pub(super) fn drop_probe_held(plan: &ChannelPlan, confirm: &mut ChannelPlan) {
+        let failed: HashSet<&str> = plan
+            .probes
+            .iter()
+            .filter(|p| p.held_back)
+            .map(|p| p.model.as_str())
+            .collect();
+        if failed.is_empty() {
+            return;
+        }
+        confirm.new.retain(|m| !failed.contains(m.as_str()));
+        confirm.added.retain(|m| !failed.contains(m.as_str()));
+        confirm.probes = plan.probes.clone();
+    }
+
     /// The item and stored entry of a channel whose unpriced models were held back. When the
     /// other changes were written, the confirming entry starts from what was written (so
     /// applying it is not refused as "changed since the plan").

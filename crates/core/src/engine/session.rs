@@ -81,6 +81,7 @@ impl<'a> RunSession<'a> {
         obs: &'a dyn Observer,
     ) -> RunSession<'a> {
         let since = (engine.clock.now_ms(), done.len());
+        engine.probe_budget.reset(engine.settings.probe.max_per_run); // issue 21
         let pending: Vec<QueuedChannel> = head
             .queue
             .iter()
@@ -169,6 +170,8 @@ impl<'a> RunSession<'a> {
             (shared.work.remove(&q.id), shared.priors.remove(&q.id))
         };
         self.report();
+        // Issue 21: a channel this run wrote (or tried to) counts toward its health.
+        let synced = !self.mode.dry_run && matches!(work, Some(Work::Sync(..) | Work::Apply(..)));
         let (mut item, plan) = self.work_one(&q, work, prior).await;
         // A snapshot that could not be stored stops the run: every later channel would meet
         // the same full store, and nothing may be written without its snapshot.
@@ -176,7 +179,7 @@ impl<'a> RunSession<'a> {
             let e = Error::storage(item.message.clone().unwrap_or_default());
             self.shared.borrow_mut().fatal.get_or_insert(e);
         }
-        if let Err(e) = self.checkpoint(&item, plan.as_ref()).await {
+        if let Err(e) = self.checkpoint(&item, plan.as_ref(), synced).await {
             self.shared.borrow_mut().fatal.get_or_insert(e);
         }
         self.shared.borrow_mut().in_flight.retain(|f| f.id != q.id);
@@ -217,8 +220,14 @@ impl<'a> RunSession<'a> {
 
     /// Store what a channel's turn produced: the plan entry of a dry run (or, in a run, the
     /// entry that confirms models the price check held back, so applying the run adds them),
-    /// the item, and the lock's heartbeat.
-    async fn checkpoint(&self, item: &ItemResult, plan: Option<&ChannelPlan>) -> Result<()> {
+    /// the item, the channel's health (`synced`: the run wrote it or tried to) and the lock's
+    /// heartbeat.
+    async fn checkpoint(
+        &self,
+        item: &ItemResult,
+        plan: Option<&ChannelPlan>,
+        synced: bool,
+    ) -> Result<()> {
         let h = self.engine.history();
         let run = &self.head.id;
         let held = |p: &ChannelPlan| p.price.as_ref().is_some_and(|c| !c.held.is_empty());
@@ -226,6 +235,9 @@ impl<'a> RunSession<'a> {
             h.put_plan_entry(run, p).await?;
         }
         h.put_item(run, item).await?;
+        if synced {
+            self.engine.record_health(item).await?; // issue 21: failures in a row
+        }
         let now = self.engine.clock.now_ms();
         h.put_lock(&RunLock {
             run: run.clone(),

@@ -9,7 +9,7 @@ use super::*;
 enum Outcome {
     /// Decided, and `true` when written; with the plan entry that confirms models the price
     /// check held back, if it held any.
-    Planned(ChannelPlan, bool, Option<Box<ChannelPlan>>),
+    Planned(Box<ChannelPlan>, bool, Option<Box<ChannelPlan>>),
     /// A write whose reply was lost had landed.
     Landed(Snapshot),
 }
@@ -58,6 +58,7 @@ impl Engine {
         item.added = plan.added.clone();
         item.removed = plan.removed.clone();
         item.price = plan.price.clone();
+        item.probes = plan.probes.clone();
         item
     }
 
@@ -161,9 +162,17 @@ impl Engine {
                     Err(Deadline) => return Err(Fail::Deadline),
                 };
                 let mut plan = plan_channel(&channel, &upstream, &rules);
-                let confirm = self.price_gate(&mut plan); // price check (issue 19)
+                // Price check first (issue 19), so no probe is spent on a model it holds back.
+                let mut confirm = self.price_gate(&mut plan);
+                // Issue 21: models the plan adds are probed first; failures are held back.
+                self.probe_plan(&channel, &mut plan, dry_run, deadline)
+                    .await
+                    .map_err(|e| Fail::Err(e, false))?;
+                if let Some(c) = confirm.as_mut() {
+                    Self::drop_probe_held(&plan, c);
+                }
                 if plan.decision != Decision::Write || dry_run {
-                    return Ok(Outcome::Planned(plan, false, confirm));
+                    return Ok(Outcome::Planned(Box::new(plan), false, confirm));
                 }
                 // Compare-and-write: the channel as it is now must still be the one planned on
                 // (another msync or an admin may have written it since it was listed).
@@ -200,7 +209,7 @@ impl Engine {
                     .update_channel(&channel, &update)
                     .await
                     .map_err(|e| Fail::Err(e, true))?;
-                Ok(Outcome::Planned(plan, true, confirm))
+                Ok(Outcome::Planned(Box::new(plan), true, confirm))
             }
             .await;
             match attempt {
@@ -214,7 +223,7 @@ impl Engine {
                     if let Some(confirm) = confirm {
                         return self.held_for_price(item, &plan, written, *confirm);
                     }
-                    return (item, Some(plan));
+                    return (item, Some(*plan));
                 }
                 Err(Fail::Deadline) => {
                     let e = self.deadline_error();

@@ -123,19 +123,11 @@ impl AxonHub {
     }
 
     async fn sign_in(&self) -> Result<String> {
-        let creds = &self.ctx.site.credentials;
-        let email = creds
-            .username
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
+        let (email, password) = (self.ctx.site.credentials.login())
             .ok_or_else(|| Error::validation("AxonHub needs an email and password"))?;
-        if creds.password.is_empty() {
-            return Err(Error::validation("AxonHub needs an email and password"));
-        }
         let req = Request::new(Method::Post, self.ctx.url("/admin/auth/signin"))
             .header("Accept", "application/json")
-            .json(&json!({ "email": email, "password": creds.password.expose() }));
+            .json(&json!({ "email": email, "password": password.expose() }));
         let resp = self.ctx.send(req).await?;
         if !(200..300).contains(&resp.status) {
             return Err(self.rest_error(&resp, "AxonHub sign-in failed"));
@@ -753,6 +745,49 @@ impl Gateway for AxonHub {
             )),
             Some(_) => Err(Error::invalid_response("fetchModels.models is not a list")),
         }
+    }
+
+    async fn test_channel(
+        &self,
+        channel: &Channel,
+        model: &str,
+        _timeout_ms: u64,
+    ) -> Result<crate::probe::TestReply> {
+        let input = json!({ "channelID": to_gid(&channel.id), "modelID": model });
+        let query = "mutation TestChannel($input: TestChannelInput!) { testChannel(input: $input) { latency success error } }";
+        let started = self.ctx.clock.monotonic_ms();
+        let data = self
+            .gql("TestChannel", query, json!({ "input": input }))
+            .await?;
+        let p = data
+            .get("testChannel")
+            .filter(|p| p.is_object())
+            .ok_or_else(|| Error::invalid_response("testChannel answered nothing"))?;
+        let passed = p
+            .get("success")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| Error::invalid_response("testChannel answered without success"))?;
+        let latency = p
+            .get("latency")
+            .and_then(Value::as_f64)
+            .filter(|t| *t > 0.0 && t.is_finite())
+            .map(|t| (t * 1000.0).round() as u64)
+            .or_else(|| Some(self.ctx.clock.monotonic_ms().saturating_sub(started)));
+        let message = p
+            .get("error")
+            .and_then(Value::as_str)
+            .filter(|m| !m.trim().is_empty())
+            .map(|m| self.redact(&super::new_api::truncate(m, 500)));
+        Ok(crate::probe::TestReply {
+            passed,
+            answer: crate::probe::ProbeAnswer {
+                http_status: 200,
+                message,
+                response_ms: latency,
+                error_code: None,
+                channel_disabled: false,
+            },
+        })
     }
 
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel> {

@@ -12,13 +12,13 @@
 //! * Mapping values may start with `+` (DoneHub's "append" marker); they are kept verbatim.
 
 use super::new_api::{
-    classify_fetch_business_error, numeric_id, parse_channel, parse_model_list, root_from,
-    status_version, unwrap_envelope, MAX_PAGES,
+    channel_test, classify_fetch_business_error, numeric_id, parse_channel, parse_model_list,
+    root_from, status_version, unwrap_envelope, MAX_PAGES,
 };
 use super::{encode_path_segment, Capabilities, ConnectionReport, Ctx, Gateway, ModelListFormat};
 use crate::error::{Error, ErrorClass, Result};
 use crate::http::{Method, Request};
-use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, Site};
+use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, Secret, Site};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -47,7 +47,12 @@ impl DoneHub {
         Request::new(method, self.ctx.url(path))
             .header(
                 "Authorization",
-                format!("Bearer {}", self.ctx.site.credentials.token.expose()),
+                format!(
+                    "Bearer {}",
+                    (self.ctx.site.credentials.token())
+                        .map(Secret::expose)
+                        .unwrap_or_default()
+                ),
             )
             .header("Accept", "application/json")
     }
@@ -127,6 +132,9 @@ impl DoneHub {
         }
     }
 }
+
+/// The start of DoneHub's message when the test disabled the channel.
+const DISABLED_MARKER: &str = "已被禁用";
 
 #[async_trait(?Send)]
 impl Gateway for DoneHub {
@@ -221,6 +229,21 @@ impl Gateway for DoneHub {
             }),
             Err(e) => Err(classify_fetch_error(classify_fetch_business_error(e))),
         }
+    }
+
+    async fn test_channel(
+        &self,
+        channel: &Channel,
+        model: &str,
+        timeout_ms: u64,
+    ) -> Result<crate::probe::TestReply> {
+        let id = numeric_id(&channel.id)?;
+        let path = format!(
+            "/api/channel/test/{id}?model={}",
+            encode_path_segment(model)
+        );
+        let req = self.request(Method::Get, &path).timeout_ms(timeout_ms);
+        channel_test(&self.ctx, req, Some(DISABLED_MARKER)).await
     }
 
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel> {

@@ -52,6 +52,22 @@ pub trait Gateway {
     ) -> Option<Result<crate::ratio::RatioSync>> {
         None
     }
+    /// Ask the gateway to test `channel` with `model` through its own channel test (the
+    /// gateway sends a tiny request with the channel's key; `docs/probe.md`). `Ok` carries the
+    /// gateway's verdict; `Err` means the test request itself failed. Only called when
+    /// [`Capabilities::channel_test`] is supported.
+    async fn test_channel(
+        &self,
+        channel: &Channel,
+        model: &str,
+        timeout_ms: u64,
+    ) -> Result<crate::probe::TestReply> {
+        let _ = (channel, model, timeout_ms);
+        Err(Error::new(
+            ErrorClass::NotFound,
+            "this site type has no channel test",
+        ))
+    }
 }
 
 /// Everything an adapter needs from the outside world.

@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorClass, Result};
 use crate::filter::normalize;
 use crate::http::{Method, Request, Response};
 use crate::model::{
-    AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, ModelPattern, Site,
+    AutoSync, Channel, ChannelId, ChannelUpdate, GatewayRules, Mapping, ModelPattern, Secret, Site,
     SiteKind,
 };
 use async_trait::async_trait;
@@ -70,10 +70,11 @@ impl NewApi {
 /// never hurts. (Shared with the ratio sync calls in `new_api_ratio`.)
 pub(super) fn admin_request(ctx: &Ctx, method: Method, path: &str) -> Request {
     let creds = &ctx.site.credentials;
+    let token = creds.token().map(Secret::expose).unwrap_or_default();
     let mut req = Request::new(method, ctx.url(path))
-        .header("Authorization", format!("Bearer {}", creds.token.expose()))
+        .header("Authorization", format!("Bearer {token}"))
         .header("Accept", "application/json");
-    if let Some(uid) = creds.user_id {
+    if let Some(uid) = creds.user_id() {
         let name = match ctx.site.kind {
             SiteKind::Veloera => "Veloera-User",
             _ => "New-Api-User",
@@ -540,6 +541,21 @@ impl Gateway for NewApi {
             .then(|| crate::ratio::RatioSync::new(self.ctx.clone(), store))
     }
 
+    async fn test_channel(
+        &self,
+        channel: &Channel,
+        model: &str,
+        timeout_ms: u64,
+    ) -> Result<crate::probe::TestReply> {
+        let id = numeric_id(&channel.id)?;
+        let path = format!(
+            "/api/channel/test/{id}?model={}",
+            super::encode_path_segment(model)
+        );
+        let req = self.request(Method::Get, &path).timeout_ms(timeout_ms);
+        channel_test(&self.ctx, req, None).await
+    }
+
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel> {
         let id = numeric_id(&channel.id)?;
         if update.is_empty() {
@@ -574,6 +590,74 @@ impl Gateway for NewApi {
             self.get_channel(&channel.id).await
         }
     }
+}
+
+/// Ask a New API family gateway (New API, Veloera, DoneHub) to test one model on a channel.
+pub(super) async fn channel_test(
+    ctx: &Ctx,
+    req: Request,
+    disabled_marker: Option<&str>,
+) -> Result<crate::probe::TestReply> {
+    let resp = ctx.send(req).await?;
+    read_channel_test(ctx, &resp, disabled_marker)
+}
+
+/// Read a channel test answer. Every verdict is HTTP 200 with `success` and `time` (seconds);
+/// New API adds `error_code` on failure. An answer without `time` is not a verdict but a failed
+/// request (bad id, `record not found`, auth middleware): an error like any other call's.
+/// `disabled_marker` is DoneHub's "the channel was disabled" wording.
+pub(super) fn read_channel_test(
+    ctx: &Ctx,
+    resp: &Response,
+    disabled_marker: Option<&str>,
+) -> Result<crate::probe::TestReply> {
+    if resp.status == 404 && !resp.body.trim_start().starts_with('{') {
+        // gin's NoRoute: this build has no test route.
+        return Err(
+            Error::new(ErrorClass::NotFound, "no channel test route (HTTP 404)").with_status(404),
+        );
+    }
+    let v = ctx.parse_json(resp);
+    let time = v.as_ref().ok().and_then(|v| v.get("time")).cloned();
+    if !(200..300).contains(&resp.status) || time.is_none() {
+        // Not a verdict: the same errors as any admin call.
+        unwrap_envelope(ctx, resp)?;
+        return Err(Error::invalid_response(
+            "channel test answered without \"time\" (is this the right site type?)",
+        ));
+    }
+    let v = v?;
+    let Some(passed) = v.get("success").and_then(Value::as_bool) else {
+        return Err(Error::invalid_response(
+            "channel test answered without \"success\"",
+        ));
+    };
+    let message = v
+        .get("message")
+        .and_then(Value::as_str)
+        .filter(|m| !m.trim().is_empty())
+        .map(|m| ctx.redact(&truncate(m, 500)));
+    let response_ms = time
+        .as_ref()
+        .and_then(Value::as_f64)
+        .filter(|t| *t > 0.0 && t.is_finite())
+        .map(|t| (t * 1000.0).round() as u64);
+    let channel_disabled = !passed
+        && disabled_marker.is_some_and(|mk| message.as_deref().is_some_and(|m| m.contains(mk)));
+    Ok(crate::probe::TestReply {
+        passed,
+        answer: crate::probe::ProbeAnswer {
+            http_status: resp.status,
+            message,
+            response_ms,
+            error_code: v
+                .get("error_code")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string),
+            channel_disabled,
+        },
+    })
 }
 
 /// New API family ids are integers; refuse anything else before building a URL with it.

@@ -111,19 +111,10 @@ impl Octopus {
     }
 
     async fn login(&self) -> Result<Session> {
-        let creds = &self.ctx.site.credentials;
-        let username = creds
-            .username
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
+        let (username, password) = (self.ctx.site.credentials.login())
             .ok_or_else(|| Error::validation("Octopus needs a username and password"))?;
-        if creds.password.is_empty() {
-            return Err(Error::validation("Octopus needs a username and password"));
-        }
         // expire 0 = the server's short default (15 min); a later 401 logs in again.
-        let body =
-            json!({ "username": username, "password": creds.password.expose(), "expire": 0 });
+        let body = json!({ "username": username, "password": password.expose(), "expire": 0 });
         let req = Request::new(Method::Post, self.ctx.url("/api/v1/user/login"))
             .header("Accept", "application/json")
             .with_cookies(self.browser())

@@ -140,25 +140,21 @@ pub const TEST_TOKEN: &str = "tok-SECRET-0123456789";
 pub const TEST_PASSWORD: &str = "pw-SECRET-9876543210";
 
 pub fn test_site(kind: SiteKind, base_url: &str) -> Site {
+    let token = Secret(TEST_TOKEN.into());
+    let password = Secret(TEST_PASSWORD.into());
     let credentials = match kind {
-        SiteKind::NewApi | SiteKind::Veloera => Credentials {
-            token: Secret(TEST_TOKEN.into()),
+        SiteKind::NewApi | SiteKind::Veloera => Credentials::TokenAndUserId {
+            token,
             user_id: Some(1),
-            ..Credentials::default()
         },
-        SiteKind::DoneHub => Credentials {
-            token: Secret(TEST_TOKEN.into()),
-            ..Credentials::default()
+        SiteKind::DoneHub => Credentials::Token { token },
+        SiteKind::Octopus => Credentials::Login {
+            login: "admin".into(),
+            password,
         },
-        SiteKind::Octopus => Credentials {
-            username: Some("admin".into()),
-            password: Secret(TEST_PASSWORD.into()),
-            ..Credentials::default()
-        },
-        SiteKind::AxonHub => Credentials {
-            username: Some("owner@example.com".into()),
-            password: Secret(TEST_PASSWORD.into()),
-            ..Credentials::default()
+        SiteKind::AxonHub => Credentials::Login {
+            login: "owner@example.com".into(),
+            password,
         },
     };
     Site {

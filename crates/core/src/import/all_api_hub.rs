@@ -7,7 +7,7 @@
 //! `docs/import-all-api-hub.md`; every row there has a test at the bottom of this file.
 
 use crate::filter::{FilterAction, Rule, RuleKind};
-use crate::model::{Credentials, Secret, Site, SiteId, SiteKind};
+use crate::model::{CredentialFields, Credentials, Secret, Site, SiteId, SiteKind};
 use crate::settings::{LimitScope, SyncSettings};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -463,7 +463,7 @@ fn credentials(
     kind: SiteKind,
     warnings: &mut Vec<Warning>,
 ) -> (Credentials, Vec<CredentialField>) {
-    let mut c = Credentials::default();
+    let mut c = CredentialFields::default();
     let mut missing = Vec::new();
     let need = crate::gateway::capabilities(kind).credentials;
     for &field in need.fields() {
@@ -514,7 +514,7 @@ fn credentials(
             fields: missing.clone(),
         });
     }
-    (c, missing)
+    (need.shape(c), missing)
 }
 
 // ----- per-channel filter settings ----------------------------------------------------------------------
@@ -834,7 +834,8 @@ pub fn preview(
                     .collect();
                 let mut site = old.clone();
                 let mut cred_change = false;
-                let mut merged = old.credentials.clone();
+                let mut merged = old.credentials.fields();
+                let creds = creds.fields();
                 if !creds.token.is_empty() && creds.token != merged.token {
                     merged.token = creds.token.clone();
                     cred_change = true;
@@ -851,7 +852,9 @@ pub fn preview(
                     merged.username = creds.username.clone();
                     cred_change = true;
                 }
-                site.credentials = merged;
+                site.credentials = crate::gateway::capabilities(site.kind)
+                    .credentials
+                    .shape(merged);
                 (
                     site,
                     settings,
@@ -903,17 +906,10 @@ pub fn preview(
         };
         // A missing credential an update keeps from the stored site is not missing.
         let missing = if matches!(action, SiteAction::Update { .. }) {
-            missing
-                .into_iter()
-                .filter(|f| match f {
-                    CredentialField::Token => site.credentials.token.is_empty(),
-                    CredentialField::Password => site.credentials.password.is_empty(),
-                    CredentialField::UserId => site.credentials.user_id.is_none(),
-                    CredentialField::Username | CredentialField::Email => {
-                        site.credentials.username.is_none()
-                    }
-                })
-                .collect()
+            let still = crate::gateway::capabilities(site.kind)
+                .credentials
+                .missing(&site.credentials);
+            missing.into_iter().filter(|f| still.contains(f)).collect()
         } else {
             missing
         };
@@ -1009,10 +1005,10 @@ mod tests {
         assert_eq!(n.site.base_url, "https://newapi.example.com");
         assert_eq!(n.site.name, "newapi.example.com");
         assert_eq!(
-            n.site.credentials.token.expose(),
+            n.site.credentials.token().unwrap().expose(),
             "fixture-newapi-admin-token-0001"
         );
-        assert_eq!(n.site.credentials.user_id, Some(1));
+        assert_eq!(n.site.credentials.user_id(), Some(1));
         assert!(n.missing.is_empty() && n.complete() && n.has_secret);
         assert_eq!(n.action, SiteAction::Create);
         assert!(n.active);
@@ -1036,11 +1032,14 @@ mod tests {
         assert_eq!(p.backup_version, "1.0");
         let v = plan(&p, SourceType::Veloera);
         assert_eq!(v.site.kind, SiteKind::Veloera);
-        assert_eq!(v.site.credentials.user_id, Some(2));
-        assert_eq!(v.site.credentials.token.expose(), "fixture-veloera-token");
+        assert_eq!(v.site.credentials.user_id(), Some(2));
+        assert_eq!(
+            v.site.credentials.token().unwrap().expose(),
+            "fixture-veloera-token"
+        );
         let d = plan(&p, SourceType::DoneHub);
         assert_eq!(d.site.kind, SiteKind::DoneHub);
-        assert_eq!(d.site.credentials.user_id, None);
+        assert_eq!(d.site.credentials.user_id(), None);
         assert!(has(&d.warnings, |w| *w == Warning::UserIdNotUsed));
         assert!(d.complete());
     }
@@ -1050,9 +1049,12 @@ mod tests {
         let p = ok(V4);
         let o = plan(&p, SourceType::Octopus);
         assert_eq!(o.site.kind, SiteKind::Octopus);
-        assert_eq!(o.site.credentials.username.as_deref(), Some("admin"));
         assert_eq!(
-            o.site.credentials.password.expose(),
+            o.site.credentials.fields().username.as_deref(),
+            Some("admin")
+        );
+        assert_eq!(
+            o.site.credentials.fields().password.expose(),
             "fixture-octopus-password"
         );
         // the anchor's Octopus path applies only per-channel filters, never redirect
@@ -1081,7 +1083,7 @@ mod tests {
         let a = plan(&p, SourceType::AxonHub);
         assert_eq!(a.site.kind, SiteKind::AxonHub);
         assert_eq!(
-            a.site.credentials.username.as_deref(),
+            a.site.credentials.fields().username.as_deref(),
             Some("admin@example.com")
         );
         assert!(!a.settings.auto_sync.enabled && !a.settings.redirect.enabled);
@@ -1113,11 +1115,11 @@ mod tests {
         let n = plan(&p, SourceType::NewApi);
         assert_eq!(n.site.base_url, "https://gw.legacy.example.com");
         assert_eq!(
-            n.site.credentials.token.expose(),
+            n.site.credentials.token().unwrap().expose(),
             "fixture-legacy-admin-token"
         );
         assert_eq!(
-            n.site.credentials.user_id,
+            n.site.credentials.user_id(),
             Some(1),
             "a numeric userId is read too"
         );
@@ -1575,10 +1577,9 @@ mod tests {
                 name: name.into(),
                 kind,
                 base_url: url.into(),
-                credentials: Credentials {
+                credentials: Credentials::TokenAndUserId {
                     token: Secret("old-token".into()),
                     user_id: Some(1),
-                    ..Default::default()
                 },
                 allow_insecure: false,
             },
@@ -1606,7 +1607,7 @@ mod tests {
         assert_eq!(n.site.name, "prod", "the msync name is kept");
         assert!(n.credentials_change);
         assert_eq!(
-            n.site.credentials.token.expose(),
+            n.site.credentials.token().unwrap().expose(),
             "fixture-newapi-admin-token-0001"
         );
         // only differing settings are listed, with both values
@@ -1643,7 +1644,7 @@ mod tests {
         let p = preview(&text, &ex).unwrap();
         let n = plan(&p, SourceType::NewApi);
         assert!(n.missing.is_empty() && n.complete());
-        assert_eq!(n.site.credentials.token.expose(), "old-token");
+        assert_eq!(n.site.credentials.token().unwrap().expose(), "old-token");
     }
 
     #[test]

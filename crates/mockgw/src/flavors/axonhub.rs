@@ -1024,6 +1024,14 @@ impl AxonHub {
                 }
             }
             (false, "fetchModels") if !self.legacy => self.fetch_models(st, &input(), fault),
+            (true, "testChannel") => {
+                let input = input();
+                let model = input.get("modelID").and_then(Value::as_str).unwrap_or("");
+                match crate::probe::graphql_test(st, parse_gid(input.get("channelID")), model) {
+                    Ok(v) => data("testChannel", v),
+                    Err(m) => gql_error("testChannel", &m),
+                }
+            }
             (true, "updateChannel") => {
                 self.update_channel(st, &query, &root.args, &variables, fault)
             }
@@ -1108,6 +1116,10 @@ impl FlavorApi for AxonHub {
                             .and_then(|k| find_by_key(st, k));
                         (Op::FetchModels, by_key.or(by_id))
                     }
+                    "testChannel" => (
+                        Op::TestChannel,
+                        input().as_ref().and_then(|i| parse_gid(i.get("channelID"))),
+                    ),
                     "updateChannel" | "updateChannelStatus" => (
                         Op::UpdateChannel,
                         parse_gid(arg(&root.args, "id", &variables).as_ref()),

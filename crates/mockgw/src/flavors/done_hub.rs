@@ -464,6 +464,7 @@ impl FlavorApi for DoneHub {
                     by_key.or_else(body_id).filter(|id| *id != 0),
                 )
             }
+            ("GET", ["api", "channel", "test", id]) => (Op::TestChannel, id.parse().ok()),
             ("GET", ["api", "channel", id]) => (Op::GetChannel, id.parse().ok()),
             ("PUT", ["api", "channel"]) => (Op::UpdateChannel, body_id()),
             (_, ["api", "user", ..]) => (Op::Login, None),
@@ -485,6 +486,7 @@ impl FlavorApi for DoneHub {
             route,
             ("GET", ["api", "channel"])
                 | ("GET", ["api", "channel", _])
+                | ("GET", ["api", "channel", "test", _])
                 | ("GET", ["api", "channel_tag", _, "list"])
                 | ("POST", ["api", "channel", "provider_models_list"])
                 | ("PUT", ["api", "channel"])
@@ -498,6 +500,14 @@ impl FlavorApi for DoneHub {
         match route {
             ("GET", ["api", "channel"]) => self.list(st, req, fault),
             ("GET", ["api", "channel_tag", tag, "list"]) => self.tag_list(st, req, tag),
+            ("GET", ["api", "channel", "test", id]) => {
+                let model = req.param("model").unwrap_or("").to_string();
+                if model.is_empty() {
+                    // No `test_model` on the mock's channels: DoneHub refuses.
+                    return fail("请填写测速模型后再试");
+                }
+                crate::probe::rest_test(st, crate::probe::TestFlavor::DoneHub, id, &model)
+            }
             ("POST", ["api", "channel", "provider_models_list"]) => {
                 self.fetch_models(st, req, fault)
             }

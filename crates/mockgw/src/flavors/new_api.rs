@@ -748,6 +748,7 @@ impl FlavorApi for NewApiFamily {
             ("GET", ["api", "status"]) => (Op::Status, None),
             ("GET", ["api", "channel"]) => (Op::ListChannels, None),
             ("GET", ["api", "channel", "fetch_models", id]) => (Op::FetchModels, num(id)),
+            ("GET", ["api", "channel", "test", id]) => (Op::TestChannel, num(id)),
             ("POST", ["api", "channel", "fetch_models"]) => {
                 let key = req
                     .json()
@@ -798,6 +799,7 @@ impl FlavorApi for NewApiFamily {
             ("GET", ["api", "channel"])
                 | ("GET", ["api", "channel", _])
                 | ("GET", ["api", "channel", "fetch_models", _])
+                | ("GET", ["api", "channel", "test", _])
                 | ("POST", ["api", "channel", "fetch_models"])
                 | ("PUT", ["api", "channel"])
                 | ("GET", ["api", "option"])
@@ -825,6 +827,15 @@ impl FlavorApi for NewApiFamily {
         let reply = match route {
             ("GET", ["api", "channel"]) => self.list(st, req, fault),
             ("GET", ["api", "channel", "fetch_models", id]) => self.fetch_models(st, id, fault),
+            ("GET", ["api", "channel", "test", id]) => {
+                let flavor = if self.d.veloera {
+                    crate::probe::TestFlavor::Veloera
+                } else {
+                    crate::probe::TestFlavor::NewApi
+                };
+                let model = req.param("model").unwrap_or("").to_string();
+                crate::probe::rest_test(st, flavor, id, &model)
+            }
             ("GET", ["api", "channel", id]) => self.get_one(st, id, fault),
             ("POST", ["api", "channel", "fetch_models"]) => {
                 self.fetch_models_preview(st, req, fault)

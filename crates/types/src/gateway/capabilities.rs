@@ -5,7 +5,8 @@
 //! asks which site type it has (`xtask/src/checks.rs`).
 
 use super::ModelListFormat;
-use crate::model::{Credentials, SiteKind};
+use crate::model::{CredentialFields, Credentials, Secret, SiteKind};
+use crate::probe::ChannelTest;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -38,6 +39,10 @@ pub struct Capabilities {
     /// ([`crate::hold::RevertHold::EmptyModelList`]).
     #[serde(default)]
     pub empty_model_list: bool,
+    /// The gateway's own channel test, used to probe a model before adding it (issue 21,
+    /// `docs/probe.md`). Sites without one disable the probe option with a reason.
+    #[serde(default)]
+    pub channel_test: ChannelTest,
 }
 
 /// How a site reads a model mapping's values (`docs/gateways.md`, "Model mapping").
@@ -86,6 +91,40 @@ impl ApiRateLimit {
     };
 }
 
+/// The site types' channel tests (issue 21, `docs/probe.md`).
+impl ChannelTest {
+    /// New API's channel test (`controller/channel-test.go` `TestChannel`, admin route
+    /// `GET /api/channel/test/:id?model=`; Veloera: the same file): the gateway sends a tiny
+    /// request for the model with the channel's key, logs it as usage ("模型测试") and, on
+    /// success, stores the time as the channel's response time (Veloera: also on failure). A
+    /// single test never disables the channel (only the periodic "test all" does).
+    pub const NEW_API: ChannelTest = ChannelTest::Supported {
+        may_disable_channel: false,
+        updates_response_time: true,
+        logged_as_usage: true,
+    };
+    /// DoneHub's channel test (`controller/channel-test.go` `TestChannel`, admin route
+    /// `GET /api/channel/test/:id?model=`): HTTP 200 with `success`, `message` and `time`. On
+    /// success it stores the time as the channel's response time. On failure, when automatic
+    /// disabling is on and the error qualifies (`controller/common.go` `ShouldDisableChannel`:
+    /// 401, `invalid_api_key`, `insufficient_quota`, `permission_error`, …), it **disables the
+    /// channel** and says so ("测速失败，已被禁用，原因：…"). No usage log entry.
+    pub const DONE_HUB: ChannelTest = ChannelTest::Supported {
+        may_disable_channel: true,
+        updates_response_time: true,
+        logged_as_usage: false,
+    };
+    /// AxonHub's channel test: the GraphQL mutation `testChannel(input: {channelID, modelID})`
+    /// → `{latency (seconds), success, error}` (`internal/server/gql/axonhub.graphql`,
+    /// `internal/server/chat/tester.go`): a one-message chat request through the channel,
+    /// recorded as a request with source "test". A failed test never disables the channel.
+    pub const AXON_HUB: ChannelTest = ChannelTest::Supported {
+        may_disable_channel: false,
+        updates_response_time: false,
+        logged_as_usage: true,
+    };
+}
+
 /// Each site type's value (`docs/admin-apis.md`).
 impl Capabilities {
     /// New API: the relay follows mapping chains `a→b→c` (`docs/redirect.md`, "Applying"); ratio
@@ -103,6 +142,7 @@ impl Capabilities {
         credentials: CredentialKind::TokenAndUserId,
         api_rate_limit: Some(ApiRateLimit::NEW_API),
         empty_model_list: false,
+        channel_test: ChannelTest::NEW_API,
     };
     /// Veloera: New API's 2025 code with its own user-id header; one mapping lookup (no chains),
     /// no ratio sync routes.
@@ -131,6 +171,7 @@ impl Capabilities {
         credentials: CredentialKind::Token,
         api_rate_limit: Some(ApiRateLimit::DONE_HUB),
         empty_model_list: false,
+        channel_test: ChannelTest::DONE_HUB,
     };
     /// Octopus: no per-channel mapping (groups route models), names trimmed and de-duplicated by
     /// the server, a username and password, no admin API limit.
@@ -147,6 +188,9 @@ impl Capabilities {
         credentials: CredentialKind::UsernamePassword,
         api_rate_limit: None,
         empty_model_list: false,
+        // No channel test in v0.9–v0.11 (`internal/server/handlers/channel.go` routes):
+        // probing is disabled with a reason (`docs/probe.md`).
+        channel_test: ChannelTest::Missing,
     };
     /// AxonHub: mapping `from` names are exposed by the server itself (the models list holds
     /// upstream ids only), and a mapping's `to` must be one of the channel's `supportedModels`
@@ -165,6 +209,7 @@ impl Capabilities {
         credentials: CredentialKind::EmailPassword,
         api_rate_limit: None,
         empty_model_list: false,
+        channel_test: ChannelTest::AXON_HUB,
     };
 }
 
@@ -202,7 +247,7 @@ pub enum CredentialKind {
     Token,
     /// A username and password (Octopus).
     UsernamePassword,
-    /// An email and password (AxonHub); kept in [`Credentials::username`].
+    /// An email and password (AxonHub); the email is [`Credentials::Login`]'s `login`.
     EmailPassword,
 }
 
@@ -240,37 +285,42 @@ impl CredentialKind {
             .find(|f| matches!(f, CredentialField::Username | CredentialField::Email))
     }
 
-    /// The needed fields `c` leaves empty.
+    /// The needed fields `c` leaves empty (all of them when `c` has another type's shape).
     pub fn missing(self, c: &Credentials) -> Vec<CredentialField> {
+        let f = self.shape(c.fields());
         self.fields()
             .iter()
             .copied()
-            .filter(|f| match f {
-                CredentialField::Token => c.token.is_empty(),
-                CredentialField::UserId => c.user_id.is_none(),
-                CredentialField::Username | CredentialField::Email => {
-                    c.username.as_deref().is_none_or(|u| u.trim().is_empty())
+            .filter(|field| match (field, &f) {
+                (CredentialField::Token, _) => f.token().is_none_or(Secret::is_empty),
+                (CredentialField::UserId, _) => f.user_id().is_none(),
+                (
+                    CredentialField::Username | CredentialField::Email,
+                    Credentials::Login { login, .. },
+                ) => login.trim().is_empty(),
+                (CredentialField::Password, Credentials::Login { password, .. }) => {
+                    password.is_empty()
                 }
-                CredentialField::Password => c.password.is_empty(),
+                _ => true,
             })
             .collect()
     }
 
-    /// `c` with only the fields this site type uses (a form may carry the others' leftovers).
-    pub fn keep_used(self, c: Credentials) -> Credentials {
-        Credentials {
-            token: if self.uses_token() {
-                c.token
-            } else {
-                Default::default()
+    /// `f` in this site type's shape: the fields it uses, the others dropped (a form may carry
+    /// another type's leftovers).
+    pub fn shape(self, f: CredentialFields) -> Credentials {
+        match self {
+            CredentialKind::TokenAndUserId => Credentials::TokenAndUserId {
+                token: f.token,
+                user_id: f.user_id,
             },
-            user_id: c.user_id.filter(|_| self.uses_user_id()),
-            username: c.username.filter(|_| self.login_field().is_some()),
-            password: if self.uses(CredentialField::Password) {
-                c.password
-            } else {
-                Default::default()
-            },
+            CredentialKind::Token => Credentials::Token { token: f.token },
+            CredentialKind::UsernamePassword | CredentialKind::EmailPassword => {
+                Credentials::Login {
+                    login: f.username.unwrap_or_default(),
+                    password: f.password,
+                }
+            }
         }
     }
 }
@@ -337,22 +387,68 @@ mod tests {
 
     #[test]
     fn missing_credentials_are_named() {
-        let c = Credentials {
+        let f = CredentialFields {
             token: Secret("t".into()),
             user_id: None,
             username: Some("  ".into()),
             password: Secret::default(),
         };
+        let need = CredentialKind::TokenAndUserId;
         assert_eq!(
-            CredentialKind::TokenAndUserId.missing(&c),
+            need.missing(&need.shape(f.clone())),
             vec![CredentialField::UserId]
         );
-        assert!(CredentialKind::Token.missing(&c).is_empty());
+        let need = CredentialKind::Token;
+        assert!(need.missing(&need.shape(f.clone())).is_empty());
+        let need = CredentialKind::EmailPassword;
         assert_eq!(
-            CredentialKind::EmailPassword.missing(&c),
+            need.missing(&need.shape(f.clone())),
             vec![CredentialField::Email, CredentialField::Password]
         );
-        let kept = CredentialKind::UsernamePassword.keep_used(c);
-        assert!(kept.token.is_empty());
+        // Another type's shape lacks every field this one needs.
+        assert_eq!(
+            CredentialKind::UsernamePassword.missing(&Credentials::Token {
+                token: Secret("t".into())
+            }),
+            vec![CredentialField::Username, CredentialField::Password]
+        );
+        let kept = CredentialKind::UsernamePassword.shape(f);
+        assert!(kept.token().is_none());
+        assert!(kept.secrets().is_empty(), "the token is dropped");
+    }
+
+    #[test]
+    fn a_stored_site_takes_its_types_shape_and_stores_flat() {
+        use crate::model::{Site, SiteId};
+        // A record whose type changed from Octopus to DoneHub: the password is dropped.
+        let raw = r#"{"id":"s1","name":"a","kind":"done-hub","base_url":"http://127.0.0.1:1",
+            "credentials":{"token":"tok","username":"admin","password":"pw"}}"#;
+        let site: Site = serde_json::from_str(raw).unwrap();
+        assert_eq!(site.id, SiteId("s1".into()));
+        assert_eq!(
+            site.credentials,
+            Credentials::Token {
+                token: Secret("tok".into())
+            }
+        );
+        let back = serde_json::to_value(&site).unwrap();
+        assert_eq!(back["credentials"], serde_json::json!({ "token": "tok" }));
+        // A New API record without a user id keeps its token and misses the id.
+        let raw = r#"{"id":"s2","name":"b","kind":"new-api","base_url":"http://127.0.0.1:1",
+            "credentials":{"token":"tok"}}"#;
+        let site: Site = serde_json::from_str(raw).unwrap();
+        assert_eq!(
+            capabilities(site.kind)
+                .credentials
+                .missing(&site.credentials),
+            vec![CredentialField::UserId]
+        );
+        assert_eq!(site.credentials.token().map(Secret::expose), Some("tok"));
+        // AxonHub logs in with an email.
+        let raw = r#"{"id":"s3","name":"c","kind":"axonhub","base_url":"http://127.0.0.1:1",
+            "credentials":{"username":" a@b.c ","password":"pw"}}"#;
+        let site: Site = serde_json::from_str(raw).unwrap();
+        let (login, pw) = site.credentials.login().unwrap();
+        assert_eq!((login, pw.expose()), ("a@b.c", "pw"));
     }
 }

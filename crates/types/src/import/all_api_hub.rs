@@ -3,7 +3,7 @@
 //! (`msync_core::import::all_api_hub`).
 
 use crate::filter::{FilterAction, Rule, RuleKind};
-use crate::model::{Secret, Site, SiteId, SiteKind};
+use crate::model::{Site, SiteId, SiteKind};
 use crate::settings::{LimitScope, SyncSettings};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -610,8 +610,7 @@ impl ImportPreview {
     pub fn redacted(&self) -> ImportPreview {
         let mut p = self.clone();
         for s in &mut p.sites {
-            s.site.credentials.token = Secret::default();
-            s.site.credentials.password = Secret::default();
+            s.site.credentials = s.site.credentials.without_secrets();
         }
         p
     }

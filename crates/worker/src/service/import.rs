@@ -89,7 +89,7 @@ impl Env {
                 name: plan.site.name.clone(),
                 kind: plan.site.kind,
                 base_url: plan.site.base_url.clone(),
-                credentials: plan.site.credentials.clone(),
+                credentials: plan.site.credentials.fields(),
                 // An update keeps the consent to plain http the user gave on the Sites page;
                 // an import never gives it.
                 allow_insecure: old.as_ref().is_some_and(|o| o.allow_insecure),

@@ -5,6 +5,7 @@
 pub mod extras;
 pub mod import;
 pub mod notify;
+pub mod probe;
 pub mod runs;
 pub mod schedule;
 pub mod sites;
@@ -283,6 +284,7 @@ impl Env {
             Command::GetStatus => Reply::Status {
                 sites: self.status().await?,
             },
+            Command::GetProbeInfo { site } => self.probe_info(&site).await?, // issue 21
             Command::GetSettings { site } => {
                 self.site(&site).await?;
                 Reply::Settings {

@@ -85,8 +85,8 @@ pub fn summary(site: &Site) -> SiteSummary {
         kind: site.kind,
         base_url: site.base_url.clone(),
         has_credentials: !site.credentials.secrets().is_empty(),
-        user_id: site.credentials.user_id,
-        username: site.credentials.username.clone(),
+        user_id: site.credentials.user_id(),
+        username: site.credentials.fields().username,
         insecure: is_insecure(&site.base_url),
         allow_insecure: site.allow_insecure,
     }
@@ -165,8 +165,9 @@ pub fn build_site(
             }
         };
         if same_origin && same_kind {
-            keep(&mut creds.token, &old.credentials.token);
-            keep(&mut creds.password, &old.credentials.password);
+            let stored = old.credentials.fields();
+            keep(&mut creds.token, &stored.token);
+            keep(&mut creds.password, &stored.password);
         } else if creds.secrets().is_empty() && !old.credentials.secrets().is_empty() {
             issues.push(issue(
                 "credentials",
@@ -175,6 +176,7 @@ pub fn build_site(
         }
     }
     let need = capabilities(input.kind).credentials;
+    let creds = need.shape(creds);
     let changed_secret_issue = issues.iter().any(|i| i.field == "credentials");
     if !changed_secret_issue {
         for f in need.missing(&creds) {
@@ -191,7 +193,7 @@ pub fn build_site(
             ));
         }
     }
-    if let Some(uid) = creds.user_id {
+    if let Some(uid) = creds.user_id() {
         if uid <= 0 {
             issues.push(issue(
                 "credentials.user_id",
@@ -215,7 +217,7 @@ pub fn build_site(
         name,
         kind: input.kind,
         base_url,
-        credentials: need.keep_used(creds),
+        credentials: creds,
         allow_insecure: insecure && input.allow_insecure,
     })
 }

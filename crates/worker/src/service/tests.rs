@@ -8,7 +8,7 @@ use msync_core::engine::record::{ItemResult, ItemStatus, RunState, Trigger};
 use msync_core::engine::retry::SplitMix64;
 use msync_core::engine::{EngineDeps, Progress, Selection};
 use msync_core::gateway::{Capabilities, ConnectionReport};
-use msync_core::model::{Channel, ChannelId, ChannelUpdate, Credentials, Secret, SiteKind};
+use msync_core::model::{Channel, ChannelId, ChannelUpdate, CredentialFields, Secret, SiteKind};
 use msync_core::protocol::{ExportFormat, ItemFilter, SiteInput};
 use msync_core::store::MemoryStore;
 use msync_core::testing::{fake_channel, FakeGateway};
@@ -120,6 +120,14 @@ impl Gateway for SiteGw {
         update: &ChannelUpdate,
     ) -> msync_core::Result<Channel> {
         self.inner.update_channel(channel, update).await
+    }
+    async fn test_channel(
+        &self,
+        channel: &Channel,
+        model: &str,
+        timeout_ms: u64,
+    ) -> msync_core::Result<msync_core::probe::TestReply> {
+        self.inner.test_channel(channel, model, timeout_ms).await
     }
 }
 
@@ -351,7 +359,7 @@ fn input(id: &str, url: &str, token: &str) -> SiteInput {
         name: format!("Site {id}"),
         kind: SiteKind::NewApi,
         base_url: url.into(),
-        credentials: Credentials {
+        credentials: CredentialFields {
             token: Secret(token.into()),
             user_id: Some(1),
             ..Default::default()
@@ -415,7 +423,7 @@ fn sites_are_validated_listed_without_secrets_and_keep_secrets_on_edit() {
             name: " ".into(),
             kind: SiteKind::Octopus,
             base_url: "ftp://x".into(),
-            credentials: Credentials::default(),
+            credentials: CredentialFields::default(),
             allow_insecure: false,
         },
     });
@@ -1315,7 +1323,10 @@ fn migration_1_to_2_normalizes_urls_and_adds_settings() {
         assert_eq!(meta.starts, if with_meta { 4 } else { 1 });
         let sites = block(w.env.sites()).unwrap();
         assert_eq!(sites[0].base_url, "http://127.0.0.1:3000");
-        assert_eq!(sites[0].credentials.token.expose(), "sk-v1-secret");
+        assert_eq!(
+            sites[0].credentials.token().unwrap().expose(),
+            "sk-v1-secret"
+        );
         assert!(w.store.snapshot().contains_key("settings/old"));
         // A New API site's defaults: its site bucket under New API's own rate limit.
         assert_eq!(
@@ -1730,4 +1741,76 @@ fn the_price_watch_has_its_own_alarm_while_enabled() {
     s.price_watch.enabled = false;
     w.cmd(Command::SaveSettings { site, settings: s });
     assert!(!w.browser.alarms.borrow().contains_key("msync:watch:s"));
+}
+
+/// Issue 21: the worker runs the probe step from the site's settings; a dry run only estimates,
+/// applying its plan probes; the pages get the gateway's capability and the channel health.
+#[test]
+fn probing_through_the_worker_holds_back_a_refused_model() {
+    use msync_core::probe::{ChannelTest, ProbeOutcome};
+    use msync_core::testing::FakeProbe;
+    let mut w = World::new();
+    populate(&w.gw, 2);
+    w.gw.set_channel_test(ChannelTest::Supported {
+        may_disable_channel: false,
+        updates_response_time: true,
+        logged_as_usage: true,
+    });
+    w.gw.script_probe("c", FakeProbe::Fail("The model `c` does not exist".into()));
+    let site = w.add_site("s");
+    let mut settings = SyncSettings::default();
+    settings.probe.enabled = true;
+    let r = w.cmd(Command::SaveSettings {
+        site: site.clone(),
+        settings,
+    });
+    assert!(matches!(r, Reply::Ok | Reply::Settings { .. }), "{r:?}");
+    let plan = run_id(w.cmd(Command::StartRun {
+        site: site.clone(),
+        selection: Selection::All,
+        dry_run: true,
+    }));
+    w.settle();
+    assert!(w.gw.probes().is_empty(), "a dry run sends no probe");
+    let Reply::Run { items, .. } = w.cmd(Command::GetRun {
+        site: site.clone(),
+        run: Some(plan.clone()),
+        filter: ItemFilter::default(),
+    }) else {
+        panic!()
+    };
+    assert_eq!(items[0].probes[0].outcome, ProbeOutcome::WouldProbe);
+    run_id(w.cmd(Command::ApplyPlan {
+        site: site.clone(),
+        run: plan,
+        channels: None,
+        force: false,
+    }));
+    w.settle();
+    assert_eq!(
+        w.gw.probes().len(),
+        2,
+        "applying the plan probes its additions"
+    );
+    assert!(w.gw.writes().is_empty(), "the only new model was held back");
+    let Reply::Run { items, .. } = w.cmd(Command::GetRun {
+        site: site.clone(),
+        run: None,
+        filter: ItemFilter::default(),
+    }) else {
+        panic!()
+    };
+    assert!(items.iter().all(|i| i.probes[0].held_back), "{items:?}");
+    let Reply::ProbeInfo {
+        channel_test,
+        health,
+    } = w.cmd(Command::GetProbeInfo { site })
+    else {
+        panic!()
+    };
+    assert!(channel_test.is_supported());
+    assert_eq!(health.len(), 2);
+    assert!(health
+        .values()
+        .all(|h| h.failures_in_row == 0 && h.last_good_ms.is_some()));
 }

@@ -7,7 +7,7 @@
 //! the stored ones when its address and type did not change.
 
 use super::{sites, storage, Env};
-use msync_core::model::{Credentials, Secret, Site};
+use msync_core::model::Site;
 use msync_core::protocol::{AutoSyncTurnedOn, Reply, SiteInput};
 use msync_core::settings::{SettingsCheck, SettingsIssue, SyncSettings};
 use msync_core::Error;
@@ -40,11 +40,7 @@ pub struct SiteEntry {
 }
 
 fn without_secrets(mut site: Site) -> Site {
-    site.credentials = Credentials {
-        token: Secret::default(),
-        password: Secret::default(),
-        ..site.credentials
-    };
+    site.credentials = site.credentials.without_secrets();
     site
 }
 
@@ -154,7 +150,7 @@ fn build_entries(file: &SettingsFile, stored: &[Site]) -> (Vec<Site>, Vec<Settin
             name: entry.site.name.clone(),
             kind: entry.site.kind,
             base_url: entry.site.base_url.clone(),
-            credentials: entry.site.credentials.clone(),
+            credentials: entry.site.credentials.fields(),
             allow_insecure: entry.site.allow_insecure,
         };
         match sites::build_site(input, existing, &others) {

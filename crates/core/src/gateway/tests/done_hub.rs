@@ -325,3 +325,32 @@ fn size_limit_and_capabilities() {
     let caps = gw.capabilities();
     assert!(caps.model_mapping && caps.aliases_must_be_listed && !caps.ratio_sync);
 }
+
+/// Issue 21: DoneHub says when its channel test disabled the channel
+/// (`controller/channel-test.go` `TestChannel` → `DisableChannel`).
+#[test]
+fn channel_test_reports_that_the_gateway_disabled_the_channel() {
+    let t = FakeTransport::scripted(vec![
+        Ok(json(
+            200,
+            json!({"success": true, "message": "测速成功", "time": 0.5}),
+        )),
+        Ok(json(
+            200,
+            json!({"success": false, "message": "测速失败，已被禁用，原因：invalid_api_key", "time": 0.3}),
+        )),
+        Ok(json(
+            200,
+            json!({"success": false, "message": "测速失败，原因：model not found", "time": 0.3}),
+        )),
+    ]);
+    let gw = adapter(&t);
+    let ch = channel("5");
+    assert!(block_on(gw.test_channel(&ch, "m", 30_000)).unwrap().passed);
+    let off = block_on(gw.test_channel(&ch, "m", 30_000)).unwrap();
+    assert!(!off.passed && off.answer.channel_disabled);
+    let plain = block_on(gw.test_channel(&ch, "m", 30_000)).unwrap();
+    assert!(!plain.passed && !plain.answer.channel_disabled);
+    assert!(path_of(&t.requests()[0].url).starts_with("/api/channel/test/5?model=m"));
+    assert!(gw.capabilities().channel_test.is_supported());
+}

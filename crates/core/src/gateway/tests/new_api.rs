@@ -526,3 +526,52 @@ fn test_connection_reports_version_root_and_envelope() {
     ));
     assert_eq!(r.root, Some(false));
 }
+
+// ----- issue 21: the channel test (`controller/channel-test.go` `TestChannel`) ---------------
+
+#[test]
+fn channel_test_reads_verdicts_and_tells_them_from_failed_requests() {
+    let t = FakeTransport::scripted(vec![
+        Ok(json(
+            200,
+            json!({"success": true, "message": "", "time": 1.234}),
+        )),
+        Ok(json(
+            200,
+            json!({"success": false, "message": "model gpt-x ratio not set", "time": 0.0,
+                   "error_code": "model_price_error"}),
+        )),
+        // `common.ApiError`: no `time` — the request failed, it is no verdict.
+        Ok(json(
+            200,
+            json!({"success": false, "message": "record not found"}),
+        )),
+        // An older build without the route: gin's NoRoute.
+        Ok(text(404, "404 page not found")),
+    ]);
+    let gw = adapter(SiteKind::NewApi, &t);
+    let ch = channel("7");
+    let pass = block_on(gw.test_channel(&ch, "gpt-4o mini/x", 20_000)).unwrap();
+    assert!(pass.passed);
+    assert_eq!(pass.answer.response_ms, Some(1234));
+    let fail = block_on(gw.test_channel(&ch, "gpt-x", 20_000)).unwrap();
+    assert!(!fail.passed);
+    assert_eq!(fail.answer.error_code.as_deref(), Some("model_price_error"));
+    assert_eq!(fail.answer.response_ms, None, "time 0 is no measure");
+    assert_eq!(
+        crate::probe::ProbeFailure::classify(&fail.answer),
+        crate::probe::ProbeFailure::PriceMissing
+    );
+    let e = block_on(gw.test_channel(&ch, "gpt-x", 20_000)).unwrap_err();
+    assert_eq!(e.class, ErrorClass::NotFound, "{e:?}");
+    let e = block_on(gw.test_channel(&ch, "gpt-x", 20_000)).unwrap_err();
+    assert_eq!((e.class, e.http_status), (ErrorClass::NotFound, Some(404)));
+    let reqs = t.requests();
+    assert!(path_of(&reqs[0].url).starts_with("/api/channel/test/7?"));
+    assert_eq!(
+        query_param(&reqs[0].url, "model"),
+        Some("gpt-4o%20mini%2Fx")
+    );
+    assert_eq!(reqs[0].timeout_ms, 20_000);
+    assert!(header_of(&reqs[0], "Authorization").is_some());
+}
