@@ -51,6 +51,7 @@ mod channels;
 mod cli;
 mod history;
 pub mod import;
+pub mod notify;
 pub mod probe; // issue 21: probe before adding
 pub mod ratios;
 mod redirect;
@@ -58,6 +59,7 @@ mod resume;
 mod revert;
 mod sites;
 mod sync;
+pub mod watch;
 
 pub use cli::*;
 
@@ -573,6 +575,7 @@ pub async fn run(cli: Cli) -> i32 {
         }
         Command::Ratios(cmd) => app.ratios(cmd).await,
         Command::Import(cmd) => app.import(cmd),
+        Command::Notify(cmd) => app.notify_cmd(cmd).await,
     };
     match result {
         Ok(code) => code,

@@ -75,6 +75,8 @@ pub struct Config {
     pub sites: Vec<SiteConfig>,
     /// Things worth saying that do not stop anything (plain-text secrets, loose permissions).
     pub warnings: Vec<String>,
+    /// Where notifications go (`[notify]`; no sinks = none).
+    pub notify: msync_core::notify::NotifySettings,
 }
 
 /// One configured site. Credentials are resolved when the config is loaded; a site whose
@@ -100,7 +102,13 @@ struct RawConfig {
     sites: Vec<Spanned<RawSite>>,
     #[serde(default)]
     sync: Option<Spanned<RawSync>>,
+    /// `[notify]` (issue 19): `config_notify.rs`.
+    #[serde(default)]
+    notify: Option<Spanned<notify::RawNotify>>,
 }
+
+#[path = "config_notify.rs"]
+mod notify;
 
 type S<T> = Option<Spanned<T>>;
 
@@ -148,7 +156,39 @@ struct RawSync {
     rules: S<Vec<RawRule>>,
     channels: Option<BTreeMap<String, Spanned<RawChannel>>>,
     redirect: Option<Spanned<RawRedirect>>,
+    price_check: Option<Spanned<RawPriceCheck>>,
+    price_watch: Option<Spanned<RawPriceWatch>>,
     probe: Option<Spanned<RawProbe>>,
+}
+
+/// `[sync.price_watch]` (issue 19, `docs/pricing-check.md`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPriceWatch {
+    enabled: Option<bool>,
+    upstream: Option<msync_core::ratio::RatioUpstream>,
+    interval_minutes: Option<u32>,
+    apply: Option<RawUnattended>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUnattended {
+    enabled: Option<bool>,
+    max_raise_pct: Option<u32>,
+    new_models: Option<bool>,
+    only_confident: Option<bool>,
+}
+
+/// `[sync.price_check]`: the price check after sync (issue 19, `docs/pricing-check.md`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPriceCheck {
+    /// off | flag | hold-back | fill
+    mode: Option<msync_core::pricing::PriceCheckMode>,
+    /// `{ name, base_url, endpoint?, id? }`: the ratio upstream to fill prices from.
+    fill_from: Option<msync_core::ratio::RatioUpstream>,
+    only_confident: Option<bool>,
 }
 
 /// `[sync.probe]`: probe before adding (issue 21, `docs/probe.md`).
@@ -398,6 +438,49 @@ impl<'a> Loader<'a> {
                 t.prune_missing_targets = x;
             }
             note("redirect", "redirect", r.span());
+        }
+        if let Some(p) = &raw.price_check {
+            let v = p.get_ref();
+            let t = &mut s.price_check;
+            if let Some(m) = v.mode {
+                t.mode = m;
+            }
+            if let Some(u) = &v.fill_from {
+                t.fill_from = Some(Box::new(u.clone()));
+            }
+            if let Some(x) = v.only_confident {
+                t.only_confident = x;
+            }
+            note("price_check", "price_check", p.span());
+        }
+        if let Some(w) = &raw.price_watch {
+            let v = w.get_ref();
+            let t = &mut s.price_watch;
+            if let Some(x) = v.enabled {
+                t.enabled = x;
+            }
+            if let Some(u) = &v.upstream {
+                t.upstream = Some(Box::new(u.clone()));
+            }
+            if let Some(x) = v.interval_minutes {
+                t.interval_minutes = x;
+            }
+            if let Some(a) = &v.apply {
+                let t = &mut t.apply;
+                if let Some(x) = a.enabled {
+                    t.enabled = x;
+                }
+                if let Some(x) = a.max_raise_pct {
+                    t.max_raise_pct = x;
+                }
+                if let Some(x) = a.new_models {
+                    t.new_models = x;
+                }
+                if let Some(x) = a.only_confident {
+                    t.only_confident = x;
+                }
+            }
+            note("price_watch", "price_watch", w.span());
         }
         if let Some(p) = &raw.probe {
             let v = p.get_ref();
@@ -823,6 +906,8 @@ impl<'a> Loader<'a> {
             // `channels.12.rules[0].pattern` → origin `channels.12`; `rules[1].pattern` → `rules`.
             let lookup = if field.starts_with("redirect.") {
                 "redirect".to_string()
+            } else if field.starts_with("price_check.") {
+                "price_check".to_string()
             } else if field.starts_with("probe.") {
                 "probe".to_string()
             } else if let Some(rest) = field.strip_prefix("channels.") {
@@ -838,6 +923,7 @@ impl<'a> Loader<'a> {
                         || lookup == "rules"
                         || lookup == "allow_list"
                         || lookup == "redirect"
+                        || lookup == "price_check"
                         || lookup == "probe"
                     {
                         tail.to_string()
@@ -914,10 +1000,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
             sites.push(s);
         }
     }
+    let notify = loader.notify(raw.notify.as_ref());
     let has_plain = raw
         .sites
         .iter()
-        .any(|s| s.get_ref().token.is_some() || s.get_ref().password.is_some());
+        .any(|s| s.get_ref().token.is_some() || s.get_ref().password.is_some())
+        || raw.notify.as_ref().is_some_and(|n| n.get_ref().has_plain());
     if has_plain {
         if let Some(mode) = loose_mode(path) {
             loader.warnings.push(format!(
@@ -935,6 +1023,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
         path: path.to_path_buf(),
         sites,
         warnings: loader.warnings,
+        notify,
     })
 }
 

@@ -10,6 +10,7 @@ use msync_core::engine::record::{
 use msync_core::engine::redirect::RedirectPreview;
 use msync_core::gateway::ConnectionReport;
 use msync_core::model::{Channel, Mapping};
+use msync_core::pricing::{PriceCheck, RunPricing};
 use msync_core::probe::{ChannelHealth, ChannelTest, ModelProbe};
 use msync_core::reason::{ItemReason, RunError, RunNote};
 use msync_core::Error;
@@ -86,6 +87,28 @@ pub struct RunJson {
     /// The same note as data (`kind` and its values).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note_data: Option<RunNote>,
+    /// The price check's summary (issue 19, `docs/pricing-check.md`): only on runs of a site
+    /// with a price check on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<PricingJson>,
+}
+
+/// A run's price check: `mode`, `unpriced`, `held`, `no_price_api`, `read_error`, `fill` as
+/// stored (each only when set), and `notes`, the findings as English text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PricingJson {
+    #[serde(flatten)]
+    pub summary: RunPricing,
+    pub notes: Vec<String>,
+}
+
+impl From<&RunPricing> for PricingJson {
+    fn from(p: &RunPricing) -> Self {
+        PricingJson {
+            summary: p.clone(),
+            notes: p.notes().iter().map(ToString::to_string).collect(),
+        }
+    }
 }
 
 impl RunJson {
@@ -111,6 +134,7 @@ impl RunJson {
             error: head.error.as_ref().map(ErrorJson::from),
             note: head.note.as_ref().map(ToString::to_string),
             note_data: head.note.clone(),
+            pricing: head.pricing.as_deref().map(PricingJson::from),
         }
     }
 }
@@ -145,6 +169,10 @@ pub struct ItemJson {
     /// Set when the lists above are previews of longer ones (their full lengths); `history
     /// --export json` has every name.
     pub lists_cut: Option<ListSizes>,
+    /// The price check (issue 19): added models without a price (`unpriced`), those held back
+    /// (`held`), `unknown` when the site's prices could not be read. Only when it found any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<PriceCheck>,
     /// Issue 21: each probed model with its outcome and whether it was held back (`[]` when
     /// probing was off).
     #[serde(default)]
@@ -170,6 +198,7 @@ impl From<&ItemResult> for ItemJson {
             added: i.added.clone(),
             removed: i.removed.clone(),
             lists_cut: i.lists_cut,
+            price: i.price.clone(),
             probes: i.probes.clone(),
         }
     }
@@ -413,7 +442,7 @@ mod tests {
         let mut seen = Vec::new();
         for (name, text) in &examples {
             match name.as_str() {
-                "record" => parses::<RecordJson>(name, text),
+                "record" | "pricing" => parses::<RecordJson>(name, text),
                 "runs" => parses::<Runs<RecordJson>>(name, text),
                 "history" => parses::<Runs<RunJson>>(name, text),
                 "items" => parses::<Items>(name, text),
@@ -429,6 +458,7 @@ mod tests {
         }
         for want in [
             "record",
+            "pricing",
             "runs",
             "history",
             "items",

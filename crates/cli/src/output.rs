@@ -292,8 +292,59 @@ pub fn render_record(rec: &RunRecord, site_name: &str, st: Style, verbose: bool)
     if verbose {
         reason_section(&mut out, rec, ItemStatus::Skipped, "skipped:");
     }
+    price_section(&mut out, rec, st);
     probe_section(&mut out, rec, st, dry);
     out
+}
+
+/// The price check's findings (issue 19): the run's notes, then each channel's unpriced and
+/// held-back models.
+fn price_section(out: &mut String, rec: &RunRecord, st: Style) {
+    let notes = rec
+        .head
+        .pricing
+        .as_ref()
+        .map(|p| p.notes())
+        .unwrap_or_default();
+    let items: Vec<&ItemResult> = rec
+        .items
+        .iter()
+        .filter(|i| i.price.as_ref().is_some_and(|p| !p.is_empty()))
+        .collect();
+    if notes.is_empty() && items.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n  {}", st.yellow("prices:"));
+    for n in notes {
+        let _ = writeln!(out, "    {n}");
+    }
+    if let Some(f) = rec.head.pricing.as_ref().and_then(|p| p.fill.as_ref()) {
+        if let Some(e) = &f.error {
+            let _ = writeln!(
+                out,
+                "    fill from {} failed: {}: {}",
+                f.upstream, e.class, e.message
+            );
+        }
+        if let Some(s) = &f.snapshot {
+            let _ = writeln!(out, "    fill snapshot {s} (msync ratios revert {s})");
+        }
+    }
+    for i in items {
+        let Some(p) = &i.price else { continue };
+        let (label, names) = if p.held.is_empty() {
+            ("unpriced", &p.unpriced)
+        } else {
+            ("held back", &p.held)
+        };
+        let _ = writeln!(
+            out,
+            "    #{:<6} {:<28} {label}: {}",
+            i.channel_id.0,
+            short(&i.channel_name, 28),
+            list_preview(names, names.len(), 20)
+        );
+    }
 }
 
 /// Issue 21: the models held back by a probe, and what the probes cost (or would cost).

@@ -23,6 +23,8 @@ pub mod history;
 pub mod http;
 pub mod import;
 pub use msync_types::model;
+pub mod notify;
+pub mod pricing;
 pub mod probe;
 pub use msync_types::protocol;
 pub mod ratio;

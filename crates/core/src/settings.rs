@@ -200,6 +200,18 @@ impl SettingsCheck for SyncSettings {
                 }
             }
         }
+        if let Some(message) = self.price_watch.problem() {
+            issues.push(SettingsIssue {
+                field: "price_watch".into(),
+                message: message.into(),
+            });
+        }
+        if let Some(message) = self.price_check.problem() {
+            issues.push(SettingsIssue {
+                field: "price_check.fill_from".into(),
+                message: message.into(),
+            });
+        }
         for (field, message) in self.redirect.issues() {
             issues.push(SettingsIssue {
                 field: format!("redirect.{field}"),

@@ -59,6 +59,8 @@ struct State {
     /// Issue 21: scripted channel-test answers per model (default: passed), and every test sent.
     probe_script: HashMap<String, FakeProbe>,
     probes: Vec<(ChannelId, String)>,
+    /// Issue 19: the site's prices (`None`: no price API, as for most site types).
+    prices: Option<crate::pricing::PriceBook>,
 }
 
 /// What the fake's channel test answers for a model.
@@ -133,6 +135,11 @@ impl FakeGateway {
 
     pub fn set_capabilities(&self, caps: Capabilities) {
         self.caps.set(caps);
+    }
+
+    /// Issue 19: the names the site has a ratio or price for (the price check reads them).
+    pub fn set_prices(&self, book: crate::pricing::PriceBook) {
+        self.st.borrow_mut().prices = Some(book);
     }
 
     /// Issue 21: turn the channel test on (as New API has it) or off.
@@ -386,6 +393,10 @@ impl Gateway for FakeGateway {
             .get(&channel.id)
             .cloned()
             .unwrap_or_default())
+    }
+
+    async fn read_prices(&self) -> Result<Option<crate::pricing::PriceBook>> {
+        Ok(self.st.borrow().prices.clone())
     }
 
     async fn test_channel(

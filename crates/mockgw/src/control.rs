@@ -64,6 +64,29 @@ pub fn handle(shared: &Shared, req: &Req) -> Reply {
             ok(json!({"ok": true}))
         }
         ("GET", ["state"]) => ok(state_json(shared)),
+        // The fake notification receiver (`receiver.rs`).
+        ("GET", ["notifications"]) => ok(json!({ "received": shared.lock().inbox.received })),
+        ("DELETE", ["notifications"]) => {
+            shared.lock().inbox.received.clear();
+            ok(json!({"ok": true}))
+        }
+        ("POST", ["notify_fail"]) => {
+            let status = req
+                .json()
+                .ok()
+                .and_then(|v| v.get("status").and_then(Value::as_u64))
+                .map(|s| s as u16);
+            shared.lock().inbox.fail = status;
+            ok(json!({"ok": true}))
+        }
+        ("POST", ["notify_bot_token"]) => {
+            let token = req
+                .json()
+                .ok()
+                .and_then(|v| v.get("token").and_then(Value::as_str).map(str::to_string));
+            shared.lock().inbox.bot_token = token;
+            ok(json!({"ok": true}))
+        }
         ("GET", ["channels", id]) => {
             let Ok(id) = id.parse::<u64>() else {
                 return bad("channel id must be a number");

@@ -26,6 +26,7 @@ pub mod flavors;
 pub mod log;
 pub mod probe;
 pub mod ratio;
+pub mod receiver;
 pub mod seed;
 pub mod server;
 pub mod state;
@@ -234,6 +235,21 @@ impl MockHandle {
     }
 
     /// What a ratio sync upstream URL answers from now on (instead of a real fetch).
+    /// Notifications the fake receiver got (`receiver.rs`).
+    pub fn notifications(&self) -> Vec<receiver::Received> {
+        self.shared.lock().inbox.received.clone()
+    }
+
+    /// Make every receiver route answer `status` (`None`: answer normally again).
+    pub fn set_notify_fail(&self, status: Option<u16>) {
+        self.shared.lock().inbox.fail = status;
+    }
+
+    /// The only Telegram bot token the receiver accepts.
+    pub fn set_notify_bot_token(&self, token: &str) {
+        self.shared.lock().inbox.bot_token = Some(token.to_string());
+    }
+
     pub fn set_ratio_source(&self, url: &str, source: ratio::CannedSource) {
         self.shared
             .lock()

@@ -223,6 +223,10 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request<Body>) -> Re
     if req.path.starts_with("/__mock/") || req.path == "/__mock" {
         return into_response(control::handle(&shared, &req));
     }
+    if req.path.starts_with("/__notify/") {
+        // The fake notification receiver: never logged, faulted or rate limited.
+        return into_response(crate::receiver::handle(&mut shared.lock().inbox, &req));
+    }
     if req.path == "/login" {
         return into_response(Reply::text(200, "text/html; charset=utf-8", LOGIN_HTML));
     }

@@ -135,6 +135,8 @@ pub struct State {
     pub logins: u64,
     /// New API options and ratio sync sources (`ratio.rs`).
     pub ratio: crate::ratio::RatioState,
+    /// The fake notification receiver (`receiver.rs`).
+    pub inbox: crate::receiver::Inbox,
     /// Channel test scripts and log (issue 21, `probe.rs`).
     pub probe: crate::probe::ProbeState,
 }
@@ -155,6 +157,7 @@ impl State {
             rate: HashMap::new(),
             logins: 0,
             ratio: crate::ratio::RatioState::default(),
+            inbox: Default::default(),
             probe: crate::probe::ProbeState::default(),
         }
     }

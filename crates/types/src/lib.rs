@@ -4,7 +4,9 @@
 //! Sites and channels ([`model`]), settings ([`settings`], [`filter`] rules, [`redirect`]
 //! settings), a run's plan ([`plan`]), records and history ([`record`], [`run`]), ratio values
 //! ([`ratio`]), why things happened ([`reason`]: skip and review reasons, run notes, msync's
-//! own errors, rendered per language at the edges), import previews ([`import`]), what a site can do ([`gateway`]), errors
+//! own errors, rendered per language at the edges), import previews ([`import`]), price check
+//! and watch values ([`pricing`]), notification events, sinks and deliveries ([`notify`]), what
+//! a site can do ([`gateway`]), errors
 //! ([`error`]) and the page↔worker [`protocol`].
 //!
 //! Types and the rules that belong to them only: no engine, no adapters, no I/O. `msync-core`
@@ -18,7 +20,9 @@ pub mod gateway;
 pub mod hold;
 pub mod import;
 pub mod model;
+pub mod notify;
 pub mod plan;
+pub mod pricing;
 pub mod probe;
 pub mod protocol;
 pub mod ratio;

@@ -42,6 +42,9 @@ pub struct ChannelPlan {
     /// Models the upstream listed (after normalization, before filters).
     pub upstream_count: usize,
     pub decision: Decision,
+    /// The price check's result (issue 19), when it ran and found unpriced models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<crate::pricing::PriceCheck>,
     /// Issue 21: the probe results of the models this plan adds (empty when probing is off).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<crate::probe::ModelProbe>,
@@ -62,6 +65,7 @@ impl ChannelPlan {
             removed: Vec::new(),
             upstream_count: 0,
             decision,
+            price: None,
             probes: Vec::new(),
         }
     }

@@ -314,6 +314,20 @@ pub enum Command {
         #[serde(default)]
         force: bool,
     },
+    // ----- notifications (issue 19, docs/notifications.md) -----
+    /// The notification settings, secrets blanked. → [`Reply::Notify`].
+    GetNotify,
+    /// Save them; a sink saved with a blank secret keeps the stored one (matched by name).
+    /// → [`Reply::Notify`] or [`Reply::Invalid`].
+    SaveNotify {
+        settings: crate::notify::NotifySettings,
+    },
+    /// Send a test to one saved sink. → [`Reply::NotifyDeliveries`] (one delivery).
+    TestNotify {
+        sink: String,
+    },
+    /// The delivery log. → [`Reply::NotifyDeliveries`].
+    NotifyLog,
 }
 
 /// A reply is built once per command and serialized at once, never kept in collections, so
@@ -423,6 +437,15 @@ pub enum Reply {
     },
     RatioReverted {
         outcome: RatioRevertOutcome,
+    },
+    /// Notification settings with every secret blanked; `secrets[i]`: sink `i` has one stored.
+    Notify {
+        settings: crate::notify::NotifySettings,
+        #[serde(default)]
+        secrets: Vec<bool>,
+    },
+    NotifyDeliveries {
+        deliveries: Vec<crate::notify::Delivery>,
     },
 }
 

@@ -73,6 +73,10 @@ pub enum ReviewReason {
     MappingUnreadable { error: String, clearing: bool },
     /// A bulk clear of msync's own entries cannot read the mapping (`error`).
     MappingUnreadableForGenerated { error: String },
+    /// The price check (issue 19, hold-back mode) kept `count` added models out of the write:
+    /// the site has no price for them (`unknown`: its prices could not be read, so every
+    /// added model counted as unpriced). Which models: the item's `price.held`.
+    NoPrice { count: usize, unknown: bool },
     /// A reason stored before reasons were typed that matches no sentence msync wrote.
     Text { text: String },
 }
@@ -168,6 +172,11 @@ pub enum RunError {
     InsecureRefused,
     /// The channel is not on the site.
     ChannelNotFound { id: ChannelId },
+    /// A ratio upstream (`upstream`, its column name) could not be read; `error` is what its
+    /// server or the parser said (price fill and price watch, issue 19).
+    UpstreamUnreadable { upstream: String, error: String },
+    /// Filling prices needs the site's ratio apply path, which this site type has none of.
+    NoRatioSync { site: SiteKind },
     /// Revert: the channel's models are back, but the gateway's routes to these models that
     /// the reverted write deleted could not all be created again (`error`: the server's text,
     /// or none when the read-back still lacks them).
@@ -286,6 +295,13 @@ impl fmt::Display for ReviewReason {
             ReviewReason::MappingUnreadableForGenerated { error } => write!(
                 f,
                 "the channel's model_mapping cannot be read ({error}), so msync cannot tell its own entries apart; clear all entries (with confirmation) instead"
+            ),
+            ReviewReason::NoPrice { count, unknown } => fmt::Display::fmt(
+                &crate::pricing::PriceNote::HeldBackNoPrice {
+                    count: *count,
+                    unknown: *unknown,
+                },
+                f,
             ),
             ReviewReason::Text { text } => f.write_str(text),
         }
@@ -411,6 +427,12 @@ impl fmt::Display for RunError {
                     write!(f, " ({e})")?;
                 }
                 f.write_str("; add them again in the gateway's groups")
+            }
+            RunError::UpstreamUnreadable { upstream, error } => {
+                write!(f, "the upstream {upstream} could not be read: {error}")
+            }
+            RunError::NoRatioSync { site } => {
+                write!(f, "{} has no ratio sync to fill prices with", site.label())
             }
         }
     }

@@ -122,6 +122,9 @@ pub struct ItemResult {
     /// lengths. The stored item (`History::item`) always has the whole lists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lists_cut: Option<ListSizes>,
+    /// The price check's result (issue 19): added models without a price, and those held back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<crate::pricing::PriceCheck>,
     /// Issue 21: the models this run probed before adding them; `held_back` ones were not added.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<crate::probe::ModelProbe>,
@@ -220,6 +223,7 @@ impl ItemResult {
             snapshot: false,
             mapping_changes: Vec::new(),
             lists_cut: None,
+            price: None,
             probes: Vec::new(),
         }
     }
@@ -253,6 +257,7 @@ impl ItemResult {
             snapshot: self.snapshot,
             mapping_changes: self.mapping_changes.clone(),
             lists_cut: if cut { Some(sizes) } else { self.lists_cut },
+            price: self.price.clone(),
             probes: self.probes[..self.probes.len().min(per_list)].to_vec(),
         }
     }
@@ -471,6 +476,9 @@ pub struct RunHead {
     /// How many times the run was resumed.
     #[serde(default)]
     pub resumes: u32,
+    /// The price check's summary and fill outcome (sync runs with a price check on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<Box<crate::pricing::RunPricing>>,
 }
 
 /// A run with its items, in queue order.

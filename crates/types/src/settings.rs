@@ -174,6 +174,12 @@ pub struct SyncSettings {
     /// Model redirect (`docs/redirect.md`): runs after a successful sync when enabled, and on demand.
     /// Absent in settings stored before redirect existed: defaults (off).
     pub redirect: RedirectSettings,
+    /// Price check after sync (issue 19, `docs/pricing-check.md`). Absent in settings stored
+    /// before it existed: off.
+    pub price_check: crate::pricing::PriceCheckSettings,
+    /// Price watch (issue 19): a scheduled upstream ratio diff with alerts and an optional
+    /// unattended apply within guardrails. Absent in older settings: off.
+    pub price_watch: crate::pricing::PriceWatchSettings,
     /// Probe before adding (issue 21, `docs/probe.md`); off by default.
     pub probe: crate::probe::ProbeSettings,
 }
@@ -195,6 +201,8 @@ impl Default for SyncSettings {
             rules: Vec::new(),
             channels: BTreeMap::new(),
             redirect: RedirectSettings::default(),
+            price_check: Default::default(),
+            price_watch: Default::default(),
             probe: crate::probe::ProbeSettings::default(),
         }
     }

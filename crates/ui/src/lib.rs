@@ -7,6 +7,7 @@ mod common;
 pub mod format;
 mod history;
 pub mod i18n;
+mod notify;
 mod options;
 mod popup;
 mod probe; // issue 21

@@ -3,6 +3,7 @@
 use crate::api;
 use crate::common::*;
 use crate::history::HistoryScreen;
+use crate::notify::NotifyScreen;
 use crate::ratios::RatiosScreen;
 use crate::redirect::RedirectScreen;
 use crate::settings::SettingsScreen;
@@ -21,17 +22,20 @@ pub enum Tab {
     Redirect,
     Ratios,
     History,
+    /// Notification sinks (issue 19): global, not per site.
+    Notify,
     Transfer,
 }
 
 impl Tab {
-    const ALL: [Tab; 7] = [
+    const ALL: [Tab; 8] = [
         Tab::Sites,
         Tab::Sync,
         Tab::Settings,
         Tab::Redirect,
         Tab::Ratios,
         Tab::History,
+        Tab::Notify,
         Tab::Transfer,
     ];
 
@@ -43,6 +47,7 @@ impl Tab {
             Tab::Redirect => "redirect",
             Tab::Ratios => "ratios",
             Tab::History => "history",
+            Tab::Notify => "notify",
             Tab::Transfer => "transfer",
         }
     }
@@ -55,6 +60,7 @@ impl Tab {
             Tab::Redirect => "nav.redirect",
             Tab::Ratios => "nav.ratios",
             Tab::History => "nav.history",
+            Tab::Notify => "nav.notify",
             Tab::Transfer => "nav.transfer",
         }
     }
@@ -190,6 +196,7 @@ pub fn Options() -> impl IntoView {
                         Tab::Redirect => view! { <RedirectScreen /> }.into_any(),
                         Tab::Ratios => view! { <RatiosScreen /> }.into_any(),
                         Tab::History => view! { <HistoryScreen /> }.into_any(),
+                        Tab::Notify => view! { <NotifyScreen /> }.into_any(),
                         Tab::Transfer => view! { <TransferScreen /> }.into_any(),
                     }
                 }}

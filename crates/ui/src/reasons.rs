@@ -81,6 +81,10 @@ pub fn review_text(lang: Lang, r: &ReviewReason) -> String {
         ReviewReason::MappingUnreadableForGenerated { error } => {
             fill(t("reason.mapping_unreadable_generated"), &[error])
         }
+        ReviewReason::NoPrice { count, unknown } => {
+            let why = if *unknown { t("price.unknown") } else { "" };
+            fill(t("reason.no_price"), &[count, &why])
+        }
         ReviewReason::Text { text } => text.clone(),
     }
 }
@@ -135,6 +139,10 @@ pub fn run_error_text(lang: Lang, e: &RunError) -> String {
                 None => fill(t("runerr.routes_not_restored"), &[&list]),
             }
         }
+        RunError::UpstreamUnreadable { upstream, error } => {
+            fill(t("runerr.upstream_unreadable"), &[upstream, error])
+        }
+        RunError::NoRatioSync { site } => fill(t("runerr.no_ratio_sync"), &[&site.label()]),
     }
 }
 
@@ -266,6 +274,14 @@ mod tests {
             ReviewReason::MappingUnreadableForGenerated {
                 error: "model_mapping is not a JSON object".into(),
             },
+            ReviewReason::NoPrice {
+                count: 2,
+                unknown: false,
+            },
+            ReviewReason::NoPrice {
+                count: 2,
+                unknown: true,
+            },
         ]
     }
 
@@ -332,6 +348,13 @@ mod tests {
                     routes: vec!["fast".into()],
                 }],
                 error: Some("HTTP 500".into()),
+            },
+            RunError::UpstreamUnreadable {
+                upstream: "main(-100)".into(),
+                error: "HTTP 502".into(),
+            },
+            RunError::NoRatioSync {
+                site: SiteKind::Octopus,
             },
         ]
     }
@@ -419,6 +442,7 @@ mod tests {
             "https",
             "http",
             "p-1",
+            "main(-100)",
         ];
         for r in reasons() {
             let zh = item_reason_text(Lang::Zh, &r);

@@ -244,6 +244,7 @@ pub fn SettingsScreen() -> impl IntoView {
                     <CheckField label="set.skip_disabled" get=disabled_g set=disabled_s />
                     <NumField label="set.keep_runs" field="history.keep_runs" min=1 max=500 default={dflt!(history.keep_runs)} get=keep_g set=keep_s issues=issues />
                 </fieldset>
+                <crate::notify::PriceCheckFields s=s />
                 <crate::probe::ProbeSettingsFields s=s site=site issues=issues />
                 <fieldset>
                     <legend>{tr("set.filters")}</legend>

@@ -323,6 +323,7 @@ fn PlanReview() -> impl IntoView {
             <div class="card plan" data-testid="plan-review" role="region" aria-label=tr("plan.title")>
                 <h3>{tr("plan.title")}</h3>
                 <p>{move || fill(lookup(lang.get(), "plan.body"), &[&n_changes])}</p>
+                <crate::notify::PricingNotes pricing=head.pricing.as_deref().cloned() />
                 <div class="row">
                     <button class="primary" data-testid="apply-all" disabled=move || n_changes == 0 || ctx.running.get() on:click=move |_| {
                         ctx.send(Command::ApplyPlan { site: ctx.site.get_untracked(), run: run_id.clone(), channels: None, force: false }, "plan.applying");
@@ -532,6 +533,7 @@ fn ResultRow(item: ItemResult) -> impl IntoView {
             <td class="msgcol">
                 {class.map(|c| view! { <span class="badge st-failed small">{c}</span>" " })}
                 <span class="msg">{engine_tr(message, reasons::item_text)}</span>
+                <crate::notify::PriceBadge price=item.price.clone() />
                 <crate::probe::HeldBack item=item.clone() />
             </td>
             <td class="num">{item.attempts}</td>

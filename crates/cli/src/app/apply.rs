@@ -21,7 +21,12 @@ impl App {
             .head(&run)
             .await
             .map_err(|e| from_error(&name, &e))?;
-        if let Some(h) = head.filter(|h| h.mode != RunMode::DryRun) {
+        // A run whose price check held models back stored the entries that confirm them
+        // (issue 19); it can be applied like a dry run.
+        let held = |h: &msync_core::engine::record::RunHead| {
+            h.pricing.as_ref().is_some_and(|p| !p.held.is_empty())
+        };
+        if let Some(h) = head.filter(|h| h.mode != RunMode::DryRun && !held(h)) {
             let mode = serde_json::to_value(h.mode).unwrap_or(Value::Null);
             return Err(usage(format!(
                 "run {run} is a {} run, not a dry run; only the plan of a dry run (`msync plan`) can be applied",

@@ -2,6 +2,7 @@
 //! themselves are in the sibling files, one per command).
 
 use super::import;
+use super::notify;
 use super::probe;
 use super::ratios;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -118,6 +119,9 @@ pub enum Command {
     /// Import another tool's settings (All API Hub) into an msync.toml.
     #[command(subcommand)]
     Import(import::ImportCmd),
+    /// Notifications: send a test, show the delivery log (`[notify]`, docs/notifications.md).
+    #[command(subcommand)]
+    Notify(notify::NotifyCmd),
     /// Test models on a channel through the gateway's own channel test (docs/probe.md).
     Probe(probe::ProbeArgs),
 }

@@ -44,6 +44,9 @@ pub enum RatiosCmd {
     /// Take values from one upstream: preview old → new, confirm on a terminal, then write
     /// (snapshot first, read back after).
     Apply(ApplyArgs),
+    /// Price watch (for cron): compare one upstream with what it said last time, record the
+    /// changes, alert over the threshold, and optionally apply within guardrails.
+    Watch(super::watch::WatchArgs),
     /// The snapshots taken before each apply, newest first.
     Snapshots {
         /// Only this site (by name; default every New API site).
@@ -150,7 +153,7 @@ async fn until_ctrl_c<T>(fut: impl std::future::Future<Output = T>) -> Res<T> {
 }
 
 /// A `NAME=URL[,ENDPOINT]` argument.
-fn parse_custom(arg: &str, default_endpoint: &str) -> Res<RatioUpstream> {
+pub(super) fn parse_custom(arg: &str, default_endpoint: &str) -> Res<RatioUpstream> {
     let (name, rest) = arg
         .split_once('=')
         .ok_or_else(|| usage(format!("--custom {arg:?}: expected NAME=URL[,ENDPOINT]")))?;
@@ -163,7 +166,7 @@ fn parse_custom(arg: &str, default_endpoint: &str) -> Res<RatioUpstream> {
 }
 
 /// A source by id, name, column name (`name(id)`), `official` or `models.dev`.
-fn find_source(sources: &RatioSources, token: &str, site: &str) -> Res<RatioUpstream> {
+pub(super) fn find_source(sources: &RatioSources, token: &str, site: &str) -> Res<RatioUpstream> {
     let t = token.trim();
     let id = match t.to_ascii_lowercase().as_str() {
         "official" | "preset" => Some(OFFICIAL_PRESET_ID),
@@ -364,6 +367,7 @@ impl App {
             RatiosCmd::Sources { site } => self.ratio_sources(site.as_deref()).await,
             RatiosCmd::Diff(args) => self.ratio_diff(args).await,
             RatiosCmd::Apply(args) => self.ratio_apply(args).await,
+            RatiosCmd::Watch(args) => self.ratio_watch(args).await,
             RatiosCmd::Snapshots { site } => self.ratio_snapshots(site.as_deref()).await,
             RatiosCmd::Revert {
                 snapshot,
@@ -374,7 +378,11 @@ impl App {
     }
 
     /// The one New API site a ratio command works on.
-    fn ratio_site<'c>(&self, cfg: &'c Config, name: Option<&str>) -> Res<&'c SiteConfig> {
+    pub(super) fn ratio_site<'c>(
+        &self,
+        cfg: &'c Config,
+        name: Option<&str>,
+    ) -> Res<&'c SiteConfig> {
         let sc = match name {
             Some(n) => self
                 .sites(cfg, Some(n), true)?
@@ -408,7 +416,7 @@ impl App {
         Ok(sc)
     }
 
-    fn require_new_api(&self, sc: &SiteConfig) -> Res<()> {
+    pub(super) fn require_new_api(&self, sc: &SiteConfig) -> Res<()> {
         if !ratio_sync(sc) {
             return Err(usage(format!(
                 "{}: ratio sync is only available on New API sites; this is a {} site",
@@ -419,7 +427,7 @@ impl App {
         Ok(())
     }
 
-    fn ratio_sync(&self, sc: &SiteConfig, store: Rc<FileStore>) -> Res<RatioSync> {
+    pub(super) fn ratio_sync(&self, sc: &SiteConfig, store: Rc<FileStore>) -> Res<RatioSync> {
         RatioSync::new(self.ctx(sc)?, store).map_err(|e| from_error(&sc.site.name, &e))
     }
 
@@ -487,7 +495,7 @@ impl App {
     }
 
     /// Build the upstream list: named sources, then custom ones.
-    fn upstreams(
+    pub(super) fn upstreams(
         &self,
         sources: &RatioSources,
         names: &[String],

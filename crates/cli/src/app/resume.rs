@@ -26,6 +26,7 @@ impl App {
             }
             return Ok(EXIT_OK);
         }
+        self.notify_runs(&cfg, &store, &runs).await; // issue 19
         Ok(self.finish_runs(&runs))
     }
 }

@@ -29,6 +29,8 @@ pub mod limit;
 mod lock;
 mod order;
 pub mod plan;
+// Price check after sync (issue 19): the engine's hooks call into engine/pricing.rs.
+mod pricing;
 mod probe; // issue 21: probe before adding
 pub use msync_types::record;
 pub mod redirect;
@@ -153,6 +155,8 @@ pub struct Engine {
     rng: RefCell<Box<dyn RandomSource>>,
     site: SiteId,
     busy: Cell<bool>,
+    /// The site's prices for the run in progress (price check, see `pricing.rs`).
+    prices: RefCell<Option<Rc<crate::pricing::PriceState>>>,
     /// Probes this run may still send (issue 21, `probe.rs`).
     probe_budget: probe::RunBudget,
 }
@@ -235,6 +239,7 @@ impl Engine {
             rng: RefCell::new(deps.rng),
             site,
             busy: Cell::new(false),
+            prices: RefCell::new(None),
             probe_budget: probe::RunBudget::default(),
         })
     }
@@ -600,6 +605,7 @@ impl Engine {
             next_scheduled_ms: None,
             queue: Vec::new(),
             resumes: 0,
+            pricing: None,
         }
     }
 

@@ -201,6 +201,7 @@ pub fn plan_channel<'a>(
         removed,
         upstream_count: upstream.len(),
         decision,
+        price: None,
         probes: Vec::new(),
     }
 }

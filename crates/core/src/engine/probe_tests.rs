@@ -229,3 +229,56 @@ fn failures_in_a_row_and_the_last_good_sync_are_kept_per_channel() {
     assert_eq!(h.failures_in_row, 0);
     assert!(h.last_good_ms.is_some());
 }
+
+/// Issue 19 with issue 21: the price check runs before the probe step, so a model the price
+/// check holds back costs no probe; the entry that confirms it leaves out what the probe
+/// refused, and applying it adds (and probes) the held model.
+#[test]
+fn the_price_check_holds_back_before_anything_is_probed() {
+    use crate::pricing::{PriceBook, PriceCheckMode};
+    use crate::reason::{ItemReason, ReviewReason};
+    let mut w = world(&["old-a", "good", "bad", "unpriced"]);
+    w.gw.set_prices(PriceBook::new(["old-a", "good", "bad"], Vec::<&str>::new()));
+    w.gw.script_probe("bad", FakeProbe::Fail("model not found".into()));
+    let mut s = probing();
+    s.price_check.mode = PriceCheckMode::HoldBack;
+    let engine = w.engine(&s);
+    let r = w.sim.block_on(engine.run(RunRequest::all(), &())).unwrap();
+    let item = &r.items[0];
+    let sent: Vec<String> = w.gw.probes().into_iter().map(|(_, m)| m).collect();
+    assert_eq!(sent, ["good", "bad"], "the unpriced model was not probed");
+    assert_eq!(item.status, ItemStatus::NeedsReview);
+    assert_eq!(
+        item.reason,
+        Some(ItemReason::Review(ReviewReason::NoPrice {
+            count: 1,
+            unknown: false
+        }))
+    );
+    assert_eq!(item.price.as_ref().unwrap().held, ["unpriced"]);
+    assert_eq!(w.gw.channel(1).unwrap().models, ["old-a", "good"]);
+    let plan = w
+        .sim
+        .block_on(engine.history().plan(&r.head.id))
+        .unwrap()
+        .unwrap();
+    let entry = &plan.channels[0];
+    assert_eq!(entry.before.models, ["old-a", "good"]);
+    assert_eq!(entry.added, ["unpriced"], "the refused model stays out");
+    assert!(!entry.new.contains(&"bad".to_string()));
+    let applied = w
+        .sim
+        .block_on(engine.apply_plan(plan.clone(), ApplyOptions::default(), &()))
+        .unwrap();
+    assert_eq!(applied.items[0].status, ItemStatus::Success, "{applied:?}");
+    assert_eq!(
+        w.gw.channel(1).unwrap().models,
+        ["old-a", "good", "unpriced"]
+    );
+    let sent: Vec<String> = w.gw.probes().into_iter().map(|(_, m)| m).collect();
+    assert_eq!(
+        sent,
+        ["good", "bad", "unpriced"],
+        "applying probes the held model"
+    );
+}

@@ -128,6 +128,7 @@ fn plan_entry(p: &ChannelPreview) -> ChannelPlan {
             },
             _ => Decision::Write,
         },
+        price: None,
         probes: Vec::new(),
     }
 }

@@ -129,6 +129,9 @@ impl<'a> RunSession<'a> {
 
     /// Process every channel left (unless a fatal error stops the run), then close the run.
     pub(super) async fn run(self) -> Result<RunRecord> {
+        if matches!(self.head.job, Job::Sync { .. }) {
+            self.engine.load_prices().await; // price check (issue 19)
+        }
         self.report();
         let slots = self.engine.settings.concurrency.max(1) as usize;
         stream::iter(0..slots)
@@ -215,8 +218,10 @@ impl<'a> RunSession<'a> {
         }
     }
 
-    /// Store what a channel's turn produced: the plan entry of a dry run, the item, the
-    /// channel's health (`synced`: the run wrote it or tried to) and the lock's heartbeat.
+    /// Store what a channel's turn produced: the plan entry of a dry run (or, in a run, the
+    /// entry that confirms models the price check held back, so applying the run adds them),
+    /// the item, the channel's health (`synced`: the run wrote it or tried to) and the lock's
+    /// heartbeat.
     async fn checkpoint(
         &self,
         item: &ItemResult,
@@ -225,7 +230,8 @@ impl<'a> RunSession<'a> {
     ) -> Result<()> {
         let h = self.engine.history();
         let run = &self.head.id;
-        if let Some(p) = plan.filter(|_| self.mode.dry_run) {
+        let held = |p: &ChannelPlan| p.price.as_ref().is_some_and(|c| !c.held.is_empty());
+        if let Some(p) = plan.filter(|p| self.mode.dry_run || held(p)) {
             h.put_plan_entry(run, p).await?;
         }
         h.put_item(run, item).await?;
@@ -244,6 +250,7 @@ impl<'a> RunSession<'a> {
     /// Totals, state and end time into the head; store it, release the lock, prune history.
     async fn close(self) -> Result<RunRecord> {
         let engine = self.engine;
+        let dry_run = self.mode.dry_run;
         let mut head = self.head;
         let shared = self.shared.into_inner();
         let mut results = shared.results;
@@ -266,7 +273,11 @@ impl<'a> RunSession<'a> {
                 head.note = Some(RunNote::StoreFailed);
                 head.error = Some(e);
             }
-            None => head.state = RunState::Finished,
+            None => {
+                head.state = RunState::Finished;
+                // Price check summary, and the fill in the same run (issue 19).
+                head.pricing = engine.finish_prices(&items, dry_run).await;
+            }
         }
         let h = engine.history();
         h.put_head(&head).await?;

@@ -7,10 +7,11 @@ use super::plan::{plan_channel, PlanRules};
 use super::*;
 
 enum Outcome {
-    /// Decided, and `true` when written.
-    Planned(ChannelPlan, bool),
+    /// Decided, and `true` when written; with the plan entry that confirms models the price
+    /// check held back, if it held any.
+    Planned(Box<ChannelPlan>, bool, Option<Box<ChannelPlan>>),
     /// A write whose reply was lost had landed.
-    Landed(Snapshot),
+    Landed(Box<Snapshot>),
 }
 
 enum Fail {
@@ -56,6 +57,7 @@ impl Engine {
         item.new = plan.new.clone();
         item.added = plan.added.clone();
         item.removed = plan.removed.clone();
+        item.price = plan.price.clone();
         item.probes = plan.probes.clone();
         item
     }
@@ -138,7 +140,7 @@ impl Engine {
                     if let Some(s) = &pending {
                         if same_set(&channel.models, &s.after.models) {
                             // The write that "failed" had landed.
-                            return Ok(Outcome::Landed(s.clone()));
+                            return Ok(Outcome::Landed(Box::new(s.clone())));
                         }
                     }
                 }
@@ -160,12 +162,17 @@ impl Engine {
                     Err(Deadline) => return Err(Fail::Deadline),
                 };
                 let mut plan = plan_channel(&channel, &upstream, &rules);
+                // Price check first (issue 19), so no probe is spent on a model it holds back.
+                let mut confirm = self.price_gate(&mut plan);
                 // Issue 21: models the plan adds are probed first; failures are held back.
                 self.probe_plan(&channel, &mut plan, dry_run, deadline)
                     .await
                     .map_err(|e| Fail::Err(e, false))?;
+                if let Some(c) = confirm.as_mut() {
+                    Self::drop_probe_held(&plan, c);
+                }
                 if plan.decision != Decision::Write || dry_run {
-                    return Ok(Outcome::Planned(plan, false));
+                    return Ok(Outcome::Planned(Box::new(plan), false, confirm));
                 }
                 // Compare-and-write: the channel as it is now must still be the one planned on
                 // (another msync or an admin may have written it since it was listed).
@@ -203,18 +210,21 @@ impl Engine {
                     .update_channel(&channel, &update)
                     .await
                     .map_err(|e| Fail::Err(e, true))?;
-                Ok(Outcome::Planned(plan, true))
+                Ok(Outcome::Planned(Box::new(plan), true, confirm))
             }
             .await;
             match attempt {
                 Ok(Outcome::Landed(s)) => return (self.landed(&s, start, attempts), None),
-                Ok(Outcome::Planned(plan, written)) => {
+                Ok(Outcome::Planned(plan, written, confirm)) => {
                     let mut item = self.item_from_plan(&plan, start, attempts);
                     item.snapshot = written;
                     if dry_run && plan.decision == Decision::Write {
                         item.reason = Some(ItemReason::Note(ItemNote::DryRunWouldWrite));
                     }
-                    return (item, Some(plan));
+                    if let Some(confirm) = confirm {
+                        return self.held_for_price(item, &plan, written, *confirm);
+                    }
+                    return (item, Some(*plan));
                 }
                 Err(Fail::Deadline) => {
                     let e = self.deadline_error();

@@ -38,6 +38,20 @@ pub trait Gateway {
     async fn fetch_upstream_models(&self, channel: &Channel) -> Result<Vec<String>>;
     /// Write models and/or mapping, safely for this site; returns the channel as stored.
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel>;
+    /// The names the site has a ratio or price for (price check after sync, `crate::pricing`).
+    /// `Ok(None)`: this site type has no price API msync reads (`docs/pricing-check.md` says
+    /// which gateways have one and why msync does not read it).
+    async fn read_prices(&self) -> Result<Option<crate::pricing::PriceBook>> {
+        Ok(None)
+    }
+    /// The ratio apply path for filling prices in (`crate::ratio::RatioSync`), where the site
+    /// has one; `None` otherwise.
+    fn ratio_sync(
+        &self,
+        _store: Rc<dyn crate::store::KvStore>,
+    ) -> Option<Result<crate::ratio::RatioSync>> {
+        None
+    }
     /// Ask the gateway to test `channel` with `model` through its own channel test (the
     /// gateway sends a tiny request with the channel's key; `docs/probe.md`). `Ok` carries the
     /// gateway's verdict; `Err` means the test request itself failed. Only called when

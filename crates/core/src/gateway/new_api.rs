@@ -522,6 +522,25 @@ impl Gateway for NewApi {
         })
     }
 
+    /// New API and Veloera price a model in the `ModelRatio` or `ModelPrice` option
+    /// (QuantumNous/new-api `setting/ratio_setting/model_ratio.go`, Veloera
+    /// `setting/model_ratio.go`; a model in neither is refused at relay time unless self-use mode
+    /// is on: new-api `relay/helper/price.go` `ModelPriceHelper`). Read with `GET /api/option/`
+    /// (root).
+    async fn read_prices(&self) -> Result<Option<crate::pricing::PriceBook>> {
+        let items = super::new_api_ratio::read_options(&self.ctx).await?;
+        crate::pricing::PriceBook::from_options(&items).map(Some)
+    }
+
+    /// Only New API has `/api/ratio_sync` (Veloera forked before it came).
+    fn ratio_sync(
+        &self,
+        store: std::rc::Rc<dyn crate::store::KvStore>,
+    ) -> Option<Result<crate::ratio::RatioSync>> {
+        (self.ctx.site.kind == SiteKind::NewApi)
+            .then(|| crate::ratio::RatioSync::new(self.ctx.clone(), store))
+    }
+
     async fn test_channel(
         &self,
         channel: &Channel,

@@ -160,25 +160,7 @@ impl NewApiRatio {
     /// `GET /api/option/` as `(key, value)` pairs (values that are not strings are kept as their
     /// JSON text).
     pub async fn read_options(&self) -> Result<Vec<(String, String)>> {
-        let data = self
-            .call(admin_request(&self.ctx, Method::Get, "/api/option/"))
-            .await?;
-        let Value::Array(items) = data else {
-            return Err(Error::invalid_response("options: data is not a list"));
-        };
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            let Some(key) = item.get("key").and_then(Value::as_str) else {
-                continue;
-            };
-            let value = match item.get("value") {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Null) | None => String::new(),
-                Some(other) => other.to_string(),
-            };
-            out.push((key.to_string(), value));
-        }
-        Ok(out)
+        read_options(&self.ctx).await
     }
 
     /// `PUT /api/option/` `{"key": key, "value": "<string>"}` — replaces the whole option.
@@ -192,6 +174,33 @@ impl NewApiRatio {
                 ..e
             })
     }
+}
+
+/// `GET /api/option/` (root) as `(key, value)` pairs — New API and Veloera alike
+/// (`controller/option.go` `GetOptions` in both). Values that are not strings are kept as their
+/// JSON text.
+pub(crate) async fn read_options(ctx: &Ctx) -> Result<Vec<(String, String)>> {
+    let resp = ctx
+        .send(admin_request(ctx, Method::Get, "/api/option/"))
+        .await
+        .map_err(explain)?;
+    let data = unwrap_envelope(ctx, &resp).map_err(explain)?;
+    let Value::Array(items) = data else {
+        return Err(Error::invalid_response("options: data is not a list"));
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let Some(key) = item.get("key").and_then(Value::as_str) else {
+            continue;
+        };
+        let value = match item.get("value") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        out.push((key.to_string(), value));
+    }
+    Ok(out)
 }
 
 /// Say plainly what a refusal means for ratio sync.

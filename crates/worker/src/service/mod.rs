@@ -4,6 +4,7 @@
 
 pub mod extras;
 pub mod import;
+pub mod notify;
 pub mod probe;
 pub mod runs;
 pub mod schedule;
@@ -78,6 +79,10 @@ pub trait Connector {
     ) -> Result<Engine, Error>;
     /// Ratio sync over the site (New API family only; others are a validation error).
     fn ratio(&self, site: &Site, store: Rc<dyn KvStore>) -> Result<RatioSync, Error>;
+    /// The transport notifications go out on (`None`: none are sent).
+    fn transport(&self) -> Option<Rc<dyn Transport>> {
+        None
+    }
 }
 
 /// The production connector: core's adapters over a [`Transport`].
@@ -109,6 +114,10 @@ impl Connector for HttpConnector {
     fn ratio(&self, site: &Site, store: Rc<dyn KvStore>) -> Result<RatioSync, Error> {
         let ctx = Ctx::new(site.clone(), self.transport.clone(), self.clock.clone());
         RatioSync::new(ctx, store)
+    }
+
+    fn transport(&self) -> Option<Rc<dyn Transport>> {
+        Some(self.transport.clone())
     }
 }
 
@@ -267,6 +276,11 @@ impl Env {
                     channels: self.connector.gateway(&site).list_channels().await?,
                 }
             }
+            // Notifications (issue 19): `notify.rs`.
+            Command::GetNotify => self.get_notify().await?,
+            Command::SaveNotify { settings } => self.save_notify(settings).await?,
+            Command::TestNotify { sink } => self.test_notify(&sink).await?,
+            Command::NotifyLog => self.notify_log().await?,
             Command::GetStatus => Reply::Status {
                 sites: self.status().await?,
             },

@@ -243,6 +243,7 @@ impl Env {
             head: rec.head.clone(),
         });
         self.refresh_badge().await;
+        self.notify_run(site_name, rec).await; // the admin's sinks (issue 19, notify.rs)
         if notify
             && rec.head.first_trigger == Trigger::Scheduled
             && rec.head.state != RunState::Skipped

@@ -27,6 +27,7 @@ impl Env {
     /// Arm, keep or clear the site's auto-sync alarm. An existing alarm with the right period is
     /// kept as it is, so restarts and unrelated settings changes do not push the next run back.
     pub async fn rearm(&self, site: &SiteId, settings: &SyncSettings) -> Result<(), Error> {
+        self.rearm_watch(site, settings).await; // price watch (issue 19, notify.rs)
         let name = sync_alarm(site);
         if !settings.auto_sync.enabled {
             return self.browser.clear_alarm(&name).await.map_err(alarm_err);
@@ -139,6 +140,9 @@ impl Env {
         if name == HOUSEKEEPING_ALARM || name == RESUME_ALARM {
             self.resume_all().await;
             return Ok(());
+        }
+        if let Some(id) = name.strip_prefix(super::notify::WATCH_ALARM_PREFIX) {
+            return self.on_watch_alarm(id).await; // price watch (issue 19)
         }
         let Some(id) = name.strip_prefix(SYNC_ALARM_PREFIX) else {
             return Ok(());

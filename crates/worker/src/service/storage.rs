@@ -5,7 +5,9 @@
 //! | key | value |
 //! |---|---|
 //! | `meta` | [`Meta`]: schema version, extension version, start counters |
-//! | `sites` | every [`Site`] as one JSON array — **the only key holding secrets** |
+//! | `sites` | every [`Site`] as one JSON array — holds the gateways' secrets |
+//! | `notify` | the notification settings (`notify.rs`) — holds the sinks' secrets (bot tokens, webhook keys); pages get them blanked |
+//! | `notify/…`, `pricing/…` | the delivery log and suppression times; price watch observations (no secrets) |
 //! | `settings/{site}` | the site's [`SyncSettings`] |
 //! | `sync/{site}/…` | run history, checkpoints, snapshots, plans and the run lock (see `msync_core::history`) |
 //!

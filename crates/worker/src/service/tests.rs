@@ -1706,6 +1706,43 @@ fn all_api_hub_import_previews_then_creates_and_updates_only_with_consent() {
     );
 }
 
+#[test]
+fn the_price_watch_has_its_own_alarm_while_enabled() {
+    let mut w = World::new();
+    let site = w.add_site("s");
+    let mut s = SyncSettings::default();
+    s.price_watch.enabled = true;
+    s.price_watch.interval_minutes = 90;
+    s.price_watch.upstream = Some(Box::new(msync_core::ratio::RatioUpstream {
+        id: 0,
+        name: "friend".into(),
+        base_url: "http://127.0.0.1:9".into(),
+        endpoint: "/api/pricing".into(),
+    }));
+    let r = w.cmd(Command::SaveSettings {
+        site: site.clone(),
+        settings: s.clone(),
+    });
+    assert!(matches!(r, Reply::Settings { .. }), "{r:?}");
+    let a = w.browser.alarms.borrow()["msync:watch:s"].clone();
+    assert_eq!(a.period_minutes, Some(90.0));
+    assert!(
+        !w.browser.alarms.borrow().contains_key("msync:sync:s"),
+        "auto-sync is off"
+    );
+    // Without an upstream the settings are refused; switched off, the alarm goes.
+    let mut bad = s.clone();
+    bad.price_watch.upstream = None;
+    let r = w.cmd(Command::SaveSettings {
+        site: site.clone(),
+        settings: bad,
+    });
+    assert!(matches!(r, Reply::Invalid { .. }), "{r:?}");
+    s.price_watch.enabled = false;
+    w.cmd(Command::SaveSettings { site, settings: s });
+    assert!(!w.browser.alarms.borrow().contains_key("msync:watch:s"));
+}
+
 /// Issue 21: the worker runs the probe step from the site's settings; a dry run only estimates,
 /// applying its plan probes; the pages get the gateway's capability and the channel health.
 #[test]
