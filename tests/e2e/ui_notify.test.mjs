@@ -139,3 +139,51 @@ test('notification settings: sinks, write-only secrets, and a test reaching the 
   assert.match(await page.getByTestId('notify-log').innerText(), /failed/);
   await shots('settings');
 });
+
+test('price watch settings: upstream, schedule and the unattended apply guardrails, saved and read back', async () => {
+  await page.goto(ext.url('options.html#settings'));
+  const box = page.getByTestId('price-watch');
+  await box.waitFor(LONG);
+  // New API has ratio sync: the fieldset is usable.
+  assert.equal(await page.getByTestId('price-watch-unavailable').count(), 0);
+  const field = (name) => box.locator(`[data-field="${name}"]`);
+  await field('price_watch.enabled').check();
+  await field('price_watch.upstream.name').fill('official');
+  await field('price_watch.upstream.name').press('Tab');
+  await field('price_watch.upstream.base_url').fill(gw.url);
+  await field('price_watch.upstream.base_url').press('Tab');
+  await field('price_watch.interval_minutes').fill('60');
+  await field('price_watch.interval_minutes').press('Tab');
+  // The guardrails appear only with the unattended apply on.
+  assert.equal(await page.getByTestId('price-watch-guardrails').count(), 0);
+  await field('price_watch.apply.enabled').check();
+  await page.getByTestId('price-watch-guardrails').waitFor();
+  assert.equal(await field('price_watch.apply.max_raise_pct').inputValue(), '0', 'never raise by default');
+  assert.ok(await field('price_watch.apply.only_confident').isChecked(), 'confident values only by default');
+  await field('price_watch.apply.max_raise_pct').fill('10');
+  await field('price_watch.apply.max_raise_pct').press('Tab');
+  await page.getByTestId('save-settings').click();
+  await page.getByText('Settings saved.').first().waitFor(LONG);
+
+  const got = await command(page, { cmd: 'get_settings', site: 'main' });
+  const w = got.settings.price_watch;
+  assert.equal(w.enabled, true);
+  assert.equal(w.interval_minutes, 60);
+  assert.equal(w.upstream.name, 'official');
+  assert.equal(w.upstream.base_url, gw.url);
+  assert.equal(w.upstream.endpoint, '/api/pricing');
+  assert.deepEqual(w.apply, { enabled: true, max_raise_pct: 10, new_models: false, only_confident: true });
+
+  // After a reload the form shows what was stored.
+  await page.reload();
+  await box.waitFor(LONG);
+  await page.getByTestId('price-watch-guardrails').waitFor(LONG);
+  assert.equal(await field('price_watch.apply.max_raise_pct').inputValue(), '10');
+  assert.equal(await field('price_watch.interval_minutes').inputValue(), '60');
+  await box.scrollIntoViewIfNeeded();
+  await page.getByTestId('lang').selectOption('zh-CN');
+  await box.getByText('价格监控', { exact: true }).waitFor();
+  await box.getByText('无人值守应用').waitFor();
+  await page.getByTestId('lang').selectOption('en');
+  await shots('price-watch');
+});

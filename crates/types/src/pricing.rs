@@ -288,6 +288,31 @@ impl Default for PriceWatchSettings {
 }
 
 impl PriceWatchSettings {
+    /// The watch applies upstream moves unattended (on a schedule, without review).
+    pub fn applies_unattended(&self) -> bool {
+        self.enabled && self.apply.enabled
+    }
+
+    /// The guardrails of the unattended apply that are looser than the defaults (shown before
+    /// an import turns the apply on).
+    pub fn loosened(&self) -> Vec<crate::settings::DestructiveSetting> {
+        use crate::settings::DestructiveSetting as D;
+        let a = &self.apply;
+        let mut out = Vec::new();
+        if a.max_raise_pct > 0 {
+            out.push(D::PriceRaises {
+                max_raise_pct: a.max_raise_pct,
+            });
+        }
+        if a.new_models {
+            out.push(D::PricesNewModels);
+        }
+        if !a.only_confident {
+            out.push(D::UnconfidentPrices);
+        }
+        out
+    }
+
     pub fn problem(&self) -> Option<&'static str> {
         if self.enabled && self.upstream.is_none() {
             return Some("the price watch needs an upstream to watch (price_watch.upstream)");

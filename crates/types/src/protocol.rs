@@ -43,10 +43,24 @@ pub struct SiteSummary {
     pub allow_insecure: bool,
 }
 
-/// A site whose auto-sync an import would turn on, with what makes those runs destructive.
+/// Which unattended run an import turns on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnattendedJob {
+    /// Scheduled syncs (asked about only under settings that remove models without review).
+    #[default]
+    AutoSync,
+    /// The price watch's unattended apply: scheduled writes of the site's prices (always asked
+    /// about; `settings` lists the guardrails looser than the defaults).
+    PriceWatchApply,
+}
+
+/// A site whose unattended runs an import would turn on, with what makes those runs destructive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AutoSyncTurnedOn {
     pub site: String,
+    #[serde(default)]
+    pub job: UnattendedJob,
     pub interval_minutes: u32,
     pub settings: Vec<crate::settings::DestructiveSetting>,
 }

@@ -237,8 +237,9 @@ impl SyncSettings {
     }
 }
 
-/// A setting under which an unattended run removes models without anyone reviewing it. Shown
-/// before an import turns auto-sync on with it (rendered per language at the edge).
+/// A setting under which an unattended run changes the site without anyone reviewing it:
+/// removes models (auto-sync) or loosens the price watch's guardrails (unattended apply).
+/// Shown before an import turns such a run on (rendered per language at the edge).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DestructiveSetting {
@@ -248,6 +249,13 @@ pub enum DestructiveSetting {
     NoRemovalThreshold,
     /// Redirect runs after each sync and prunes mappings whose target is gone.
     PruneRedirectTargets,
+    /// Price watch: an unattended apply may raise a price or ratio by up to this many per cent
+    /// (the default, 0, never raises unattended).
+    PriceRaises { max_raise_pct: u32 },
+    /// Price watch: an unattended apply also prices models the site has no price for yet.
+    PricesNewModels,
+    /// Price watch: an unattended apply also takes values the upstream does not mark confident.
+    UnconfidentPrices,
 }
 
 impl fmt::Display for DestructiveSetting {
@@ -259,6 +267,13 @@ impl fmt::Display for DestructiveSetting {
             }
             DestructiveSetting::PruneRedirectTargets => {
                 "redirect mappings whose target is gone are removed"
+            }
+            DestructiveSetting::PriceRaises { max_raise_pct } => {
+                return write!(f, "prices may be raised by up to {max_raise_pct} %");
+            }
+            DestructiveSetting::PricesNewModels => "models without a price get one",
+            DestructiveSetting::UnconfidentPrices => {
+                "values the upstream does not mark confident are taken"
             }
         })
     }

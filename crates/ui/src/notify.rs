@@ -14,7 +14,7 @@ use msync_types::notify::{
     Delivery, DeliveryOutcome, EventKind, NotifySettings, Sink, SinkConfig, NTFY_SERVER,
     TELEGRAM_API,
 };
-use msync_types::pricing::{PriceCheck, PriceCheckMode, PriceNote, RunPricing};
+use msync_types::pricing::{PriceCheck, PriceCheckMode, PriceNote, PriceWatchSettings, RunPricing};
 use msync_types::protocol::{Command, Reply};
 use msync_types::ratio::RatioUpstream;
 use msync_types::settings::{SettingsIssue, SyncSettings};
@@ -142,6 +142,98 @@ pub fn PriceCheckFields(s: RwSignal<Option<SyncSettings>>) -> impl IntoView {
                     <label class="field"><span>{tr("price.fill_endpoint")}</span>
                         <input data-field="price_check.fill_from.endpoint" prop:value=move || up(|u| u.endpoint.clone())
                             on:change=move |ev| set_up(|u, v| u.endpoint = v, event_target_value(&ev)) /></label>
+                </div>
+            })}
+        </fieldset>
+    }
+}
+
+/// The "Price watch" fieldset of a site's settings (issue 19, `docs/pricing-check.md`): which
+/// upstream to watch, how often the extension's alarm runs it, and the guardrails of the
+/// optional unattended apply. Disabled, with the reason, where the site type has no ratio sync.
+#[component]
+pub fn PriceWatchFields(
+    s: RwSignal<Option<SyncSettings>>,
+    ratio_sync: Signal<bool>,
+) -> impl IntoView {
+    let watch = move |f: fn(&PriceWatchSettings) -> String| {
+        s.with(|s| s.as_ref().map(|s| f(&s.price_watch)).unwrap_or_default())
+    };
+    let flag = move |f: fn(&PriceWatchSettings) -> bool| {
+        s.with(|s| s.as_ref().is_some_and(|s| f(&s.price_watch)))
+    };
+    let set = move |f: Box<dyn FnOnce(&mut PriceWatchSettings)>| {
+        s.update(|s| {
+            if let Some(s) = s {
+                f(&mut s.price_watch)
+            }
+        })
+    };
+    let set_up = move |f: fn(&mut RatioUpstream, String), v: String| {
+        set(Box::new(move |w| {
+            let u = w.upstream.get_or_insert_with(|| {
+                Box::new(RatioUpstream {
+                    id: 0,
+                    name: String::new(),
+                    base_url: String::new(),
+                    endpoint: msync_types::ratio::ENDPOINT_PRICING.into(),
+                })
+            });
+            f(u, v.trim().to_string());
+        }))
+    };
+    let number = |v: String| v.trim().parse::<u32>().ok();
+    let up = move |f: fn(&RatioUpstream) -> String| {
+        s.with(|s| {
+            s.as_ref()
+                .and_then(|s| s.price_watch.upstream.as_deref().map(f))
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        <fieldset data-testid="price-watch" prop:disabled=move || !ratio_sync.get()>
+            <legend>{tr("watch.title")}</legend>
+            {move || (!ratio_sync.get()).then(|| view! { <p class="hint" data-testid="price-watch-unavailable">{tr("watch.unavailable")}</p> })}
+            <label class="check">
+                <input type="checkbox" data-field="price_watch.enabled" prop:checked=move || flag(|w| w.enabled)
+                    on:change=move |ev| { let v = event_target_checked(&ev); set(Box::new(move |w| w.enabled = v)) } />
+                <span>{tr("watch.enabled")}</span>
+            </label>
+            <span class="hint">{tr("watch.hint")}</span>
+            <div class="grid3">
+                <label class="field"><span>{tr("price.fill_name")}</span>
+                    <input data-field="price_watch.upstream.name" prop:value=move || up(|u| u.name.clone())
+                        on:change=move |ev| set_up(|u, v| u.name = v, event_target_value(&ev)) /></label>
+                <label class="field"><span>{tr("price.fill_url")}</span>
+                    <input data-field="price_watch.upstream.base_url" placeholder="https://" prop:value=move || up(|u| u.base_url.clone())
+                        on:change=move |ev| set_up(|u, v| u.base_url = v, event_target_value(&ev)) /></label>
+                <label class="field"><span>{tr("price.fill_endpoint")}</span>
+                    <input data-field="price_watch.upstream.endpoint" prop:value=move || up(|u| u.endpoint.clone())
+                        on:change=move |ev| set_up(|u, v| u.endpoint = v, event_target_value(&ev)) /></label>
+            </div>
+            <label class="field"><span>{tr("watch.interval")}</span>
+                <input type="number" min="15" data-field="price_watch.interval_minutes" prop:value=move || watch(|w| w.interval_minutes.to_string())
+                    on:change=move |ev| if let Some(v) = number(event_target_value(&ev)) { set(Box::new(move |w| w.interval_minutes = v)) } /></label>
+            <h4>{tr("watch.apply_title")}</h4>
+            <label class="check">
+                <input type="checkbox" data-field="price_watch.apply.enabled" prop:checked=move || flag(|w| w.apply.enabled)
+                    on:change=move |ev| { let v = event_target_checked(&ev); set(Box::new(move |w| w.apply.enabled = v)) } />
+                <span>{tr("watch.apply_enabled")}</span>
+            </label>
+            {move || flag(|w| w.apply.enabled).then(|| view! {
+                <div class="grid3" data-testid="price-watch-guardrails">
+                    <label class="field"><span>{tr("watch.max_raise")}</span>
+                        <input type="number" min="0" max="1000" data-field="price_watch.apply.max_raise_pct" prop:value=move || watch(|w| w.apply.max_raise_pct.to_string())
+                            on:change=move |ev| if let Some(v) = number(event_target_value(&ev)) { set(Box::new(move |w| w.apply.max_raise_pct = v)) } />
+                        <span class="hint">{tr("watch.max_raise_hint")}</span></label>
+                    <label class="check">
+                        <input type="checkbox" data-field="price_watch.apply.new_models" prop:checked=move || flag(|w| w.apply.new_models)
+                            on:change=move |ev| { let v = event_target_checked(&ev); set(Box::new(move |w| w.apply.new_models = v)) } />
+                        <span>{tr("watch.new_models")}</span></label>
+                    <label class="check">
+                        <input type="checkbox" data-field="price_watch.apply.only_confident" prop:checked=move || flag(|w| w.apply.only_confident)
+                            on:change=move |ev| { let v = event_target_checked(&ev); set(Box::new(move |w| w.apply.only_confident = v)) } />
+                        <span>{tr("watch.only_confident")}</span></label>
                 </div>
             })}
         </fieldset>

@@ -147,6 +147,12 @@ pub fn SettingsScreen() -> impl IntoView {
             .map(|c| SyncSettings::for_site(c.site.kind))
             .unwrap_or_default()
     });
+    // The price watch diffs ratios, which only site types with ratio sync have.
+    let ratio_sync = Signal::derive(move || {
+        shell
+            .current()
+            .is_some_and(|c| msync_types::gateway::capabilities(c.site.kind).ratio_sync)
+    });
     macro_rules! dflt {
         ($($path:tt)+) => {
             Signal::derive(move || defaults.with(|d| d.$($path)+ as u64))
@@ -245,6 +251,7 @@ pub fn SettingsScreen() -> impl IntoView {
                     <NumField label="set.keep_runs" field="history.keep_runs" min=1 max=500 default={dflt!(history.keep_runs)} get=keep_g set=keep_s issues=issues />
                 </fieldset>
                 <crate::notify::PriceCheckFields s=s />
+                <crate::notify::PriceWatchFields s=s ratio_sync=ratio_sync />
                 <crate::probe::ProbeSettingsFields s=s site=site issues=issues />
                 <fieldset>
                     <legend>{tr("set.filters")}</legend>

@@ -3,11 +3,11 @@
 use crate::api;
 use crate::common::*;
 use crate::format::fill;
-use crate::i18n::lookup;
+use crate::i18n::{lookup, Lang};
 use crate::options::Shell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_types::protocol::{AutoSyncTurnedOn, Command, Reply};
+use msync_types::protocol::{AutoSyncTurnedOn, Command, Reply, UnattendedJob};
 use msync_types::settings::DestructiveSetting;
 
 #[component]
@@ -118,13 +118,26 @@ pub fn TransferScreen() -> impl IntoView {
                 <NoticeLine notice=import_notice />
                 {move || pending.get().map(|(content, sites)| {
                     let l = lang.get();
+                    let has = |job: UnattendedJob| sites.iter().any(|s| s.job == job);
+                    let sync_warning = has(UnattendedJob::AutoSync).then(|| view! { <p>{lookup(l, "io.autosync_warning")}</p> });
+                    let watch_warning = has(UnattendedJob::PriceWatchApply).then(|| view! { <p>{lookup(l, "io.watch_apply_warning")}</p> });
                     view! {
                         <div class="notice warn" role="alert" data-testid="import-confirm">
-                            <p>{lookup(l, "io.autosync_warning")}</p>
+                            {sync_warning}
+                            {watch_warning}
                             <ul>
                                 {sites.into_iter().map(|s| {
-                                    let what: Vec<&str> = s.settings.iter().map(|d| lookup(l, destructive_key(*d))).collect();
-                                    view! { <li><b>{s.site}</b>": "{fill(lookup(l, "io.autosync_every"), &[&s.interval_minutes])}" — "{what.join("; ")}</li> }
+                                    let mut what: Vec<String> = s.settings.iter().map(|d| destructive_text(l, *d)).collect();
+                                    let every = match s.job {
+                                        UnattendedJob::AutoSync => fill(lookup(l, "io.autosync_every"), &[&s.interval_minutes]),
+                                        UnattendedJob::PriceWatchApply => {
+                                            if what.is_empty() {
+                                                what.push(lookup(l, "io.price_default_guardrails").into());
+                                            }
+                                            fill(lookup(l, "io.watch_apply_every"), &[&s.interval_minutes])
+                                        }
+                                    };
+                                    view! { <li data-job=match s.job { UnattendedJob::AutoSync => "auto_sync", UnattendedJob::PriceWatchApply => "price_watch_apply" }><b>{s.site}</b>": "{every}" — "{what.join("; ")}</li> }
                                 }).collect_view()}
                             </ul>
                             <div class="row">
@@ -140,11 +153,17 @@ pub fn TransferScreen() -> impl IntoView {
     }
 }
 
-/// The i18n key of a destructive setting's explanation.
-fn destructive_key(d: DestructiveSetting) -> &'static str {
-    match d {
+/// A destructive setting's explanation in `l`.
+fn destructive_text(l: Lang, d: DestructiveSetting) -> String {
+    let key = match d {
         DestructiveSetting::AllowEmpty => "io.destructive_allow_empty",
         DestructiveSetting::NoRemovalThreshold => "io.destructive_no_threshold",
         DestructiveSetting::PruneRedirectTargets => "io.destructive_prune",
-    }
+        DestructiveSetting::PriceRaises { max_raise_pct } => {
+            return fill(lookup(l, "io.price_raises"), &[&max_raise_pct]);
+        }
+        DestructiveSetting::PricesNewModels => "io.price_new_models",
+        DestructiveSetting::UnconfidentPrices => "io.price_unconfident",
+    };
+    lookup(l, key).into()
 }

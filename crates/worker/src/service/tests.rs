@@ -917,6 +917,68 @@ fn settings_import_asks_before_turning_on_destructive_auto_sync() {
     assert!(matches!(r, Reply::Sites { .. }), "{r:?}");
 }
 
+/// Issue 19: a file that turns on the price watch's unattended apply (scheduled writes of the
+/// site's prices) is not imported until the user confirms it, and the confirmation names the
+/// guardrails the file loosens.
+#[test]
+fn settings_import_asks_before_turning_on_unattended_price_apply() {
+    use msync_core::protocol::UnattendedJob;
+    use msync_core::settings::DestructiveSetting as D;
+    let mut w = World::new();
+    w.add_site("s");
+    let Reply::Export { content, .. } = w.cmd(Command::ExportSettings {
+        include_secrets: false,
+    }) else {
+        panic!()
+    };
+    let mut file: serde_json::Value = serde_json::from_str(&content).unwrap();
+    file["sites"][0]["settings"]["price_watch"] = serde_json::json!({
+        "enabled": true,
+        "upstream": {"id": 1, "name": "up", "base_url": "https://up.example.com", "endpoint": "/api/pricing"},
+        "interval_minutes": 60,
+        "apply": {"enabled": true, "max_raise_pct": 20, "new_models": true, "only_confident": true}
+    });
+    let before = w.store.snapshot();
+    let r = w.cmd(Command::ImportSettings {
+        content: file.to_string(),
+        confirm_auto_sync: false,
+    });
+    let Reply::ImportNeedsConfirmation { sites } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(sites.len(), 1, "{sites:?}");
+    assert_eq!(sites[0].job, UnattendedJob::PriceWatchApply);
+    assert_eq!(sites[0].interval_minutes, 60);
+    assert_eq!(
+        sites[0].settings,
+        [D::PriceRaises { max_raise_pct: 20 }, D::PricesNewModels]
+    );
+    assert_eq!(
+        w.store.snapshot(),
+        before,
+        "nothing saved before confirming"
+    );
+    // The watch alone (no unattended apply) asks nothing.
+    let mut watch_only = file.clone();
+    watch_only["sites"][0]["settings"]["price_watch"]["apply"]["enabled"] = false.into();
+    let r = w.cmd(Command::ImportSettings {
+        content: watch_only.to_string(),
+        confirm_auto_sync: false,
+    });
+    assert!(matches!(r, Reply::Sites { .. }), "{r:?}");
+    let r = w.cmd(Command::ImportSettings {
+        content: file.to_string(),
+        confirm_auto_sync: true,
+    });
+    assert!(matches!(r, Reply::Sites { .. }), "{r:?}");
+    // Already on: importing it again asks nothing.
+    let r = w.cmd(Command::ImportSettings {
+        content: file.to_string(),
+        confirm_auto_sync: false,
+    });
+    assert!(matches!(r, Reply::Sites { .. }), "{r:?}");
+}
+
 // ----- runs -------------------------------------------------------------------------------
 
 #[test]

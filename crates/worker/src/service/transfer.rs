@@ -8,7 +8,7 @@
 
 use super::{sites, storage, Env};
 use msync_core::model::Site;
-use msync_core::protocol::{AutoSyncTurnedOn, Reply, SiteInput};
+use msync_core::protocol::{AutoSyncTurnedOn, Reply, SiteInput, UnattendedJob};
 use msync_core::settings::{SettingsCheck, SettingsIssue, SyncSettings};
 use msync_core::Error;
 use serde::{Deserialize, Serialize};
@@ -209,19 +209,33 @@ impl Env {
         if !confirm_auto_sync {
             // Auto-sync that the file turns on (off or absent here) under settings that remove
             // models unattended: the user confirms it first.
+            // The price watch's unattended apply (it writes the site's prices on a schedule)
+            // is asked about whenever the file turns it on.
             let mut turned_on = Vec::new();
             for e in &file.sites {
                 let settings = e.settings.destructive();
-                if !e.settings.auto_sync.enabled || settings.is_empty() {
+                let sync_on = e.settings.auto_sync.enabled && !settings.is_empty();
+                let watch = &e.settings.price_watch;
+                if !sync_on && !watch.applies_unattended() {
                     continue;
                 }
-                // A site not stored yet has the defaults: auto-sync off.
-                let on_now = self.settings(&e.site.id).await?.auto_sync.enabled;
-                if !on_now {
+                // A site not stored yet has the defaults: both off.
+                let now = self.settings(&e.site.id).await?;
+                let site = e.site.name.trim().to_string();
+                if sync_on && !now.auto_sync.enabled {
                     turned_on.push(AutoSyncTurnedOn {
-                        site: e.site.name.trim().to_string(),
+                        site: site.clone(),
+                        job: UnattendedJob::AutoSync,
                         interval_minutes: e.settings.auto_sync.interval_minutes,
                         settings,
+                    });
+                }
+                if watch.applies_unattended() && !now.price_watch.applies_unattended() {
+                    turned_on.push(AutoSyncTurnedOn {
+                        site,
+                        job: UnattendedJob::PriceWatchApply,
+                        interval_minutes: watch.interval_minutes,
+                        settings: watch.loosened(),
                     });
                 }
             }
