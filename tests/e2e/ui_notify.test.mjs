@@ -142,6 +142,7 @@ test('notification settings: sinks, write-only secrets, and a test reaching the 
 
 test('price watch settings: upstream, schedule and the unattended apply guardrails, saved and read back', async () => {
   await page.goto(ext.url('options.html#settings'));
+  await page.reload();
   const box = page.getByTestId('price-watch');
   await box.waitFor(LONG);
   // New API has ratio sync: the fieldset is usable.
