@@ -44,22 +44,14 @@ const ALLOWED_VIA: &[(&str, &str, &str)] = &[(
      instructions: `getauxval` on aarch64 Linux, no I/O",
 )];
 
-/// The package names in `package`'s normal dependency tree on every target (itself included).
-fn tree(package: &str) -> Result<BTreeSet<String>> {
+/// The package names `cargo tree` prints for `package`'s normal dependencies on every target,
+/// one per line, with `extra` arguments (an inversion, a depth).
+fn tree_names(package: &str, extra: &[&str]) -> Result<BTreeSet<String>> {
     let mut cmd = native_cargo();
-    cmd.args([
-        "tree",
-        "--package",
-        package,
-        "--edges",
-        "normal",
-        "--target",
-        "all",
-        "--prefix",
-        "none",
-        "--format",
-        "{p}",
-    ]);
+    cmd.args(["tree", "--package", package])
+        .args(extra)
+        .args(["--edges", "normal", "--target", "all"])
+        .args(["--prefix", "none", "--format", "{p}"]);
     let out = cmd
         .output()
         .map_err(|e| format!("could not start {}: {e}", describe(&cmd)))?;
@@ -77,42 +69,16 @@ fn tree(package: &str) -> Result<BTreeSet<String>> {
         .collect())
 }
 
+/// The package names in `package`'s normal dependency tree on every target (itself included).
+fn tree(package: &str) -> Result<BTreeSet<String>> {
+    tree_names(package, &[])
+}
+
 /// The crates that depend on `krate` directly in `package`'s normal tree (every target).
 fn dependents(package: &str, krate: &str) -> Result<BTreeSet<String>> {
-    let mut cmd = native_cargo();
-    cmd.args([
-        "tree",
-        "--package",
-        package,
-        "--invert",
-        krate,
-        "--edges",
-        "normal",
-        "--target",
-        "all",
-        "--depth",
-        "1",
-        "--prefix",
-        "none",
-        "--format",
-        "{p}",
-    ]);
-    let out = cmd
-        .output()
-        .map_err(|e| format!("could not start {}: {e}", describe(&cmd)))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{} failed: {}",
-            describe(&cmd),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| *n != krate)
-        .map(str::to_string)
-        .collect())
+    let mut names = tree_names(package, &["--invert", krate, "--depth", "1"])?;
+    names.remove(krate);
+    Ok(names)
 }
 
 /// Whether `krate`, whose direct dependents are `dependents`, is reached only the way

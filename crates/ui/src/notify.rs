@@ -132,19 +132,32 @@ pub fn PriceCheckFields(s: RwSignal<Option<SyncSettings>>) -> impl IntoView {
                 <span class="hint">{tr("price.hint")}</span>
             </label>
             {move || (mode() == PriceCheckMode::Fill).then(|| view! {
-                <div class="grid3">
-                    <label class="field"><span>{tr("price.fill_name")}</span>
-                        <input data-field="price_check.fill_from.name" prop:value=move || up(|u| u.name.clone())
-                            on:change=move |ev| set_up(|u, v| u.name = v, event_target_value(&ev)) /></label>
-                    <label class="field"><span>{tr("price.fill_url")}</span>
-                        <input data-field="price_check.fill_from.base_url" placeholder="https://" prop:value=move || up(|u| u.base_url.clone())
-                            on:change=move |ev| set_up(|u, v| u.base_url = v, event_target_value(&ev)) /></label>
-                    <label class="field"><span>{tr("price.fill_endpoint")}</span>
-                        <input data-field="price_check.fill_from.endpoint" prop:value=move || up(|u| u.endpoint.clone())
-                            on:change=move |ev| set_up(|u, v| u.endpoint = v, event_target_value(&ev)) /></label>
-                </div>
+                <UpstreamFields prefix="price_check.fill_from" get=up set=set_up />
             })}
         </fieldset>
+    }
+}
+
+/// A ratio upstream's name, address and endpoint (`prefix` names the settings field, e.g.
+/// `price_watch.upstream`): read with `get`, written with `set` (the field's new text).
+#[component]
+fn UpstreamFields(
+    prefix: &'static str,
+    get: impl Fn(fn(&RatioUpstream) -> String) -> String + Copy + Send + Sync + 'static,
+    set: impl Fn(fn(&mut RatioUpstream, String), String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <div class="grid3">
+            <label class="field"><span>{tr("price.fill_name")}</span>
+                <input data-field=format!("{prefix}.name") prop:value=move || get(|u| u.name.clone())
+                    on:change=move |ev| set(|u, v| u.name = v, event_target_value(&ev)) /></label>
+            <label class="field"><span>{tr("price.fill_url")}</span>
+                <input data-field=format!("{prefix}.base_url") placeholder="https://" prop:value=move || get(|u| u.base_url.clone())
+                    on:change=move |ev| set(|u, v| u.base_url = v, event_target_value(&ev)) /></label>
+            <label class="field"><span>{tr("price.fill_endpoint")}</span>
+                <input data-field=format!("{prefix}.endpoint") prop:value=move || get(|u| u.endpoint.clone())
+                    on:change=move |ev| set(|u, v| u.endpoint = v, event_target_value(&ev)) /></label>
+        </div>
     }
 }
 
@@ -200,17 +213,7 @@ pub fn PriceWatchFields(
                 <span>{tr("watch.enabled")}</span>
             </label>
             <span class="hint">{tr("watch.hint")}</span>
-            <div class="grid3">
-                <label class="field"><span>{tr("price.fill_name")}</span>
-                    <input data-field="price_watch.upstream.name" prop:value=move || up(|u| u.name.clone())
-                        on:change=move |ev| set_up(|u, v| u.name = v, event_target_value(&ev)) /></label>
-                <label class="field"><span>{tr("price.fill_url")}</span>
-                    <input data-field="price_watch.upstream.base_url" placeholder="https://" prop:value=move || up(|u| u.base_url.clone())
-                        on:change=move |ev| set_up(|u, v| u.base_url = v, event_target_value(&ev)) /></label>
-                <label class="field"><span>{tr("price.fill_endpoint")}</span>
-                    <input data-field="price_watch.upstream.endpoint" prop:value=move || up(|u| u.endpoint.clone())
-                        on:change=move |ev| set_up(|u, v| u.endpoint = v, event_target_value(&ev)) /></label>
-            </div>
+            <UpstreamFields prefix="price_watch.upstream" get=up set=set_up />
             <label class="field"><span>{tr("watch.interval")}</span>
                 <input type="number" min="15" data-field="price_watch.interval_minutes" prop:value=move || watch(|w| w.interval_minutes.to_string())
                     on:change=move |ev| if let Some(v) = number(event_target_value(&ev)) { set(Box::new(move |w| w.interval_minutes = v)) } /></label>

@@ -1,4 +1,4 @@
-//! The model-list sync engine (SPEC §3).
+//! The model-list sync engine (`docs/sync.md`).
 //!
 //! One [`Engine`] serves one site. Its public calls:
 //!
