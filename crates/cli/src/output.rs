@@ -383,25 +383,19 @@ fn probe_section(out: &mut String, rec: &RunRecord, st: Style, dry: bool) {
         );
     }
     let held: Vec<_> = probes.iter().filter(|(_, p)| p.held_back).collect();
-    if !held.is_empty() {
-        let _ = writeln!(out, "\n  {}", st.yellow("held back (not added):"));
-        for (i, p) in held {
-            let _ = writeln!(
-                out,
-                "    #{:<6} {:<28} {}",
-                i.channel_id.0,
-                short(&i.channel_name, 28),
-                terminal_safe(&short(&p.to_string(), 200))
-            );
-        }
-    }
     let cannot: Vec<_> = probes
         .iter()
         .filter(|(_, p)| !p.held_back && matches!(p.outcome, ProbeOutcome::CannotProbe { .. }))
         .collect();
-    if !cannot.is_empty() {
-        let _ = writeln!(out, "\n  could not probe (added anyway):");
-        for (i, p) in cannot {
+    for (title, rows) in [
+        (st.yellow("held back (not added):"), held),
+        ("could not probe (added anyway):".to_string(), cannot),
+    ] {
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n  {title}");
+        for (i, p) in rows {
             let _ = writeln!(
                 out,
                 "    #{:<6} {:<28} {}",

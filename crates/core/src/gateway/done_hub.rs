@@ -12,8 +12,8 @@
 //! * Mapping values may start with `+` (DoneHub's "append" marker); they are kept verbatim.
 
 use super::new_api::{
-    channel_test, classify_fetch_business_error, numeric_id, parse_channel, parse_model_list,
-    root_from, status_version, unwrap_envelope, MAX_PAGES,
+    channel_test, channel_test_path, classify_fetch_business_error, numeric_id, parse_channel,
+    parse_model_list, root_from, status_version, unwrap_envelope, MAX_PAGES,
 };
 use super::{encode_path_segment, Capabilities, ConnectionReport, Ctx, Gateway, ModelListFormat};
 use crate::error::{Error, ErrorClass, Result};
@@ -237,12 +237,9 @@ impl Gateway for DoneHub {
         model: &str,
         timeout_ms: u64,
     ) -> Result<crate::probe::TestReply> {
-        let id = numeric_id(&channel.id)?;
-        let path = format!(
-            "/api/channel/test/{id}?model={}",
-            encode_path_segment(model)
-        );
-        let req = self.request(Method::Get, &path).timeout_ms(timeout_ms);
+        let req = self
+            .request(Method::Get, &channel_test_path(channel, model)?)
+            .timeout_ms(timeout_ms);
         channel_test(&self.ctx, req, Some(DISABLED_MARKER)).await
     }
 

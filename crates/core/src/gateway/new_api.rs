@@ -547,12 +547,9 @@ impl Gateway for NewApi {
         model: &str,
         timeout_ms: u64,
     ) -> Result<crate::probe::TestReply> {
-        let id = numeric_id(&channel.id)?;
-        let path = format!(
-            "/api/channel/test/{id}?model={}",
-            super::encode_path_segment(model)
-        );
-        let req = self.request(Method::Get, &path).timeout_ms(timeout_ms);
+        let req = self
+            .request(Method::Get, &channel_test_path(channel, model)?)
+            .timeout_ms(timeout_ms);
         channel_test(&self.ctx, req, None).await
     }
 
@@ -590,6 +587,15 @@ impl Gateway for NewApi {
             self.get_channel(&channel.id).await
         }
     }
+}
+
+/// The channel test's path in the New API family (New API, Veloera, DoneHub).
+pub(super) fn channel_test_path(channel: &Channel, model: &str) -> Result<String> {
+    let id = numeric_id(&channel.id)?;
+    Ok(format!(
+        "/api/channel/test/{id}?model={}",
+        super::encode_path_segment(model)
+    ))
 }
 
 /// Ask a New API family gateway (New API, Veloera, DoneHub) to test one model on a channel.
