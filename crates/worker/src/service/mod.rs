@@ -248,63 +248,74 @@ impl Env {
         }
     }
 
-    async fn try_handle(self: &Rc<Self>, cmd: Command) -> Result<Reply, Error> {
-        Ok(match cmd {
-            Command::Ping => Reply::Pong {
-                version: self.version.clone(),
-                schema: SCHEMA_VERSION,
-            },
-            Command::ListSites => Reply::Sites {
-                sites: self.sites().await?.iter().map(sites::summary).collect(),
-            },
-            Command::SaveSite { site } => self.save_site(site).await?,
-            Command::RemoveSite { site } => {
+    /// One command's work. Every command is its own boxed future: with one `async fn` holding
+    /// all of them, the compiler inlined every handler into a single poll function (157 kB of
+    /// the worker's wasm), and V8, which compiles a wasm function when it is first called,
+    /// compiled all of it before a cold worker could answer its first message. Boxed, the poll
+    /// functions stay apart and a message compiles only the handler it runs.
+    fn try_handle(self: &Rc<Self>, cmd: Command) -> LocalBoxFuture<'_, Result<Reply, Error>> {
+        match cmd {
+            Command::Ping => Box::pin(async move {
+                Ok(Reply::Pong {
+                    version: self.version.clone(),
+                    schema: SCHEMA_VERSION,
+                })
+            }),
+            Command::ListSites => Box::pin(async move {
+                Ok(Reply::Sites {
+                    sites: self.sites().await?.iter().map(sites::summary).collect(),
+                })
+            }),
+            Command::SaveSite { site } => Box::pin(self.save_site(site)),
+            Command::RemoveSite { site } => Box::pin(async move {
                 self.remove_site(&site).await?;
-                Reply::Ok
-            }
-            Command::TestSite { site } => {
+                Ok(Reply::Ok)
+            }),
+            Command::TestSite { site } => Box::pin(async move {
                 let site = self.site(&site).await?;
                 self.require_permission(&site).await?;
-                Reply::Connection {
+                Ok(Reply::Connection {
                     report: self.connector.gateway(&site).test_connection().await?,
-                }
-            }
-            Command::ListChannels { site } => {
+                })
+            }),
+            Command::ListChannels { site } => Box::pin(async move {
                 let site = self.site(&site).await?;
                 self.require_permission(&site).await?;
-                Reply::Channels {
+                Ok(Reply::Channels {
                     channels: self.connector.gateway(&site).list_channels().await?,
-                }
-            }
+                })
+            }),
             // Notifications (issue 19): `notify.rs`.
-            Command::GetNotify => self.get_notify().await?,
-            Command::SaveNotify { settings } => self.save_notify(settings).await?,
-            Command::TestNotify { sink } => self.test_notify(&sink).await?,
-            Command::NotifyLog => self.notify_log().await?,
-            Command::GetStatus => Reply::Status {
-                sites: self.status().await?,
-            },
-            Command::GetProbeInfo { site } => self.probe_info(&site).await?, // issue 21
-            Command::GetSettings { site } => {
+            Command::GetNotify => Box::pin(self.get_notify()),
+            Command::SaveNotify { settings } => Box::pin(self.save_notify(settings)),
+            Command::TestNotify { sink } => Box::pin(async move { self.test_notify(&sink).await }),
+            Command::NotifyLog => Box::pin(self.notify_log()),
+            Command::GetStatus => Box::pin(async move {
+                Ok(Reply::Status {
+                    sites: self.status().await?,
+                })
+            }),
+            Command::GetProbeInfo { site } => Box::pin(async move { self.probe_info(&site).await }), // issue 21
+            Command::GetSettings { site } => Box::pin(async move {
                 self.site(&site).await?;
-                Reply::Settings {
+                Ok(Reply::Settings {
                     settings: self.settings(&site).await?,
-                }
-            }
-            Command::SaveSettings { site, settings } => {
+                })
+            }),
+            Command::SaveSettings { site, settings } => Box::pin(async move {
                 self.site(&site).await?;
                 if let Err(issues) = settings.validate() {
                     return Ok(Reply::Invalid { issues });
                 }
                 storage::save_settings(&*self.store, &site, &settings).await?;
                 self.rearm(&site, &settings).await?;
-                Reply::Settings { settings }
-            }
+                Ok(Reply::Settings { settings })
+            }),
             Command::SetChannelExcluded {
                 site,
                 channel,
                 excluded,
-            } => {
+            } => Box::pin(async move {
                 self.site(&site).await?;
                 let mut settings = self.settings(&site).await?;
                 let entry = settings.channels.entry(channel.0.clone()).or_default();
@@ -313,77 +324,83 @@ impl Env {
                     settings.channels.remove(&channel.0);
                 }
                 storage::save_settings(&*self.store, &site, &settings).await?;
-                Reply::Settings { settings }
-            }
+                Ok(Reply::Settings { settings })
+            }),
             Command::StartRun {
                 site,
                 selection,
                 dry_run,
-            } => self.start_run(&site, selection, dry_run).await?,
-            Command::CancelRun { site } => self.cancel_run(&site).await?,
+            } => Box::pin(async move { self.start_run(&site, selection, dry_run).await }),
+            Command::CancelRun { site } => Box::pin(async move { self.cancel_run(&site).await }),
             Command::ApplyPlan {
                 site,
                 run,
                 channels,
                 force,
-            } => self.apply_plan(&site, &run, channels, force).await?,
+            } => Box::pin(async move { self.apply_plan(&site, &run, channels, force).await }),
             Command::Revert {
                 site,
                 run,
                 channel,
                 force,
-            } => self.revert(&site, &run, channel, force).await?,
-            Command::ListRuns { site } => {
+            } => Box::pin(async move { self.revert(&site, &run, channel, force).await }),
+            Command::ListRuns { site } => Box::pin(async move {
                 self.site(&site).await?;
-                Reply::Runs {
+                Ok(Reply::Runs {
                     runs: msync_core::history::History::new(&*self.store, site)
                         .runs()
                         .await?,
-                }
+                })
+            }),
+            Command::GetRun { site, run, filter } => {
+                Box::pin(async move { self.get_run(&site, run, filter).await })
             }
-            Command::GetRun { site, run, filter } => self.get_run(&site, run, filter).await?,
             Command::ExportRun { site, run, format } => {
-                self.export_run(&site, &run, format).await?
+                Box::pin(async move { self.export_run(&site, &run, format).await })
             }
             Command::ExportSettings { include_secrets } => {
-                self.export_settings(include_secrets).await?
+                Box::pin(self.export_settings(include_secrets))
             }
             Command::ImportSettings {
                 content,
                 confirm_auto_sync,
-            } => self.import_settings(&content, confirm_auto_sync).await?,
-            Command::PreviewAllApiHub { content } => self.preview_all_api_hub(&content).await?,
-            Command::ImportAllApiHub { content, update } => {
-                self.import_all_api_hub(&content, &update).await?
+            } => Box::pin(async move { self.import_settings(&content, confirm_auto_sync).await }),
+            Command::PreviewAllApiHub { content } => {
+                Box::pin(async move { self.preview_all_api_hub(&content).await })
             }
-            Command::ListPresets => Reply::Presets {
-                presets: msync_core::redirect::preset_infos(),
-            },
+            Command::ImportAllApiHub { content, update } => {
+                Box::pin(async move { self.import_all_api_hub(&content, &update).await })
+            }
+            Command::ListPresets => Box::pin(async move {
+                Ok(Reply::Presets {
+                    presets: msync_core::redirect::preset_infos(),
+                })
+            }),
             Command::PreviewRedirect {
                 site,
                 channels,
                 settings,
                 confirm_overwrite_invalid,
-            } => {
+            } => Box::pin(async move {
                 self.preview_redirect(
                     &site,
                     PreviewKind::Redirect(settings),
                     channels,
                     confirm_overwrite_invalid,
                 )
-                .await?
-            }
-            Command::PreviewPrune { site, channels } => {
+                .await
+            }),
+            Command::PreviewPrune { site, channels } => Box::pin(async move {
                 self.preview_redirect(&site, PreviewKind::Prune, channels, false)
-                    .await?
-            }
+                    .await
+            }),
             Command::PreviewClear {
                 site,
                 channels,
                 scope,
                 remove_added_names,
                 confirm_overwrite_invalid,
-            } => {
+            } => Box::pin(async move {
                 self.preview_redirect(
                     &site,
                     PreviewKind::Clear {
@@ -393,8 +410,8 @@ impl Env {
                     channels,
                     confirm_overwrite_invalid,
                 )
-                .await?
-            }
+                .await
+            }),
             Command::ApplyRedirect {
                 site,
                 preview,
@@ -402,46 +419,49 @@ impl Env {
                 confirm_overwrite_invalid,
                 confirm_clear,
                 force,
-            } => {
+            } => Box::pin(async move {
                 let opts = RedirectApplyOptions {
                     channels,
                     confirm_overwrite_invalid,
                     confirm_clear,
                     force,
                 };
-                self.apply_redirect(&site, preview, opts).await?
+                self.apply_redirect(&site, preview, opts).await
+            }),
+            Command::ListRatioSources { site } => {
+                Box::pin(async move { self.ratio(&site, RatioCall::Sources).await })
             }
-            Command::ListRatioSources { site } => self.ratio(&site, RatioCall::Sources).await?,
             Command::FetchRatioDiff {
                 site,
                 upstreams,
                 timeout_s,
-            } => {
+            } => Box::pin(async move {
                 self.ratio(&site, RatioCall::Diff(upstreams, timeout_s))
-                    .await?
-            }
-            Command::CheckRatioUpstream { site, upstream } => {
+                    .await
+            }),
+            Command::CheckRatioUpstream { site, upstream } => Box::pin(async move {
                 self.ratio(&site, RatioCall::Check(Box::new(upstream)))
-                    .await?
-            }
+                    .await
+            }),
             Command::PreviewRatios { site, choices } => {
-                self.ratio(&site, RatioCall::Preview(choices)).await?
+                Box::pin(async move { self.ratio(&site, RatioCall::Preview(choices)).await })
             }
             Command::ApplyRatios {
                 site,
                 choices,
                 base,
-            } => self.ratio(&site, RatioCall::Apply(choices, base)).await?,
-            Command::ListRatioSnapshots { site } => self.ratio(&site, RatioCall::Snapshots).await?,
+            } => Box::pin(async move { self.ratio(&site, RatioCall::Apply(choices, base)).await }),
+            Command::ListRatioSnapshots { site } => {
+                Box::pin(async move { self.ratio(&site, RatioCall::Snapshots).await })
+            }
             Command::RevertRatios {
                 site,
                 snapshot,
                 force,
             } => {
-                self.ratio(&site, RatioCall::Revert(snapshot, force))
-                    .await?
+                Box::pin(async move { self.ratio(&site, RatioCall::Revert(snapshot, force)).await })
             }
-        })
+        }
     }
 
     async fn save_site(
