@@ -16,7 +16,7 @@ pub mod transfer;
 mod tests;
 
 use async_trait::async_trait;
-use futures::future::LocalBoxFuture;
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use msync_core::clock::Clock;
 use msync_core::engine::Engine;
 use msync_core::gateway::{self, Ctx, Gateway};
@@ -129,7 +129,12 @@ pub struct Env {
     pub connector: Rc<dyn Connector>,
     pub version: String,
     active: RefCell<HashMap<SiteId, runs::Active>>,
+    /// This instance's start of storage (migration and the `meta` update, [`Env::record_start`]):
+    /// run once, by `start` or by whichever command or alarm arrives first, and awaited by all.
+    storage_ready: RefCell<Option<StorageReady>>,
 }
+
+type StorageReady = Shared<LocalBoxFuture<'static, Result<Meta, Error>>>;
 
 pub fn store_err(e: msync_core::store::StoreError) -> Error {
     storage::store_err(e)
@@ -150,6 +155,7 @@ impl Env {
             connector,
             version,
             active: RefCell::new(HashMap::new()),
+            storage_ready: RefCell::new(None),
         })
     }
 
@@ -180,10 +186,29 @@ impl Env {
         Ok(meta)
     }
 
+    /// Storage at this msync's schema: the first call of a worker instance migrates and records
+    /// the start; every later call (concurrent ones included) waits for that same result. The
+    /// pages' commands and the alarms go through it, so none reads or writes storage while a
+    /// migration rewrites it (`extension/background.js` does not order `on_message` after
+    /// `on_startup`), and none touches storage a newer msync wrote.
+    pub async fn storage_ready(self: &Rc<Self>) -> Result<Meta, Error> {
+        let ready = self
+            .storage_ready
+            .borrow_mut()
+            .get_or_insert_with(|| {
+                let this = Rc::clone(self);
+                async move { this.record_start().await }
+                    .boxed_local()
+                    .shared()
+            })
+            .clone();
+        ready.await
+    }
+
     /// Everything a (re)started worker does: migrate, re-arm alarms, resume interrupted runs,
     /// restore the badge.
     pub async fn start(self: &Rc<Self>) -> Result<Meta, Error> {
-        let meta = self.record_start().await?;
+        let meta = self.storage_ready().await?;
         self.ensure_housekeeping().await?;
         self.rearm_all().await?;
         self.resume_all().await;
@@ -242,6 +267,9 @@ impl Env {
     }
 
     pub async fn handle(self: &Rc<Self>, cmd: Command) -> Reply {
+        if let Err(e) = self.storage_ready().await {
+            return Reply::error(&e);
+        }
         match self.try_handle(cmd).await {
             Ok(r) => r,
             Err(e) => Reply::error(&e),

@@ -137,6 +137,7 @@ impl Env {
 
     /// An alarm fired.
     pub async fn on_alarm(self: &Rc<Self>, name: &str) -> Result<(), Error> {
+        self.storage_ready().await?;
         if name == HOUSEKEEPING_ALARM || name == RESUME_ALARM {
             self.resume_all().await;
             return Ok(());

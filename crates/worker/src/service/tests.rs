@@ -1424,6 +1424,46 @@ fn migration_1_to_2_keeps_existing_settings() {
     );
 }
 
+/// `extension/background.js` does not order the pages' messages after `on_startup`: a command
+/// that arrives first waits for the migration instead of reading (or writing back) schema-1
+/// data, and the start that follows neither migrates nor counts the start again.
+#[test]
+fn a_command_before_the_start_waits_for_the_migration() {
+    let mut w = World::new();
+    block(w.store.set(KEY_SITES, V1_SITES.into())).unwrap();
+    match w.cmd(Command::ListSites) {
+        Reply::Sites { sites } => assert_eq!(sites[0].base_url, "http://127.0.0.1:3000"),
+        other => panic!("{other:?}"),
+    }
+    assert!(w.store.snapshot().contains_key("settings/old"));
+    let env = w.env.clone();
+    let meta = w.pool.run_until(async move { env.start().await }).unwrap();
+    assert_eq!((meta.schema, meta.starts), (SCHEMA_VERSION, 1));
+}
+
+/// Storage a newer msync wrote is refused to commands and alarms too, not only to the start.
+#[test]
+fn commands_and_alarms_refuse_storage_from_a_newer_version() {
+    let mut w = World::new();
+    block(w.store.set(
+        KEY_META,
+        r#"{"schema":99,"version":"9","installed_at":1,"last_start":1,"starts":1}"#.into(),
+    ))
+    .unwrap();
+    block(w.store.set(KEY_SITES, V1_SITES.into())).unwrap();
+    let before = w.store.snapshot();
+    let r = w.cmd(Command::RemoveSite {
+        site: SiteId("old".into()),
+    });
+    assert_eq!(error_of(&r).0, "validation");
+    let env = w.env.clone();
+    let alarm = w
+        .pool
+        .run_until(async move { env.on_alarm(schedule::RESUME_ALARM).await });
+    assert!(alarm.is_err());
+    assert_eq!(w.store.snapshot(), before);
+}
+
 #[test]
 fn storage_from_a_newer_version_is_refused_unchanged() {
     let w = World::new();
