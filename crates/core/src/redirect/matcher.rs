@@ -7,7 +7,8 @@
 //! over thousands of channels does no quadratic string work.
 
 use super::normalize::{
-    core_identity, key_and_skeleton, key_and_skeleton_into, strip_dates, DateStamp,
+    core_identity, fast_trim, key_and_skeleton, key_and_skeleton_lower, key_hashes, key_hashes_of,
+    lowercase_into, strip_dates, DateStamp,
 };
 use rustc_hash::{FxHashMap as FxMap, FxHashSet as FxSet};
 use std::cell::RefCell;
@@ -40,14 +41,37 @@ struct Entry {
     name_id: u32,
 }
 
-/// What the matcher remembers about one actual id.
+/// What the matcher remembers about one actual id. The ids are plain `u32`s with a "none" value
+/// rather than `Option<u32>`s: with options, copying an `Info` into a channel's list compiled to
+/// a bit-by-bit repacking that cost more than everything else done per name.
 #[derive(Debug, Clone, Copy)]
 struct Info {
-    /// Interned id of the token key, when it equals some entry's key.
-    key: Option<u32>,
-    /// Interned id of the skeleton, when it equals some entry's skeleton.
-    skeleton: Option<u32>,
+    /// Interned id of the token key, when it equals some entry's key; [`NONE`] otherwise.
+    key: u32,
+    /// Interned id of the skeleton, when it equals some entry's skeleton; [`NONE`] otherwise.
+    skeleton: u32,
     date: Option<DateStamp>,
+}
+
+/// No key or skeleton id (ids count entries, so they never reach it).
+const NONE: u32 = u32::MAX;
+
+impl Info {
+    fn new(key: Option<u32>, skeleton: Option<u32>, date: Option<DateStamp>) -> Info {
+        Info {
+            key: key.unwrap_or(NONE),
+            skeleton: skeleton.unwrap_or(NONE),
+            date,
+        }
+    }
+
+    fn key(&self) -> Option<u32> {
+        (self.key != NONE).then_some(self.key)
+    }
+
+    fn skeleton(&self) -> Option<u32> {
+        (self.skeleton != NONE).then_some(self.skeleton)
+    }
 }
 
 /// The name table stops growing at this many names (memory bound for huge sites); names beyond
@@ -65,8 +89,15 @@ struct NameTable {
     stamps: Vec<(u32, u32)>,
     epoch: u32,
     /// Reused buffers for parsing new names.
-    scratch_key: String,
-    scratch_skeleton: String,
+    scratch: Scratch,
+}
+
+/// Buffers [`Matcher::compute_info_with`] reuses across names.
+#[derive(Debug, Default)]
+struct Scratch {
+    lower: String,
+    key: String,
+    skeleton: String,
 }
 
 impl NameTable {
@@ -92,16 +123,6 @@ impl NameTable {
     }
 }
 
-/// `str::trim` with a fast path for the common already-trimmed ASCII name. The fast path takes
-/// printable ASCII ends only: `u8::is_ascii_whitespace` leaves out U+000B, which `str::trim`
-/// removes (a fuzzer finding: a name starting with it became a target the channel never lists).
-fn fast_trim(s: &str) -> &str {
-    match (s.as_bytes().first(), s.as_bytes().last()) {
-        (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
-        _ => s.trim(),
-    }
-}
-
 /// A prepared standard list. Build once per run, then call [`Matcher::match_models`] per channel.
 #[derive(Debug)]
 pub struct Matcher {
@@ -110,6 +131,10 @@ pub struct Matcher {
     entries: Vec<Entry>,
     keys: FxMap<String, u32>,
     skeletons: FxMap<String, u32>,
+    /// [`KeyHashes`](super::normalize::KeyHashes) of `keys` and `skeletons`: a name whose hashes
+    /// are in neither set shares no key or skeleton with an entry (no key needs building).
+    key_hashes: FxSet<u64>,
+    skeleton_hashes: FxSet<u64>,
     opts: MatchOptions,
     names: RefCell<NameTable>,
 }
@@ -122,6 +147,8 @@ impl Matcher {
             entries: Vec::new(),
             keys: FxMap::default(),
             skeletons: FxMap::default(),
+            key_hashes: FxSet::default(),
+            skeleton_hashes: FxSet::default(),
             opts,
             names: RefCell::new(NameTable::default()),
         };
@@ -186,9 +213,12 @@ impl Matcher {
                 None,
             );
         };
+        let hashes = key_hashes_of(normalized);
+        self.key_hashes.insert(hashes.key);
         let n = self.keys.len() as u32;
         let key = *self.keys.entry(key.as_str().to_string()).or_insert(n);
         let skeleton = (!skeleton.is_empty()).then(|| {
+            self.skeleton_hashes.insert(hashes.skeleton);
             let n = self.skeletons.len() as u32;
             *self.skeletons.entry(skeleton).or_insert(n)
         });
@@ -205,22 +235,31 @@ impl Matcher {
     }
 
     fn compute_info(&self, name: &str) -> Info {
-        let (mut key, mut skeleton) = (String::new(), String::new());
-        self.compute_info_with(name, &mut key, &mut skeleton)
+        self.compute_info_with(name, &mut Scratch::default())
     }
 
-    fn compute_info_with(&self, name: &str, key: &mut String, skeleton: &mut String) -> Info {
+    fn compute_info_with(&self, name: &str, scratch: &mut Scratch) -> Info {
         let (normalized, date) = strip_dates(core_identity(name));
-        let has_key = key_and_skeleton_into(normalized, key, skeleton);
-        Info {
-            key: if has_key {
-                self.keys.get(key.as_str()).copied()
-            } else {
-                None
-            },
-            skeleton: self.skeletons.get(skeleton.as_str()).copied(),
-            date,
+        let Scratch {
+            lower,
+            key,
+            skeleton,
+        } = scratch;
+        let lower = lowercase_into(normalized, lower);
+        let hashes = key_hashes(lower);
+        if !self.key_hashes.contains(&hashes.key)
+            && !self.skeleton_hashes.contains(&hashes.skeleton)
+        {
+            // most names of a big site: no entry's key or skeleton, found without building them
+            return Info::new(None, None, date);
         }
+        let has_key = key_and_skeleton_lower(lower, key, skeleton);
+        let key = if has_key {
+            self.keys.get(key.as_str()).copied()
+        } else {
+            None
+        };
+        Info::new(key, self.skeletons.get(skeleton.as_str()).copied(), date)
     }
 
     /// Whether `standard → target` is a pair this matcher could generate (the key is one of its
@@ -235,7 +274,7 @@ impl Matcher {
         match &e.rule {
             Rule::Key { key, date, .. } => {
                 let info = self.compute_info(target);
-                info.key == Some(*key) && (date.is_none() || info.date == *date)
+                info.key() == Some(*key) && (date.is_none() || info.date == *date)
             }
             Rule::Glob { lower, .. } => glob_match(lower, &target.to_lowercase()),
             Rule::Invalid(_) => false,
@@ -271,8 +310,7 @@ impl Matcher {
                 }
                 None => {
                     let t = &mut *table;
-                    let info =
-                        self.compute_info_with(name, &mut t.scratch_key, &mut t.scratch_skeleton);
+                    let info = self.compute_info_with(name, &mut t.scratch);
                     if t.infos.len() < CACHE_LIMIT {
                         let id = t.intern(name, || info) as usize;
                         t.stamps[id] = (epoch, i as u32);
@@ -288,10 +326,10 @@ impl Matcher {
                     info
                 }
             };
-            if let Some(k) = info.key {
+            if let Some(k) = info.key() {
                 by_key[k as usize].push(i);
             }
-            if let Some(s) = info.skeleton {
+            if let Some(s) = info.skeleton() {
                 by_skeleton[s as usize].push(i);
             }
             actual.push((name, info));
@@ -497,7 +535,7 @@ impl Matcher {
                 by_skeleton[s as usize]
                     .iter()
                     .copied()
-                    .filter(|&ai| actual[ai].1.key != Some(key)),
+                    .filter(|&ai| actual[ai].1.key() != Some(key)),
             );
         }
         if idx.is_empty() {
@@ -542,6 +580,105 @@ pub(crate) fn glob_match(pattern: &[char], text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// What [`Matcher::compute_info`] must give: the key and skeleton built and looked up for
+    /// every name, without the hash prefilter.
+    fn full_info(m: &Matcher, name: &str) -> (Option<u32>, Option<u32>, Option<DateStamp>) {
+        let (normalized, date) = strip_dates(core_identity(name));
+        let (key, skeleton) = key_and_skeleton(normalized);
+        (
+            key.and_then(|k| m.keys.get(k.as_str()).copied()),
+            m.skeletons.get(skeleton.as_str()).copied(),
+            date,
+        )
+    }
+
+    fn info_of(m: &Matcher, name: &str) -> (Option<u32>, Option<u32>, Option<DateStamp>) {
+        let i = m.compute_info(name);
+        (i.key(), i.skeleton(), i.date)
+    }
+
+    #[test]
+    fn the_prefilter_lets_every_spelling_of_a_key_or_skeleton_through() {
+        let stds: Vec<String> = [
+            "claude-4.5-sonnet",
+            "qwen-2",
+            "gpt-4o",
+            "模型-1",
+            // U+212A KELVIN SIGN lowercases to an ASCII `k`
+            "gpt-\u{212A}",
+            "gemini-2.5-flash-preview-05-20",
+            // a qualifier and a number: the key alone (the skeleton is empty) must let it through
+            "beta-3",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let m = Matcher::new(&stds, &[], MatchOptions::default());
+        for (name, key, skeleton) in [
+            ("anthropic/Claude-Sonnet-4-5:free", true, true),
+            ("claude-sonnet-3-7-thinking", false, true),
+            ("QWEN2", true, true),
+            ("qwen_2@20240101", true, true),
+            ("gpt-4o-2024-08-06", true, true),
+            ("x/模型_1", true, true),
+            ("GPT-K", true, true),
+            ("Gemini-Preview-Flash-2-5", true, true),
+            ("gemini-flash-thinking-1.5", false, true),
+            ("llama-3-70b", false, false),
+            ("BETA3", true, false),
+            ("x/beta_3:free", true, false),
+        ] {
+            let got = info_of(&m, name);
+            assert_eq!(got, full_info(&m, name), "{name}");
+            assert_eq!(
+                (got.0.is_some(), got.1.is_some()),
+                (key, skeleton),
+                "{name}"
+            );
+        }
+    }
+
+    /// Names from a small vocabulary (cases, digits glued to letters, qualifiers, non-ASCII
+    /// letters and separators), so that standards and names often share keys and skeletons.
+    fn model_name() -> impl Strategy<Value = String> {
+        const TOKENS: &[&str] = &[
+            "gpt", "GPT", "4o", "4", "5", "05", "20", "mini", "Mini", "claude", "sonnet", "qwen2",
+            "qwen", "2", "a22b", "22b", "thinking", "preview", "free", "2024", "08", "06", "0613",
+            "模型", "Σ", "\u{212A}", "k", "x#1", "v3", "beta", "exp1", "preview2", "think",
+        ];
+        const SEPS: &[&str] = &["-", "_", ".", "@", " ", "/", ":", "\u{3000}", "\u{B}", "--"];
+        proptest::collection::vec((0..TOKENS.len(), 0..SEPS.len()), 1..6).prop_map(|parts| {
+            let mut s = String::new();
+            for (i, (t, sep)) in parts.into_iter().enumerate() {
+                if i > 0 {
+                    s.push_str(SEPS[sep]);
+                }
+                s.push_str(TOKENS[t]);
+            }
+            s
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        #[test]
+        fn property_the_prefilter_never_changes_what_a_name_is(
+            stds in proptest::collection::vec(model_name(), 1..6),
+            names in proptest::collection::vec(model_name(), 1..40),
+        ) {
+            let m = Matcher::new(&stds, &[], MatchOptions::default());
+            // the standards themselves, respelled, always share their keys
+            let respelled = stds.iter().flat_map(|s| {
+                [s.to_uppercase(), format!("vendor/{s}:free"), s.replace('-', "_")]
+            });
+            for name in names.iter().cloned().chain(respelled) {
+                prop_assert_eq!(info_of(&m, &name), full_info(&m, &name), "{:?}", name);
+            }
+        }
+    }
 
     fn g(p: &str, t: &str) -> bool {
         glob_match(&p.chars().collect::<Vec<_>>(), t)

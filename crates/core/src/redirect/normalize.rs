@@ -15,16 +15,27 @@ use std::fmt;
 /// The core identity of a model id: text after the last `/`, cut at the first `:`, trimmed.
 /// Case is preserved. An id like `vendor/` has an empty core identity.
 pub fn core_identity(name: &str) -> &str {
-    let t = name.trim();
-    let after = match t.rfind('/') {
+    let t = fast_trim(name);
+    // byte scans: `/` and `:` are ASCII, so they never match inside a multi-byte char
+    let after = match t.bytes().rposition(|b| b == b'/') {
         Some(i) => &t[i + 1..],
         None => t,
     };
-    let cut = match after.find(':') {
+    let cut = match after.bytes().position(|b| b == b':') {
         Some(i) => &after[..i],
         None => after,
     };
-    cut.trim()
+    fast_trim(cut)
+}
+
+/// `str::trim` with a fast path for the common already-trimmed ASCII name. The fast path takes
+/// printable ASCII ends only: `u8::is_ascii_whitespace` leaves out U+000B, which `str::trim`
+/// removes (a fuzzer finding: a name starting with it became a target the channel never lists).
+pub(crate) fn fast_trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
 }
 
 pub use msync_types::redirect::DateStamp;
@@ -220,11 +231,11 @@ fn date(year: Option<u32>, month: u32, day: Option<u32>) -> DateStamp {
 /// Remove every trailing date from a core identity. Returns the remaining name (trimmed) and the
 /// outermost (last) date. Repeating until no date is left makes normalization idempotent.
 pub fn strip_dates(core: &str) -> (&str, Option<DateStamp>) {
-    let mut rest = core.trim();
+    let mut rest = fast_trim(core);
     let mut first = None;
     while let Some((end, d)) = split_date(rest) {
         first.get_or_insert(d);
-        rest = rest[..end].trim();
+        rest = fast_trim(&rest[..end]);
     }
     (rest, first)
 }
@@ -310,20 +321,38 @@ fn is_sep_byte(b: u8) -> bool {
     matches!(b, b'-' | b'_' | b'.' | b'@') || b.is_ascii_whitespace() || b.is_ascii_control()
 }
 
-/// Push one raw token, applying the letter→digit split.
-fn push_token<'a>(raw: &'a str, out: &mut Vec<&'a str>) {
+/// Lowercase into `buf` (cleared first) when there is something to change; `s` itself otherwise.
+pub(crate) fn lowercase_into<'a>(s: &'a str, buf: &'a mut String) -> &'a str {
+    if s.is_ascii() {
+        if !s.bytes().any(|b| b.is_ascii_uppercase()) {
+            return s;
+        }
+        buf.clear();
+        buf.push_str(s);
+        buf.make_ascii_lowercase();
+    } else {
+        // `str::to_lowercase`, not per char: it lowercases a final sigma differently
+        buf.clear();
+        buf.push_str(&s.to_lowercase());
+    }
+    buf
+}
+
+/// One raw token, with the letter→digit split applied.
+#[inline]
+fn split_token<'a>(raw: &'a str, f: &mut impl FnMut(&'a str)) {
     // letters then a digit: split once at the first digit
     match raw.bytes().position(|b| b.is_ascii_digit()) {
-        Some(i) if i > 0 && raw[..i].chars().all(char::is_alphabetic) => {
-            out.push(&raw[..i]);
-            out.push(&raw[i..]);
+        Some(i) if i > 0 && all_alphabetic(&raw[..i]) => {
+            f(&raw[..i]);
+            f(&raw[i..]);
         }
-        _ => out.push(raw),
+        _ => f(raw),
     }
 }
 
-/// Push the tokens of an already-lowercased name, applying the letter→digit split.
-fn push_tokens<'a>(lower: &'a str, out: &mut Vec<&'a str>) {
+/// The tokens of an already-lowercased name, in order, with the letter→digit split applied.
+fn for_each_token<'a>(lower: &'a str, mut f: impl FnMut(&'a str)) {
     if lower.is_ascii() {
         // byte scan; every separator is one ASCII byte, so the slices stay on char boundaries
         let b = lower.as_bytes();
@@ -331,16 +360,21 @@ fn push_tokens<'a>(lower: &'a str, out: &mut Vec<&'a str>) {
         for i in 0..=b.len() {
             if i == b.len() || is_sep_byte(b[i]) {
                 if i > start {
-                    push_token(&lower[start..i], out);
+                    split_token(&lower[start..i], &mut f);
                 }
                 start = i + 1;
             }
         }
     } else {
         for raw in lower.split(is_sep).filter(|t| !t.is_empty()) {
-            push_token(raw, out);
+            split_token(raw, &mut f);
         }
     }
+}
+
+/// Push the tokens of an already-lowercased name, applying the letter→digit split.
+fn push_tokens<'a>(lower: &'a str, out: &mut Vec<&'a str>) {
+    for_each_token(lower, |t| out.push(t));
 }
 
 /// Split a normalized name into tokens (lowercased), applying the letter→digit split.
@@ -353,6 +387,138 @@ pub fn tokens(normalized: &str) -> Vec<String> {
 
 fn is_number(t: &str) -> bool {
     t.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `char::is_alphabetic` for every char, by bytes when the text is ASCII.
+fn all_alphabetic(t: &str) -> bool {
+    if t.is_ascii() {
+        t.bytes().all(|b| b.is_ascii_alphabetic())
+    } else {
+        t.chars().all(char::is_alphabetic)
+    }
+}
+
+/// A word that belongs to the family skeleton: all letters, not a qualifier.
+fn is_skeleton_word(w: &str) -> bool {
+    all_alphabetic(w) && !QUALIFIERS.contains(&w)
+}
+
+/// Hashes of what a name's [`TokenKey`] and family skeleton are made of, computed in one pass
+/// without sorting or allocating: word hashes are summed (order-insensitive, as the key sorts its
+/// words), number hashes folded in order. Equal keys give equal `key` hashes and equal skeletons
+/// equal `skeleton` hashes (a key's text determines its sorted words and its numbers, a skeleton's
+/// its words), so a name whose hashes belong to no standard model cannot share its key or skeleton;
+/// the matcher skips building those for it and compares the real texts on a hash hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyHashes {
+    pub key: u64,
+    pub skeleton: u64,
+}
+
+/// splitmix64's finalizer: spreads every input bit over the output (sums of hashes stay spread).
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// The sums and fold [`KeyHashes`] are made of.
+#[derive(Default)]
+struct HashAcc {
+    words: u64,
+    nums: u64,
+    skeleton: u64,
+}
+
+/// One byte of a token's hash (FxHash's step).
+#[inline]
+fn hash_step(h: u64, b: u8) -> u64 {
+    (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0xf135_7aea_2e62_a9c5)
+}
+
+impl HashAcc {
+    /// A token whose bytes hash to `h`; `digits` / `letters`: all its bytes are ASCII digits /
+    /// ASCII letters.
+    #[inline]
+    fn token(&mut self, t: &str, h: u64, digits: bool, letters: bool) {
+        let h = mix(h);
+        if digits {
+            self.nums = mix(self.nums ^ h).wrapping_add(1);
+        } else {
+            self.words = self.words.wrapping_add(h);
+            let skeleton_word = if letters {
+                !QUALIFIERS.contains(&t)
+            } else {
+                !t.is_ascii() && is_skeleton_word(t)
+            };
+            if skeleton_word {
+                self.skeleton = self.skeleton.wrapping_add(h);
+            }
+        }
+    }
+
+    fn token_str(&mut self, t: &str) {
+        let (mut h, mut digits, mut letters) = (0u64, true, true);
+        for &b in t.as_bytes() {
+            h = hash_step(h, b);
+            digits &= b.is_ascii_digit();
+            letters &= b.is_ascii_alphabetic();
+        }
+        self.token(t, h, digits, letters);
+    }
+
+    /// An ASCII name in one pass: [`for_each_token`]'s byte scan and letter→digit split, and
+    /// [`Self::token_str`] of each token.
+    fn ascii(&mut self, lower: &str) {
+        let b = lower.as_bytes();
+        // the current token: where it starts, its hash so far, whether its bytes so far are all
+        // ASCII digits / letters, whether its raw token has had a digit yet
+        let (mut start, mut h, mut digits, mut letters, mut seen_digit) =
+            (0, 0u64, true, true, false);
+        for (i, &c) in b.iter().enumerate() {
+            if is_sep_byte(c) {
+                if i > start {
+                    self.token(&lower[start..i], h, digits, letters);
+                }
+                (start, h, digits, letters, seen_digit) = (i + 1, 0, true, true, false);
+                continue;
+            }
+            let digit = c.is_ascii_digit();
+            if digit && !seen_digit {
+                seen_digit = true;
+                // letters then a digit: the letters are a token of their own
+                if i > start && letters {
+                    self.token(&lower[start..i], h, false, true);
+                    (start, h, digits, letters) = (i, 0, true, true);
+                }
+            }
+            h = hash_step(h, c);
+            digits &= digit;
+            letters &= c.is_ascii_alphabetic();
+        }
+        if b.len() > start {
+            self.token(&lower[start..], h, digits, letters);
+        }
+    }
+}
+
+/// [`KeyHashes`] of an already-lowercased normalized name (see [`lowercase_into`]).
+pub(crate) fn key_hashes(lower: &str) -> KeyHashes {
+    let mut acc = HashAcc::default();
+    if lower.is_ascii() {
+        acc.ascii(lower);
+    } else {
+        for_each_token(lower, |t| acc.token_str(t));
+    }
+    KeyHashes {
+        key: mix(acc.words ^ acc.nums.rotate_left(32)),
+        skeleton: acc.skeleton,
+    }
+}
+
+/// [`key_hashes`] of a normalized name (lowercased here).
+pub(crate) fn key_hashes_of(normalized: &str) -> KeyHashes {
+    key_hashes(&lowercase(normalized))
 }
 
 /// The token key and the "family skeleton" (sorted alphabetic words minus qualifiers) of a
@@ -372,11 +538,15 @@ pub(crate) fn key_and_skeleton_into(
     key: &mut String,
     skeleton: &mut String,
 ) -> bool {
+    key_and_skeleton_lower(&lowercase(normalized), key, skeleton)
+}
+
+/// [`key_and_skeleton_into`] of an already-lowercased normalized name.
+pub(crate) fn key_and_skeleton_lower(lower: &str, key: &mut String, skeleton: &mut String) -> bool {
     key.clear();
     skeleton.clear();
-    let lower = lowercase(normalized);
     let mut toks: Vec<&str> = Vec::with_capacity(12);
-    push_tokens(&lower, &mut toks);
+    push_tokens(lower, &mut toks);
     if toks.is_empty() {
         return false;
     }
@@ -402,10 +572,7 @@ pub(crate) fn key_and_skeleton_into(
         }
         key.push_str(n);
     }
-    for w in words
-        .iter()
-        .filter(|w| w.chars().all(char::is_alphabetic) && !QUALIFIERS.contains(w))
-    {
+    for w in words.iter().filter(|w| is_skeleton_word(w)) {
         if !skeleton.is_empty() {
             skeleton.push('-');
         }
