@@ -32,25 +32,23 @@ const must = (reply, want) => {
 };
 
 // The demo site: the bundled gateway with its default admin token.
-const site = must(await send({
-  cmd: 'save_site',
+const site = must(await send({ save_site: {
   site: { name: 'Demo gateway', kind: 'new-api', base_url: gateway, credentials: { token: 'mock-admin-token', user_id: 1 } },
-}), 'site').site;
+} }), 'site').site;
 // The shipped defaults (20 requests/min per upstream) would take minutes for 60 channels; the
 // demo gateway is local, so it may go faster.
-const current = must(await send({ cmd: 'get_settings', site: site.id }), 'settings').settings;
-must(await send({
-  cmd: 'save_settings',
+const current = must(await send({ get_settings: { site: site.id } }), 'settings').settings;
+must(await send({ save_settings: {
   site: site.id,
   settings: { ...current, rate: { ...current.rate, rpm: 600, burst: 50, site_rpm: 6000, site_burst: 100 }, concurrency: 4 },
-}), 'settings');
-const test = must(await send({ cmd: 'test_site', site: site.id }), 'connection').report;
+} }), 'settings');
+const test = must(await send({ test_site: { site: site.id } }), 'connection').report;
 console.log(`demo: ${site.name} at ${gateway}: ${test.channel_count} channels, version ${test.version ?? '?'}`);
 
-const run = must(await send({ cmd: 'start_run', site: site.id, selection: { select: 'all' } }), 'run_started').run;
+const run = must(await send({ start_run: { site: site.id, selection: { select: 'all' } } }), 'run_started').run;
 let head;
 for (let i = 0; i < 600; i += 1) {
-  const r = await send({ cmd: 'get_run', site: site.id, run });
+  const r = await send({ get_run: { site: site.id, run } });
   if (r.reply === 'run' && r.head.state !== 'running') { head = r.head; break; }
   await new Promise((res) => setTimeout(res, 250));
 }

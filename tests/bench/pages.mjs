@@ -108,7 +108,7 @@ async function main() {
     await page.goto(`chrome-extension://${extId}/popup.html`);
     const ping = () => page.evaluate(async () => {
       const t = performance.now();
-      const r = await chrome.runtime.sendMessage({ cmd: 'ping' });
+      const r = await chrome.runtime.sendMessage('ping');
       return { ms: performance.now() - t, ok: r?.reply === 'pong' };
     });
     const warm = [];

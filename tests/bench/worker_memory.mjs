@@ -67,21 +67,20 @@ async function main() {
     };
 
     // Idle: started, answered a few pings, nothing else.
-    for (let i = 0; i < 3; i++) await cmd({ cmd: 'ping' });
+    for (let i = 0; i < 3; i++) await cmd('ping');
     await sleep(500);
     out.idle = await footprint(true);
 
     // A 500-channel run with the widest limits the settings allow (the loopback gateway takes it).
-    const saved = await cmd({
-      cmd: 'save_site',
+    const saved = await cmd({ save_site: {
       site: { id: 'big', name: 'Big', kind: 'new-api', base_url: gw.url, credentials: { token: TOKEN, user_id: 1 } },
-    });
+    } });
     if (saved.reply !== 'site') throw new Error(`save_site: ${JSON.stringify(saved)}`);
-    const got = await cmd({ cmd: 'get_settings', site: 'big' });
+    const got = await cmd({ get_settings: { site: 'big' } });
     const settings = { ...got.settings, concurrency: 16, rate: { ...got.settings.rate, rpm: 600, burst: 50, site_rpm: 6000, site_burst: 100 } };
-    const fast = await cmd({ cmd: 'save_settings', site: 'big', settings });
+    const fast = await cmd({ save_settings: { site: 'big', settings } });
     if (fast.reply !== 'settings') throw new Error(`save_settings: ${JSON.stringify(fast)}`);
-    const started = await cmd({ cmd: 'start_run', site: 'big', selection: { select: 'all' } });
+    const started = await cmd({ start_run: { site: 'big', selection: { select: 'all' } } });
     if (started.reply !== 'run_started') throw new Error(`start_run: ${JSON.stringify(started)}`);
     const t0 = performance.now();
     let peak = { jsHeapBytes: 0, wasmMemoryBytes: 0, totalBytes: 0 };
@@ -91,7 +90,7 @@ async function main() {
       const f = await footprint(false);
       samples += 1;
       if (f.totalBytes > peak.totalBytes) peak = f;
-      const r = await cmd({ cmd: 'get_run', site: 'big', run: started.run });
+      const r = await cmd({ get_run: { site: 'big', run: started.run } });
       if (r.reply === 'run' && r.head.state !== 'running') {
         run = r;
         break;

@@ -52,10 +52,14 @@ test('the popup renders and offers the dashboard', async () => {
 test('malformed and unknown messages get a validation error, not a crash', async () => {
   const page = await ext.ctx.newPage();
   await page.goto(ext.url('popup.html'));
-  const unknown = await command(page, { cmd: 'format_disk' });
+  const unknown = await command(page, 'format_disk');
   assert.equal(unknown.reply, 'error');
   assert.equal(unknown.class, 'validation');
-  const pong = await command(page, { cmd: 'ping' });
+  // the internally tagged form of before (a page left open across an update) is refused too
+  const old = await command(page, { cmd: 'ping' });
+  assert.equal(old.reply, 'error');
+  assert.equal(old.class, 'validation');
+  const pong = await command(page, 'ping');
   assert.deepEqual(pong, { reply: 'pong', version: '0.1.0', schema: 3 });
   await page.close();
 });
@@ -68,14 +72,14 @@ test('the worker lists channels from the gateway over loopback', async () => {
   await ext.sw.evaluate((s) => chrome.storage.local.set({ sites: JSON.stringify([s]) }), site);
   const page = await ext.ctx.newPage();
   await page.goto(ext.url('options.html'));
-  const reply = await command(page, { cmd: 'list_channels', site: 'demo' });
+  const reply = await command(page, { list_channels: { site: 'demo' } });
   assert.equal(reply.reply, 'channels', JSON.stringify(reply).slice(0, 300));
   assert.equal(reply.channels.length, 12);
   for (const ch of reply.channels) {
     assert.ok(ch.id && ch.name, 'every channel has an id and a name');
     assert.ok(Array.isArray(ch.models));
   }
-  const sites = await command(page, { cmd: 'list_sites' });
+  const sites = await command(page, 'list_sites');
   assert.equal(sites.sites[0].has_credentials, true);
   assert.equal(JSON.stringify(sites).includes('mock-admin-token'), false, 'no secret in replies');
   await page.reload();

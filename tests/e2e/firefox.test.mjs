@@ -74,8 +74,8 @@ test('Firefox ESR runs the package as an event page whose Rust code starts and a
   const stored = await page.evaluate(() => browser.storage.local.get('meta'));
   assert.deepEqual(JSON.parse(stored.meta).installed_at, meta.installed_at);
 
-  assert.deepEqual(await cmd(page, { cmd: 'ping' }), { reply: 'pong', version: '0.1.0', schema: 3 });
-  const unknown = await cmd(page, { cmd: 'format_disk' });
+  assert.deepEqual(await cmd(page, 'ping'), { reply: 'pong', version: '0.1.0', schema: 3 });
+  const unknown = await cmd(page, 'format_disk');
   assert.equal(unknown.reply, 'error');
   assert.equal(unknown.class, 'validation');
 });
@@ -126,17 +126,17 @@ test('a site added through the options page gets its host permission and connect
   assert.match(resultText, /Channels:\s*12/);
   await shot(page, 'options-site-en');
 
-  const status = await cmd(page, { cmd: 'get_status' });
+  const status = await cmd(page, 'get_status');
   assert.equal(status.sites.length, 1);
   assert.equal(status.sites[0].host_permission, true);
 });
 
 test('settings written through browser.storage.local read back, both ways', async () => {
-  const { sites } = await cmd(page, { cmd: 'list_sites' });
+  const { sites } = await cmd(page, 'list_sites');
   const site = sites[0].id;
-  const got = await cmd(page, { cmd: 'get_settings', site });
+  const got = await cmd(page, { get_settings: { site } });
   assert.equal(got.reply, 'settings', JSON.stringify(got));
-  const saved = await cmd(page, { cmd: 'save_settings', site, settings: { ...got.settings, ...FAST } });
+  const saved = await cmd(page, { save_settings: { site, settings: { ...got.settings, ...FAST } } });
   assert.equal(saved.reply, 'settings', JSON.stringify(saved));
   // Rust wrote JSON text under settings/<site> in browser.storage.local…
   const key = `settings/${site}`;
@@ -147,7 +147,7 @@ test('settings written through browser.storage.local read back, both ways', asyn
   // …and reads back what a page writes there directly.
   stored.removal_threshold_pct = 77;
   await page.evaluate((k, v) => browser.storage.local.set({ [k]: v }), key, JSON.stringify(stored));
-  const again = await cmd(page, { cmd: 'get_settings', site });
+  const again = await cmd(page, { get_settings: { site } });
   assert.equal(again.settings.removal_threshold_pct, 77);
   assert.equal(again.settings.rate.rpm, 600);
   // Nothing secret in plain view outside the sites record.
@@ -158,7 +158,7 @@ test('settings written through browser.storage.local read back, both ways', asyn
 });
 
 test('a sync started from the options page runs to the end and the gateway holds its result', async () => {
-  const { sites } = await cmd(page, { cmd: 'list_sites' });
+  const { sites } = await cmd(page, 'list_sites');
   const site = sites[0].id;
   await gw.control('reset', {});
   // One channel's upstream key is rejected: the run goes on and reports it.
@@ -167,12 +167,12 @@ test('a sync started from the options page runs to the end and the gateway holds
   await page.waitForSelector('[data-testid="run-all"]:not([disabled])');
   await page.click('[data-testid="run-all"]');
   const head = await waitFor('the run to finish', async () => {
-    const r = await cmd(page, { cmd: 'list_runs', site });
+    const r = await cmd(page, { list_runs: { site } });
     return r.runs?.[0] && r.runs[0].state !== 'running' ? r.runs[0] : null;
   }, { timeout: 60000 });
   assert.equal(head.state, 'finished', JSON.stringify(head));
   assert.equal(head.trigger, 'manual');
-  const run = await cmd(page, { cmd: 'get_run', site, run: head.id });
+  const run = await cmd(page, { get_run: { site, run: head.id } });
   assert.equal(run.items.length, 12);
   assert.deepEqual(run.items.filter((i) => i.status === 'failed').map((i) => i.channel_id), ['3']);
 

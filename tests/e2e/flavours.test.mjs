@@ -44,13 +44,12 @@ for (const f of FLAVOURS) {
     const secretArgs = f.creds.password ? ['--password', f.creds.password] : ['--token', TOKEN];
     const gw = await startGateway([...flavor, ...secretArgs, ...f.args]);
     try {
-      const saved = await command(page, {
-        cmd: 'save_site',
+      const saved = await command(page, { save_site: {
         site: { id: f.id, name: f.id, kind: f.kind, base_url: gw.url, credentials: f.creds },
-      });
+      } });
       assert.equal(saved.reply, 'site', JSON.stringify(saved));
 
-      const t = await command(page, { cmd: 'test_site', site: f.id });
+      const t = await command(page, { test_site: { site: f.id } });
       assert.equal(t.reply, 'connection', JSON.stringify(t));
       assert.equal(t.report.reachable, true);
       assert.equal(t.report.authenticated, true);
@@ -58,14 +57,14 @@ for (const f of FLAVOURS) {
       assert.equal(t.report.channel_count, CHANNELS, JSON.stringify(t.report));
       if (f.hint) assert.match(t.report.flavour_hint ?? '', f.hint);
 
-      const got = await command(page, { cmd: 'get_settings', site: f.id });
-      const s = await command(page, { cmd: 'save_settings', site: f.id, settings: { ...got.settings, ...FAST } });
+      const got = await command(page, { get_settings: { site: f.id } });
+      const s = await command(page, { save_settings: { site: f.id, settings: { ...got.settings, ...FAST } } });
       assert.equal(s.reply, 'settings', JSON.stringify(s));
 
-      const started = await command(page, { cmd: 'start_run', site: f.id, selection: { select: 'all' } });
+      const started = await command(page, { start_run: { site: f.id, selection: { select: 'all' } } });
       assert.equal(started.reply, 'run_started', JSON.stringify(started));
       const run = await waitFor(`run of ${f.id}`, async () => {
-        const r = await command(page, { cmd: 'get_run', site: f.id, run: started.run });
+        const r = await command(page, { get_run: { site: f.id, run: started.run } });
         return r.reply === 'run' && r.head.state !== 'running' ? r : null;
       });
       assert.equal(run.head.state, 'finished', JSON.stringify(run.head));
@@ -80,16 +79,16 @@ for (const f of FLAVOURS) {
       }
 
       // A second run finds everything in step.
-      const again = await command(page, { cmd: 'start_run', site: f.id, selection: { select: 'all' } });
+      const again = await command(page, { start_run: { site: f.id, selection: { select: 'all' } } });
       const run2 = await waitFor(`second run of ${f.id}`, async () => {
-        const r = await command(page, { cmd: 'get_run', site: f.id, run: again.run });
+        const r = await command(page, { get_run: { site: f.id, run: again.run } });
         return r.reply === 'run' && r.head.state !== 'running' ? r : null;
       });
       assert.equal(run2.items.filter((i) => i.status === 'success' || i.status === 'failed').length, 0,
         `${f.id}: ${JSON.stringify(run2.items.map((i) => [i.channel_id, i.status, i.message]))}`);
       // The run's lock is released just after its record says finished: removing may need a moment.
       await waitFor(`removing ${f.id}`, async () =>
-        (await command(page, { cmd: 'remove_site', site: f.id })).reply === 'ok', { timeout: 10000 });
+        (await command(page, { remove_site: { site: f.id } })).reply === 'ok', { timeout: 10000 });
     } finally {
       gw.stop();
     }

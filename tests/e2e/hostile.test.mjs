@@ -12,10 +12,10 @@ let ext;
 let page;
 
 async function run(site, selection) {
-  const started = await command(page, { cmd: 'start_run', site, selection });
+  const started = await command(page, { start_run: { site, selection } });
   assert.equal(started.reply, 'run_started', JSON.stringify(started));
   return waitFor(`run ${started.run}`, async () => {
-    const r = await command(page, { cmd: 'get_run', site, run: started.run });
+    const r = await command(page, { get_run: { site, run: started.run } });
     return r.reply === 'run' && r.head.state !== 'running' ? r : null;
   });
 }
@@ -43,21 +43,21 @@ for (const f of [
     const site = `comma-${f.kind}`;
     try {
       const saved = await command(page, {
-        cmd: 'save_site', site: { id: site, name: site, kind: f.kind, base_url: gw.url, credentials: f.creds },
+        save_site: { site: { id: site, name: site, kind: f.kind, base_url: gw.url, credentials: f.creds } },
       });
       assert.equal(saved.reply, 'site', JSON.stringify(saved));
-      const got = await command(page, { cmd: 'get_settings', site });
+      const got = await command(page, { get_settings: { site } });
       const rules = [{ kind: 'regex', pattern: '^o1-pro$', action: 'exclude' }];
 
       // User input with a comma is refused when saved.
       const bad = await command(page, {
-        cmd: 'save_settings', site, settings: { ...got.settings, ...FAST, rules, allow_list: ['gpt-4o,o1-pro'] },
+        save_settings: { site, settings: { ...got.settings, ...FAST, rules, allow_list: ['gpt-4o,o1-pro'] } },
       });
       assert.equal(bad.reply, 'invalid', JSON.stringify(bad));
       assert.deepEqual(bad.issues.map((i) => i.field), ['allow_list[0]']);
       assert.match(bad.issues[0].message, /comma/);
 
-      const ok = await command(page, { cmd: 'save_settings', site, settings: { ...got.settings, ...FAST, rules } });
+      const ok = await command(page, { save_settings: { site, settings: { ...got.settings, ...FAST, rules } } });
       assert.equal(ok.reply, 'settings', JSON.stringify(ok));
       await gw.control('upstream/1', { models: ['gpt-4o,o1-pro', 'gpt-4o'] });
       const before = (await (await fetch(`${gw.url}/__mock/channels/1`)).json())[f.field];
@@ -92,12 +92,11 @@ test('a gateway that redirects to another origin: nothing reaches the target', a
   const frontUrl = `http://127.0.0.1:${front.address().port}`;
   try {
     await fetch(`${target.url}/__mock/requests`, { method: 'DELETE' });
-    const saved = await command(page, {
-      cmd: 'save_site',
+    const saved = await command(page, { save_site: {
       site: { id: 'moved', name: 'moved', kind: 'octopus', base_url: frontUrl, credentials: { username: 'admin', password: 'pw-e2e-2' } },
-    });
+    } });
     assert.equal(saved.reply, 'site', JSON.stringify(saved));
-    const t = await command(page, { cmd: 'test_site', site: 'moved' });
+    const t = await command(page, { test_site: { site: 'moved' } });
     assert.equal(t.reply, 'error', JSON.stringify(t));
     assert.equal(t.class, 'invalid_response');
     assert.match(t.message, /redirect/);
@@ -117,17 +116,17 @@ test('a gateway that redirects to another origin: nothing reaches the target', a
 
 test('plain http to a public host needs explicit consent', async () => {
   const input = { id: 'public', name: 'public', kind: 'new-api', base_url: 'http://gw.example.com', credentials: { token: TOKEN, user_id: 1 } };
-  const refused = await command(page, { cmd: 'save_site', site: input });
+  const refused = await command(page, { save_site: { site: input } });
   assert.equal(refused.reply, 'invalid', JSON.stringify(refused));
   assert.deepEqual(refused.issues.map((i) => i.field), ['allow_insecure']);
-  const sites = await command(page, { cmd: 'list_sites' });
+  const sites = await command(page, 'list_sites');
   assert.ok(!sites.sites.some((s) => s.id === 'public'), 'nothing saved');
 
-  const saved = await command(page, { cmd: 'save_site', site: { ...input, allow_insecure: true } });
+  const saved = await command(page, { save_site: { site: { ...input, allow_insecure: true } } });
   assert.equal(saved.reply, 'site', JSON.stringify(saved));
   assert.equal(saved.site.insecure, true);
   assert.equal(saved.site.allow_insecure, true);
-  assert.equal((await command(page, { cmd: 'remove_site', site: 'public' })).reply, 'ok');
+  assert.equal((await command(page, { remove_site: { site: 'public' } })).reply, 'ok');
 });
 
 test('a response body over 64 MiB is refused, not buffered', async () => {
@@ -149,13 +148,13 @@ test('a response body over 64 MiB is refused, not buffered', async () => {
   try {
     const base = `http://127.0.0.1:${big.address().port}`;
     const saved = await command(page, {
-      cmd: 'save_site', site: { id: 'big', name: 'big', kind: 'done-hub', base_url: base, credentials: { token: TOKEN } },
+      save_site: { site: { id: 'big', name: 'big', kind: 'done-hub', base_url: base, credentials: { token: TOKEN } } },
     });
     assert.equal(saved.reply, 'site', JSON.stringify(saved));
-    const t = await command(page, { cmd: 'test_site', site: 'big' });
+    const t = await command(page, { test_site: { site: 'big' } });
     assert.equal(t.reply, 'error', JSON.stringify(t).slice(0, 300));
     assert.match(t.message, /exceeds the 67108864 byte limit/);
-    assert.equal((await command(page, { cmd: 'remove_site', site: 'big' })).reply, 'ok');
+    assert.equal((await command(page, { remove_site: { site: 'big' } })).reply, 'ok');
   } finally {
     big.close();
   }

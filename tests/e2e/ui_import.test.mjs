@@ -42,10 +42,9 @@ before(async () => {
   page = await ext.ctx.newPage();
   await page.goto(ext.url('options.html'));
   // An msync site already at the gateway's address: the import must ask before changing it.
-  const saved = await command(page, {
-    cmd: 'save_site',
+  const saved = await command(page, { save_site: {
     site: { name: 'Prod gateway', kind: 'new-api', base_url: gw.url, credentials: { token: 'an-older-token', user_id: 1 } },
-  });
+  } });
   assert.equal(saved.reply, 'site', JSON.stringify(saved));
 });
 
@@ -112,11 +111,11 @@ test('an All API Hub export is previewed, confirmed with consent, and its settin
   assert.equal(await page.getByTestId('aah-preview').count(), 0);
   await screenshot(page, 'ui-import-done-en');
 
-  const sites = await command(page, { cmd: 'list_sites' });
+  const sites = await command(page, 'list_sites');
   const names = sites.sites.map((s) => s.name).sort();
   assert.deepEqual(names, ['Prod gateway', 'axonhub.example.com', 'octopus.example.com']);
   const prod = sites.sites.find((s) => s.name === 'Prod gateway');
-  const got = await command(page, { cmd: 'get_settings', site: prod.id });
+  const got = await command(page, { get_settings: { site: prod.id } });
   assert.equal(got.reply, 'settings');
   const s = got.settings;
   assert.deepEqual([s.concurrency, s.rate.rpm, s.rate.burst, s.rate.scope, s.retry.max_retries], [3, 60, 8, 'global', 4]);
@@ -130,10 +129,10 @@ test('an All API Hub export is previewed, confirmed with consent, and its settin
   const kept = modelsOf(before).filter((m) => !/embedding|mini/i.test(m) && !/^(tts|whisper)-/i.test(m));
   const upstream = [...kept, 'e2e-new-model', 'e2e-Mini-model', 'text-embedding-e2e', 'tts-e2e'];
   await gw.control('upstream/1', { models: upstream });
-  const started = await command(page, { cmd: 'start_run', site: prod.id, selection: { select: 'channels', ids: ['1'] } });
+  const started = await command(page, { start_run: { site: prod.id, selection: { select: 'channels', ids: ['1'] } } });
   assert.equal(started.reply, 'run_started', JSON.stringify(started));
   const run = await waitFor('the run to finish', async () => {
-    const r = await command(page, { cmd: 'get_run', site: prod.id, run: started.run });
+    const r = await command(page, { get_run: { site: prod.id, run: started.run } });
     return r.reply === 'run' && r.head.state !== 'running' ? r : null;
   }, { timeout: 60000 });
   assert.equal(run.head.state, 'finished', JSON.stringify(run.head));

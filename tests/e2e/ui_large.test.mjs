@@ -34,17 +34,15 @@ test('a 450-channel run pages its table and previews a 1,500-model diff', async 
   await gw.control('upstream/1', { models: [...current, ...added] });
 
   await page.goto(ext.url('options.html'));
-  const saved = await command(page, {
-    cmd: 'save_site',
+  const saved = await command(page, { save_site: {
     site: { id: 'big', name: 'Big', kind: 'new-api', base_url: gw.url, credentials: { token: TOKEN, user_id: 1 } },
-  });
+  } });
   assert.equal(saved.reply, 'site', JSON.stringify(saved));
   // The loopback gateway can take it: the widest limits the settings allow.
-  const fast = await command(page, {
-    cmd: 'save_settings',
+  const fast = await command(page, { save_settings: {
     site: 'big',
     settings: { concurrency: 16, rate: { rpm: 600, burst: 50, site_rpm: 6000, site_burst: 100 } },
-  });
+  } });
   assert.equal(fast.reply, 'settings', JSON.stringify(fast));
   await page.reload();
   await page.getByTestId('nav-sync').click();

@@ -39,14 +39,13 @@ async function shots(name) {
 
 test('the plan shows unpriced models (price check: flag)', async () => {
   await page.goto(ext.url('options.html'));
-  const saved = await command(page, {
-    cmd: 'save_site',
+  const saved = await command(page, { save_site: {
     site: { id: 'main', name: 'Main', kind: 'new-api', base_url: gw.url, credentials: { token: TOKEN, user_id: 1 } },
-  });
+  } });
   assert.equal(saved.reply, 'site', JSON.stringify(saved));
-  const got = await command(page, { cmd: 'get_settings', site: 'main' });
+  const got = await command(page, { get_settings: { site: 'main' } });
   const settings = { ...got.settings, price_check: { mode: 'flag', only_confident: true } };
-  const put = await command(page, { cmd: 'save_settings', site: 'main', settings });
+  const put = await command(page, { save_settings: { site: 'main', settings } });
   assert.equal(put.reply, 'settings', JSON.stringify(put));
   // The upstream brings one model the site prices (claude-sonnet-4) and one it does not.
   const ch = await gw.control('channels/1');
@@ -102,7 +101,7 @@ test('notification settings: sinks, write-only secrets, and a test reaching the 
   await page.getByText('Settings saved.').waitFor(LONG);
 
   // The pages never get the secrets back; the stored record keeps them.
-  const back = await command(page, { cmd: 'get_notify' });
+  const back = await command(page, 'get_notify');
   assert.equal(back.reply, 'notify');
   assert.deepEqual(back.secrets, [true, true]);
   assert.ok(!JSON.stringify(back).includes(BOT) && !JSON.stringify(back).includes(HOOK));
@@ -166,7 +165,7 @@ test('price watch settings: upstream, schedule and the unattended apply guardrai
   await page.getByTestId('save-settings').click();
   await page.getByText('Settings saved.').first().waitFor(LONG);
 
-  const got = await command(page, { cmd: 'get_settings', site: 'main' });
+  const got = await command(page, { get_settings: { site: 'main' } });
   const w = got.settings.price_watch;
   assert.equal(w.enabled, true);
   assert.equal(w.interval_minutes, 60);

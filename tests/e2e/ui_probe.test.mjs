@@ -44,13 +44,12 @@ async function shots(name) {
 
 test('a run with probing on holds back the model the gateway refuses and shows why', async () => {
   await page.goto(ext.url('options.html'));
-  const saved = await command(page, {
-    cmd: 'save_site',
+  const saved = await command(page, { save_site: {
     site: { id: 'main', name: 'Main', kind: 'new-api', base_url: gw.url, credentials: { token: TOKEN, user_id: 1 } },
-  });
+  } });
   assert.equal(saved.reply, 'site', JSON.stringify(saved));
   // One enabled channel gains two models upstream; the gateway's test refuses one of them.
-  const { channels } = await command(page, { cmd: 'list_channels', site: 'main' });
+  const { channels } = await command(page, { list_channels: { site: 'main' } });
   const ch = channels.find((c) => c.enabled);
   assert.ok(ch, 'an enabled channel');
   for (const c of channels) {
@@ -77,7 +76,7 @@ test('a run with probing on holds back the model the gateway refuses and shows w
   await page.getByText('Settings saved.').waitFor();
   await fieldset.scrollIntoViewIfNeeded();
   await shots('settings');
-  const stored = await command(page, { cmd: 'get_settings', site: 'main' });
+  const stored = await command(page, { get_settings: { site: 'main' } });
   assert.equal(stored.settings.probe.enabled, true);
 
   // Sync: run all; the refused model is held back, the other is added.
@@ -142,10 +141,9 @@ test('a run with probing on holds back the model the gateway refuses and shows w
 });
 
 test('a gateway without a channel test shows the option disabled with the reason', async () => {
-  const saved = await command(page, {
-    cmd: 'save_site',
+  const saved = await command(page, { save_site: {
     site: { id: 'octo', name: 'Octo', kind: 'octopus', base_url: octo.url, credentials: { username: 'admin', password: 'admin-e2e-pw' } },
-  });
+  } });
   assert.equal(saved.reply, 'site', JSON.stringify(saved));
   await page.reload();
   await page.getByTestId('site-picker').selectOption('octo');

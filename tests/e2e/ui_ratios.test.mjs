@@ -46,10 +46,9 @@ function cell(model, field, upstream) {
 
 test('ratios: fetch a diff, pick a column and a cell, preview, apply, revert', async () => {
   await page.goto(ext.url('options.html'));
-  const saved = await command(page, {
-    cmd: 'save_site',
+  const saved = await command(page, { save_site: {
     site: { id: 'main', name: 'Main', kind: 'new-api', base_url: gw.url, credentials: { token: TOKEN, user_id: 1 } },
-  });
+  } });
   assert.equal(saved.reply, 'site', JSON.stringify(saved));
   await page.goto(ext.url('options.html#ratios'));
   await page.reload();
@@ -195,7 +194,7 @@ test('ratios: an admin (not root) token gets the permission error; other site ty
     { id: 'admin', name: 'Admin only', kind: 'new-api', base_url: admin.url, credentials: { token: TOKEN, user_id: 1 } },
     { id: 'velo', name: 'Veloera', kind: 'veloera', base_url: admin.url, credentials: { token: TOKEN, user_id: 1 } },
   ]) {
-    const r = await command(page, { cmd: 'save_site', site });
+    const r = await command(page, { save_site: { site } });
     assert.equal(r.reply, 'site', JSON.stringify(r));
   }
   await page.reload();

@@ -32,23 +32,23 @@ async function cmd(c) {
 }
 
 async function settings(extra = {}) {
-  const got = await cmd({ cmd: 'get_settings', site: SITE });
+  const got = await cmd({ get_settings: { site: SITE } });
   assert.equal(got.reply, 'settings', JSON.stringify(got));
   const s = { ...got.settings, ...FAST, ...extra };
-  const saved = await cmd({ cmd: 'save_settings', site: SITE, settings: s });
+  const saved = await cmd({ save_settings: { site: SITE, settings: s } });
   assert.equal(saved.reply, 'settings', JSON.stringify(saved));
   return saved.settings;
 }
 
 async function runs() {
-  const r = await cmd({ cmd: 'list_runs', site: SITE });
+  const r = await cmd({ list_runs: { site: SITE } });
   assert.equal(r.reply, 'runs', JSON.stringify(r));
   return r.runs;
 }
 
 async function finished(runId) {
   return waitFor(`run ${runId} to finish`, async () => {
-    const r = await cmd({ cmd: 'get_run', site: SITE, run: runId });
+    const r = await cmd({ get_run: { site: SITE, run: runId } });
     return r.reply === 'run' && r.head.state !== 'running' ? r : null;
   }, { timeout: 60000 });
 }
@@ -68,10 +68,9 @@ before(async () => {
   ext = await launch();
   page = await ext.ctx.newPage();
   await page.goto(ext.url('popup.html'));
-  const saved = await cmd({
-    cmd: 'save_site',
+  const saved = await cmd({ save_site: {
     site: { id: SITE, name: 'Demo', kind: 'new-api', base_url: `${gw.url}/`, credentials: { token: TOKEN, user_id: 1 } },
-  });
+  } });
   assert.equal(saved.reply, 'site', JSON.stringify(saved));
   assert.equal(saved.site.base_url, gw.url, 'trailing slash dropped');
   assert.equal(saved.site.insecure, false, 'loopback http is not flagged');
@@ -91,7 +90,7 @@ test('a full run writes the expected models, reports progress, and sets the badg
     self.__events = [];
     chrome.runtime.onMessage.addListener((m) => { if (m && m.event) self.__events.push(m); });
   });
-  const started = await cmd({ cmd: 'start_run', site: SITE, selection: { select: 'all' } });
+  const started = await cmd({ start_run: { site: SITE, selection: { select: 'all' } } });
   assert.equal(started.reply, 'run_started', JSON.stringify(started));
   const run = await finished(started.run);
   assert.equal(run.head.state, 'finished');
@@ -126,7 +125,7 @@ test('a full run writes the expected models, reports progress, and sets the badg
   const sw = await worker();
   assert.equal(await sw.evaluate(() => chrome.action.getBadgeText({})), '1');
 
-  const status = await cmd({ cmd: 'get_status' });
+  const status = await cmd('get_status');
   assert.equal(status.sites[0].host_permission, true);
   assert.equal(status.sites[0].last_run.id, started.run);
   await gw.control('faults/clear', {});
@@ -161,9 +160,9 @@ test('a manual run and an alarm never overlap: the scheduled run is skipped and 
   await gw.control('reset', {});
   await settings({ auto_sync: { enabled: true, interval_minutes: 60, notify: false } });
   await gw.control('faults', { kind: 'delay', ms: 700, op: 'fetch_models' });
-  const started = await cmd({ cmd: 'start_run', site: SITE, selection: { select: 'all' } });
+  const started = await cmd({ start_run: { site: SITE, selection: { select: 'all' } } });
   assert.equal(started.reply, 'run_started', JSON.stringify(started));
-  const again = await cmd({ cmd: 'start_run', site: SITE, selection: { select: 'all' } });
+  const again = await cmd({ start_run: { site: SITE, selection: { select: 'all' } } });
   assert.equal(again.reply, 'error');
   assert.match(again.message, /in progress/);
   const sw = await worker();
@@ -183,10 +182,10 @@ test('a run survives the service worker being stopped and resumes without double
   await gw.control('reset', {});
   await settings({ concurrency: 1 });
   await gw.control('faults', { kind: 'delay', ms: 500, op: 'fetch_models' });
-  const started = await cmd({ cmd: 'start_run', site: SITE, selection: { select: 'all' } });
+  const started = await cmd({ start_run: { site: SITE, selection: { select: 'all' } } });
   assert.equal(started.reply, 'run_started', JSON.stringify(started));
   await waitFor('a few channels done', async () => {
-    const r = await cmd({ cmd: 'get_run', site: SITE, run: started.run });
+    const r = await cmd({ get_run: { site: SITE, run: started.run } });
     const done = r.items.filter((i) => i.status !== 'queued' && i.status !== 'running').length;
     return done >= 3 && done <= 8;
   }, { every: 50 });
@@ -208,7 +207,7 @@ test('a run survives the service worker being stopped and resumes without double
   for (const versionId of versions) await cdp.send('ServiceWorker.stopWorker', { versionId }).catch(() => {});
   await waitFor('the worker to stop', async () => !ext.ctx.serviceWorkers().includes(sw), { timeout: 5000 })
     .catch(() => {}); // the start counter below is the real check
-  const mid = await cmd({ cmd: 'ping' }).catch(() => null); // wakes the worker up
+  const mid = await cmd('ping').catch(() => null); // wakes the worker up
   assert.equal(mid?.reply, 'pong');
   const sw2 = await worker();
   const startsAfter = JSON.parse((await sw2.evaluate(() => chrome.storage.local.get('meta'))).meta).starts;
@@ -234,23 +233,22 @@ test('a run survives the service worker being stopped and resumes without double
 
 test('a run for a site without host permission fails early and clearly', async () => {
   const port = new URL(gw.url).port;
-  const saved = await cmd({
-    cmd: 'save_site',
+  const saved = await cmd({ save_site: {
     site: { id: 'nohost', name: 'No permission', kind: 'new-api', base_url: `http://localhost:${port}`, credentials: { token: TOKEN, user_id: 1 } },
-  });
+  } });
   assert.equal(saved.reply, 'site', JSON.stringify(saved));
   const before = (await state()).requests;
-  const r = await cmd({ cmd: 'start_run', site: 'nohost', selection: { select: 'all' } });
+  const r = await cmd({ start_run: { site: 'nohost', selection: { select: 'all' } } });
   assert.equal(r.reply, 'error');
   assert.equal(r.class, 'permission');
   assert.equal(r.message, `msync has no permission to reach http://localhost:${port}; grant it on the Sites page`);
-  const t = await cmd({ cmd: 'test_site', site: 'nohost' });
+  const t = await cmd({ test_site: { site: 'nohost' } });
   assert.equal(t.class, 'permission');
   assert.equal((await state()).requests, before, 'no request reached the gateway');
-  const status = await cmd({ cmd: 'get_status' });
+  const status = await cmd('get_status');
   assert.equal(status.sites.find((s) => s.site.id === 'nohost').host_permission, false);
   assert.equal(status.sites.find((s) => s.site.id === SITE).host_permission, true);
-  assert.equal((await cmd({ cmd: 'remove_site', site: 'nohost' })).reply, 'ok');
+  assert.equal((await cmd({ remove_site: { site: 'nohost' } })).reply, 'ok');
 });
 
 test('secrets stay in the site record: not in other keys, history, events or exports', async () => {
@@ -262,18 +260,18 @@ test('secrets stay in the site record: not in other keys, history, events or exp
   for (const [k, v] of Object.entries(all)) {
     if (k !== 'sites') assert.ok(!JSON.stringify(v).includes(TOKEN), `secret in storage key ${k}`);
   }
-  const listed = await cmd({ cmd: 'list_runs', site: SITE });
+  const listed = await cmd({ list_runs: { site: SITE } });
   assert.ok(!JSON.stringify(listed).includes(TOKEN));
   for (const format of ['json', 'csv']) {
-    const e = await cmd({ cmd: 'export_run', site: SITE, run: listed.runs[0].id, format });
+    const e = await cmd({ export_run: { site: SITE, run: listed.runs[0].id, format } });
     assert.equal(e.reply, 'export');
     assert.ok(!e.content.includes(TOKEN), `secret in ${format} export`);
   }
-  const plain = await cmd({ cmd: 'export_settings' });
+  const plain = await cmd({ export_settings: {} });
   assert.ok(!plain.content.includes(TOKEN), 'secret in settings export');
-  const withSecrets = await cmd({ cmd: 'export_settings', include_secrets: true });
+  const withSecrets = await cmd({ export_settings: { include_secrets: true } });
   assert.ok(withSecrets.content.includes(TOKEN), 'secrets only when asked for');
-  const sites = await cmd({ cmd: 'list_sites' });
+  const sites = await cmd('list_sites');
   assert.ok(!JSON.stringify(sites).includes(TOKEN));
   const events = await page.evaluate(() => JSON.stringify(self.__events ?? []));
   assert.ok(!events.includes(TOKEN));
@@ -281,7 +279,7 @@ test('secrets stay in the site record: not in other keys, history, events or exp
   // A refused import changes nothing.
   const newer = JSON.parse(plain.content);
   newer.version = 99;
-  const r = await cmd({ cmd: 'import_settings', content: JSON.stringify(newer) });
+  const r = await cmd({ import_settings: { content: JSON.stringify(newer) } });
   assert.equal(r.reply, 'error');
   assert.match(r.message, /newer msync/);
   const after = await sw.evaluate(() => chrome.storage.local.get(null));

@@ -15,7 +15,7 @@ pub mod platform;
 mod exports {
     use crate::chrome;
     use crate::platform::{ChromeBrowser, ChromeStore, FetchTransport, JsClock};
-    use crate::service::{parse_command, Env, HttpConnector};
+    use crate::service::{parse_message, Env, HttpConnector};
     use std::rc::Rc;
     use wasm_bindgen::prelude::*;
 
@@ -64,21 +64,12 @@ mod exports {
     /// One request from a page: a `Command` in, a `Reply` out. Never throws for bad input.
     #[wasm_bindgen]
     pub async fn on_message(message: JsValue) -> Result<JsValue, JsValue> {
-        let value: serde_json::Value = match crate::platform::from_js(&message) {
-            Ok(v) => v,
-            Err(e) => {
-                return to_js(&msync_core::protocol::Reply::Error {
-                    class: msync_core::ErrorClass::Validation,
-                    message: format!("invalid message: {e}"),
-                })
-            }
-        };
-        // Our own broadcasts reach the worker too when no page listens; they are not commands.
-        if value.get("event").is_some() {
-            return Ok(JsValue::UNDEFINED);
-        }
-        let reply = match parse_command(value) {
-            Ok(cmd) => env().handle(cmd).await,
+        let parsed = crate::platform::json_text(&message)
+            .map_err(|e| msync_core::Error::validation(format!("invalid message: {e}")))
+            .and_then(|text| parse_message(&text));
+        let reply = match parsed {
+            Ok(Some(cmd)) => env().handle(cmd).await,
+            Ok(None) => return Ok(JsValue::UNDEFINED),
             Err(e) => msync_core::protocol::Reply::error(&e),
         };
         to_js(&reply)

@@ -290,11 +290,10 @@ pub fn to_js<T: Serialize>(v: &T) -> Result<JsValue, String> {
     js_sys::JSON::parse(&text).map_err(chrome::js_err)
 }
 
-/// A value from JS, through `JSON.stringify` and serde_json.
-pub fn from_js<T: serde::de::DeserializeOwned>(v: &JsValue) -> Result<T, String> {
-    let text = js_sys::JSON::stringify(v)
+/// A value from JS as JSON text (`JSON.stringify`), for serde_json.
+pub fn json_text(v: &JsValue) -> Result<String, String> {
+    js_sys::JSON::stringify(v)
         .map_err(chrome::js_err)?
         .as_string()
-        .ok_or("not a JSON value")?;
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+        .ok_or_else(|| "not a JSON value".to_string())
 }

@@ -641,8 +641,8 @@ mod tests {
             Rc::new(MemoryStore::new()),
         )
         .unwrap();
-        let cmd: Command = serde_json::from_value(json!({"cmd":"apply_ratios","site":"s",
-            "choices":[{"model":"a","field":"model_ratio","value":2}]}))
+        let cmd: Command = serde_json::from_value(json!({"apply_ratios": {"site":"s",
+            "choices":[{"model":"a","field":"model_ratio","value":2}]}}))
         .unwrap();
         assert!(cmd.ratio_site().is_some());
         let Reply::RatioApplied { outcome } = block_on(sync.handle(cmd)).unwrap() else {
@@ -651,7 +651,7 @@ mod tests {
         assert!(outcome.ok());
         assert_eq!(options.borrow()["ModelRatio"], r#"{"a":2}"#);
         let cmd: Command =
-            serde_json::from_value(json!({"cmd":"list_ratio_snapshots","site":"s"})).unwrap();
+            serde_json::from_value(json!({"list_ratio_snapshots": {"site":"s"}})).unwrap();
         let Reply::RatioSnapshots { snapshots } = block_on(sync.handle(cmd)).unwrap() else {
             panic!("wrong reply")
         };

@@ -583,7 +583,16 @@ impl Env {
     }
 }
 
-/// Parse a message from a page; anything malformed becomes a clear validation error.
-pub fn parse_command(value: serde_json::Value) -> Result<Command, Error> {
-    serde_json::from_value(value).map_err(|e| Error::validation(format!("invalid message: {e}")))
+/// Parse a message from a page (JSON text); anything malformed becomes a clear validation error.
+/// `None`: one of the worker's own broadcast [`Event`]s, which reach the worker too when no page
+/// listens; it is not a command and gets no answer.
+pub fn parse_message(text: &str) -> Result<Option<Command>, Error> {
+    let invalid = |e: serde_json::Error| Error::validation(format!("invalid message: {e}"));
+    let value: serde_json::Value = serde_json::from_str(text).map_err(invalid)?;
+    if value.get("event").is_some() {
+        return Ok(None);
+    }
+    // From the text, not the value: the types a command carries are then read by the code that
+    // reads them from storage, not by a second copy for `serde_json::Value`.
+    serde_json::from_str(text).map(Some).map_err(invalid)
 }

@@ -70,7 +70,9 @@ pub fn parse_file(content: &str) -> Result<SettingsFile, Error> {
             "the file has no valid \"version\"; nothing was imported",
         ));
     }
-    serde_json::from_value(value)
+    // From the text again, not the value: the sites and settings are then read by the code that
+    // reads them from storage, not by a second copy for `serde_json::Value`.
+    serde_json::from_str(content)
         .map_err(|e| Error::validation(format!("the file is damaged ({e}); nothing was imported")))
 }
 
