@@ -72,6 +72,10 @@ fn shipped(mut cmd: Command) -> Command {
         cmd.env("CARGO_UNSTABLE_PANIC_IMMEDIATE_ABORT", "true")
             .env("CARGO_PROFILE_RELEASE_PANIC", "immediate-abort");
     }
+    // Leptos' type-erased views (leptos 0.8 `erase_components`, read by leptos, leptos_macro and
+    // tachys): view trees are boxed instead of monomorphized per component, issue 18. Set for
+    // the worker too: it links no Leptos, so the flag changes nothing there.
+    cmd.env("RUSTFLAGS", "--cfg erase_components");
     cmd
 }
 

@@ -3,7 +3,7 @@
 //! before sending credentials).
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Why a base URL was refused. English text via `Display`; the variants are what callers match.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,18 +115,36 @@ pub fn is_insecure(raw: &str) -> bool {
 /// Loopback, private LAN, link-local, or a name that only resolves locally.
 pub fn is_local_host(host: &url::Host<&str>) -> bool {
     match host {
-        url::Host::Domain(d) => {
-            let d = d.to_ascii_lowercase();
-            d == "localhost"
-                || d.ends_with(".localhost")
-                || d.ends_with(".local")
-                || d.ends_with(".lan")
-                || d.ends_with(".internal")
-                || d.ends_with(".home.arpa")
-        }
+        url::Host::Domain(d) => is_local_domain(d),
         url::Host::Ipv4(ip) => is_local_ip(IpAddr::V4(*ip)),
         url::Host::Ipv6(ip) => is_local_ip(IpAddr::V6(*ip)),
     }
+}
+
+/// [`is_local_host`] for a host as the WHATWG URL standard serializes it (a browser `URL`'s
+/// `hostname`: a lower-case domain, a dotted IPv4 address, or an IPv6 address in brackets).
+/// The pages check addresses with the browser's parser, so they link no `url` crate
+/// (issue 18); this is the same rule without it.
+pub fn is_local_hostname(host: &str) -> bool {
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6
+            .parse::<Ipv6Addr>()
+            .is_ok_and(|ip| is_local_ip(IpAddr::V6(ip)));
+    }
+    match host.parse::<Ipv4Addr>() {
+        Ok(ip) => is_local_ip(IpAddr::V4(ip)),
+        Err(_) => is_local_domain(host),
+    }
+}
+
+fn is_local_domain(d: &str) -> bool {
+    let d = d.to_ascii_lowercase();
+    d == "localhost"
+        || d.ends_with(".localhost")
+        || d.ends_with(".local")
+        || d.ends_with(".lan")
+        || d.ends_with(".internal")
+        || d.ends_with(".home.arpa")
 }
 
 fn is_local_ip(ip: IpAddr) -> bool {
@@ -180,6 +198,11 @@ mod tests {
         ];
         for (url, want) in rows {
             assert_eq!(is_insecure(url), want, "{url}");
+            // the pages' rule on the browser's `hostname` agrees with the `url` crate's
+            if let Ok(b) = BaseUrl::parse(url) {
+                let host = b.url().host_str().unwrap_or_default();
+                assert_eq!(is_local_hostname(host), b.is_local(), "{url}");
+            }
         }
     }
 

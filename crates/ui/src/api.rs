@@ -94,9 +94,53 @@ pub fn on_event(mut f: impl FnMut(Event) + 'static) {
 /// against it (the worker's fetch stays under CORS), nor does it count it as holding the
 /// worker's port-less pattern (tests/e2e/firefox.test.mjs saw both).
 pub fn host_pattern_of(url: &str) -> Option<String> {
-    msync_types::base_url::BaseUrl::parse(url)
-        .ok()
-        .map(|u| u.host_pattern())
+    let (scheme, host) = base_url(url)?;
+    // `BaseUrl::host_pattern` writes an IPv6 host with std's `Ipv6Addr` Display; so do we,
+    // so that the page asks for the very pattern the worker checks.
+    let host = match host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .and_then(|h| h.parse::<std::net::Ipv6Addr>().ok())
+    {
+        Some(ip) => format!("[{ip}]"),
+        None => host,
+    };
+    Some(format!("{scheme}://{host}/*"))
+}
+
+/// Whether a typed base URL parses and is plain http to a non-local host: the rule of
+/// `msync_types::base_url::is_insecure`, on the browser's parse.
+pub fn is_insecure(url: &str) -> bool {
+    base_url(url).is_some_and(|(scheme, host)| {
+        scheme == "http" && !msync_types::base_url::is_local_hostname(&host)
+    })
+}
+
+/// Whether the browser's URL parser reads `url` as an absolute URL.
+pub fn parses_as_url(url: &str) -> bool {
+    web_sys::Url::new(url).is_ok()
+}
+
+/// A base URL read by the browser's URL parser (WHATWG, the standard the `url` crate
+/// implements; the pages link no `url` crate, issue 18) and checked the way
+/// `msync_types::base_url::BaseUrl::parse` checks it: `http`/`https`, a host, no credentials, no
+/// query or fragment. Scheme and `hostname` (`[…]` around an IPv6 address) when it passes.
+fn base_url(raw: &str) -> Option<(String, String)> {
+    let text = raw.trim().trim_end_matches('/');
+    if text.is_empty() {
+        return None;
+    }
+    let u = web_sys::Url::new(text).ok()?;
+    let scheme = u.protocol().strip_suffix(':')?.to_string();
+    let host = u.hostname();
+    // A `?` or `#` anywhere in a URL that parses starts its query or fragment (even an empty
+    // one, which `URL.search` / `URL.hash` would not show).
+    let plain = matches!(scheme.as_str(), "http" | "https")
+        && !host.is_empty()
+        && u.username().is_empty()
+        && u.password().is_empty()
+        && !text.contains(['?', '#']);
+    plain.then_some((scheme, host))
 }
 
 /// Ask for the host permission `pattern` (from [`host_pattern_of`]). Must be called

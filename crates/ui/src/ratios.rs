@@ -391,11 +391,12 @@ fn RatioSourcePicker(st: RatioState) -> impl IntoView {
                 .unwrap_or_else(|| msync_types::ratio::ENDPOINT_PRICING.into())
         });
         let endpoint = c_endpoint.get_untracked();
-        let u = match RatioUpstream::custom(
+        let u = match RatioUpstream::custom_parsed_by(
             &c_name.get_untracked(),
             &c_base.get_untracked(),
             Some(endpoint.as_str()),
             &default,
+            api::parses_as_url,
         ) {
             Ok(u) => u,
             Err(e) => return notice.set(Notice::Error(e.message)),

@@ -6,7 +6,6 @@ use crate::i18n::{lookup, lookup_built, site_hint_key};
 use crate::options::{Shell, Tab};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use msync_types::base_url::is_insecure;
 use msync_types::gateway::{capabilities, ConnectionReport, CredentialField};
 use msync_types::model::{CredentialFields, Secret, SiteKind};
 use msync_types::protocol::{Command, Reply, SiteInput, SiteStatus, SiteSummary};
@@ -229,7 +228,7 @@ fn SiteForm(
             error.set(Notice::Error(lookup(l, "sites.name_required").into()));
             return;
         }
-        if is_insecure(&base) && !allow_insecure.get_untracked() {
+        if api::is_insecure(&base) && !allow_insecure.get_untracked() {
             error.set(Notice::Error(
                 lookup(l, "sites.http_consent_required").into(),
             ));
@@ -261,7 +260,7 @@ fn SiteForm(
             id: id.clone(),
             name: name.get_untracked().trim().to_string(),
             kind: k,
-            allow_insecure: is_insecure(&base) && allow_insecure.get_untracked(),
+            allow_insecure: api::is_insecure(&base) && allow_insecure.get_untracked(),
             base_url: base,
             credentials,
         };
@@ -328,7 +327,7 @@ fn SiteForm(
                     <input type="url" bind:value=url required placeholder="https://gateway.example.com" />
                 </label>
             </div>
-            {move || is_insecure(&url.get()).then(|| view! {
+            {move || api::is_insecure(&url.get()).then(|| view! {
                 <div class="notice warn" role="alert" data-testid="http-warning">
                     <p>{tr("sites.http_warning")}</p>
                     <label class="check">

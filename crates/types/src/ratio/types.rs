@@ -277,6 +277,20 @@ impl RatioUpstream {
         endpoint: Option<&str>,
         default_endpoint: &str,
     ) -> Result<RatioUpstream> {
+        Self::custom_parsed_by(name, base_url, endpoint, default_endpoint, |u| {
+            url::Url::parse(u).is_ok()
+        })
+    }
+
+    /// [`RatioUpstream::custom`] with the URL parser given: the pages pass the browser's
+    /// (WHATWG, as the `url` crate is), so they link no `url` crate (issue 18).
+    pub fn custom_parsed_by(
+        name: &str,
+        base_url: &str,
+        endpoint: Option<&str>,
+        default_endpoint: &str,
+        parses: impl Fn(&str) -> bool,
+    ) -> Result<RatioUpstream> {
         let name = name.trim();
         if name.is_empty() {
             return Err(Error::validation("a custom upstream needs a name"));
@@ -287,7 +301,7 @@ impl RatioUpstream {
                 "upstream {name:?}: the base URL must start with http:// or https://"
             )));
         }
-        if url::Url::parse(base).is_err() {
+        if !parses(base) {
             return Err(Error::validation(format!(
                 "upstream {name:?}: the base URL is not a valid URL"
             )));
