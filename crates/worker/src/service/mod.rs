@@ -587,12 +587,14 @@ impl Env {
 /// `None`: one of the worker's own broadcast [`Event`]s, which reach the worker too when no page
 /// listens; it is not a command and gets no answer.
 pub fn parse_message(text: &str) -> Result<Option<Command>, Error> {
-    let invalid = |e: serde_json::Error| Error::validation(format!("invalid message: {e}"));
-    let value: serde_json::Value = serde_json::from_str(text).map_err(invalid)?;
-    if value.get("event").is_some() {
-        return Ok(None);
+    // From the text, not a parsed value: the types a command carries are then read by the code
+    // that reads them from storage, not by a second copy for `serde_json::Value`. A command is
+    // parsed once; only what is not a command is looked at again.
+    match serde_json::from_str(text) {
+        Ok(cmd) => Ok(Some(cmd)),
+        Err(e) => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v) if v.get("event").is_some() => Ok(None),
+            _ => Err(Error::validation(format!("invalid message: {e}"))),
+        },
     }
-    // From the text, not the value: the types a command carries are then read by the code that
-    // reads them from storage, not by a second copy for `serde_json::Value`.
-    serde_json::from_str(text).map(Some).map_err(invalid)
 }
