@@ -17,17 +17,18 @@ function fromOwnPage(sender) {
     && sender.url.startsWith(chrome.runtime.getURL(''));
 }
 
-// A reply's `class` is an `ErrorClass` (crates/types/src/error.rs, snake_case): pages parse the
-// reply as `Reply::Error`, and a class the enum lacks would not parse (a test in
-// crates/types/src/protocol.rs reads these literals).
+// These are `Reply::Error` in its wire form, `{ error: { class, message } }`
+// (crates/types/src/protocol.rs); `class` is an `ErrorClass` (crates/types/src/error.rs,
+// snake_case), and a class the enum lacks would not parse (a test in protocol.rs reads these
+// literals).
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   if (!fromOwnPage(sender)) {
-    sendResponse({ reply: 'error', class: 'permission', message: 'msync only answers its own pages' });
+    sendResponse({ error: { class: 'permission', message: 'msync only answers its own pages' } });
     return false;
   }
   ready
     .then(() => on_message(message))
-    .then(sendResponse, (e) => sendResponse({ reply: 'error', class: 'internal', message: String(e) }));
+    .then(sendResponse, (e) => sendResponse({ error: { class: 'internal', message: String(e) } }));
   return true; // answer asynchronously
 });
 

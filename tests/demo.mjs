@@ -6,6 +6,7 @@ import { chromium } from 'playwright-core';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { flat } from './e2e/harness.mjs';
 
 const extDir = process.env.MSYNC_EXTENSION_DIR;
 const gateway = process.env.MSYNC_GATEWAY_URL;
@@ -25,7 +26,7 @@ await sw.evaluate(() => self.msyncStarted);
 const extId = new URL(sw.url()).host;
 const page = await ctx.newPage();
 await page.goto(`chrome-extension://${extId}/options.html#sites`);
-const send = (cmd) => page.evaluate((c) => chrome.runtime.sendMessage(c), cmd);
+const send = async (cmd) => flat(await page.evaluate((c) => chrome.runtime.sendMessage(c), cmd));
 const must = (reply, want) => {
   if (reply.reply !== want) throw new Error(`demo: expected ${want}, got ${JSON.stringify(reply).slice(0, 300)}`);
   return reply;

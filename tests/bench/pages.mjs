@@ -109,7 +109,7 @@ async function main() {
     const ping = () => page.evaluate(async () => {
       const t = performance.now();
       const r = await chrome.runtime.sendMessage('ping');
-      return { ms: performance.now() - t, ok: r?.reply === 'pong' };
+      return { ms: performance.now() - t, ok: Boolean(r?.pong) };
     });
     const warm = [];
     for (let i = 0; i < RUNS; i++) warm.push((await ping()).ms);

@@ -15,7 +15,7 @@ import { chromium } from 'playwright-core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startGateway } from '../e2e/harness.mjs';
+import { startGateway, flat } from '../e2e/harness.mjs';
 import { cdpConnect } from './cdp.mjs';
 
 const EXT_DIR = process.env.MSYNC_EXTENSION_DIR;
@@ -49,7 +49,7 @@ async function main() {
     const extId = new URL(sw.url()).host;
     const page = await ctx.newPage();
     await page.goto(`chrome-extension://${extId}/popup.html`);
-    const cmd = (c) => page.evaluate((m) => chrome.runtime.sendMessage(m), c);
+    const cmd = async (c) => flat(await page.evaluate((m) => chrome.runtime.sendMessage(m), c));
 
     const cdp = await cdpConnect(userDataDir);
     const { targetInfos } = await cdp.send('Target.getTargets');

@@ -6,7 +6,7 @@
 // leave loopback. See tests/e2e/firefox_harness.mjs for how Firefox is driven.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, ARTIFACTS, waitFor } from './harness.mjs';
+import { startGateway, ARTIFACTS, waitFor, flat } from './harness.mjs';
 import { launchFirefox, screenshotFirefox } from './firefox_harness.mjs';
 
 const TOKEN = 'sk-e2e-firefox-secret-51c0de';
@@ -19,8 +19,12 @@ let ff;
 let gw;
 let page; // options.html, open for the whole file
 
-/** A protocol command sent from an extension page, as the UI sends it. */
-function cmd(p, c) {
+/** A protocol command sent from an extension page, as the UI sends it; the reply read `flat`. */
+async function cmd(p, c) {
+  return flat(await cmdRaw(p, c));
+}
+
+function cmdRaw(p, c) {
   return p.evaluate((c) => browser.runtime.sendMessage(c), c);
 }
 
@@ -74,7 +78,7 @@ test('Firefox ESR runs the package as an event page whose Rust code starts and a
   const stored = await page.evaluate(() => browser.storage.local.get('meta'));
   assert.deepEqual(JSON.parse(stored.meta).installed_at, meta.installed_at);
 
-  assert.deepEqual(await cmd(page, 'ping'), { reply: 'pong', version: '0.1.0', schema: 3 });
+  assert.deepEqual(await cmdRaw(page, 'ping'), { pong: { version: '0.1.0', schema: 3 } });
   const unknown = await cmd(page, 'format_disk');
   assert.equal(unknown.reply, 'error');
   assert.equal(unknown.class, 'validation');

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { launch, startGateway, screenshot, waitFor } from './harness.mjs';
+import { launch, startGateway, screenshot, waitFor, command } from './harness.mjs';
 
 const TOKEN = 'sk-e2e-ui-secret-4b1d77';
 const LONG = { timeout: 60000 };
@@ -75,7 +75,7 @@ test('first run: the empty state leads to adding a site, which is saved, tested 
   assert.equal(await consent.isChecked(), false, 'consent is never pre-ticked');
   await page.getByTestId('save-site').click();
   await page.getByText('tick the box to accept unencrypted credentials').waitFor();
-  const listed = await page.evaluate(() => chrome.runtime.sendMessage('list_sites'));
+  const listed = await command(page, 'list_sites');
   assert.equal(listed.sites.length, 0, 'nothing saved without consent');
   await form.getByLabel('Base URL').fill(gw.url);
   assert.equal(await page.getByTestId('http-warning').count(), 0, 'no warning for loopback');
@@ -287,7 +287,7 @@ test('import/export: secrets only when ticked; a malformed file is refused with 
   const confirm = page.getByTestId('import-confirm');
   await confirm.waitFor();
   assert.match(await confirm.innerText(), /an empty upstream list may empty a channel/);
-  let stored = await page.evaluate(() => chrome.runtime.sendMessage('list_sites'));
+  let stored = await command(page, 'list_sites');
   await shots(page, 'transfer-confirm');
   await page.getByTestId('import-confirm-yes').click();
   await page.getByText('Settings imported.').waitFor();
@@ -297,7 +297,7 @@ test('import/export: secrets only when ticked; a malformed file is refused with 
     name: 'ok.json', mimeType: 'application/json', buffer: Buffer.from(plainText),
   });
   await page.getByText('Settings imported.').waitFor();
-  stored = await page.evaluate(() => chrome.runtime.sendMessage('list_sites'));
+  stored = await command(page, 'list_sites');
   assert.equal(stored.sites.length, 1);
 });
 

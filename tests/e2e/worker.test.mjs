@@ -88,7 +88,14 @@ test('a full run writes the expected models, reports progress, and sets the badg
   await gw.control('faults', { kind: 'upstream_status', status: 401, op: 'fetch_models', channel: 3 });
   await page.evaluate(() => {
     self.__events = [];
-    chrome.runtime.onMessage.addListener((m) => { if (m && m.event) self.__events.push(m); });
+    // a broadcast travels as {event: {progress: {...}}} (crates/types/src/protocol.rs EventMessage);
+    // kept flat, {event: 'progress', ...}
+    chrome.runtime.onMessage.addListener((m) => {
+      if (m && m.event) {
+        const [kind, ...more] = Object.keys(m.event);
+        self.__events.push(more.length ? { event: 'more than one key', m } : { event: kind, ...m.event[kind] });
+      }
+    });
   });
   const started = await cmd({ start_run: { site: SITE, selection: { select: 'all' } } });
   assert.equal(started.reply, 'run_started', JSON.stringify(started));

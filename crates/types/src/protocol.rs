@@ -2,9 +2,15 @@
 //!
 //! Pages send a [`Command`] with `chrome.runtime.sendMessage`; the worker answers with a
 //! [`Reply`]. While a run works, the worker broadcasts [`Event`]s to every open page. All three
-//! are plain JSON (`"ping"` or `{"<command>": {...}}`, `{"reply": "...", ...}`,
-//! `{"event": "...", ...}`), so an invalid or unknown message is a clear [`Reply::Error`], never
-//! a crash.
+//! are plain JSON in serde's default enum form: a command or reply without fields is its name
+//! (`"ping"`, `"ok"`), any other is a one-key object (`{"list_channels": {"site": "s1"}}`,
+//! `{"pong": {"version": "0.1.0", "schema": 3}}`); an event travels as
+//! `{"event": {"progress": {...}}}` ([`EventMessage`]). An invalid or unknown message is a clear
+//! [`Reply::Error`], never a crash.
+//!
+//! Not serde's internally tagged form (`{"reply": "pong", ...}`): the pages would then read every
+//! reply through serde's private buffer, which compiles a second reader for every type a reply
+//! carries (the options page's wasm was 82 kB larger, 22 kB gzip -9; issue 18).
 //!
 //! Adding a feature adds variants; existing variants keep their shape (pages and worker ship
 //! together, but a page left open across an update must still get a readable error).
@@ -354,7 +360,7 @@ pub enum Command {
 /// the size of its largest variant (a run's head and items) costs nothing worth a box.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "reply", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Reply {
     Pong {
         version: String,
@@ -495,13 +501,22 @@ impl Reply {
     }
 }
 
-/// Pushed by the worker to open pages.
+/// Pushed by the worker to open pages, inside an [`EventMessage`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Event {
     Progress { site: SiteId, progress: Progress },
     Item { site: SiteId, item: ItemResult },
     RunFinished { site: SiteId, head: RunHead },
+}
+
+/// How an [`Event`] travels: `{"event": {"run_finished": {...}}}`. Broadcasts reach every
+/// extension page and, when no page listens, the worker itself; the one key `event` tells them
+/// from a command (no command has that name, a test checks) and from a reply.
+/// `EventMessage<&Event>` is the form the worker writes without a copy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventMessage<E = Event> {
+    pub event: E,
 }
 
 #[cfg(test)]
@@ -513,20 +528,85 @@ mod tests {
     fn the_background_scripts_error_classes_parse() {
         let js = include_str!("../../../extension/background.js");
         let classes: Vec<&str> = js
-            .split("class: '")
+            .split("sendResponse({ error: { class: '")
             .skip(1)
             .filter_map(|rest| rest.split('\'').next())
             .collect();
         assert_eq!(classes, ["permission", "internal"]);
         for class in classes {
             let reply: Reply = serde_json::from_str(&format!(
-                r#"{{"reply":"error","class":"{class}","message":"x"}}"#
+                r#"{{"error":{{"class":"{class}","message":"x"}}}}"#
             ))
             .unwrap();
             assert!(matches!(reply, Reply::Error { .. }), "{class}");
         }
-        let made_up = r#"{"reply":"error","class":"made_up","message":"x"}"#;
+        let made_up = r#"{"error":{"class":"made_up","message":"x"}}"#;
         assert!(serde_json::from_str::<Reply>(made_up).is_err());
+    }
+
+    /// Replies and events in serde's default enum form, as pages and tests/e2e read them.
+    #[test]
+    fn replies_and_events_have_their_wire_form() {
+        use serde_json::json;
+        let cases = [
+            (Reply::Ok, json!("ok")),
+            (
+                Reply::Pong {
+                    version: "0.1.0".into(),
+                    schema: 3,
+                },
+                json!({"pong": {"version": "0.1.0", "schema": 3}}),
+            ),
+            (
+                Reply::Error {
+                    class: ErrorClass::Validation,
+                    message: "m".into(),
+                },
+                json!({"error": {"class": "validation", "message": "m"}}),
+            ),
+            (
+                Reply::RunStarted {
+                    run: RunId("r1".into()),
+                },
+                json!({"run_started": {"run": "r1"}}),
+            ),
+        ];
+        for (reply, wire) in cases {
+            assert_eq!(serde_json::to_value(&reply).unwrap(), wire);
+            assert_eq!(serde_json::from_value::<Reply>(wire).unwrap(), reply);
+        }
+        // the internally tagged form of before (a worker or page from an older build) is refused
+        assert!(serde_json::from_str::<Reply>(r#"{"reply":"ok"}"#).is_err());
+        assert!(serde_json::from_str::<Reply>(
+            r#"{"reply":"error","class":"validation","message":"m"}"#
+        )
+        .is_err());
+
+        let progress = Progress {
+            run: RunId("r1".into()),
+            total: 2,
+            done: 1,
+            in_flight: Vec::new(),
+            totals: Default::default(),
+            elapsed_ms: 5,
+            rate_per_min: 0.0,
+            eta_ms: None,
+        };
+        let ev = Event::Progress {
+            site: SiteId("s1".into()),
+            progress: progress.clone(),
+        };
+        let wire = serde_json::to_value(EventMessage { event: &ev }).unwrap();
+        assert_eq!(
+            wire,
+            json!({"event": {"progress": {"site": "s1", "progress": serde_json::to_value(&progress).unwrap()}}})
+        );
+        let back: EventMessage = serde_json::from_value(wire.clone()).unwrap();
+        assert_eq!(back.event, ev);
+        // a broadcast is never read as a command, nor a command as a broadcast
+        assert!(serde_json::from_value::<Command>(wire).is_err());
+        assert!(serde_json::from_str::<EventMessage>(r#"{"list_sites":{}}"#).is_err());
+        assert!(serde_json::from_str::<EventMessage>(r#""ping""#).is_err());
     }
 
     #[test]
@@ -616,7 +696,7 @@ mod tests {
             presets: crate::redirect::preset_infos(),
         };
         let text = serde_json::to_string(&r).unwrap();
-        assert!(text.starts_with(r#"{"reply":"presets""#), "{text}");
+        assert!(text.starts_with(r#"{"presets":{"presets":["#), "{text}");
         assert_eq!(serde_json::from_str::<Reply>(&text).unwrap(), r);
     }
 
@@ -656,9 +736,6 @@ mod tests {
             }
         );
         let r = serde_json::to_value(Reply::RatioSnapshots { snapshots: vec![] }).unwrap();
-        assert_eq!(
-            r,
-            serde_json::json!({"reply":"ratio_snapshots","snapshots":[]})
-        );
+        assert_eq!(r, serde_json::json!({"ratio_snapshots":{"snapshots":[]}}));
     }
 }

@@ -3,7 +3,7 @@
 
 use js_sys::{Array, Object, Promise, Reflect};
 use msync_types::error::ErrorClass;
-use msync_types::protocol::{Command, Event, Reply};
+use msync_types::protocol::{Command, Event, EventMessage, Reply};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -77,8 +77,8 @@ pub fn on_event(mut f: impl FnMut(Event) + 'static) {
     let cb = Closure::<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>::new(
         move |msg: JsValue, _sender: JsValue, _respond: JsValue| {
             if Reflect::has(&msg, &"event".into()).unwrap_or(false) {
-                if let Ok(ev) = from_js::<Event>(&msg) {
-                    f(ev);
+                if let Ok(m) = from_js::<EventMessage>(&msg) {
+                    f(m.event);
                 }
             }
             JsValue::FALSE

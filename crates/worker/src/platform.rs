@@ -267,7 +267,7 @@ impl crate::service::Browser for ChromeBrowser {
         chrome::alarm_clear(name).await
     }
     fn broadcast(&self, event: &msync_core::protocol::Event) {
-        if let Ok(v) = to_js(event) {
+        if let Ok(v) = to_js(&msync_core::protocol::EventMessage { event }) {
             chrome::broadcast(&v);
         }
     }

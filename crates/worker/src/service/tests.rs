@@ -1354,7 +1354,7 @@ fn malformed_messages_get_validation_errors() {
         .expect("an answer");
     assert_eq!(error_of(&r).0, "not_found");
     // the worker's own broadcasts are no commands and get no answer
-    let event = r#"{"event": "run_finished", "site": "x", "head": {}}"#;
+    let event = r#"{"event": {"run_finished": {"site": "x", "head": {}}}}"#;
     assert_eq!(w.message(event), None);
     let r = w.cmd(Command::GetRun {
         site: SiteId("x".into()),
