@@ -6,7 +6,7 @@ import { chromium } from 'playwright-core';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { flat } from './e2e/harness.mjs';
+import { flat } from './reply.mjs';
 
 const extDir = process.env.MSYNC_EXTENSION_DIR;
 const gateway = process.env.MSYNC_GATEWAY_URL;

@@ -15,7 +15,8 @@ import { chromium } from 'playwright-core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startGateway, flat } from '../e2e/harness.mjs';
+import { startGateway } from '../e2e/harness.mjs';
+import { flat } from '../reply.mjs';
 import { cdpConnect } from './cdp.mjs';
 
 const EXT_DIR = process.env.MSYNC_EXTENSION_DIR;

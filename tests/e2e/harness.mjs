@@ -6,6 +6,9 @@ import { mkdtemp, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { flat } from '../reply.mjs';
+
+export { flat };
 
 export const EXT_DIR = process.env.MSYNC_EXTENSION_DIR;
 export const MOCKGW = process.env.MSYNC_MOCKGW;
@@ -107,23 +110,6 @@ export async function waitFor(what, fn, { timeout = 60000, every = 150 } = {}) {
     await new Promise((r) => setTimeout(r, every));
   }
   throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 400)}`);
-}
-
-/**
- * A reply as the tests read it. On the wire a reply is in serde's default enum form
- * (crates/types/src/protocol.rs): `"ok"`, or `{"site": {"site": {...}}}`; tests read it flat,
- * `{reply: 'site', site: {...}}`. Anything that is not one reply (two keys, an array) comes back
- * as it is, so an assertion on `.reply` fails on it.
- */
-export function flat(r) {
-  if (typeof r === 'string') return { reply: r };
-  if (r && typeof r === 'object' && !Array.isArray(r)) {
-    const keys = Object.keys(r);
-    if (keys.length === 1 && r[keys[0]] && typeof r[keys[0]] === 'object') {
-      return { reply: keys[0], ...r[keys[0]] };
-    }
-  }
-  return r;
 }
 
 /** Send one protocol command from an extension page, as the UI does; the reply read `flat`. */
