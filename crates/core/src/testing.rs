@@ -16,7 +16,7 @@ use crate::engine::limit::TokenBucket;
 use crate::error::{Error, ErrorClass, Result};
 use crate::gateway::{Capabilities, ConnectionReport, Gateway};
 use crate::model::{
-    Channel, ChannelId, ChannelUpdate, Credentials, Mapping, Site, SiteId, SiteKind,
+    Channel, ChannelId, ChannelUpdate, Credentials, Mapping, RouteItem, Site, SiteId, SiteKind,
 };
 use async_trait::async_trait;
 use std::cell::{Cell, RefCell};
@@ -61,6 +61,9 @@ struct State {
     probes: Vec<(ChannelId, String)>,
     /// Issue 19: the site's prices (`None`: no price API, as for most site types).
     prices: Option<crate::pricing::PriceBook>,
+    /// Every `restore_routes` call (channel, items asked for), and errors to answer them with.
+    route_restores: Vec<(ChannelId, Vec<RouteItem>)>,
+    restore_faults: VecDeque<Error>,
 }
 
 /// What the fake's channel test answers for a model.
@@ -262,6 +265,16 @@ impl FakeGateway {
         self.st.borrow().channels.clone()
     }
 
+    /// Every `restore_routes` call: the channel and the route items asked for.
+    pub fn route_restores(&self) -> Vec<(ChannelId, Vec<RouteItem>)> {
+        self.st.borrow().route_restores.clone()
+    }
+
+    /// The next `restore_routes` calls fail with these errors, in order.
+    pub fn fail_route_restores(&self, errors: impl IntoIterator<Item = Error>) {
+        self.st.borrow_mut().restore_faults.extend(errors);
+    }
+
     pub fn writes(&self) -> Vec<WriteLog> {
         self.st.borrow().writes.clone()
     }
@@ -438,6 +451,41 @@ impl Gateway for FakeGateway {
         }
     }
 
+    /// Octopus's way (`internal/op/group.go` `GroupUpdate`): only the missing items are added,
+    /// and an item for a model the channel does not serve is refused.
+    async fn restore_routes(&self, channel: &ChannelId, items: &[RouteItem]) -> Result<()> {
+        self.admin_call("restore_routes", 1).await;
+        let mut st = self.st.borrow_mut();
+        st.route_restores.push((channel.clone(), items.to_vec()));
+        if let Some(e) = st.restore_faults.pop_front() {
+            return Err(e);
+        }
+        let Some(&pos) = st.index.get(channel) else {
+            return Err(Error::new(
+                ErrorClass::NotFound,
+                format!("channel {channel} not found"),
+            ));
+        };
+        let c = &mut st.channels[pos];
+        for r in items {
+            if !c.models.contains(&r.model) {
+                return Err(Error::validation(format!(
+                    "the channel does not serve {}",
+                    r.model
+                )));
+            }
+            if !c
+                .rules
+                .route_items
+                .iter()
+                .any(|x| x.group_id == r.group_id && x.model == r.model)
+            {
+                c.rules.route_items.push(r.clone());
+            }
+        }
+        Ok(())
+    }
+
     async fn update_channel(&self, channel: &Channel, update: &ChannelUpdate) -> Result<Channel> {
         self.admin_call("update", 1).await;
         let lat = self.latency.get();
@@ -464,6 +512,10 @@ impl Gateway for FakeGateway {
             let c = &mut st.channels[pos];
             if let Some(m) = &update.models {
                 c.models = m.clone();
+                // As Octopus does (bestruirui/octopus `internal/op/channel.go` `ChannelUpdate`):
+                // the routes (group items) to a model the channel no longer serves are deleted.
+                c.rules.route_items.retain(|r| m.contains(&r.model));
+                c.rules.routed.retain(|r| m.contains(&r.model));
             }
             if let Some(pairs) = &update.mapping {
                 c.mapping = if pairs.is_empty() {

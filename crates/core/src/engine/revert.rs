@@ -104,7 +104,12 @@ impl Engine {
         item.new = target.before.models.clone();
         if redirect::same_state(&state_of(&current), &target.before) {
             if let Some(p) = &prior {
-                return self.landed(p, start, attempts);
+                // Resumed after this revert's own write landed: the run may have stopped before
+                // the routes were created again, so that step runs now (the gateway adds only
+                // the missing ones; a second call adds nothing).
+                let item = self.landed(p, start, attempts);
+                let item = self.restore_routes(&target, item).await;
+                return self.finish(item, start);
             }
             item.status = ItemStatus::Unchanged;
             item.reason = Some(ItemReason::Note(ItemNote::AlreadyAsSnapshot));

@@ -748,6 +748,103 @@ fn a_write_whose_reply_was_lost_is_not_written_again_on_resume() {
     assert_eq!(w.gw.writes().len(), 1);
 }
 
+/// A channel whose model `b` an Octopus route (group item) points at, and a sync that removed
+/// `b` (the gateway deleted the route with it): the run to revert, and the route.
+fn synced_away_a_routed_model(w: &mut World) -> (RunId, crate::model::RouteItem) {
+    let route = crate::model::RouteItem {
+        group_id: "7".into(),
+        group: "gpt-b".into(),
+        model: "b".into(),
+        priority: 1,
+        weight: None,
+        active: true,
+    };
+    let mut ch = fake_channel(1, "one", &["a", "b"], None);
+    ch.rules.route_items = vec![route.clone()];
+    w.gw.add(ch, &["a"]);
+    let r = w
+        .sim
+        .block_on(
+            w.engine(&SyncSettings::default())
+                .run(RunRequest::all(), &()),
+        )
+        .unwrap();
+    assert_eq!(r.items[0].removed, vec!["b"]);
+    let ch = w.gw.channel(1).unwrap();
+    assert!(
+        ch.rules.route_items.is_empty(),
+        "the write deleted the route"
+    );
+    (r.head.id, route)
+}
+
+#[test]
+fn a_revert_resumed_after_its_write_still_restores_the_routes() {
+    let mut w = World::new();
+    let (run, route) = synced_away_a_routed_model(&mut w);
+    w.gw.set_latency(Latency {
+        write_after_ms: 1_000,
+        ..Default::default()
+    });
+    let settings = SyncSettings::default();
+    // Stop when the revert's write has landed, before its reply and the route restore.
+    let stopped = w
+        .sim
+        .run_until(w.engine(&settings).revert_run(&run, false, &()), {
+            let gw = w.gw.clone();
+            move |_| gw.writes().len() == 2
+        });
+    assert!(stopped.is_none());
+    assert_eq!(w.gw.channel(1).unwrap().models, vec!["a", "b"]);
+    assert!(w.gw.route_restores().is_empty());
+    let r = w
+        .sim
+        .block_on(w.engine(&settings).resume(&()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.head.mode, RunMode::Revert);
+    assert_eq!(r.items[0].status, ItemStatus::Success, "{:?}", r.items[0]);
+    assert_eq!(w.gw.writes().len(), 2, "the channel is not written again");
+    assert_eq!(w.gw.channel(1).unwrap().rules.route_items, vec![route]);
+}
+
+#[test]
+fn a_resumed_revert_whose_route_restore_fails_says_so() {
+    let mut w = World::new();
+    let (run, _) = synced_away_a_routed_model(&mut w);
+    w.gw.set_latency(Latency {
+        write_after_ms: 1_000,
+        ..Default::default()
+    });
+    let settings = SyncSettings::default();
+    let stopped = w
+        .sim
+        .run_until(w.engine(&settings).revert_run(&run, false, &()), {
+            let gw = w.gw.clone();
+            move |_| gw.writes().len() == 2
+        });
+    assert!(stopped.is_none());
+    w.gw.fail_route_restores(
+        (0..10).map(|_| Error::new(ErrorClass::Validation, "group refused the item")),
+    );
+    let r = w
+        .sim
+        .block_on(w.engine(&settings).resume(&()))
+        .unwrap()
+        .unwrap();
+    let item = &r.items[0];
+    assert_eq!(item.status, ItemStatus::Failed, "{item:?}");
+    assert!(
+        matches!(
+            &item.error_reason,
+            Some(crate::reason::RunError::RoutesNotRestored { routes, .. })
+                if routes.len() == 1 && routes[0].model == "b"
+        ),
+        "{item:?}"
+    );
+    assert!(w.gw.channel(1).unwrap().rules.route_items.is_empty());
+}
+
 #[test]
 fn one_run_per_site_and_skipped_scheduled_runs_are_recorded() {
     let mut w = World::new();
