@@ -778,25 +778,30 @@ fn synced_away_a_routed_model(w: &mut World) -> (RunId, crate::model::RouteItem)
     (r.head.id, route)
 }
 
-#[test]
-fn a_revert_resumed_after_its_write_still_restores_the_routes() {
-    let mut w = World::new();
-    let (run, route) = synced_away_a_routed_model(&mut w);
+/// [`synced_away_a_routed_model`], then a revert of that run stopped when its write has landed,
+/// before its reply and the route restore. Returns the route.
+fn a_revert_stopped_after_its_write(w: &mut World) -> crate::model::RouteItem {
+    let (run, route) = synced_away_a_routed_model(w);
     w.gw.set_latency(Latency {
         write_after_ms: 1_000,
         ..Default::default()
     });
-    let settings = SyncSettings::default();
-    // Stop when the revert's write has landed, before its reply and the route restore.
-    let stopped = w
-        .sim
-        .run_until(w.engine(&settings).revert_run(&run, false, &()), {
-            let gw = w.gw.clone();
-            move |_| gw.writes().len() == 2
-        });
+    let revert = w.engine(&SyncSettings::default());
+    let stopped = w.sim.run_until(revert.revert_run(&run, false, &()), {
+        let gw = w.gw.clone();
+        move |_| gw.writes().len() == 2
+    });
     assert!(stopped.is_none());
     assert_eq!(w.gw.channel(1).unwrap().models, vec!["a", "b"]);
     assert!(w.gw.route_restores().is_empty());
+    route
+}
+
+#[test]
+fn a_revert_resumed_after_its_write_still_restores_the_routes() {
+    let mut w = World::new();
+    let route = a_revert_stopped_after_its_write(&mut w);
+    let settings = SyncSettings::default();
     let r = w
         .sim
         .block_on(w.engine(&settings).resume(&()))
@@ -811,19 +816,8 @@ fn a_revert_resumed_after_its_write_still_restores_the_routes() {
 #[test]
 fn a_resumed_revert_whose_route_restore_fails_says_so() {
     let mut w = World::new();
-    let (run, _) = synced_away_a_routed_model(&mut w);
-    w.gw.set_latency(Latency {
-        write_after_ms: 1_000,
-        ..Default::default()
-    });
+    a_revert_stopped_after_its_write(&mut w);
     let settings = SyncSettings::default();
-    let stopped = w
-        .sim
-        .run_until(w.engine(&settings).revert_run(&run, false, &()), {
-            let gw = w.gw.clone();
-            move |_| gw.writes().len() == 2
-        });
-    assert!(stopped.is_none());
     w.gw.fail_route_restores(
         (0..10).map(|_| Error::new(ErrorClass::Validation, "group refused the item")),
     );
