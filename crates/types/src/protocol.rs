@@ -512,7 +512,8 @@ pub enum Event {
 
 /// How an [`Event`] travels: `{"event": {"run_finished": {...}}}`. Broadcasts reach every
 /// extension page and, when no page listens, the worker itself; the one key `event` tells them
-/// from a command (no command has that name, a test checks) and from a reply.
+/// from a command and from a reply (no command is named `event`; a test checks that a broadcast
+/// does not read as a command, nor a command as a broadcast).
 /// `EventMessage<&Event>` is the form the worker writes without a copy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventMessage<E = Event> {
