@@ -129,6 +129,25 @@ test('plain http to a public host needs explicit consent', async () => {
   assert.equal((await command(page, { remove_site: { site: 'public' } })).reply, 'ok');
 });
 
+test('an international host name is read through the browser (the wasm has no IDNA data)', async () => {
+  // The worker's `url` crate has no Unicode data (idna_adapter 1.0, xtask/src/proc.rs): the
+  // browser's URL parser gives it the host's ASCII form. A host it could not read would be
+  // refused as a bad `base_url`, and plain http to it would not be seen as public.
+  const input = { id: 'idn', name: 'idn', kind: 'new-api', base_url: 'http://例子.example', credentials: { token: TOKEN, user_id: 1 } };
+  const refused = await command(page, { save_site: { site: input } });
+  assert.equal(refused.reply, 'invalid', JSON.stringify(refused));
+  assert.deepEqual(refused.issues.map((i) => i.field), ['allow_insecure']);
+
+  const saved = await command(page, { save_site: { site: { ...input, base_url: 'https://例子.example/' } } });
+  assert.equal(saved.reply, 'site', JSON.stringify(saved));
+  assert.equal(saved.site.insecure, false);
+  assert.equal((await command(page, { remove_site: { site: 'idn' } })).reply, 'ok');
+
+  const bad = await command(page, { save_site: { site: { ...input, base_url: 'https://例 子.example' } } });
+  assert.equal(bad.reply, 'invalid', JSON.stringify(bad));
+  assert.deepEqual(bad.issues.map((i) => i.field), ['base_url']);
+});
+
 test('a response body over 64 MiB is refused, not buffered', async () => {
   const chunk = Buffer.alloc(1 << 20, 0x20); // 1 MiB of spaces
   const big = http.createServer((req, res) => {

@@ -120,7 +120,10 @@ pub fn wasm_cmd(program: impl AsRef<OsStr>) -> Command {
                 .env("RUSTC", "/usr/bin/rustc")
                 .env("RUSTDOC", "/usr/bin/rustdoc")
                 .env("RUSTC_BOOTSTRAP", "1")
-                .env_remove("RUSTUP_TOOLCHAIN");
+                .env_remove("RUSTUP_TOOLCHAIN")
+                // cargo's `-Zlockfile-path`: resolve with the wasm lockfile (`wasm_lockfile`)
+                .env("CARGO_UNSTABLE_LOCKFILE_PATH", "true")
+                .env("CARGO_RESOLVER_LOCKFILE_PATH", wasm_lockfile());
         }
         WasmToolchain::Rustup => {
             cmd.env("PATH", tool_path(&[]))
@@ -129,6 +132,47 @@ pub fn wasm_cmd(program: impl AsRef<OsStr>) -> Command {
         }
     }
     cmd
+}
+
+/// `idna_adapter` version the wasm builds pin: the 1.0 line has no Unicode back end.
+const IDNA_ADAPTER_ASCII: &str = "1.0.0";
+
+/// The lockfile every wasm32 build resolves with (Debian toolchain): `Cargo.lock` with one
+/// change, `idna_adapter` pinned to 1.0, the line without Unicode data (issue 18: the worker
+/// came out 44 kB gzip -9 smaller). The `url` crate then refuses non-ASCII host names in wasm,
+/// so the worker turns such a URL into its ASCII form with the browser's own URL parser first
+/// (`msync_types::base_url::set_idna`, `crates/worker/src/platform.rs`). Native builds (the
+/// CLI, every native test) keep `Cargo.lock` and its full IDNA, and so does a rustup toolchain
+/// with a prebuilt wasm32 std (the flag needs a nightly cargo). `idna_adapter`'s README
+/// describes this pin: <https://docs.rs/crate/idna_adapter/latest>.
+pub fn wasm_lockfile() -> PathBuf {
+    root().join("target/wasm-lock/Cargo.lock")
+}
+
+/// Derive [`wasm_lockfile`] from `Cargo.lock` when that changed (online on a fresh machine:
+/// cargo reads `idna_adapter`'s index entry).
+pub fn prepare_wasm_lockfile() -> Result {
+    if wasm_toolchain() != WasmToolchain::DebianWeb {
+        return Ok(());
+    }
+    let source =
+        std::fs::read(root().join("Cargo.lock")).map_err(|e| format!("reading Cargo.lock: {e}"))?;
+    let lock = wasm_lockfile();
+    let copy = lock.with_extension("lock.source");
+    if lock.is_file() && std::fs::read(&copy).ok().as_deref() == Some(&source[..]) {
+        return Ok(());
+    }
+    let dir = lock.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    std::fs::write(&lock, &source).map_err(|e| format!("writing {}: {e}", lock.display()))?;
+    run(wasm_cmd("cargo").args([
+        "update",
+        "--package",
+        "idna_adapter",
+        "--precise",
+        IDNA_ADAPTER_ASCII,
+    ]))?;
+    std::fs::write(&copy, &source).map_err(|e| format!("writing {}: {e}", copy.display()))
 }
 
 /// A command for the native side: rustup's cargo, whatever the wasm side uses.

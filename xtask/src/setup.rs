@@ -14,6 +14,7 @@ pub fn setup() -> Result {
     apt_packages()?;
     cargo_tools()?;
     npm_tools()?;
+    crate::proc::prepare_wasm_lockfile()?;
     eprintln!("setup: done ({:?} wasm toolchain)", wasm_toolchain());
     Ok(())
 }

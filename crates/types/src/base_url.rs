@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::OnceLock;
 
 /// Why a base URL was refused. English text via `Display`; the variants are what callers match.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,39 @@ impl fmt::Display for BaseUrlError {
     }
 }
 
+/// How the shell turns a URL whose host is not ASCII into its ASCII (`xn--`) form, for builds
+/// whose `url` crate cannot: the wasm modules pin `idna_adapter` 1.0, which has no Unicode data
+/// and makes `url` refuse such hosts (issue 18; `wasm_lockfile` in `xtask/src/proc.rs`). The
+/// service worker sets the browser's URL parser here (`crates/worker/src/platform.rs`); native
+/// builds keep the full IDNA of `Cargo.lock` and set nothing.
+static TO_ASCII: OnceLock<fn(&str) -> Option<String>> = OnceLock::new();
+
+/// Set the converter [`parse_url`] gives a non-ASCII URL to (once per process; later calls are
+/// ignored).
+pub fn set_idna(to_ascii: fn(&str) -> Option<String>) {
+    let _ = TO_ASCII.set(to_ascii);
+}
+
+/// `url::Url::parse`, where a non-ASCII URL first goes through the converter of [`set_idna`]
+/// when one is set. Every URL msync reads is parsed here.
+pub fn parse_url(text: &str) -> Result<url::Url, url::ParseError> {
+    parse_url_with(text, TO_ASCII.get().copied())
+}
+
+fn parse_url_with(
+    text: &str,
+    to_ascii: Option<fn(&str) -> Option<String>>,
+) -> Result<url::Url, url::ParseError> {
+    match to_ascii {
+        Some(convert) if !text.is_ascii() => match convert(text) {
+            Some(ascii) => url::Url::parse(&ascii),
+            // not a URL to the browser either: the `url` crate says why
+            None => url::Url::parse(text),
+        },
+        _ => url::Url::parse(text),
+    }
+}
+
 /// A parsed, checked base URL (`http`/`https`, a host, no credentials, no query or fragment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseUrl(url::Url);
@@ -53,7 +87,7 @@ impl BaseUrl {
         if text.is_empty() {
             return Err(BaseUrlError::Empty);
         }
-        let url = url::Url::parse(text).map_err(|e| BaseUrlError::Invalid(e.to_string()))?;
+        let url = parse_url(text).map_err(|e| BaseUrlError::Invalid(e.to_string()))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(BaseUrlError::Scheme(url.scheme().to_string()));
         }
@@ -162,6 +196,29 @@ fn is_local_ip(ip: IpAddr) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_non_ascii_url_goes_through_the_shells_converter() {
+        fn browser(text: &str) -> Option<String> {
+            (text == "https://例子.test/api").then(|| "https://xn--fsqu00a.test/api".into())
+        }
+        fn refuses(_: &str) -> Option<String> {
+            None
+        }
+        fn never(text: &str) -> Option<String> {
+            panic!("an ASCII URL was given to the converter: {text}")
+        }
+        let u = parse_url_with("https://例子.test/api", Some(browser)).unwrap();
+        assert_eq!(u.as_str(), "https://xn--fsqu00a.test/api");
+        // ASCII addresses never reach it
+        let u = parse_url_with("https://gw.example.com/x", Some(never)).unwrap();
+        assert_eq!(u.host_str(), Some("gw.example.com"));
+        // what it cannot read is left to the `url` crate, which gives the reason
+        assert!(parse_url_with("https://例 子.test", Some(refuses)).is_err());
+        // native builds keep the full IDNA of Cargo.lock and set no converter
+        let u = parse_url_with("https://例子.test/api", None).unwrap();
+        assert_eq!(u.host_str(), Some("xn--fsqu00a.test"));
+    }
+
     use super::*;
 
     #[test]

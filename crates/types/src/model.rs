@@ -595,7 +595,7 @@ impl Channel {
         if base.is_empty() {
             return None;
         }
-        url::Url::parse(base)
+        crate::base_url::parse_url(base)
             .ok()
             .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
     }

@@ -345,7 +345,7 @@ impl Sink {
     /// Why this sink cannot be used (`None` when it can).
     pub fn problem(&self) -> Option<String> {
         let http = |what: &str, u: &str| {
-            let ok = url::Url::parse(u.trim())
+            let ok = crate::base_url::parse_url(u.trim())
                 .ok()
                 .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
             (!ok).then(|| format!("{what} must be an http(s) URL"))

@@ -22,6 +22,7 @@ mod exports {
     thread_local! {
         /// One service per worker instance: it holds the runs working in it.
         static ENV: Rc<Env> = {
+            crate::platform::use_browser_idna();
             let clock: Rc<dyn msync_core::clock::Clock> = Rc::new(JsClock);
             Env::new(
                 Rc::new(ChromeStore),

@@ -282,6 +282,15 @@ impl crate::service::Browser for ChromeBrowser {
     }
 }
 
+/// The browser's URL parser as msync's IDNA: the wasm modules' `url` crate has no Unicode data
+/// (`msync_types::base_url::set_idna`), so a URL with a non-ASCII host (`https://例子.中国`)
+/// is read by the browser, whose `href` holds the host in its ASCII form
+/// (`https://xn--fsqu00a.xn--fiqs8s/`), the form the `url` crate parses. Set once, before the
+/// worker reads any URL.
+pub fn use_browser_idna() {
+    msync_core::base_url::set_idna(|text| web_sys::Url::new(text).ok().map(|u| u.href()));
+}
+
 /// A value for JS, through JSON text: serde_json (linked anyway for storage) and the engine's
 /// `JSON.parse`, so no second serializer is compiled for every protocol type. Messages between
 /// extension pages are JSON-serialized by the browser in any case.

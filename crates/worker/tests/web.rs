@@ -5,6 +5,7 @@
 //! clock run for real.
 #![cfg(target_arch = "wasm32")]
 
+use msync_core::base_url::{BaseUrl, BaseUrlError};
 use msync_core::store::KvStore;
 use msync_worker::platform::{ChromeStore, JsClock};
 use msync_worker::service::{storage, Env, KEY_META, KEY_SITES, SCHEMA_VERSION};
@@ -180,4 +181,40 @@ async fn storage_from_a_newer_version_is_refused() {
         .unwrap();
     let err = env(store).record_start().await.unwrap_err();
     assert!(err.message.contains("newer msync"), "{}", err.message);
+}
+
+/// The wasm modules are built with `idna_adapter` 1.0, which has no Unicode data (issue 18,
+/// `wasm_lockfile` in `xtask/src/proc.rs`): the `url` crate alone refuses a non-ASCII host, and
+/// the worker reads such an address through the browser's URL parser instead.
+#[wasm_bindgen_test]
+fn a_non_ascii_host_is_read_through_the_browsers_idna() {
+    // xtask sets the lockfile for the Debian toolchain (a rustup toolchain keeps Cargo.lock)
+    if option_env!("CARGO_RESOLVER_LOCKFILE_PATH").is_some() {
+        assert!(
+            url::Url::parse("https://例子.中国").is_err(),
+            "this wasm was built with IDNA data"
+        );
+    }
+    msync_worker::platform::use_browser_idna();
+    let b = BaseUrl::parse(" https://例子.中国/api/ ").unwrap();
+    assert_eq!(b.url().host_str(), Some("xn--fsqu00a.xn--fiqs8s"));
+    assert_eq!(b.url().path(), "/api");
+    assert_eq!(b.origin(), "https://xn--fsqu00a.xn--fiqs8s");
+    assert_eq!(b.host_pattern(), "https://xn--fsqu00a.xn--fiqs8s/*");
+    // UTS 46 mapping: upper case and an ideographic full stop, as a user may type them
+    assert_eq!(
+        BaseUrl::parse("https://BÜCHER。example")
+            .unwrap()
+            .url()
+            .host_str(),
+        Some("xn--bcher-kva.example")
+    );
+    // plain http to a non-local IDN host is still refused before any request
+    assert!(msync_core::base_url::is_insecure("http://例子.中国"));
+    assert!(!msync_core::base_url::is_insecure("https://例子.中国"));
+    // not a URL to the browser either: refused with the `url` crate's reason
+    assert!(matches!(
+        BaseUrl::parse("https://例子 中国"),
+        Err(BaseUrlError::Invalid(_))
+    ));
 }

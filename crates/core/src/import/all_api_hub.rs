@@ -59,14 +59,14 @@ pub fn normalize_base_url(url: &str) -> String {
 }
 
 fn parse_http(url: &str) -> Option<url::Url> {
-    url::Url::parse(url)
+    crate::base_url::parse_url(url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
 }
 
 /// `https://host:port` (what All API Hub scopes per-channel settings by).
 fn origin_of(url: &str) -> String {
-    match url::Url::parse(url.trim()) {
+    match crate::base_url::parse_url(url.trim()) {
         Ok(u) if u.host_str().is_some() => u.origin().ascii_serialization(),
         _ => normalize_base_url(url),
     }

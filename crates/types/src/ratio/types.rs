@@ -278,7 +278,7 @@ impl RatioUpstream {
         default_endpoint: &str,
     ) -> Result<RatioUpstream> {
         Self::custom_parsed_by(name, base_url, endpoint, default_endpoint, |u| {
-            url::Url::parse(u).is_ok()
+            crate::base_url::parse_url(u).is_ok()
         })
     }
 
