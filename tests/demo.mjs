@@ -46,7 +46,7 @@ must(await send({ save_settings: {
 const test = must(await send({ test_site: { site: site.id } }), 'connection').report;
 console.log(`demo: ${site.name} at ${gateway}: ${test.channel_count} channels, version ${test.version ?? '?'}`);
 
-const run = must(await send({ start_run: { site: site.id, selection: { select: 'all' } } }), 'run_started').run;
+const run = must(await send({ start_run: { site: site.id, selection: 'all' } }), 'run_started').run;
 let head;
 for (let i = 0; i < 600; i += 1) {
   const r = await send({ get_run: { site: site.id, run } });

@@ -81,7 +81,7 @@ async function main() {
     const settings = { ...got.settings, concurrency: 16, rate: { ...got.settings.rate, rpm: 600, burst: 50, site_rpm: 6000, site_burst: 100 } };
     const fast = await cmd({ save_settings: { site: 'big', settings } });
     if (fast.reply !== 'settings') throw new Error(`save_settings: ${JSON.stringify(fast)}`);
-    const started = await cmd({ start_run: { site: 'big', selection: { select: 'all' } } });
+    const started = await cmd({ start_run: { site: 'big', selection: 'all' } });
     if (started.reply !== 'run_started') throw new Error(`start_run: ${JSON.stringify(started)}`);
     const t0 = performance.now();
     let peak = { jsHeapBytes: 0, wasmMemoryBytes: 0, totalBytes: 0 };

@@ -61,7 +61,7 @@ for (const f of FLAVOURS) {
       const s = await command(page, { save_settings: { site: f.id, settings: { ...got.settings, ...FAST } } });
       assert.equal(s.reply, 'settings', JSON.stringify(s));
 
-      const started = await command(page, { start_run: { site: f.id, selection: { select: 'all' } } });
+      const started = await command(page, { start_run: { site: f.id, selection: 'all' } });
       assert.equal(started.reply, 'run_started', JSON.stringify(started));
       const run = await waitFor(`run of ${f.id}`, async () => {
         const r = await command(page, { get_run: { site: f.id, run: started.run } });
@@ -79,7 +79,7 @@ for (const f of FLAVOURS) {
       }
 
       // A second run finds everything in step.
-      const again = await command(page, { start_run: { site: f.id, selection: { select: 'all' } } });
+      const again = await command(page, { start_run: { site: f.id, selection: 'all' } });
       const run2 = await waitFor(`second run of ${f.id}`, async () => {
         const r = await command(page, { get_run: { site: f.id, run: again.run } });
         return r.reply === 'run' && r.head.state !== 'running' ? r : null;

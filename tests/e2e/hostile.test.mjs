@@ -62,7 +62,7 @@ for (const f of [
       await gw.control('upstream/1', { models: ['gpt-4o,o1-pro', 'gpt-4o'] });
       const before = (await (await fetch(`${gw.url}/__mock/channels/1`)).json())[f.field];
       for (const round of [1, 2]) {
-        const r = await run(site, { select: 'channels', ids: ['1'] });
+        const r = await run(site, { channels: ['1'] });
         assert.equal(r.items.length, 1);
         const item = r.items[0];
         assert.equal(item.status, 'failed', `round ${round}: ${JSON.stringify(item)}`);
@@ -102,7 +102,7 @@ test('a gateway that redirects to another origin: nothing reaches the target', a
     assert.match(t.message, /redirect/);
     assert.ok(!t.message.includes('pw-e2e-2'));
 
-    const r = await run('moved', { select: 'all' });
+    const r = await run('moved', 'all');
     assert.notEqual(r.head.state, 'finished', JSON.stringify(r.head));
     assert.match(JSON.stringify(r.head), /redirect/);
 

@@ -129,7 +129,7 @@ test('an All API Hub export is previewed, confirmed with consent, and its settin
   const kept = modelsOf(before).filter((m) => !/embedding|mini/i.test(m) && !/^(tts|whisper)-/i.test(m));
   const upstream = [...kept, 'e2e-new-model', 'e2e-Mini-model', 'text-embedding-e2e', 'tts-e2e'];
   await gw.control('upstream/1', { models: upstream });
-  const started = await command(page, { start_run: { site: prod.id, selection: { select: 'channels', ids: ['1'] } } });
+  const started = await command(page, { start_run: { site: prod.id, selection: { channels: ['1'] } } });
   assert.equal(started.reply, 'run_started', JSON.stringify(started));
   const run = await waitFor('the run to finish', async () => {
     const r = await command(page, { get_run: { site: prod.id, run: started.run } });

@@ -97,7 +97,7 @@ test('a full run writes the expected models, reports progress, and sets the badg
       }
     });
   });
-  const started = await cmd({ start_run: { site: SITE, selection: { select: 'all' } } });
+  const started = await cmd({ start_run: { site: SITE, selection: 'all' } });
   assert.equal(started.reply, 'run_started', JSON.stringify(started));
   const run = await finished(started.run);
   assert.equal(run.head.state, 'finished');
@@ -167,9 +167,9 @@ test('a manual run and an alarm never overlap: the scheduled run is skipped and 
   await gw.control('reset', {});
   await settings({ auto_sync: { enabled: true, interval_minutes: 60, notify: false } });
   await gw.control('faults', { kind: 'delay', ms: 700, op: 'fetch_models' });
-  const started = await cmd({ start_run: { site: SITE, selection: { select: 'all' } } });
+  const started = await cmd({ start_run: { site: SITE, selection: 'all' } });
   assert.equal(started.reply, 'run_started', JSON.stringify(started));
-  const again = await cmd({ start_run: { site: SITE, selection: { select: 'all' } } });
+  const again = await cmd({ start_run: { site: SITE, selection: 'all' } });
   assert.equal(again.reply, 'error');
   assert.match(again.message, /in progress/);
   const sw = await worker();
@@ -189,7 +189,7 @@ test('a run survives the service worker being stopped and resumes without double
   await gw.control('reset', {});
   await settings({ concurrency: 1 });
   await gw.control('faults', { kind: 'delay', ms: 500, op: 'fetch_models' });
-  const started = await cmd({ start_run: { site: SITE, selection: { select: 'all' } } });
+  const started = await cmd({ start_run: { site: SITE, selection: 'all' } });
   assert.equal(started.reply, 'run_started', JSON.stringify(started));
   await waitFor('a few channels done', async () => {
     const r = await cmd({ get_run: { site: SITE, run: started.run } });
@@ -245,7 +245,7 @@ test('a run for a site without host permission fails early and clearly', async (
   } });
   assert.equal(saved.reply, 'site', JSON.stringify(saved));
   const before = (await state()).requests;
-  const r = await cmd({ start_run: { site: 'nohost', selection: { select: 'all' } } });
+  const r = await cmd({ start_run: { site: 'nohost', selection: 'all' } });
   assert.equal(r.reply, 'error');
   assert.equal(r.class, 'permission');
   assert.equal(r.message, `msync has no permission to reach http://localhost:${port}; grant it on the Sites page`);

@@ -522,9 +522,10 @@ impl GatewayRules {
     }
 }
 
-/// A model-name pattern as a gateway stores it.
+/// A model-name pattern as a gateway stores it. msync does not store it (it travels inside
+/// [`Channel`] to the pages), so it is in serde's default enum form: `{"regex": "gpt-.*"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ModelPattern {
     Exact(String),
     /// A regular expression matched against the whole name.

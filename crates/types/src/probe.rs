@@ -9,9 +9,12 @@ use crate::error::ErrorClass;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Whether and how a site type can test one model on one channel (`docs/probe.md`).
+/// Whether and how a site type can test one model on one channel (`docs/probe.md`). Not stored
+/// (pages and `--json` get it), so in serde's default enum form: `"missing"`,
+/// `{"supported": {...}}`. [`ProbeOutcome`] and [`CannotProbe`] are stored (plans, records, the
+/// probe cache) and keep their tagged form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(tag = "support", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ChannelTest {
     /// The gateway has no channel test msync can use (Octopus): probing is disabled there.
     #[default]

@@ -610,6 +610,126 @@ mod tests {
         assert!(serde_json::from_str::<EventMessage>(r#""ping""#).is_err());
     }
 
+    /// Enums that only travel between the worker, the pages and the CLI (never stored) are in
+    /// serde's default form, without the `Content` buffer a tag needs (issue 18); their tagged
+    /// form of before is refused.
+    #[test]
+    fn wire_only_enums_have_the_default_form() {
+        use crate::import::all_api_hub::{
+            RuleSkip, SettingChange, SettingKey, SettingValue, SiteAction, SourceType, Warning,
+        };
+        use crate::model::ModelPattern;
+        use crate::probe::ChannelTest;
+        use crate::ratio::{Cell, RatioValue, UpstreamNote};
+        use serde::de::DeserializeOwned;
+        use serde_json::{json, Value};
+
+        fn pin<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
+            v: T,
+            wire: Value,
+            old: Value,
+        ) {
+            assert_eq!(serde_json::to_value(&v).unwrap(), wire);
+            assert_eq!(serde_json::from_value::<T>(wire).unwrap(), v);
+            assert!(serde_json::from_value::<T>(old.clone()).is_err(), "{old}");
+        }
+
+        pin(Selection::All, json!("all"), json!({"select": "all"}));
+        pin(
+            Selection::Channels(vec![ChannelId("3".into())]),
+            json!({"channels": ["3"]}),
+            json!({"select": "channels", "ids": ["3"]}),
+        );
+        pin(
+            ChannelTest::Missing,
+            json!("missing"),
+            json!({"support": "missing"}),
+        );
+        pin(
+            ChannelTest::NEW_API,
+            json!({"supported": {"may_disable_channel": false, "updates_response_time": true, "logged_as_usage": true}}),
+            json!({"support": "supported", "may_disable_channel": false, "updates_response_time": true, "logged_as_usage": true}),
+        );
+        pin(
+            Cell::Value(RatioValue::Number(2.5)),
+            json!({"value": 2.5}),
+            json!({"kind": "value", "value": 2.5}),
+        );
+        pin(Cell::Same, json!("same"), json!({"kind": "same"}));
+        pin(
+            UpstreamNote::RatioConfigNotExposed {
+                pricing_error: "404".into(),
+            },
+            json!({"ratio_config_not_exposed": {"pricing_error": "404"}}),
+            json!({"kind": "ratio_config_not_exposed", "pricing_error": "404"}),
+        );
+        pin(
+            ModelPattern::Regex("gpt-.*".into()),
+            json!({"regex": "gpt-.*"}),
+            json!({"kind": "regex", "value": "gpt-.*"}),
+        );
+        pin(
+            ImportError::Truncated,
+            json!("truncated"),
+            json!({"error": "truncated"}),
+        );
+        pin(
+            ImportError::NotJson { line: 1, column: 2 },
+            json!({"not_json": {"line": 1, "column": 2}}),
+            json!({"error": "not_json", "line": 1, "column": 2}),
+        );
+        pin(
+            SettingChange {
+                key: SettingKey::ChannelRules("7".into()),
+                old: None,
+                new: SettingValue::Minutes(360),
+            },
+            json!({"key": {"channel_rules": "7"}, "old": null, "new": {"minutes": 360}}),
+            json!({"key": "channel_rules", "channel": "7", "old": null, "new": {"type": "minutes", "value": 360}}),
+        );
+        pin(
+            SettingKey::AutoSync,
+            json!("auto_sync"),
+            json!({"key": "auto_sync"}),
+        );
+        pin(
+            Warning::RuleSkipped {
+                channel: None,
+                name: "r".into(),
+                reason: RuleSkip::InvalidRegex {
+                    message: "m".into(),
+                },
+            },
+            json!({"rule_skipped": {"channel": null, "name": "r", "reason": {"invalid_regex": {"message": "m"}}}}),
+            json!({"warning": "rule_skipped", "channel": null, "name": "r", "reason": "invalid_regex", "message": "m"}),
+        );
+        pin(
+            Warning::AutoSyncNotActive {
+                active: SourceType::NewApi,
+            },
+            json!({"auto_sync_not_active": {"active": "new-api"}}),
+            json!({"warning": "auto_sync_not_active", "active": "new-api"}),
+        );
+        pin(
+            Warning::PruneOn,
+            json!("prune_on"),
+            json!({"warning": "prune_on"}),
+        );
+        pin(
+            SiteAction::Create,
+            json!("create"),
+            json!({"action": "create"}),
+        );
+        pin(
+            SiteAction::Update {
+                existing: SiteId("s1".into()),
+                existing_name: "Prod".into(),
+            },
+            json!({"update": {"existing": "s1", "existing_name": "Prod"}}),
+            json!({"action": "update", "existing": "s1", "existing_name": "Prod"}),
+        );
+    }
+
     #[test]
     fn commands_are_tagged_json() {
         let c: Command = serde_json::from_str(r#"{"list_channels":{"site":"s1"}}"#).unwrap();
@@ -620,8 +740,7 @@ mod tests {
             }
         );
         let run: Command =
-            serde_json::from_str(r#"{"start_run":{"site":"s1","selection":{"select":"all"}}}"#)
-                .unwrap();
+            serde_json::from_str(r#"{"start_run":{"site":"s1","selection":"all"}}"#).unwrap();
         assert_eq!(
             run,
             Command::StartRun {
@@ -630,6 +749,23 @@ mod tests {
                 dry_run: false
             }
         );
+        let run: Command = serde_json::from_str(
+            r#"{"start_run":{"site":"s1","selection":{"channels":["3","7"]},"dry_run":true}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            run,
+            Command::StartRun {
+                site: SiteId("s1".into()),
+                selection: Selection::Channels(vec![ChannelId("3".into()), ChannelId("7".into())]),
+                dry_run: true
+            }
+        );
+        // the adjacently tagged selection of before is refused
+        assert!(serde_json::from_str::<Command>(
+            r#"{"start_run":{"site":"s1","selection":{"select":"all"}}}"#
+        )
+        .is_err());
         assert!(serde_json::from_str::<Command>(r#""format_disk""#).is_err());
         // a command without fields is its name; pages write what the worker reads
         assert_eq!(

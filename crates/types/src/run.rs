@@ -4,9 +4,10 @@ use crate::model::ChannelId;
 use crate::record::{QueuedChannel, RunId, Totals};
 use serde::{Deserialize, Serialize};
 
-/// Which channels a run covers.
+/// Which channels a run covers. Sent by pages, never stored, so in serde's default enum form:
+/// `"all"`, `"failed_only"`, `{"channels": ["3", "7"]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "select", content = "ids", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Selection {
     All,
     /// These channels, in this order (also "sync one channel").

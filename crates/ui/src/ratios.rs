@@ -731,11 +731,11 @@ fn DiffTableRow(
         .map(|col| {
             let (model, field) = (row.model.clone(), row.field);
             match row.cells.get(&col) {
-                Some(Cell::Value { value }) if locked.is_some() => view! {
+                Some(Cell::Value(value)) if locked.is_some() => view! {
                     <td class="upval muted" data-testid="ratio-locked" title=tr("rt.locked_hint")>{value.to_string()}</td>
                 }
                 .into_any(),
-                Some(Cell::Value { value }) => {
+                Some(Cell::Value(value)) => {
                     let confident = row.confident(&col);
                     let key = (model.clone(), field);
                     let col2 = col.clone();
@@ -828,10 +828,10 @@ mod tests {
             "upstreams": ["a(3)", "b"],
             "rows": [
                 {"model": "gpt-4o", "field": "model_ratio", "current": 1.25,
-                 "cells": {"a(3)": {"kind": "value", "value": 2.5}, "b": {"kind": "value", "value": 3}},
+                 "cells": {"a(3)": {"value": 2.5}, "b": {"value": 3}},
                  "confidence": {}},
                 {"model": "mystery", "field": "model_ratio", "current": null,
-                 "cells": {"a(3)": {"kind": "value", "value": 37.5}, "b": {"kind": "same"}},
+                 "cells": {"a(3)": {"value": 37.5}, "b": "same"},
                  "confidence": {"a(3)": false}}
             ],
             "tests": [], "warnings": []

@@ -271,10 +271,10 @@ fn render_diff(diff: &RatioDiff, st: Style) -> String {
         ];
         for c in &columns {
             line.push(match r.cells.get(*c) {
-                Some(Cell::Value { value }) if !r.confident(c) => {
+                Some(Cell::Value(value)) if !r.confident(c) => {
                     format!("{} ?", show_value(value))
                 }
-                Some(Cell::Value { value }) => show_value(value),
+                Some(Cell::Value(value)) => show_value(value),
                 Some(Cell::Same) => "same".into(),
                 Some(Cell::Missing) => "-".into(),
                 None => String::new(),

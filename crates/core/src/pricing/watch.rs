@@ -42,9 +42,7 @@ pub fn observe(diff: &RatioDiff, column: &str, site: &OptionMaps) -> Observation
     }
     for row in diff.rows.iter().filter(|r| !r.field.is_text()) {
         match row.cells.get(column) {
-            Some(Cell::Value {
-                value: RatioValue::Number(v),
-            }) => {
+            Some(Cell::Value(RatioValue::Number(v))) => {
                 out.entry(row.model.clone())
                     .or_default()
                     .insert(row.field, *v);

@@ -1,6 +1,11 @@
 //! The typed preview of an All API Hub import (`docs/import-all-api-hub.md`): what the worker
 //! sends pages and the CLI prints. Reading the file is the engine's
 //! (`msync_core::import::all_api_hub`).
+//!
+//! Nothing here is stored, so its enums are in serde's default (externally tagged) form:
+//! `"create"`, `{"update": {...}}`. The tagged forms made the pages read them through serde's
+//! private buffer, a second reader for every type inside (issue 18, ARCHITECTURE.md "Size of the
+//! shipped wasm").
 
 use crate::filter::{FilterAction, Rule, RuleKind};
 use crate::model::{Site, SiteId, SiteKind};
@@ -53,7 +58,7 @@ pub const ANCHOR_STANDARD_MODELS: [&str; 24] = [
 
 /// Why a file cannot be imported at all. Nothing was read into msync.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "error", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ImportError {
     TooLarge {
         bytes: u64,
@@ -214,7 +219,7 @@ impl fmt::Display for SourceType {
 
 /// An msync setting the import sets.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(tag = "key", content = "channel", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum SettingKey {
     AutoSync,
     Interval,
@@ -258,7 +263,7 @@ impl fmt::Display for SettingKey {
 
 /// A setting's value, typed so each edge words it in its language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum SettingValue {
     Bool(bool),
     Number(u64),
@@ -311,7 +316,6 @@ pub fn describe_rule(r: &Rule) -> String {
 /// One setting as it is and as the import would set it (`old: None` for a new site).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettingChange {
-    #[serde(flatten)]
     pub key: SettingKey,
     pub old: Option<SettingValue>,
     pub new: SettingValue,
@@ -323,7 +327,7 @@ pub use crate::gateway::CredentialField;
 
 /// Why a filter rule was not carried over.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "reason", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum RuleSkip {
     NotAnObject,
     /// All API Hub drops a rule without a name when it loads its settings (its sanitiser), so it
@@ -339,7 +343,7 @@ pub enum RuleSkip {
 
 /// Something the user should read before confirming.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "warning", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Warning {
     /// Preferences written by a newer All API Hub: fields msync does not know are ignored.
     NewerPreferences { version: u64, known: u64 },
@@ -383,7 +387,6 @@ pub enum Warning {
     RuleSkipped {
         channel: Option<String>,
         name: String,
-        #[serde(flatten)]
         reason: RuleSkip,
     },
     /// A value outside msync's range, moved to the nearest allowed one.
@@ -526,7 +529,7 @@ impl fmt::Display for Warning {
 
 /// What happens to one imported site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum SiteAction {
     Create,
     /// An msync site with the same address and type: changed only when the user agrees.

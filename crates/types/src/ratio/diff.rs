@@ -6,12 +6,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// One upstream's entry in a row.
+/// One upstream's entry in a row. A diff is never stored, so its enums are in serde's default
+/// form: `{"value": 2.5}`, `"same"`, `"missing"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Cell {
     /// A value that differs from the current one (or the site has none).
-    Value { value: RatioValue },
+    Value(RatioValue),
     /// `"same"`: equal to the current value, or both missing.
     Same,
     /// `null`: the upstream lacks it while the site has it.
@@ -49,7 +50,7 @@ impl DiffRow {
     /// The value an upstream offers for this row (not `"same"`/`null`).
     pub fn value_from(&self, upstream: &str) -> Option<&RatioValue> {
         match self.cells.get(upstream) {
-            Some(Cell::Value { value }) => Some(value),
+            Some(Cell::Value(value)) => Some(value),
             _ => None,
         }
     }
@@ -62,7 +63,7 @@ impl DiffRow {
     /// Upstreams that offer a value here.
     pub fn offering(&self) -> impl Iterator<Item = (&str, &RatioValue)> {
         self.cells.iter().filter_map(|(k, c)| match c {
-            Cell::Value { value } => Some((k.as_str(), value)),
+            Cell::Value(value) => Some((k.as_str(), value)),
             _ => None,
         })
     }
@@ -86,8 +87,9 @@ pub struct UpstreamTest {
 /// (QuantumNous/new-api `controller/ratio_config.go` `GetRatioConfig`), which the site's fetch
 /// reports as `"403 Forbidden"` (`controller/ratio_sync.go`, `resp.Status`). `GET /api/pricing`
 /// is public (`router/api-router.go`) and carries the same ratios, so msync asks it instead.
+/// Wire form: `"pricing_instead_of_ratio_config"`, `{"ratio_config_not_exposed": {...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum UpstreamNote {
     /// `/api/ratio_config` was refused (exposure off upstream); the values come from the
     /// public `/api/pricing`.
@@ -383,7 +385,7 @@ pub fn parse_fetch_data(data: &Value) -> Result<RatioDiff> {
                         Value::Null => Cell::Missing,
                         Value::String(s) if s == "same" => Cell::Same,
                         v => match typed_value(field, v) {
-                            Some(value) => Cell::Value { value },
+                            Some(value) => Cell::Value(value),
                             None => {
                                 diff.warnings.push(format!(
                                     "{model} {field}: {name} sent {v}, which is not a {}",
