@@ -171,9 +171,7 @@ impl App {
                 .iter()
                 .map(|o| json::Explanation {
                     standard: o.standard.clone(),
-                    outcome: serde_json::to_value(&o.outcome)
-                        .ok()
-                        .and_then(|v| v.get("kind").and_then(Value::as_str).map(str::to_string)),
+                    outcome: Some(o.outcome.kind().to_string()),
                     target: o.outcome.target().map(str::to_string),
                     reason: o.outcome.describe(),
                 })

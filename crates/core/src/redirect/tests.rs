@@ -527,12 +527,64 @@ fn outcomes_describe_themselves() {
         "only other versions: gpt-4.1-mini, gpt-5-mini (version guard)"
     );
     assert_eq!(text[2], "no candidate in this channel");
-    // serializes as tagged JSON for the UI
+    // serde's default enum form for the UI and the CLI's --json
     let json = serde_json::to_value(&r.outcomes[0]).unwrap();
     assert_eq!(json["standard"], "gpt-4o");
-    assert_eq!(json["outcome"]["kind"], "mapped");
-    assert_eq!(json["outcome"]["target"], "x/gpt-4o");
-    assert_eq!(json["outcome"]["rule"]["kind"], "same_key");
+    assert_eq!(json["outcome"]["mapped"]["target"], "x/gpt-4o");
+    assert_eq!(json["outcome"]["mapped"]["rule"], "same_key");
+    let back: StandardOutcome = serde_json::from_value(json).unwrap();
+    assert_eq!(back, r.outcomes[0]);
+    // `kind` names the variant as serde writes it
+    let every = [
+        Outcome::Mapped {
+            target: "t".into(),
+            rule: MatchRule::SameKey,
+        },
+        Outcome::DatedFallback {
+            target: "t".into(),
+            date: DateStamp {
+                year: Some(2025),
+                month: 9,
+                day: Some(29),
+            },
+        },
+        Outcome::AlreadyPresent,
+        Outcome::NoCandidate,
+        Outcome::OnlyOtherVersions {
+            models: vec![],
+            total: 0,
+        },
+        Outcome::TakenByOther {
+            candidates: vec![],
+            by: vec![],
+        },
+        Outcome::DatedFallbackDisabled { candidates: vec![] },
+        Outcome::InvalidName { reason: "r".into() },
+    ];
+    for o in every {
+        let v = serde_json::to_value(&o).unwrap();
+        let name = v.as_str().or_else(|| {
+            v.as_object()
+                .and_then(|m| m.keys().next())
+                .map(String::as_str)
+        });
+        assert_eq!(name, Some(o.kind()), "{o:?}");
+    }
+    // the internally tagged form of earlier builds is not read (nothing stored it)
+    assert!(
+        serde_json::from_value::<Outcome>(serde_json::json!({"kind": "no_candidate"})).is_err()
+    );
+    assert_eq!(
+        serde_json::to_value(Outcome::NoCandidate).unwrap(),
+        serde_json::json!("no_candidate")
+    );
+    assert_eq!(
+        serde_json::to_value(MatchRule::Alias {
+            pattern: "g*".into()
+        })
+        .unwrap(),
+        serde_json::json!({"alias": {"pattern": "g*"}})
+    );
 }
 
 #[test]

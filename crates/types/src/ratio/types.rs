@@ -110,12 +110,43 @@ impl fmt::Display for RatioField {
     }
 }
 
-/// A ratio, price or billing value as the server sends it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A ratio, price or billing value as the server sends it: a JSON number or string.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum RatioValue {
     Number(f64),
     Text(String),
+}
+
+/// The JSON `#[serde(untagged)]` reads, written out: a number (integer or not) or a string.
+/// Derived, an untagged enum is read through serde's private buffer, which compiles a second
+/// reader for what it holds (issue 18, `ARCHITECTURE.md`).
+impl<'de> Deserialize<'de> for RatioValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Value;
+        impl serde::de::Visitor<'_> for Value {
+            type Value = RatioValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or a string")
+            }
+            fn visit_f64<E>(self, v: f64) -> std::result::Result<RatioValue, E> {
+                Ok(RatioValue::Number(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<RatioValue, E> {
+                Ok(RatioValue::Number(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<RatioValue, E> {
+                Ok(RatioValue::Number(v as f64))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<RatioValue, E> {
+                Ok(RatioValue::Text(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<RatioValue, E> {
+                Ok(RatioValue::Text(v))
+            }
+        }
+        d.deserialize_any(Value)
+    }
 }
 
 impl RatioValue {
@@ -391,6 +422,22 @@ impl FetchRequest {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_ratio_value_reads_numbers_and_strings_only() {
+        let read = |j: &str| serde_json::from_str::<RatioValue>(j);
+        assert_eq!(read("2").unwrap(), RatioValue::Number(2.0));
+        assert_eq!(read("-3").unwrap(), RatioValue::Number(-3.0));
+        assert_eq!(read("0.375").unwrap(), RatioValue::Number(0.375));
+        assert_eq!(read("\"1.5x\"").unwrap(), RatioValue::Text("1.5x".into()));
+        for bad in ["true", "null", "[1]", "{\"a\": 1}"] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
+        // the same JSON back
+        for j in ["2.0", "0.375", "\"t\""] {
+            assert_eq!(serde_json::to_string(&read(j).unwrap()).unwrap(), j);
+        }
+    }
+
     use super::*;
 
     #[test]

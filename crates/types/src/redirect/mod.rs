@@ -91,9 +91,10 @@ impl Default for MatchOptions {
     }
 }
 
-/// Which rule produced a mapping.
+/// Which rule produced a mapping. Serde's default enum form (`"same_key"`,
+/// `{"alias": {"pattern": "…"}}`), as [`Outcome`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum MatchRule {
     /// Identical token key, undated actual id.
     SameKey,
@@ -104,8 +105,14 @@ pub enum MatchRule {
 }
 
 /// Why a standard model was or was not mapped in one channel.
+///
+/// Serde's default enum form (`"no_candidate"`, `{"mapped": {"target": …, "rule": …}}`), not
+/// internally tagged, which serde reads through a buffer that compiles a second reader for every
+/// type inside (issue 18, `ARCHITECTURE.md`). Outcomes travel in replies and the CLI's `--json`
+/// only: the stored redirect preview drops them (`put_redirect_preview` in
+/// `crates/core/src/history.rs`, since the preview was first stored), so no stored JSON changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Mapped {
         target: String,
@@ -142,6 +149,21 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The variant's name as serde writes it (`"mapped"`, `"no_candidate"`, …): the CLI's
+    /// `redirect match --json` prints it as the explanation's `outcome`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Mapped { .. } => "mapped",
+            Outcome::DatedFallback { .. } => "dated_fallback",
+            Outcome::AlreadyPresent => "already_present",
+            Outcome::NoCandidate => "no_candidate",
+            Outcome::OnlyOtherVersions { .. } => "only_other_versions",
+            Outcome::TakenByOther { .. } => "taken_by_other",
+            Outcome::DatedFallbackDisabled { .. } => "dated_fallback_disabled",
+            Outcome::InvalidName { .. } => "invalid_name",
+        }
+    }
+
     /// The mapping target, when there is one.
     pub fn target(&self) -> Option<&str> {
         match self {
