@@ -2,15 +2,17 @@
 //!
 //! An operation (a sync, a redirect apply, a revert, a ratio apply) runs against the in-memory
 //! store and fake gateway in virtual time ([`crate::sim`]) and is stopped at each of its await
-//! points in turn: before every store write, before every request to the site is sent and after
-//! it was answered (the request landed, its reply is lost). From that point on the dead process
-//! does nothing at all. A fresh engine on the same store then recovers the way the worker and
-//! the CLI do — resume the interrupted run, or, when none was stored yet, run the command again
-//! — and every point is checked against an uninterrupted run:
+//! points in turn: before every store write, before every request to the site is sent (route
+//! restores included) and after it was answered (the request landed, its reply is lost). From
+//! that point on the dead process does nothing at all. A fresh engine on the same store then
+//! recovers the way the worker and the CLI do — resume the interrupted run, or, when none was
+//! stored yet, run the command again — and every point is checked against an uninterrupted run:
 //!
 //! * no channel was written twice with different content;
-//! * every write to the site found its snapshot already stored;
-//! * the site ends exactly as after the uninterrupted run;
+//! * every write to the site found its snapshot already stored, holding the route items
+//!   (Octopus group items) the write deletes;
+//! * the site ends exactly as after the uninterrupted run, routes included, and the snapshots
+//!   hold the same routes (what a later revert creates again);
 //! * the history holds one finished run of the operation with the same item statuses, no run
 //!   left `running` and no run lock.
 //!
@@ -32,7 +34,7 @@ use crate::engine::{Engine, EngineDeps, RunRequest};
 use crate::error::{Error, ErrorClass, Result};
 use crate::gateway::{Capabilities, ConnectionReport, Ctx, Gateway};
 use crate::http::{Method, Request, Response, Transport, TransportError};
-use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, Site};
+use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, RouteItem, Site};
 use crate::ratio::{RatioChoice, RatioField, RatioSync, RatioValue};
 use crate::redirect::RedirectSettings;
 use crate::settings::SyncSettings;
@@ -268,8 +270,21 @@ impl FaultGateway {
         out
     }
 
-    /// Is a snapshot of `ch` whose `after` is what `update` writes already stored?
+    /// Is a snapshot of `ch` whose `after` is what `update` writes already stored, holding every
+    /// route item (Octopus group item) the write deletes, so that a revert can create it again?
     fn snapshot_stored(&self, ch: &ChannelId, update: &ChannelUpdate) -> bool {
+        // What the write deletes, as `FakeGateway::update_channel` (and Octopus's
+        // `ChannelUpdate`) does: the items routing a model the new list no longer holds.
+        let current = self.inner.all_channels().into_iter().find(|c| &c.id == ch);
+        let deleted: Vec<RouteItem> = match (&update.models, current) {
+            (Some(m), Some(c)) => c
+                .rules
+                .route_items
+                .into_iter()
+                .filter(|r| !m.contains(&r.model))
+                .collect(),
+            _ => Vec::new(),
+        };
         let suffix = format!("/snap/{ch}");
         self.store.snapshot().iter().any(|(k, v)| {
             if !k.ends_with(&suffix) {
@@ -290,7 +305,8 @@ impl FaultGateway {
                     Mapping::Empty => p.is_empty(),
                     _ => false,
                 });
-            models_ok && mapping_ok
+            let routes_ok = deleted.iter().all(|r| s.routes.contains(r));
+            models_ok && mapping_ok && routes_ok
         })
     }
 }
@@ -325,13 +341,19 @@ impl Gateway for FaultGateway {
         self.call(&what, async {
             if !self.snapshot_stored(&channel.id, update) {
                 self.fuse.violations.borrow_mut().push(format!(
-                    "channel {} written without its snapshot stored",
+                    "channel {} written without a snapshot of that write (and of the \
+                         routes it deletes) stored",
                     channel.id
                 ));
             }
             self.inner.update_channel(channel, update).await
         })
         .await
+    }
+    async fn restore_routes(&self, channel: &ChannelId, items: &[RouteItem]) -> Result<()> {
+        let what = format!("restoring channel {channel}'s routes");
+        self.call(&what, self.inner.restore_routes(channel, items))
+            .await
     }
 }
 
@@ -495,8 +517,29 @@ fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
+/// An Octopus group item routing `model` on a channel to group `group_id` (`RouteItem`).
+fn route(group_id: &str, model: &str, active: bool) -> RouteItem {
+    RouteItem {
+        group_id: group_id.into(),
+        group: format!("group{group_id}"),
+        model: model.into(),
+        priority: 1,
+        weight: Some(2),
+        active,
+    }
+}
+
 /// `size.channels` channels on three upstream hosts: most gain a model and lose one, every
 /// fourth is up to date, every third's first write fails with a 503 (retried after a re-read).
+///
+/// Routes (Octopus group items, as `FakeGateway` models them: a write deletes the items of the
+/// models it removes, `restore_routes` creates them again): every fourth channel from the first
+/// has one on the model the sync removes (the active item of its group) and one on a model it
+/// keeps; every fourth from the second one on the removed model; the up-to-date ones one on a
+/// kept model. Only `route_items` are set, not `routed`: Octopus lists both, and a plain run
+/// holds a removal that `routed` names for review (`engine/plan.rs`, `RoutesLost`); without it
+/// the run writes as it does once the admin confirmed that removal (`Engine::apply_plan`), which
+/// is the write that deletes routes and the one a revert must undo.
 fn populate(w: &World, size: Size) {
     for i in 0..size.channels {
         let id = i as i64 + 1;
@@ -515,6 +558,12 @@ fn populate(w: &World, size: Size) {
                 pairs: vec![(format!("alias{id}"), old[1].clone())],
             };
         }
+        c.rules.route_items = match i % 4 {
+            0 => vec![route("1", &old[0], true), route("2", &old[1], false)],
+            1 => vec![route("1", &old[0], false)],
+            3 => vec![route("2", &old[2], true)],
+            _ => Vec::new(),
+        };
         w.gw.add(c, &strs(&upstream));
         if i % 3 == 1 {
             w.gw.fail_write(
@@ -536,7 +585,10 @@ fn redirect_op(size: Size) -> RedirectOp {
     }
 }
 
-/// Channels whose lists hold a vendor-path model a standard name can map to.
+/// Channels whose lists hold a vendor-path model a standard name can map to. Every second one
+/// has a route (group item) on its vendor-path model: a redirect only adds names to the list, so
+/// the routes must come through untouched. (No real site has both a per-channel mapping and
+/// routes; the engine does not ask, so the fake may.)
 fn populate_redirect(w: &World, size: Size) {
     for i in 0..size.channels {
         let id = i as i64 + 1;
@@ -545,10 +597,11 @@ fn populate_redirect(w: &World, size: Size) {
         } else {
             vec![format!("vendor/std{id}:free"), format!("other{id}")]
         };
-        w.gw.add(
-            fake_channel(id, &format!("ch{id}"), &strs(&list), None),
-            &strs(&list),
-        );
+        let mut c = fake_channel(id, &format!("ch{id}"), &strs(&list), None);
+        if i % 2 == 0 {
+            c.rules.route_items = vec![route("1", &list[0], true)];
+        }
+        w.gw.add(c, &strs(&list));
         if i % 3 == 1 {
             w.gw.fail_write(
                 id,
@@ -561,8 +614,35 @@ fn populate_redirect(w: &World, size: Size) {
 /// What a finished operation left, to compare with the uninterrupted run.
 #[derive(Debug, Clone, PartialEq)]
 struct Outcome {
+    /// The channels, without their route items (those are in `routes`).
     channels: Vec<Channel>,
+    /// Each channel's route items (Octopus group items), in (group, model) order: a group's
+    /// items have no order of their own, only priorities.
+    routes: BTreeMap<String, Vec<RouteItem>>,
+    /// The routes each written channel's snapshot holds (what a later revert creates again).
+    snapshot_routes: BTreeMap<String, Vec<RouteItem>>,
     statuses: BTreeMap<String, ItemStatus>,
+}
+
+/// Route items in (group, model) order.
+fn sorted(mut items: Vec<RouteItem>) -> Vec<RouteItem> {
+    items.sort_by(|a, b| (&a.group_id, &a.model).cmp(&(&b.group_id, &b.model)));
+    items
+}
+
+/// The site's channels and, apart, their routes (see [`Outcome`]).
+fn site_state(gw: &FakeGateway) -> (Vec<Channel>, BTreeMap<String, Vec<RouteItem>>) {
+    let mut routes = BTreeMap::new();
+    let channels = gw
+        .all_channels()
+        .into_iter()
+        .map(|mut c| {
+            let items = std::mem::take(&mut c.rules.route_items);
+            routes.insert(c.id.0.clone(), sorted(items));
+            c
+        })
+        .collect();
+    (channels, routes)
 }
 
 /// An engine operation: set up (not interrupted), then the operation itself, then recovery.
@@ -604,6 +684,16 @@ impl EngineCase {
                 let e = w.engine(None);
                 let r = w.sim.block_on(e.run(RunRequest::all(), &()));
                 let id = r.map(|r| r.head.id.0).unwrap_or_default();
+                // Since the sync, an admin routed some of the models it added: the revert
+                // removes them again, which deletes those routes (its snapshot keeps them).
+                for i in (2..self.size.channels).step_by(4) {
+                    let id = i as i64 + 1;
+                    w.gw.edit(id, |c| {
+                        c.rules
+                            .route_items
+                            .push(route("3", &format!("m{id}-new"), true))
+                    });
+                }
                 (vec![id.clone()], w.gw.writes().len(), id)
             }
             Op::RedirectApply => {
@@ -651,15 +741,24 @@ impl EngineCase {
     fn outcome(&self, w: &World, setup: &[String]) -> Outcome {
         let e = w.engine(None);
         let mut statuses = BTreeMap::new();
+        let mut snapshot_routes = BTreeMap::new();
         for h in own_runs(w, setup) {
             if let Ok(Some(r)) = block(e.history().run(&h.id)) {
                 for i in r.items {
+                    if i.snapshot {
+                        if let Ok(Some(snap)) = block(e.history().snapshot(&h.id, &i.channel_id)) {
+                            snapshot_routes.insert(i.channel_id.0.clone(), sorted(snap.routes));
+                        }
+                    }
                     statuses.insert(i.channel_id.0.clone(), i.status);
                 }
             }
         }
+        let (channels, routes) = site_state(&w.gw);
         Outcome {
-            channels: w.gw.all_channels(),
+            channels,
+            routes,
+            snapshot_routes,
             statuses,
         }
     }
@@ -676,6 +775,20 @@ impl EngineCase {
         let got = self.outcome(w, setup);
         if got.channels != base.channels {
             bad.push("the site differs from the uninterrupted run's".to_string());
+        }
+        for (ch, items) in &got.routes {
+            let want = base.routes.get(ch).cloned().unwrap_or_default();
+            if items != &want {
+                bad.push(format!(
+                    "channel {ch}'s routes {items:?}, uninterrupted {want:?}"
+                ));
+            }
+        }
+        if got.snapshot_routes != base.snapshot_routes {
+            bad.push(format!(
+                "the snapshots hold the routes {:?}, uninterrupted {:?}",
+                got.snapshot_routes, base.snapshot_routes
+            ));
         }
         if got.statuses != base.statuses {
             bad.push(format!(
@@ -1020,5 +1133,106 @@ mod tests {
         };
         sim.block_on(gw.update_channel(&ch, &update)).ok();
         assert_eq!(fuse.violations.borrow().len(), 1);
+    }
+
+    #[test]
+    fn the_checks_catch_a_snapshot_without_the_routes_the_write_deletes() {
+        // Channel 1 has a route on m1-0; a write without m1-0 deletes it, so its snapshot must
+        // hold that route. Stored without it, the write is a violation; with it, it is not.
+        let w = World::new(Size::SMALL);
+        populate(&w, Size::SMALL);
+        let fuse = Fuse::new(w.clock.clone(), Fault::Crash, None);
+        let gw = FaultGateway {
+            inner: w.gw.clone(),
+            fuse: fuse.clone(),
+            store: w.store.clone(),
+        };
+        let mut sim = w.sim;
+        let ch = gw.inner.channel(1).unwrap();
+        let kept = vec!["m1-1".to_string(), "m1-2".to_string()];
+        let mut snap = Snapshot {
+            channel_id: ch.id.clone(),
+            channel_name: ch.name.clone(),
+            taken_ms: 0,
+            before: crate::engine::record::ChannelState {
+                models: ch.models.clone(),
+                mapping: ch.mapping.clone(),
+            },
+            after: crate::engine::record::ChannelState {
+                models: kept.clone(),
+                mapping: ch.mapping.clone(),
+            },
+            routes: Vec::new(),
+        };
+        let key = "sync/fake/run/r1/snap/1";
+        let update = ChannelUpdate {
+            models: Some(kept),
+            mapping: None,
+        };
+        block(w.store.set(key, serde_json::to_string(&snap).unwrap())).unwrap();
+        // The check the write makes, on the channel as it is before the write.
+        assert!(
+            !gw.snapshot_stored(&ch.id, &update),
+            "the route item is missing"
+        );
+        snap.routes = vec![route("1", "m1-0", true)];
+        block(w.store.set(key, serde_json::to_string(&snap).unwrap())).unwrap();
+        assert!(gw.snapshot_stored(&ch.id, &update));
+        sim.block_on(gw.update_channel(&ch, &update)).unwrap();
+        assert!(fuse.violations.borrow().is_empty());
+        assert_eq!(
+            gw.inner.channel(1).unwrap().rules.route_items,
+            vec![route("2", "m1-1", false)],
+            "the write deleted the route on m1-0"
+        );
+    }
+
+    #[test]
+    fn the_scenarios_delete_and_restore_routes() {
+        // The matrices only cover routes if the uninterrupted runs touch them.
+        let size = Size::SMALL;
+        let r = |items: &[(&str, &str, bool)]| -> Vec<RouteItem> {
+            items.iter().map(|(g, m, a)| route(g, m, *a)).collect()
+        };
+        let (sync, _) = EngineCase { op: Op::Sync, size }.baseline(Fault::Crash);
+        assert_eq!(
+            sync.routes["1"],
+            r(&[("2", "m1-1", false)]),
+            "m1-0's route deleted"
+        );
+        assert_eq!(sync.routes["2"], r(&[]));
+        assert_eq!(sync.routes["4"], r(&[("2", "m4-2", true)]), "kept");
+        assert_eq!(sync.snapshot_routes["1"], r(&[("1", "m1-0", true)]));
+        assert_eq!(sync.snapshot_routes["2"], r(&[("1", "m2-0", false)]));
+        let (revert, names) = EngineCase {
+            op: Op::Revert,
+            size,
+        }
+        .baseline(Fault::Crash);
+        assert_eq!(
+            revert.routes["1"],
+            r(&[("1", "m1-0", true), ("2", "m1-1", false)]),
+            "restored"
+        );
+        assert_eq!(revert.routes["2"], r(&[("1", "m2-0", false)]), "restored");
+        assert_eq!(
+            revert.routes["3"],
+            r(&[]),
+            "the revert deleted m3-new's route"
+        );
+        assert_eq!(revert.snapshot_routes["3"], r(&[("3", "m3-new", true)]));
+        let restores = names.iter().filter(|n| n.contains("routes")).count();
+        assert_eq!(restores, 4, "{names:?}");
+        let (redirect, _) = EngineCase {
+            op: Op::RedirectApply,
+            size,
+        }
+        .baseline(Fault::Crash);
+        assert_eq!(redirect.routes["1"], r(&[("1", "vendor/std1:free", true)]));
+        assert_eq!(redirect.routes["3"], r(&[("1", "vendor/std3:free", true)]));
+        assert!(redirect
+            .statuses
+            .values()
+            .any(|s| *s == ItemStatus::Success));
     }
 }
