@@ -127,6 +127,31 @@ impl Size {
     };
 }
 
+/// Which site the fake gateway plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// New API's capabilities with a per-channel mapping (`FakeGateway`'s own).
+    NewApi,
+    /// Octopus's ([`Capabilities::OCTOPUS`]): no per-channel mapping (the channels hold none),
+    /// a comma-joined trimmed model list, an empty list refused. Redirects are refused there, so
+    /// only sync and revert run in this flavour.
+    Octopus,
+}
+
+impl Flavour {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavour::NewApi => "New API",
+            Flavour::Octopus => "Octopus",
+        }
+    }
+
+    /// Whether `op` runs on this site at all.
+    pub fn runs(self, op: Op) -> bool {
+        self == Flavour::NewApi || matches!(op, Op::Sync | Op::Revert)
+    }
+}
+
 /// The result of one matrix.
 #[derive(Debug, Clone, Default)]
 pub struct MatrixReport {
@@ -442,6 +467,7 @@ impl Transport for FaultOptions {
 
 /// The world of one point: a fresh simulation, site and store.
 struct World {
+    flavour: Flavour,
     sim: Sim,
     clock: SimClock,
     gw: Rc<FakeGateway>,
@@ -450,10 +476,13 @@ struct World {
 }
 
 impl World {
-    fn new(size: Size) -> World {
+    fn new(size: Size, flavour: Flavour) -> World {
         let sim = Sim::new();
         let clock = sim.clock();
         let gw = Rc::new(FakeGateway::new(Rc::new(clock.clone())));
+        if flavour == Flavour::Octopus {
+            gw.set_capabilities(Capabilities::OCTOPUS);
+        }
         gw.set_latency(Latency {
             list_ms: 20,
             get_ms: 10,
@@ -467,6 +496,7 @@ impl World {
         };
         settings.retry.base_ms = 500;
         World {
+            flavour,
             sim,
             clock,
             gw,
@@ -553,7 +583,9 @@ fn populate(w: &World, size: Size) {
             u
         };
         let mut c = fake_channel(id, &format!("ch{id}"), &strs(&old), Some(&host));
-        if i % 2 == 0 {
+        if w.flavour == Flavour::Octopus {
+            c.mapping = Mapping::Unsupported;
+        } else if i % 2 == 0 {
             c.mapping = Mapping::Valid {
                 pairs: vec![(format!("alias{id}"), old[1].clone())],
             };
@@ -649,6 +681,7 @@ fn site_state(gw: &FakeGateway) -> (Vec<Channel>, BTreeMap<String, Vec<RouteItem
 struct EngineCase {
     op: Op,
     size: Size,
+    flavour: Flavour,
 }
 
 /// The operation's own runs are those whose id is not in `setup`.
@@ -843,7 +876,7 @@ impl EngineCase {
 
     /// The uninterrupted run: its outcome and its points.
     fn baseline(&self, fault: Fault) -> (Outcome, Vec<String>) {
-        let mut w = World::new(self.size);
+        let mut w = World::new(self.size, self.flavour);
         let (setup, _, arg) = self.setup(&mut w);
         let fuse = Fuse::new(w.clock.clone(), fault, None);
         let e = w.engine(Some(&fuse));
@@ -857,7 +890,7 @@ impl EngineCase {
 
     /// Run the operation with the fault at point `at`, recover, check.
     fn point(&self, fault: Fault, at: usize, base: &Outcome) -> (Vec<String>, usize) {
-        let mut w = World::new(self.size);
+        let mut w = World::new(self.size, self.flavour);
         let (setup, writes_before, arg) = self.setup(&mut w);
         let fuse = Fuse::new(w.clock.clone(), fault, Some(at));
         let mut bad = Vec::new();
@@ -1010,6 +1043,12 @@ fn ratio_point(
 
 /// Run `op` with `fault` at every point of a scenario of `size`, recovering each time.
 pub fn matrix(op: Op, fault: Fault, size: Size) -> MatrixReport {
+    matrix_on(Flavour::NewApi, op, fault, size)
+}
+
+/// [`matrix`] with the fake gateway playing `flavour` (an empty report where `op` does not run
+/// there, [`Flavour::runs`]).
+pub fn matrix_on(flavour: Flavour, op: Op, fault: Fault, size: Size) -> MatrixReport {
     let mut report = MatrixReport::default();
     if op == Op::RatioApply {
         let (base, bad, names) = ratio_point(fault, None);
@@ -1032,7 +1071,10 @@ pub fn matrix(op: Op, fault: Fault, size: Size) -> MatrixReport {
         }
         return report;
     }
-    let case = EngineCase { op, size };
+    if !flavour.runs(op) {
+        return report;
+    }
+    let case = EngineCase { op, size, flavour };
     let (base, names) = case.baseline(fault);
     for (at, name) in names.iter().enumerate() {
         report.points += 1;
@@ -1117,7 +1159,7 @@ mod tests {
     #[test]
     fn the_checks_catch_a_write_without_its_snapshot() {
         // The checker itself must be able to fail: a gateway write with no snapshot stored.
-        let w = World::new(Size::SMALL);
+        let w = World::new(Size::SMALL, Flavour::NewApi);
         populate(&w, Size::SMALL);
         let fuse = Fuse::new(w.clock.clone(), Fault::Crash, None);
         let gw = FaultGateway {
@@ -1139,7 +1181,7 @@ mod tests {
     fn the_checks_catch_a_snapshot_without_the_routes_the_write_deletes() {
         // Channel 1 has a route on m1-0; a write without m1-0 deletes it, so its snapshot must
         // hold that route. Stored without it, the write is a violation; with it, it is not.
-        let w = World::new(Size::SMALL);
+        let w = World::new(Size::SMALL, Flavour::NewApi);
         populate(&w, Size::SMALL);
         let fuse = Fuse::new(w.clock.clone(), Fault::Crash, None);
         let gw = FaultGateway {
@@ -1194,38 +1236,31 @@ mod tests {
         let r = |items: &[(&str, &str, bool)]| -> Vec<RouteItem> {
             items.iter().map(|(g, m, a)| route(g, m, *a)).collect()
         };
-        let (sync, _) = EngineCase { op: Op::Sync, size }.baseline(Fault::Crash);
-        assert_eq!(
-            sync.routes["1"],
-            r(&[("2", "m1-1", false)]),
-            "m1-0's route deleted"
-        );
-        assert_eq!(sync.routes["2"], r(&[]));
-        assert_eq!(sync.routes["4"], r(&[("2", "m4-2", true)]), "kept");
-        assert_eq!(sync.snapshot_routes["1"], r(&[("1", "m1-0", true)]));
-        assert_eq!(sync.snapshot_routes["2"], r(&[("1", "m2-0", false)]));
-        let (revert, names) = EngineCase {
-            op: Op::Revert,
-            size,
+        for flavour in [Flavour::NewApi, Flavour::Octopus] {
+            let case = |op| EngineCase { op, size, flavour };
+            let (sync, _) = case(Op::Sync).baseline(Fault::Crash);
+            let f = flavour.name();
+            assert_eq!(sync.routes["1"], r(&[("2", "m1-1", false)]), "{f}");
+            assert_eq!(sync.routes["2"], r(&[]), "{f}: m2-0's route deleted");
+            assert_eq!(sync.routes["4"], r(&[("2", "m4-2", true)]), "{f}: kept");
+            assert_eq!(sync.snapshot_routes["1"], r(&[("1", "m1-0", true)]), "{f}");
+            assert_eq!(sync.snapshot_routes["2"], r(&[("1", "m2-0", false)]), "{f}");
+            let (revert, names) = case(Op::Revert).baseline(Fault::Crash);
+            assert_eq!(
+                revert.routes["1"],
+                r(&[("1", "m1-0", true), ("2", "m1-1", false)]),
+                "{f}: restored"
+            );
+            assert_eq!(revert.routes["2"], r(&[("1", "m2-0", false)]), "{f}");
+            assert_eq!(revert.routes["3"], r(&[]), "{f}: the revert deleted it");
+            assert_eq!(revert.snapshot_routes["3"], r(&[("3", "m3-new", true)]));
+            let restores = names.iter().filter(|n| n.contains("routes")).count();
+            assert_eq!(restores, 4, "{f}: {names:?}");
         }
-        .baseline(Fault::Crash);
-        assert_eq!(
-            revert.routes["1"],
-            r(&[("1", "m1-0", true), ("2", "m1-1", false)]),
-            "restored"
-        );
-        assert_eq!(revert.routes["2"], r(&[("1", "m2-0", false)]), "restored");
-        assert_eq!(
-            revert.routes["3"],
-            r(&[]),
-            "the revert deleted m3-new's route"
-        );
-        assert_eq!(revert.snapshot_routes["3"], r(&[("3", "m3-new", true)]));
-        let restores = names.iter().filter(|n| n.contains("routes")).count();
-        assert_eq!(restores, 4, "{names:?}");
         let (redirect, _) = EngineCase {
             op: Op::RedirectApply,
             size,
+            flavour: Flavour::NewApi,
         }
         .baseline(Fault::Crash);
         assert_eq!(redirect.routes["1"], r(&[("1", "vendor/std1:free", true)]));
@@ -1234,5 +1269,39 @@ mod tests {
             .statuses
             .values()
             .any(|s| *s == ItemStatus::Success));
+    }
+
+    #[test]
+    fn on_octopus_a_sync_or_revert_killed_or_out_of_storage_at_every_point_recovers() {
+        for op in [Op::Sync, Op::Revert] {
+            for fault in [Fault::Crash, Fault::StoreFull] {
+                let r = matrix_on(Flavour::Octopus, op, fault, Size::SMALL);
+                assert!(
+                    r.points >= 5,
+                    "{} {fault:?}: {} points",
+                    op.name(),
+                    r.points
+                );
+                assert!(
+                    r.failures.is_empty(),
+                    "Octopus {} {fault:?}: {} of {} points survived:\n{}",
+                    op.name(),
+                    r.survived,
+                    r.points,
+                    r.failures.join("\n")
+                );
+            }
+        }
+        assert_eq!(
+            matrix_on(
+                Flavour::Octopus,
+                Op::RedirectApply,
+                Fault::Crash,
+                Size::SMALL
+            )
+            .points,
+            0,
+            "Octopus refuses redirects"
+        );
     }
 }
