@@ -1,11 +1,12 @@
 //! Reliability matrices (`cargo bench -p msync-core --bench reliability`; `cargo xtask bench`
 //! runs it and writes the section into BENCHMARKS.md).
 //!
-//! For each operation (sync, redirect apply, revert, ratio apply) and each fault (the process
-//! killed, the store full, the system clock set back or forward), the fault strikes at every
-//! await point of the operation in turn — every store write, every request to the site before
-//! it is sent and after it was answered — and [`msync_core::crash::matrix`] checks the recovery
-//! against an uninterrupted run. Virtual time: the counts are exact and machine-independent.
+//! For each site the fake plays (New API, Octopus), each operation (sync, plan apply, redirect
+//! apply, revert, ratio apply) and each fault (the process killed, the store full, the system
+//! clock set back or forward), the fault strikes at every await point of the operation in turn —
+//! every store write, every request to the site before it is sent and after it was answered —
+//! and [`msync_core::crash::matrix_on`] checks the recovery against an uninterrupted run.
+//! Virtual time: the counts are exact and machine-independent.
 
 use msync_core::crash::{matrix_on, Fault, Flavour, Op, Size};
 use std::time::Instant;
@@ -22,8 +23,10 @@ fn main() {
          write and every later one is refused, then the store is freed and the next run \
          finishes the work. Clock: the system clock is set back 1 h or forward 1 day at the \
          point and the run goes on. Some channels have routes (Octopus group items) on models a \
-         sync removes or keeps; a revert creates the deleted ones again. New API: the fake's \
-         own capabilities; Octopus: its capabilities (no mapping, so no redirect). A point \
+         sync removes or keeps; a revert creates the deleted ones again. Plan apply: a dry run's \
+         plan applied as confirmed. New API: the fake's own capabilities; Octopus: its \
+         capabilities (no mapping, so no redirect) with the routed models listed, so a plain \
+         sync holds the removals that would delete a route and the reverted run is a plan apply. A point \
          survives when no channel was written twice with different content, every write found \
          its snapshot stored with the routes it deletes, the site (routes included) ends as \
          after an uninterrupted run, the snapshots hold the same routes, and the history holds \

@@ -1,12 +1,13 @@
 //! Crash and full-storage matrices: prove, point by point, that nothing is lost.
 //!
-//! An operation (a sync, a redirect apply, a revert, a ratio apply) runs against the in-memory
-//! store and fake gateway in virtual time ([`crate::sim`]) and is stopped at each of its await
-//! points in turn: before every store write, before every request to the site is sent (route
-//! restores included) and after it was answered (the request landed, its reply is lost). From
-//! that point on the dead process does nothing at all. A fresh engine on the same store then
-//! recovers the way the worker and the CLI do — resume the interrupted run, or, when none was
-//! stored yet, run the command again — and every point is checked against an uninterrupted run:
+//! An operation (a sync, a plan apply, a redirect apply, a revert, a ratio apply) runs against
+//! the in-memory store and fake gateway in virtual time ([`crate::sim`]) and is stopped at each
+//! of its await points in turn: before every store write, before every request to the site is
+//! sent (route restores included) and after it was answered (the request landed, its reply is
+//! lost). From that point on the dead process does nothing at all. A fresh engine on the same
+//! store then recovers the way the worker and the CLI do — resume the interrupted run, or, when
+//! none was stored yet, run the command again — and every point is checked against an
+//! uninterrupted run:
 //!
 //! * no channel was written twice with different content;
 //! * every write to the site found its snapshot already stored, holding the route items
@@ -30,7 +31,7 @@ use crate::engine::limit::Limits;
 use crate::engine::record::{ItemStatus, RunMode, RunRecord, RunState, Snapshot};
 use crate::engine::redirect::RedirectOp;
 use crate::engine::retry::SplitMix64;
-use crate::engine::{Engine, EngineDeps, RunRequest};
+use crate::engine::{Engine, EngineDeps, RunRequest, Selection};
 use crate::error::{Error, ErrorClass, Result};
 use crate::gateway::{Capabilities, ConnectionReport, Ctx, Gateway};
 use crate::http::{Method, Request, Response, Transport, TransportError};
@@ -52,17 +53,27 @@ use std::rc::Rc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     Sync,
+    /// A dry run's plan applied as the admin confirmed it (`Engine::apply_plan`): the removal
+    /// guards are lifted, so this is the write that deletes the routes `routed` names.
+    PlanApply,
     RedirectApply,
     Revert,
     RatioApply,
 }
 
 impl Op {
-    pub const ALL: [Op; 4] = [Op::Sync, Op::RedirectApply, Op::Revert, Op::RatioApply];
+    pub const ALL: [Op; 5] = [
+        Op::Sync,
+        Op::PlanApply,
+        Op::RedirectApply,
+        Op::Revert,
+        Op::RatioApply,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Op::Sync => "sync",
+            Op::PlanApply => "plan apply",
             Op::RedirectApply => "redirect apply",
             Op::Revert => "revert",
             Op::RatioApply => "ratio apply",
@@ -133,8 +144,10 @@ pub enum Flavour {
     /// New API's capabilities with a per-channel mapping (`FakeGateway`'s own).
     NewApi,
     /// Octopus's ([`Capabilities::OCTOPUS`]): no per-channel mapping (the channels hold none),
-    /// a comma-joined trimmed model list, an empty list refused. Redirects are refused there, so
-    /// only sync and revert run in this flavour.
+    /// a comma-joined trimmed model list, an empty list refused; the channels list the models
+    /// their routes point at (`routed`) as the adapter reads them, so a plain sync holds a
+    /// removal that would delete a route and only a confirmed plan apply deletes it (the revert
+    /// scenario reverts such an apply). Redirects are refused there, so they do not run.
     Octopus,
 }
 
@@ -148,7 +161,7 @@ impl Flavour {
 
     /// Whether `op` runs on this site at all.
     pub fn runs(self, op: Op) -> bool {
-        self == Flavour::NewApi || matches!(op, Op::Sync | Op::Revert)
+        self == Flavour::NewApi || matches!(op, Op::Sync | Op::PlanApply | Op::Revert)
     }
 }
 
@@ -559,6 +572,22 @@ fn route(group_id: &str, model: &str, active: bool) -> RouteItem {
     }
 }
 
+/// The models route items point at, with their groups' names, as the Octopus adapter lists
+/// them (`gateway/octopus.rs` `with_routes`).
+fn routed(items: &[RouteItem]) -> Vec<crate::model::RoutedModel> {
+    let mut out: Vec<crate::model::RoutedModel> = Vec::new();
+    for r in items {
+        match out.iter_mut().find(|m| m.model == r.model) {
+            Some(m) => m.routes.push(r.group.clone()),
+            None => out.push(crate::model::RoutedModel {
+                model: r.model.clone(),
+                routes: vec![r.group.clone()],
+            }),
+        }
+    }
+    out
+}
+
 /// `size.channels` channels on three upstream hosts: most gain a model and lose one, every
 /// fourth is up to date, every third's first write fails with a 503 (retried after a re-read).
 ///
@@ -566,10 +595,10 @@ fn route(group_id: &str, model: &str, active: bool) -> RouteItem {
 /// models it removes, `restore_routes` creates them again): every fourth channel from the first
 /// has one on the model the sync removes (the active item of its group) and one on a model it
 /// keeps; every fourth from the second one on the removed model; the up-to-date ones one on a
-/// kept model. Only `route_items` are set, not `routed`: Octopus lists both, and a plain run
-/// holds a removal that `routed` names for review (`engine/plan.rs`, `RoutesLost`); without it
-/// the run writes as it does once the admin confirmed that removal (`Engine::apply_plan`), which
-/// is the write that deletes routes and the one a revert must undo.
+/// kept model. In the New API flavour only `route_items` are set, not `routed` (no such site
+/// has routes; a plain sync then deletes them as a confirmed apply does); the Octopus flavour
+/// sets both, as the adapter reads them, so a plain sync holds those removals for review
+/// (`engine/plan.rs`, `RoutesLost`) and only the plan apply deletes the routes.
 fn populate(w: &World, size: Size) {
     for i in 0..size.channels {
         let id = i as i64 + 1;
@@ -596,6 +625,9 @@ fn populate(w: &World, size: Size) {
             3 => vec![route("2", &old[2], true)],
             _ => Vec::new(),
         };
+        if w.flavour == Flavour::Octopus {
+            c.rules.routed = routed(&c.rules.route_items);
+        }
         w.gw.add(c, &strs(&upstream));
         if i % 3 == 1 {
             w.gw.fail_write(
@@ -698,6 +730,7 @@ impl EngineCase {
     fn mode(&self) -> RunMode {
         match self.op {
             Op::Sync => RunMode::All,
+            Op::PlanApply => RunMode::Apply,
             Op::RedirectApply => RunMode::Redirect,
             Op::Revert => RunMode::Revert,
             Op::RatioApply => unreachable!("ratio apply is not an engine run"),
@@ -712,11 +745,33 @@ impl EngineCase {
                 populate(w, self.size);
                 (vec![], 0, String::new())
             }
+            Op::PlanApply => {
+                populate(w, self.size);
+                let e = w.engine(None);
+                let p = w.sim.block_on(e.plan(Selection::All, &()));
+                let id = p.map(|(r, _)| r.head.id.0).unwrap_or_default();
+                (vec![id.clone()], 0, id)
+            }
             Op::Revert => {
                 populate(w, self.size);
                 let e = w.engine(None);
-                let r = w.sim.block_on(e.run(RunRequest::all(), &()));
+                let mut setup = Vec::new();
+                // On Octopus the routes go only with a confirmed plan: revert that apply.
+                let r = if w.flavour == Flavour::Octopus {
+                    let p = w.sim.block_on(e.plan(Selection::All, &()));
+                    let p = p.map(|(r, plan)| {
+                        setup.push(r.head.id.0);
+                        plan
+                    });
+                    match p {
+                        Ok(plan) => w.sim.block_on(e.apply_plan(plan, Default::default(), &())),
+                        Err(e) => Err(e),
+                    }
+                } else {
+                    w.sim.block_on(e.run(RunRequest::all(), &()))
+                };
                 let id = r.map(|r| r.head.id.0).unwrap_or_default();
+                setup.push(id.clone());
                 // Since the sync, an admin routed some of the models it added: the revert
                 // removes them again, which deletes those routes (its snapshot keeps them).
                 for i in (2..self.size.channels).step_by(4) {
@@ -727,7 +782,7 @@ impl EngineCase {
                             .push(route("3", &format!("m{id}-new"), true))
                     });
                 }
-                (vec![id.clone()], w.gw.writes().len(), id)
+                (setup, w.gw.writes().len(), id)
             }
             Op::RedirectApply => {
                 populate_redirect(w, self.size);
@@ -746,6 +801,13 @@ impl EngineCase {
     async fn start(&self, e: &Engine, arg: &str) -> Result<RunRecord> {
         match self.op {
             Op::Sync => e.run(RunRequest::all(), &()).await,
+            Op::PlanApply => {
+                let run = crate::engine::record::RunId(arg.into());
+                let Some(plan) = e.history().plan(&run).await? else {
+                    return Err(Error::validation("the dry run stored no plan"));
+                };
+                e.apply_plan(plan, Default::default(), &()).await
+            }
             Op::Revert => {
                 e.revert_run(&crate::engine::record::RunId(arg.into()), false, &())
                     .await
@@ -1050,6 +1112,9 @@ pub fn matrix(op: Op, fault: Fault, size: Size) -> MatrixReport {
 /// there, [`Flavour::runs`]).
 pub fn matrix_on(flavour: Flavour, op: Op, fault: Fault, size: Size) -> MatrixReport {
     let mut report = MatrixReport::default();
+    if !flavour.runs(op) {
+        return report;
+    }
     if op == Op::RatioApply {
         let (base, bad, names) = ratio_point(fault, None);
         if !bad.is_empty() {
@@ -1069,9 +1134,6 @@ pub fn matrix_on(flavour: Flavour, op: Op, fault: Fault, size: Size) -> MatrixRe
                 report.failures.push(format!("{name}: {}", bad.join("; ")));
             }
         }
-        return report;
-    }
-    if !flavour.runs(op) {
         return report;
     }
     let case = EngineCase { op, size, flavour };
@@ -1230,28 +1292,52 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_apply_killed_at_every_point_resumes_to_the_same_site() {
+        assert_all_survive(Op::PlanApply, Fault::Crash);
+    }
+
+    #[test]
     fn the_scenarios_delete_and_restore_routes() {
         // The matrices only cover routes if the uninterrupted runs touch them.
         let size = Size::SMALL;
         let r = |items: &[(&str, &str, bool)]| -> Vec<RouteItem> {
             items.iter().map(|(g, m, a)| route(g, m, *a)).collect()
         };
+        let populated = |ch: &str| match ch {
+            "1" => r(&[("1", "m1-0", true), ("2", "m1-1", false)]),
+            "2" => r(&[("1", "m2-0", false)]),
+            "4" => r(&[("2", "m4-2", true)]),
+            _ => Vec::new(),
+        };
         for flavour in [Flavour::NewApi, Flavour::Octopus] {
-            let case = |op| EngineCase { op, size, flavour };
-            let (sync, _) = case(Op::Sync).baseline(Fault::Crash);
             let f = flavour.name();
-            assert_eq!(sync.routes["1"], r(&[("2", "m1-1", false)]), "{f}");
-            assert_eq!(sync.routes["2"], r(&[]), "{f}: m2-0's route deleted");
-            assert_eq!(sync.routes["4"], r(&[("2", "m4-2", true)]), "{f}: kept");
-            assert_eq!(sync.snapshot_routes["1"], r(&[("1", "m1-0", true)]), "{f}");
-            assert_eq!(sync.snapshot_routes["2"], r(&[("1", "m2-0", false)]), "{f}");
+            let case = |op| EngineCase { op, size, flavour };
+            // What deletes routes: a plain sync on New API (no `routed`), a confirmed plan on
+            // both; on Octopus a plain sync holds those two channels.
+            let (sync, _) = case(Op::Sync).baseline(Fault::Crash);
+            let (apply, _) = case(Op::PlanApply).baseline(Fault::Crash);
+            if flavour == Flavour::Octopus {
+                for ch in ["1", "2", "4"] {
+                    assert_eq!(sync.routes[ch], populated(ch), "{f}: {ch} held");
+                }
+                assert_eq!(sync.statuses["1"], ItemStatus::NeedsReview);
+                assert!(sync.snapshot_routes.values().all(Vec::is_empty), "{f}");
+            }
+            let deleting = if flavour == Flavour::NewApi {
+                vec![&sync, &apply]
+            } else {
+                vec![&apply]
+            };
+            for o in deleting {
+                assert_eq!(o.routes["1"], r(&[("2", "m1-1", false)]), "{f}");
+                assert_eq!(o.routes["2"], r(&[]), "{f}: m2-0's route deleted");
+                assert_eq!(o.routes["4"], populated("4"), "{f}: kept");
+                assert_eq!(o.snapshot_routes["1"], r(&[("1", "m1-0", true)]), "{f}");
+                assert_eq!(o.snapshot_routes["2"], r(&[("1", "m2-0", false)]), "{f}");
+            }
             let (revert, names) = case(Op::Revert).baseline(Fault::Crash);
-            assert_eq!(
-                revert.routes["1"],
-                r(&[("1", "m1-0", true), ("2", "m1-1", false)]),
-                "{f}: restored"
-            );
-            assert_eq!(revert.routes["2"], r(&[("1", "m2-0", false)]), "{f}");
+            assert_eq!(revert.routes["1"], populated("1"), "{f}: restored");
+            assert_eq!(revert.routes["2"], populated("2"), "{f}: restored");
             assert_eq!(revert.routes["3"], r(&[]), "{f}: the revert deleted it");
             assert_eq!(revert.snapshot_routes["3"], r(&[("3", "m3-new", true)]));
             let restores = names.iter().filter(|n| n.contains("routes")).count();
@@ -1272,8 +1358,8 @@ mod tests {
     }
 
     #[test]
-    fn on_octopus_a_sync_or_revert_killed_or_out_of_storage_at_every_point_recovers() {
-        for op in [Op::Sync, Op::Revert] {
+    fn on_octopus_a_sync_apply_or_revert_killed_or_out_of_storage_at_every_point_recovers() {
+        for op in [Op::Sync, Op::PlanApply, Op::Revert] {
             for fault in [Fault::Crash, Fault::StoreFull] {
                 let r = matrix_on(Flavour::Octopus, op, fault, Size::SMALL);
                 assert!(
