@@ -388,10 +388,23 @@ impl Gateway for FaultGateway {
         })
         .await
     }
+    /// Octopus adds the items one group at a time (a `group/update` each, `gateway/octopus.rs`
+    /// `restore_routes`), so a process can die between two groups: each group's items pass the
+    /// points on their own.
     async fn restore_routes(&self, channel: &ChannelId, items: &[RouteItem]) -> Result<()> {
-        let what = format!("restoring channel {channel}'s routes");
-        self.call(&what, self.inner.restore_routes(channel, items))
-            .await
+        let mut groups: Vec<&str> = Vec::new();
+        for r in items {
+            if !groups.contains(&r.group_id.as_str()) {
+                groups.push(&r.group_id);
+            }
+        }
+        for g in groups {
+            let part: Vec<RouteItem> = items.iter().filter(|r| r.group_id == g).cloned().collect();
+            let what = format!("restoring channel {channel}'s routes in group {g}");
+            self.call(&what, self.inner.restore_routes(channel, &part))
+                .await?;
+        }
+        Ok(())
     }
 }
 
@@ -593,8 +606,8 @@ fn routed(items: &[RouteItem]) -> Vec<crate::model::RoutedModel> {
 ///
 /// Routes (Octopus group items, as `FakeGateway` models them: a write deletes the items of the
 /// models it removes, `restore_routes` creates them again): every fourth channel from the first
-/// has one on the model the sync removes (the active item of its group) and one on a model it
-/// keeps; every fourth from the second one on the removed model; the up-to-date ones one on a
+/// has two on the model the sync removes (in two groups, the active item of one) and one on a
+/// model it keeps; every fourth from the second one on the removed model; the up-to-date ones one on a
 /// kept model. In the New API flavour only `route_items` are set, not `routed` (no such site
 /// has routes; a plain sync then deletes them as a confirmed apply does); the Octopus flavour
 /// sets both, as the adapter reads them, so a plain sync holds those removals for review
@@ -620,7 +633,11 @@ fn populate(w: &World, size: Size) {
             };
         }
         c.rules.route_items = match i % 4 {
-            0 => vec![route("1", &old[0], true), route("2", &old[1], false)],
+            0 => vec![
+                route("1", &old[0], true),
+                route("2", &old[1], false),
+                route("4", &old[0], false),
+            ],
             1 => vec![route("1", &old[0], false)],
             3 => vec![route("2", &old[2], true)],
             _ => Vec::new(),
@@ -1241,8 +1258,8 @@ mod tests {
 
     #[test]
     fn the_checks_catch_a_snapshot_without_the_routes_the_write_deletes() {
-        // Channel 1 has a route on m1-0; a write without m1-0 deletes it, so its snapshot must
-        // hold that route. Stored without it, the write is a violation; with it, it is not.
+        // Channel 1 has two routes on m1-0; a write without m1-0 deletes them, so its snapshot
+        // must hold both. Stored without it, the write is a violation; with it, it is not.
         let w = World::new(Size::SMALL, Flavour::NewApi);
         populate(&w, Size::SMALL);
         let fuse = Fuse::new(w.clock.clone(), Fault::Crash, None);
@@ -1277,9 +1294,15 @@ mod tests {
         // The check the write makes, on the channel as it is before the write.
         assert!(
             !gw.snapshot_stored(&ch.id, &update),
-            "the route item is missing"
+            "the route items are missing"
         );
         snap.routes = vec![route("1", "m1-0", true)];
+        block(w.store.set(key, serde_json::to_string(&snap).unwrap())).unwrap();
+        assert!(
+            !gw.snapshot_stored(&ch.id, &update),
+            "group 4's item is missing"
+        );
+        snap.routes.push(route("4", "m1-0", false));
         block(w.store.set(key, serde_json::to_string(&snap).unwrap())).unwrap();
         assert!(gw.snapshot_stored(&ch.id, &update));
         sim.block_on(gw.update_channel(&ch, &update)).unwrap();
@@ -1304,7 +1327,11 @@ mod tests {
             items.iter().map(|(g, m, a)| route(g, m, *a)).collect()
         };
         let populated = |ch: &str| match ch {
-            "1" => r(&[("1", "m1-0", true), ("2", "m1-1", false)]),
+            "1" => r(&[
+                ("1", "m1-0", true),
+                ("2", "m1-1", false),
+                ("4", "m1-0", false),
+            ]),
             "2" => r(&[("1", "m2-0", false)]),
             "4" => r(&[("2", "m4-2", true)]),
             _ => Vec::new(),
@@ -1332,7 +1359,11 @@ mod tests {
                 assert_eq!(o.routes["1"], r(&[("2", "m1-1", false)]), "{f}");
                 assert_eq!(o.routes["2"], r(&[]), "{f}: m2-0's route deleted");
                 assert_eq!(o.routes["4"], populated("4"), "{f}: kept");
-                assert_eq!(o.snapshot_routes["1"], r(&[("1", "m1-0", true)]), "{f}");
+                assert_eq!(
+                    o.snapshot_routes["1"],
+                    r(&[("1", "m1-0", true), ("4", "m1-0", false)]),
+                    "{f}"
+                );
                 assert_eq!(o.snapshot_routes["2"], r(&[("1", "m2-0", false)]), "{f}");
             }
             let (revert, names) = case(Op::Revert).baseline(Fault::Crash);
@@ -1341,7 +1372,8 @@ mod tests {
             assert_eq!(revert.routes["3"], r(&[]), "{f}: the revert deleted it");
             assert_eq!(revert.snapshot_routes["3"], r(&[("3", "m3-new", true)]));
             let restores = names.iter().filter(|n| n.contains("routes")).count();
-            assert_eq!(restores, 4, "{f}: {names:?}");
+            // Before and after each group's restore: two groups on channel 1, one on 2.
+            assert_eq!(restores, 6, "{f}: {names:?}");
         }
         let (redirect, _) = EngineCase {
             op: Op::RedirectApply,
