@@ -1,13 +1,14 @@
 //! Reliability matrices (`cargo bench -p msync-core --bench reliability`; `cargo xtask bench`
 //! runs it and writes the section into BENCHMARKS.md).
 //!
-//! For each operation (sync, redirect apply, revert, ratio apply) and each fault (the process
-//! killed, the store full, the system clock set back or forward), the fault strikes at every
-//! await point of the operation in turn — every store write, every request to the site before
-//! it is sent and after it was answered — and [`msync_core::crash::matrix`] checks the recovery
-//! against an uninterrupted run. Virtual time: the counts are exact and machine-independent.
+//! For each site the fake plays (New API, Octopus), each operation (sync, plan apply, redirect
+//! apply, revert, ratio apply) and each fault (the process killed, the store full, the system
+//! clock set back or forward), the fault strikes at every await point of the operation in turn —
+//! every store write, every request to the site before it is sent and after it was answered —
+//! and [`msync_core::crash::matrix_on`] checks the recovery against an uninterrupted run.
+//! Virtual time: the counts are exact and machine-independent.
 
-use msync_core::crash::{matrix, Fault, Op, Size};
+use msync_core::crash::{matrix_on, Fault, Flavour, Op, Size};
 use std::time::Instant;
 
 fn main() {
@@ -21,22 +22,33 @@ fn main() {
          resumes (or runs the command again when no run was stored yet). Store full: this store \
          write and every later one is refused, then the store is freed and the next run \
          finishes the work. Clock: the system clock is set back 1 h or forward 1 day at the \
-         point and the run goes on. A point survives when no channel was written twice with \
-         different content, every write found its snapshot stored, the site ends as after an \
-         uninterrupted run, and the history holds one finished run with the same item statuses \
-         (and, for a full store, the run stopped with a `storage` error).\n",
+         point and the run goes on. Some channels have routes (Octopus group items) on models a \
+         sync removes or keeps; a revert creates the deleted ones again. Plan apply: a dry run's \
+         plan applied as confirmed. New API: the fake's own capabilities; Octopus: its \
+         capabilities (no mapping, so no redirect) with the routed models listed, so a plain \
+         sync holds the removals that would delete a route and the reverted run is a plan apply. A point \
+         survives when no channel was written twice with different content, every write found \
+         its snapshot stored with the routes it deletes, the site (routes included) ends as \
+         after an uninterrupted run, the snapshots hold the same routes, and the history holds \
+         one finished run with the same item statuses (and, for a full store, the run stopped \
+         with a `storage` error).\n",
         size.channels, size.concurrency
     );
-    println!("| operation | fault | points | survived | repeated same-content writes |");
-    println!("|---|---|---:|---:|---:|");
+    println!("| site | operation | fault | points | survived | repeated same-content writes |");
+    println!("|---|---|---|---:|---:|---:|");
     let mut all_ok = true;
     let mut failures = Vec::new();
     let (mut points, mut survived) = (0, 0);
-    for op in Op::ALL {
+    for (flavour, op) in [Flavour::NewApi, Flavour::Octopus]
+        .into_iter()
+        .flat_map(|f| Op::ALL.into_iter().map(move |op| (f, op)))
+        .filter(|(f, op)| f.runs(*op))
+    {
         for fault in Fault::ALL {
-            let r = matrix(op, fault, size);
+            let r = matrix_on(flavour, op, fault, size);
             println!(
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
+                flavour.name(),
                 op.name(),
                 fault.name(),
                 r.points,
@@ -47,7 +59,12 @@ fn main() {
             survived += r.survived;
             all_ok &= r.points > 0 && r.survived == r.points;
             for f in r.failures.iter().take(5) {
-                failures.push(format!("{} / {}: {f}", op.name(), fault.name()));
+                failures.push(format!(
+                    "{} / {} / {}: {f}",
+                    flavour.name(),
+                    op.name(),
+                    fault.name()
+                ));
             }
         }
     }

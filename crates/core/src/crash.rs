@@ -1,16 +1,19 @@
 //! Crash and full-storage matrices: prove, point by point, that nothing is lost.
 //!
-//! An operation (a sync, a redirect apply, a revert, a ratio apply) runs against the in-memory
-//! store and fake gateway in virtual time ([`crate::sim`]) and is stopped at each of its await
-//! points in turn: before every store write, before every request to the site is sent and after
-//! it was answered (the request landed, its reply is lost). From that point on the dead process
-//! does nothing at all. A fresh engine on the same store then recovers the way the worker and
-//! the CLI do — resume the interrupted run, or, when none was stored yet, run the command again
-//! — and every point is checked against an uninterrupted run:
+//! An operation (a sync, a plan apply, a redirect apply, a revert, a ratio apply) runs against
+//! the in-memory store and fake gateway in virtual time ([`crate::sim`]) and is stopped at each
+//! of its await points in turn: before every store write, before every request to the site is
+//! sent (route restores included) and after it was answered (the request landed, its reply is
+//! lost). From that point on the dead process does nothing at all. A fresh engine on the same
+//! store then recovers the way the worker and the CLI do — resume the interrupted run, or, when
+//! none was stored yet, run the command again — and every point is checked against an
+//! uninterrupted run:
 //!
 //! * no channel was written twice with different content;
-//! * every write to the site found its snapshot already stored;
-//! * the site ends exactly as after the uninterrupted run;
+//! * every write to the site found its snapshot already stored, holding the route items
+//!   (Octopus group items) the write deletes;
+//! * the site ends exactly as after the uninterrupted run, routes included, and the snapshots
+//!   hold the same routes (what a later revert creates again);
 //! * the history holds one finished run of the operation with the same item statuses, no run
 //!   left `running` and no run lock.
 //!
@@ -28,11 +31,11 @@ use crate::engine::limit::Limits;
 use crate::engine::record::{ItemStatus, RunMode, RunRecord, RunState, Snapshot};
 use crate::engine::redirect::RedirectOp;
 use crate::engine::retry::SplitMix64;
-use crate::engine::{Engine, EngineDeps, RunRequest};
+use crate::engine::{Engine, EngineDeps, RunRequest, Selection};
 use crate::error::{Error, ErrorClass, Result};
 use crate::gateway::{Capabilities, ConnectionReport, Ctx, Gateway};
 use crate::http::{Method, Request, Response, Transport, TransportError};
-use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, Site};
+use crate::model::{Channel, ChannelId, ChannelUpdate, Mapping, RouteItem, Site};
 use crate::ratio::{RatioChoice, RatioField, RatioSync, RatioValue};
 use crate::redirect::RedirectSettings;
 use crate::settings::SyncSettings;
@@ -50,17 +53,27 @@ use std::rc::Rc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     Sync,
+    /// A dry run's plan applied as the admin confirmed it (`Engine::apply_plan`): the removal
+    /// guards are lifted, so this is the write that deletes the routes `routed` names.
+    PlanApply,
     RedirectApply,
     Revert,
     RatioApply,
 }
 
 impl Op {
-    pub const ALL: [Op; 4] = [Op::Sync, Op::RedirectApply, Op::Revert, Op::RatioApply];
+    pub const ALL: [Op; 5] = [
+        Op::Sync,
+        Op::PlanApply,
+        Op::RedirectApply,
+        Op::Revert,
+        Op::RatioApply,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Op::Sync => "sync",
+            Op::PlanApply => "plan apply",
             Op::RedirectApply => "redirect apply",
             Op::Revert => "revert",
             Op::RatioApply => "ratio apply",
@@ -123,6 +136,33 @@ impl Size {
         channels: 16,
         concurrency: 4,
     };
+}
+
+/// Which site the fake gateway plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// New API's capabilities with a per-channel mapping (`FakeGateway`'s own).
+    NewApi,
+    /// Octopus's ([`Capabilities::OCTOPUS`]): no per-channel mapping (the channels hold none),
+    /// a comma-joined trimmed model list, an empty list refused; the channels list the models
+    /// their routes point at (`routed`) as the adapter reads them, so a plain sync holds a
+    /// removal that would delete a route and only a confirmed plan apply deletes it (the revert
+    /// scenario reverts such an apply). Redirects are refused there, so they do not run.
+    Octopus,
+}
+
+impl Flavour {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavour::NewApi => "New API",
+            Flavour::Octopus => "Octopus",
+        }
+    }
+
+    /// Whether `op` runs on this site at all.
+    pub fn runs(self, op: Op) -> bool {
+        self == Flavour::NewApi || matches!(op, Op::Sync | Op::PlanApply | Op::Revert)
+    }
 }
 
 /// The result of one matrix.
@@ -268,8 +308,21 @@ impl FaultGateway {
         out
     }
 
-    /// Is a snapshot of `ch` whose `after` is what `update` writes already stored?
+    /// Is a snapshot of `ch` whose `after` is what `update` writes already stored, holding every
+    /// route item (Octopus group item) the write deletes, so that a revert can create it again?
     fn snapshot_stored(&self, ch: &ChannelId, update: &ChannelUpdate) -> bool {
+        // What the write deletes, as `FakeGateway::update_channel` (and Octopus's
+        // `ChannelUpdate`) does: the items routing a model the new list no longer holds.
+        let current = self.inner.all_channels().into_iter().find(|c| &c.id == ch);
+        let deleted: Vec<RouteItem> = match (&update.models, current) {
+            (Some(m), Some(c)) => c
+                .rules
+                .route_items
+                .into_iter()
+                .filter(|r| !m.contains(&r.model))
+                .collect(),
+            _ => Vec::new(),
+        };
         let suffix = format!("/snap/{ch}");
         self.store.snapshot().iter().any(|(k, v)| {
             if !k.ends_with(&suffix) {
@@ -290,7 +343,8 @@ impl FaultGateway {
                     Mapping::Empty => p.is_empty(),
                     _ => false,
                 });
-            models_ok && mapping_ok
+            let routes_ok = deleted.iter().all(|r| s.routes.contains(r));
+            models_ok && mapping_ok && routes_ok
         })
     }
 }
@@ -325,13 +379,32 @@ impl Gateway for FaultGateway {
         self.call(&what, async {
             if !self.snapshot_stored(&channel.id, update) {
                 self.fuse.violations.borrow_mut().push(format!(
-                    "channel {} written without its snapshot stored",
+                    "channel {} written without a snapshot of that write (and of the \
+                         routes it deletes) stored",
                     channel.id
                 ));
             }
             self.inner.update_channel(channel, update).await
         })
         .await
+    }
+    /// Octopus adds the items one group at a time (a `group/update` each, `gateway/octopus.rs`
+    /// `restore_routes`), so a process can die between two groups: each group's items pass the
+    /// points on their own.
+    async fn restore_routes(&self, channel: &ChannelId, items: &[RouteItem]) -> Result<()> {
+        let mut groups: Vec<&str> = Vec::new();
+        for r in items {
+            if !groups.contains(&r.group_id.as_str()) {
+                groups.push(&r.group_id);
+            }
+        }
+        for g in groups {
+            let part: Vec<RouteItem> = items.iter().filter(|r| r.group_id == g).cloned().collect();
+            let what = format!("restoring channel {channel}'s routes in group {g}");
+            self.call(&what, self.inner.restore_routes(channel, &part))
+                .await?;
+        }
+        Ok(())
     }
 }
 
@@ -420,6 +493,7 @@ impl Transport for FaultOptions {
 
 /// The world of one point: a fresh simulation, site and store.
 struct World {
+    flavour: Flavour,
     sim: Sim,
     clock: SimClock,
     gw: Rc<FakeGateway>,
@@ -428,10 +502,13 @@ struct World {
 }
 
 impl World {
-    fn new(size: Size) -> World {
+    fn new(size: Size, flavour: Flavour) -> World {
         let sim = Sim::new();
         let clock = sim.clock();
         let gw = Rc::new(FakeGateway::new(Rc::new(clock.clone())));
+        if flavour == Flavour::Octopus {
+            gw.set_capabilities(Capabilities::OCTOPUS);
+        }
         gw.set_latency(Latency {
             list_ms: 20,
             get_ms: 10,
@@ -445,6 +522,7 @@ impl World {
         };
         settings.retry.base_ms = 500;
         World {
+            flavour,
             sim,
             clock,
             gw,
@@ -495,8 +573,45 @@ fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
+/// An Octopus group item routing `model` on a channel to group `group_id` (`RouteItem`).
+fn route(group_id: &str, model: &str, active: bool) -> RouteItem {
+    RouteItem {
+        group_id: group_id.into(),
+        group: format!("group{group_id}"),
+        model: model.into(),
+        priority: 1,
+        weight: Some(2),
+        active,
+    }
+}
+
+/// The models route items point at, with their groups' names, as the Octopus adapter lists
+/// them (`gateway/octopus.rs` `with_routes`).
+fn routed(items: &[RouteItem]) -> Vec<crate::model::RoutedModel> {
+    let mut out: Vec<crate::model::RoutedModel> = Vec::new();
+    for r in items {
+        match out.iter_mut().find(|m| m.model == r.model) {
+            Some(m) => m.routes.push(r.group.clone()),
+            None => out.push(crate::model::RoutedModel {
+                model: r.model.clone(),
+                routes: vec![r.group.clone()],
+            }),
+        }
+    }
+    out
+}
+
 /// `size.channels` channels on three upstream hosts: most gain a model and lose one, every
 /// fourth is up to date, every third's first write fails with a 503 (retried after a re-read).
+///
+/// Routes (Octopus group items, as `FakeGateway` models them: a write deletes the items of the
+/// models it removes, `restore_routes` creates them again): every fourth channel from the first
+/// has two on the model the sync removes (in two groups, the active item of one) and one on a
+/// model it keeps; every fourth from the second one on the removed model; the up-to-date ones one on a
+/// kept model. In the New API flavour only `route_items` are set, not `routed` (no such site
+/// has routes; a plain sync then deletes them as a confirmed apply does); the Octopus flavour
+/// sets both, as the adapter reads them, so a plain sync holds those removals for review
+/// (`engine/plan.rs`, `RoutesLost`) and only the plan apply deletes the routes.
 fn populate(w: &World, size: Size) {
     for i in 0..size.channels {
         let id = i as i64 + 1;
@@ -510,10 +625,25 @@ fn populate(w: &World, size: Size) {
             u
         };
         let mut c = fake_channel(id, &format!("ch{id}"), &strs(&old), Some(&host));
-        if i % 2 == 0 {
+        if w.flavour == Flavour::Octopus {
+            c.mapping = Mapping::Unsupported;
+        } else if i % 2 == 0 {
             c.mapping = Mapping::Valid {
                 pairs: vec![(format!("alias{id}"), old[1].clone())],
             };
+        }
+        c.rules.route_items = match i % 4 {
+            0 => vec![
+                route("1", &old[0], true),
+                route("2", &old[1], false),
+                route("4", &old[0], false),
+            ],
+            1 => vec![route("1", &old[0], false)],
+            3 => vec![route("2", &old[2], true)],
+            _ => Vec::new(),
+        };
+        if w.flavour == Flavour::Octopus {
+            c.rules.routed = routed(&c.rules.route_items);
         }
         w.gw.add(c, &strs(&upstream));
         if i % 3 == 1 {
@@ -536,7 +666,10 @@ fn redirect_op(size: Size) -> RedirectOp {
     }
 }
 
-/// Channels whose lists hold a vendor-path model a standard name can map to.
+/// Channels whose lists hold a vendor-path model a standard name can map to. Every second one
+/// has a route (group item) on its vendor-path model: a redirect only adds names to the list, so
+/// the routes must come through untouched. (No real site has both a per-channel mapping and
+/// routes; the engine does not ask, so the fake may.)
 fn populate_redirect(w: &World, size: Size) {
     for i in 0..size.channels {
         let id = i as i64 + 1;
@@ -545,10 +678,11 @@ fn populate_redirect(w: &World, size: Size) {
         } else {
             vec![format!("vendor/std{id}:free"), format!("other{id}")]
         };
-        w.gw.add(
-            fake_channel(id, &format!("ch{id}"), &strs(&list), None),
-            &strs(&list),
-        );
+        let mut c = fake_channel(id, &format!("ch{id}"), &strs(&list), None);
+        if i % 2 == 0 {
+            c.rules.route_items = vec![route("1", &list[0], true)];
+        }
+        w.gw.add(c, &strs(&list));
         if i % 3 == 1 {
             w.gw.fail_write(
                 id,
@@ -561,14 +695,42 @@ fn populate_redirect(w: &World, size: Size) {
 /// What a finished operation left, to compare with the uninterrupted run.
 #[derive(Debug, Clone, PartialEq)]
 struct Outcome {
+    /// The channels, without their route items (those are in `routes`).
     channels: Vec<Channel>,
+    /// Each channel's route items (Octopus group items), in (group, model) order: a group's
+    /// items have no order of their own, only priorities.
+    routes: BTreeMap<String, Vec<RouteItem>>,
+    /// The routes each written channel's snapshot holds (what a later revert creates again).
+    snapshot_routes: BTreeMap<String, Vec<RouteItem>>,
     statuses: BTreeMap<String, ItemStatus>,
+}
+
+/// Route items in (group, model) order.
+fn sorted(mut items: Vec<RouteItem>) -> Vec<RouteItem> {
+    items.sort_by(|a, b| (&a.group_id, &a.model).cmp(&(&b.group_id, &b.model)));
+    items
+}
+
+/// The site's channels and, apart, their routes (see [`Outcome`]).
+fn site_state(gw: &FakeGateway) -> (Vec<Channel>, BTreeMap<String, Vec<RouteItem>>) {
+    let mut routes = BTreeMap::new();
+    let channels = gw
+        .all_channels()
+        .into_iter()
+        .map(|mut c| {
+            let items = std::mem::take(&mut c.rules.route_items);
+            routes.insert(c.id.0.clone(), sorted(items));
+            c
+        })
+        .collect();
+    (channels, routes)
 }
 
 /// An engine operation: set up (not interrupted), then the operation itself, then recovery.
 struct EngineCase {
     op: Op,
     size: Size,
+    flavour: Flavour,
 }
 
 /// The operation's own runs are those whose id is not in `setup`.
@@ -585,6 +747,7 @@ impl EngineCase {
     fn mode(&self) -> RunMode {
         match self.op {
             Op::Sync => RunMode::All,
+            Op::PlanApply => RunMode::Apply,
             Op::RedirectApply => RunMode::Redirect,
             Op::Revert => RunMode::Revert,
             Op::RatioApply => unreachable!("ratio apply is not an engine run"),
@@ -599,12 +762,44 @@ impl EngineCase {
                 populate(w, self.size);
                 (vec![], 0, String::new())
             }
+            Op::PlanApply => {
+                populate(w, self.size);
+                let e = w.engine(None);
+                let p = w.sim.block_on(e.plan(Selection::All, &()));
+                let id = p.map(|(r, _)| r.head.id.0).unwrap_or_default();
+                (vec![id.clone()], 0, id)
+            }
             Op::Revert => {
                 populate(w, self.size);
                 let e = w.engine(None);
-                let r = w.sim.block_on(e.run(RunRequest::all(), &()));
+                let mut setup = Vec::new();
+                // On Octopus the routes go only with a confirmed plan: revert that apply.
+                let r = if w.flavour == Flavour::Octopus {
+                    let p = w.sim.block_on(e.plan(Selection::All, &()));
+                    let p = p.map(|(r, plan)| {
+                        setup.push(r.head.id.0);
+                        plan
+                    });
+                    match p {
+                        Ok(plan) => w.sim.block_on(e.apply_plan(plan, Default::default(), &())),
+                        Err(e) => Err(e),
+                    }
+                } else {
+                    w.sim.block_on(e.run(RunRequest::all(), &()))
+                };
                 let id = r.map(|r| r.head.id.0).unwrap_or_default();
-                (vec![id.clone()], w.gw.writes().len(), id)
+                setup.push(id.clone());
+                // Since the sync, an admin routed some of the models it added: the revert
+                // removes them again, which deletes those routes (its snapshot keeps them).
+                for i in (2..self.size.channels).step_by(4) {
+                    let id = i as i64 + 1;
+                    w.gw.edit(id, |c| {
+                        c.rules
+                            .route_items
+                            .push(route("3", &format!("m{id}-new"), true))
+                    });
+                }
+                (setup, w.gw.writes().len(), id)
             }
             Op::RedirectApply => {
                 populate_redirect(w, self.size);
@@ -623,6 +818,13 @@ impl EngineCase {
     async fn start(&self, e: &Engine, arg: &str) -> Result<RunRecord> {
         match self.op {
             Op::Sync => e.run(RunRequest::all(), &()).await,
+            Op::PlanApply => {
+                let run = crate::engine::record::RunId(arg.into());
+                let Some(plan) = e.history().plan(&run).await? else {
+                    return Err(Error::validation("the dry run stored no plan"));
+                };
+                e.apply_plan(plan, Default::default(), &()).await
+            }
             Op::Revert => {
                 e.revert_run(&crate::engine::record::RunId(arg.into()), false, &())
                     .await
@@ -651,15 +853,24 @@ impl EngineCase {
     fn outcome(&self, w: &World, setup: &[String]) -> Outcome {
         let e = w.engine(None);
         let mut statuses = BTreeMap::new();
+        let mut snapshot_routes = BTreeMap::new();
         for h in own_runs(w, setup) {
             if let Ok(Some(r)) = block(e.history().run(&h.id)) {
                 for i in r.items {
+                    if i.snapshot {
+                        if let Ok(Some(snap)) = block(e.history().snapshot(&h.id, &i.channel_id)) {
+                            snapshot_routes.insert(i.channel_id.0.clone(), sorted(snap.routes));
+                        }
+                    }
                     statuses.insert(i.channel_id.0.clone(), i.status);
                 }
             }
         }
+        let (channels, routes) = site_state(&w.gw);
         Outcome {
-            channels: w.gw.all_channels(),
+            channels,
+            routes,
+            snapshot_routes,
             statuses,
         }
     }
@@ -676,6 +887,20 @@ impl EngineCase {
         let got = self.outcome(w, setup);
         if got.channels != base.channels {
             bad.push("the site differs from the uninterrupted run's".to_string());
+        }
+        for (ch, items) in &got.routes {
+            let want = base.routes.get(ch).cloned().unwrap_or_default();
+            if items != &want {
+                bad.push(format!(
+                    "channel {ch}'s routes {items:?}, uninterrupted {want:?}"
+                ));
+            }
+        }
+        if got.snapshot_routes != base.snapshot_routes {
+            bad.push(format!(
+                "the snapshots hold the routes {:?}, uninterrupted {:?}",
+                got.snapshot_routes, base.snapshot_routes
+            ));
         }
         if got.statuses != base.statuses {
             bad.push(format!(
@@ -730,7 +955,7 @@ impl EngineCase {
 
     /// The uninterrupted run: its outcome and its points.
     fn baseline(&self, fault: Fault) -> (Outcome, Vec<String>) {
-        let mut w = World::new(self.size);
+        let mut w = World::new(self.size, self.flavour);
         let (setup, _, arg) = self.setup(&mut w);
         let fuse = Fuse::new(w.clock.clone(), fault, None);
         let e = w.engine(Some(&fuse));
@@ -744,7 +969,7 @@ impl EngineCase {
 
     /// Run the operation with the fault at point `at`, recover, check.
     fn point(&self, fault: Fault, at: usize, base: &Outcome) -> (Vec<String>, usize) {
-        let mut w = World::new(self.size);
+        let mut w = World::new(self.size, self.flavour);
         let (setup, writes_before, arg) = self.setup(&mut w);
         let fuse = Fuse::new(w.clock.clone(), fault, Some(at));
         let mut bad = Vec::new();
@@ -897,7 +1122,16 @@ fn ratio_point(
 
 /// Run `op` with `fault` at every point of a scenario of `size`, recovering each time.
 pub fn matrix(op: Op, fault: Fault, size: Size) -> MatrixReport {
+    matrix_on(Flavour::NewApi, op, fault, size)
+}
+
+/// [`matrix`] with the fake gateway playing `flavour` (an empty report where `op` does not run
+/// there, [`Flavour::runs`]).
+pub fn matrix_on(flavour: Flavour, op: Op, fault: Fault, size: Size) -> MatrixReport {
     let mut report = MatrixReport::default();
+    if !flavour.runs(op) {
+        return report;
+    }
     if op == Op::RatioApply {
         let (base, bad, names) = ratio_point(fault, None);
         if !bad.is_empty() {
@@ -919,7 +1153,7 @@ pub fn matrix(op: Op, fault: Fault, size: Size) -> MatrixReport {
         }
         return report;
     }
-    let case = EngineCase { op, size };
+    let case = EngineCase { op, size, flavour };
     let (base, names) = case.baseline(fault);
     for (at, name) in names.iter().enumerate() {
         report.points += 1;
@@ -1004,7 +1238,7 @@ mod tests {
     #[test]
     fn the_checks_catch_a_write_without_its_snapshot() {
         // The checker itself must be able to fail: a gateway write with no snapshot stored.
-        let w = World::new(Size::SMALL);
+        let w = World::new(Size::SMALL, Flavour::NewApi);
         populate(&w, Size::SMALL);
         let fuse = Fuse::new(w.clock.clone(), Fault::Crash, None);
         let gw = FaultGateway {
@@ -1020,5 +1254,172 @@ mod tests {
         };
         sim.block_on(gw.update_channel(&ch, &update)).ok();
         assert_eq!(fuse.violations.borrow().len(), 1);
+    }
+
+    #[test]
+    fn the_checks_catch_a_snapshot_without_the_routes_the_write_deletes() {
+        // Channel 1 has two routes on m1-0; a write without m1-0 deletes them, so its snapshot
+        // must hold both. Stored without it, the write is a violation; with it, it is not.
+        let w = World::new(Size::SMALL, Flavour::NewApi);
+        populate(&w, Size::SMALL);
+        let fuse = Fuse::new(w.clock.clone(), Fault::Crash, None);
+        let gw = FaultGateway {
+            inner: w.gw.clone(),
+            fuse: fuse.clone(),
+            store: w.store.clone(),
+        };
+        let mut sim = w.sim;
+        let ch = gw.inner.channel(1).unwrap();
+        let kept = vec!["m1-1".to_string(), "m1-2".to_string()];
+        let mut snap = Snapshot {
+            channel_id: ch.id.clone(),
+            channel_name: ch.name.clone(),
+            taken_ms: 0,
+            before: crate::engine::record::ChannelState {
+                models: ch.models.clone(),
+                mapping: ch.mapping.clone(),
+            },
+            after: crate::engine::record::ChannelState {
+                models: kept.clone(),
+                mapping: ch.mapping.clone(),
+            },
+            routes: Vec::new(),
+        };
+        let key = "sync/fake/run/r1/snap/1";
+        let update = ChannelUpdate {
+            models: Some(kept),
+            mapping: None,
+        };
+        block(w.store.set(key, serde_json::to_string(&snap).unwrap())).unwrap();
+        // The check the write makes, on the channel as it is before the write.
+        assert!(
+            !gw.snapshot_stored(&ch.id, &update),
+            "the route items are missing"
+        );
+        snap.routes = vec![route("1", "m1-0", true)];
+        block(w.store.set(key, serde_json::to_string(&snap).unwrap())).unwrap();
+        assert!(
+            !gw.snapshot_stored(&ch.id, &update),
+            "group 4's item is missing"
+        );
+        snap.routes.push(route("4", "m1-0", false));
+        block(w.store.set(key, serde_json::to_string(&snap).unwrap())).unwrap();
+        assert!(gw.snapshot_stored(&ch.id, &update));
+        sim.block_on(gw.update_channel(&ch, &update)).unwrap();
+        assert!(fuse.violations.borrow().is_empty());
+        assert_eq!(
+            gw.inner.channel(1).unwrap().rules.route_items,
+            vec![route("2", "m1-1", false)],
+            "the write deleted the route on m1-0"
+        );
+    }
+
+    #[test]
+    fn a_plan_apply_killed_at_every_point_resumes_to_the_same_site() {
+        assert_all_survive(Op::PlanApply, Fault::Crash);
+    }
+
+    #[test]
+    fn the_scenarios_delete_and_restore_routes() {
+        // The matrices only cover routes if the uninterrupted runs touch them.
+        let size = Size::SMALL;
+        let r = |items: &[(&str, &str, bool)]| -> Vec<RouteItem> {
+            items.iter().map(|(g, m, a)| route(g, m, *a)).collect()
+        };
+        let populated = |ch: &str| match ch {
+            "1" => r(&[
+                ("1", "m1-0", true),
+                ("2", "m1-1", false),
+                ("4", "m1-0", false),
+            ]),
+            "2" => r(&[("1", "m2-0", false)]),
+            "4" => r(&[("2", "m4-2", true)]),
+            _ => Vec::new(),
+        };
+        for flavour in [Flavour::NewApi, Flavour::Octopus] {
+            let f = flavour.name();
+            let case = |op| EngineCase { op, size, flavour };
+            // What deletes routes: a plain sync on New API (no `routed`), a confirmed plan on
+            // both; on Octopus a plain sync holds those two channels.
+            let (sync, _) = case(Op::Sync).baseline(Fault::Crash);
+            let (apply, _) = case(Op::PlanApply).baseline(Fault::Crash);
+            if flavour == Flavour::Octopus {
+                for ch in ["1", "2", "4"] {
+                    assert_eq!(sync.routes[ch], populated(ch), "{f}: {ch} held");
+                }
+                assert_eq!(sync.statuses["1"], ItemStatus::NeedsReview);
+                assert!(sync.snapshot_routes.values().all(Vec::is_empty), "{f}");
+            }
+            let deleting = if flavour == Flavour::NewApi {
+                vec![&sync, &apply]
+            } else {
+                vec![&apply]
+            };
+            for o in deleting {
+                assert_eq!(o.routes["1"], r(&[("2", "m1-1", false)]), "{f}");
+                assert_eq!(o.routes["2"], r(&[]), "{f}: m2-0's route deleted");
+                assert_eq!(o.routes["4"], populated("4"), "{f}: kept");
+                assert_eq!(
+                    o.snapshot_routes["1"],
+                    r(&[("1", "m1-0", true), ("4", "m1-0", false)]),
+                    "{f}"
+                );
+                assert_eq!(o.snapshot_routes["2"], r(&[("1", "m2-0", false)]), "{f}");
+            }
+            let (revert, names) = case(Op::Revert).baseline(Fault::Crash);
+            assert_eq!(revert.routes["1"], populated("1"), "{f}: restored");
+            assert_eq!(revert.routes["2"], populated("2"), "{f}: restored");
+            assert_eq!(revert.routes["3"], r(&[]), "{f}: the revert deleted it");
+            assert_eq!(revert.snapshot_routes["3"], r(&[("3", "m3-new", true)]));
+            let restores = names.iter().filter(|n| n.contains("routes")).count();
+            // Before and after each group's restore: two groups on channel 1, one on 2.
+            assert_eq!(restores, 6, "{f}: {names:?}");
+        }
+        let (redirect, _) = EngineCase {
+            op: Op::RedirectApply,
+            size,
+            flavour: Flavour::NewApi,
+        }
+        .baseline(Fault::Crash);
+        assert_eq!(redirect.routes["1"], r(&[("1", "vendor/std1:free", true)]));
+        assert_eq!(redirect.routes["3"], r(&[("1", "vendor/std3:free", true)]));
+        assert!(redirect
+            .statuses
+            .values()
+            .any(|s| *s == ItemStatus::Success));
+    }
+
+    #[test]
+    fn on_octopus_a_sync_apply_or_revert_killed_or_out_of_storage_at_every_point_recovers() {
+        for op in [Op::Sync, Op::PlanApply, Op::Revert] {
+            for fault in [Fault::Crash, Fault::StoreFull] {
+                let r = matrix_on(Flavour::Octopus, op, fault, Size::SMALL);
+                assert!(
+                    r.points >= 5,
+                    "{} {fault:?}: {} points",
+                    op.name(),
+                    r.points
+                );
+                assert!(
+                    r.failures.is_empty(),
+                    "Octopus {} {fault:?}: {} of {} points survived:\n{}",
+                    op.name(),
+                    r.survived,
+                    r.points,
+                    r.failures.join("\n")
+                );
+            }
+        }
+        assert_eq!(
+            matrix_on(
+                Flavour::Octopus,
+                Op::RedirectApply,
+                Fault::Crash,
+                Size::SMALL
+            )
+            .points,
+            0,
+            "Octopus refuses redirects"
+        );
     }
 }

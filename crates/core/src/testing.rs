@@ -482,6 +482,16 @@ impl Gateway for FakeGateway {
             {
                 c.rules.route_items.push(r.clone());
             }
+            // The channel is listed with the models its routes point at again, as the Octopus
+            // adapter reads them from the groups (`gateway/octopus.rs` `with_routes`).
+            match c.rules.routed.iter_mut().find(|m| m.model == r.model) {
+                Some(m) if !m.routes.contains(&r.group) => m.routes.push(r.group.clone()),
+                Some(_) => {}
+                None => c.rules.routed.push(crate::model::RoutedModel {
+                    model: r.model.clone(),
+                    routes: vec![r.group.clone()],
+                }),
+            }
         }
         Ok(())
     }
