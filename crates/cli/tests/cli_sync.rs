@@ -346,16 +346,31 @@ fn history_filters_and_exports() {
 #[test]
 fn a_second_process_on_the_same_site_is_refused_until_the_first_is_done() {
     let env = Env::new(MockConfig::new(Flavor::NewApi).channels(4));
-    // Another msync process (this test, through the same library) holds the site.
     let store = msync_cli::store::FileStore::open(&env.state).unwrap();
-    let held = store
-        .lock_site("it")
-        .unwrap()
-        .expect("the lock is free at first");
-    assert!(
-        store.lock_site("it").unwrap().is_none(),
-        "a second holder is refused"
+    drop(
+        store
+            .lock_site("it")
+            .unwrap()
+            .expect("the lock is free at first"),
     );
+    // Another process holds the site: util-linux `flock` on the same lock file (an flock(2)
+    // lock, as `File::try_lock`). Not this test process: a child that another test thread
+    // forks would share its lock until that child execs, and keep the site held a moment
+    // after the release below.
+    // `-o`: the lock stays with `flock` itself; `cat` keeps it running until its stdin closes.
+    let mut holder = std::process::Command::new("flock")
+        .arg("-o")
+        .arg(env.state.join(".locks/it.lock"))
+        .arg("cat")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("util-linux flock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store.lock_site("it").unwrap().is_some() {
+        assert!(std::time::Instant::now() < deadline, "flock never took the lock");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     for args in [&["sync"][..], &["sync", "--dry-run"][..], &["resume"][..]] {
         let out = env.run(args);
         assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
@@ -373,7 +388,8 @@ fn a_second_process_on_the_same_site_is_refused_until_the_first_is_done() {
     );
     // Reading is not blocked.
     assert_eq!(env.run(&["channels"]).code, 0);
-    drop(held);
+    drop(holder.stdin.take()); // `cat` ends, `flock` lets go and exits
+    assert!(holder.wait().unwrap().success());
     let out = env.run(&["--json", "sync"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
