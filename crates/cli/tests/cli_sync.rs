@@ -368,7 +368,10 @@ fn a_second_process_on_the_same_site_is_refused_until_the_first_is_done() {
         .expect("util-linux flock");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while store.lock_site("it").unwrap().is_some() {
-        assert!(std::time::Instant::now() < deadline, "flock never took the lock");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "flock never took the lock"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     for args in [&["sync"][..], &["sync", "--dry-run"][..], &["resume"][..]] {
