@@ -95,6 +95,20 @@ pub struct Ctx {
     pub timeout_ms: u64,
 }
 
+/// Whether a request to `base_url` would carry credentials over plain http to a host not shown
+/// local. Fails closed: an `http://` address the `url` crate cannot read counts as insecure
+/// (the browser's fetch may still read it, e.g. a non-ASCII host in the wasm build when
+/// `base_url::set_idna` was not called).
+fn insecure_to_send(base_url: &str) -> bool {
+    match crate::base_url::BaseUrl::parse(base_url) {
+        Ok(b) => b.is_insecure(),
+        Err(_) => base_url
+            .trim_start()
+            .get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("http://")),
+    }
+}
+
 impl Ctx {
     pub fn new(site: Site, transport: Rc<dyn Transport>, clock: Rc<dyn Clock>) -> Self {
         Ctx {
@@ -125,7 +139,7 @@ impl Ctx {
     /// Send a request; transport failures become classified errors. Nothing is sent to a
     /// plain-http, non-local address unless the user allowed it for this site.
     pub async fn send(&self, req: Request) -> Result<Response> {
-        if !self.site.allow_insecure && crate::base_url::is_insecure(&self.site.base_url) {
+        if !self.site.allow_insecure && insecure_to_send(&self.site.base_url) {
             // why: see [`Site::allow_insecure`]
             return Err(Error::found(
                 ErrorClass::Validation,
@@ -329,6 +343,10 @@ mod helper_tests {
             ("http://gw.example.com", true, false),
             ("https://gw.example.com", false, false),
             ("http://192.168.1.9:3000", false, false),
+            // an address the check cannot read fails closed over plain http
+            ("http://gw example.com", false, true),
+            ("HTTP://gw example.com", false, true),
+            ("http://gw example.com", true, false),
         ];
         for (url, allowed, refused) in rows {
             let t = FakeTransport::new(|_| Ok(text(200, "{}")));
