@@ -23,6 +23,7 @@ use crate::ratio::{
     RatioApplyOutcome, RatioChoice, RatioDiff, RatioPreview, RatioRevertOutcome, RatioSnapshotHead,
     RatioSources, RatioUpstream, UpstreamCheck,
 };
+use crate::reason::{GaveUp, RunError};
 use crate::record::{ItemResult, ItemStatus, RunHead, RunId};
 use crate::redirect::{ClearScope, PresetInfo, RedirectPreview, RedirectSettings};
 use crate::run::{Progress, Selection};
@@ -420,9 +421,16 @@ pub enum Reply {
         mime: String,
         content: String,
     },
+    /// A command failed. `message` is the error's own text (a server's words as they came, or
+    /// msync's in English); what msync itself found travels as data too, so the pages word it
+    /// in their language: `reason` ([`crate::Error::reason`]) and `gave_up`.
     Error {
         class: ErrorClass,
         message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<RunError>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gave_up: Option<GaveUp>,
     },
     /// What an All API Hub import would do (without secret values).
     AllApiHubPreview {
@@ -496,7 +504,9 @@ impl Reply {
     pub fn error(e: &crate::Error) -> Reply {
         Reply::Error {
             class: e.class,
-            message: e.text(),
+            message: e.message.clone(),
+            reason: e.reason.clone(),
+            gave_up: e.gave_up,
         }
     }
 }
@@ -562,8 +572,22 @@ mod tests {
                 Reply::Error {
                     class: ErrorClass::Validation,
                     message: "m".into(),
+                    reason: None,
+                    gave_up: None,
                 },
                 json!({"error": {"class": "validation", "message": "m"}}),
+            ),
+            (
+                Reply::error(&crate::Error {
+                    gave_up: Some(GaveUp::WaitTooLong { secs: 90 }),
+                    ..crate::Error::found(ErrorClass::Validation, RunError::InsecureRefused)
+                }),
+                json!({"error": {
+                    "class": "validation",
+                    "message": RunError::InsecureRefused.to_string(),
+                    "reason": {"kind": "insecure_refused"},
+                    "gave_up": {"kind": "wait_too_long", "secs": 90},
+                }}),
             ),
             (
                 Reply::RunStarted {

@@ -29,6 +29,8 @@ pub async fn call(cmd: &Command) -> Reply {
     let fail = |message: String| Reply::Error {
         class: ErrorClass::Internal,
         message,
+        reason: None,
+        gave_up: None,
     };
     let msg = match to_js(cmd) {
         Ok(m) => m,

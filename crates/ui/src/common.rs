@@ -163,12 +163,28 @@ pub fn NoticeLine(notice: RwSignal<Notice>) -> impl IntoView {
 
 /// Turn a reply that is not the expected one into a notice text.
 pub fn reply_problem(r: &Reply) -> String {
+    let lang = use_context::<App>().map_or(Lang::En, |a| a.lang.get_untracked());
+    reply_problem_in(lang, r)
+}
+
+/// [`reply_problem`] in `lang`: what msync found itself (`reason`, `gave_up`) in that language,
+/// a server's text as it came.
+pub fn reply_problem_in(lang: Lang, r: &Reply) -> String {
     match r {
-        Reply::Error { class, message } if *class == ErrorClass::Storage => {
-            let lang = use_context::<App>().map_or(Lang::En, |a| a.lang.get_untracked());
-            format!("{message}. {}", lookup(lang, "error.storage"))
+        Reply::Error {
+            class,
+            message,
+            reason,
+            gave_up,
+        } => {
+            let text =
+                crate::reasons::error_parts(lang, reason.as_ref(), message, gave_up.as_ref());
+            if *class == ErrorClass::Storage {
+                format!("{text}. {}", lookup(lang, "error.storage"))
+            } else {
+                text
+            }
         }
-        Reply::Error { message, .. } => message.clone(),
         Reply::Invalid { issues } => issues
             .iter()
             .map(|i| format!("{}: {}", i.field, i.message))

@@ -154,7 +154,7 @@ fn gave_up_text(lang: Lang, g: &GaveUp) -> String {
 }
 
 /// An error's text: msync's own findings in the page's language, a server's text as it came.
-fn error_parts(
+pub(crate) fn error_parts(
     lang: Lang,
     reason: Option<&RunError>,
     message: &str,
@@ -216,6 +216,35 @@ pub fn item_text(lang: Lang, item: &ItemResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A command's error reply is worded in the page's language where msync found the problem
+    /// itself, and keeps a server's text as it came.
+    #[test]
+    fn an_error_reply_is_worded_in_the_pages_language() {
+        use crate::common::reply_problem_in;
+        use msync_types::protocol::Reply;
+        let ours = Reply::error(&Error {
+            gave_up: Some(GaveUp::NoTimeLeft { secs: 30 }),
+            ..Error::found(ErrorClass::Validation, RunError::InsecureRefused)
+        });
+        let zh = reply_problem_in(Lang::Zh, &ours);
+        assert!(zh.contains(lookup(Lang::Zh, "runerr.insecure")), "{zh}");
+        assert!(
+            zh.contains(&gave_up_text(Lang::Zh, &GaveUp::NoTimeLeft { secs: 30 })),
+            "{zh}"
+        );
+        assert!(!zh.contains("plain http"), "no English in it: {zh}");
+        let server = Reply::error(&Error::new(ErrorClass::Auth, "令牌无效 / invalid token"));
+        assert_eq!(
+            reply_problem_in(Lang::Zh, &server),
+            "令牌无效 / invalid token"
+        );
+        let storage = Reply::error(&Error::new(ErrorClass::Storage, "quota exceeded"));
+        assert_eq!(
+            reply_problem_in(Lang::Zh, &storage),
+            format!("quota exceeded. {}", lookup(Lang::Zh, "error.storage"))
+        );
+    }
     use msync_types::error::ErrorClass;
     use msync_types::model::{AutoSync, ChannelId, SiteKind};
     use msync_types::record::RunId;

@@ -98,7 +98,6 @@ pub fn SyncScreen() -> impl IntoView {
                     class: ErrorClass::NotFound,
                     ..
                 } => run.set(None),
-                Reply::Error { message, .. } if message.contains("no run") => run.set(None),
                 other => notice.set(Notice::Error(reply_problem(&other))),
             }
             loaded.set(true);

@@ -393,7 +393,7 @@ fn run_id(r: Reply) -> msync_core::engine::record::RunId {
 
 fn error_of(r: &Reply) -> (&str, &str) {
     match r {
-        Reply::Error { class, message } => (class.as_str(), message),
+        Reply::Error { class, message, .. } => (class.as_str(), message),
         other => panic!("expected an error, got {other:?}"),
     }
 }
