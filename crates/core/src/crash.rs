@@ -1235,9 +1235,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_checks_catch_a_write_without_its_snapshot() {
-        // The checker itself must be able to fail: a gateway write with no snapshot stored.
+    /// The small New API world's gateway, checking every write (no fault point fires).
+    fn checked_gateway() -> (FaultGateway, Rc<Fuse>, Sim) {
         let w = World::new(Size::SMALL, Flavour::NewApi);
         populate(&w, Size::SMALL);
         let fuse = Fuse::new(w.clock.clone(), Fault::Crash, None);
@@ -1246,7 +1245,13 @@ mod tests {
             fuse: fuse.clone(),
             store: w.store.clone(),
         };
-        let mut sim = w.sim;
+        (gw, fuse, w.sim)
+    }
+
+    #[test]
+    fn the_checks_catch_a_write_without_its_snapshot() {
+        // The checker itself must be able to fail: a gateway write with no snapshot stored.
+        let (gw, fuse, mut sim) = checked_gateway();
         let ch = gw.inner.channel(1).unwrap();
         let update = ChannelUpdate {
             models: Some(vec!["x".into()]),
@@ -1260,15 +1265,7 @@ mod tests {
     fn the_checks_catch_a_snapshot_without_the_routes_the_write_deletes() {
         // Channel 1 has two routes on m1-0; a write without m1-0 deletes them, so its snapshot
         // must hold both. Stored without it, the write is a violation; with it, it is not.
-        let w = World::new(Size::SMALL, Flavour::NewApi);
-        populate(&w, Size::SMALL);
-        let fuse = Fuse::new(w.clock.clone(), Fault::Crash, None);
-        let gw = FaultGateway {
-            inner: w.gw.clone(),
-            fuse: fuse.clone(),
-            store: w.store.clone(),
-        };
-        let mut sim = w.sim;
+        let (gw, fuse, mut sim) = checked_gateway();
         let ch = gw.inner.channel(1).unwrap();
         let kept = vec!["m1-1".to_string(), "m1-2".to_string()];
         let mut snap = Snapshot {
@@ -1290,20 +1287,20 @@ mod tests {
             models: Some(kept),
             mapping: None,
         };
-        block(w.store.set(key, serde_json::to_string(&snap).unwrap())).unwrap();
+        block(gw.store.set(key, serde_json::to_string(&snap).unwrap())).unwrap();
         // The check the write makes, on the channel as it is before the write.
         assert!(
             !gw.snapshot_stored(&ch.id, &update),
             "the route items are missing"
         );
         snap.routes = vec![route("1", "m1-0", true)];
-        block(w.store.set(key, serde_json::to_string(&snap).unwrap())).unwrap();
+        block(gw.store.set(key, serde_json::to_string(&snap).unwrap())).unwrap();
         assert!(
             !gw.snapshot_stored(&ch.id, &update),
             "group 4's item is missing"
         );
         snap.routes.push(route("4", "m1-0", false));
-        block(w.store.set(key, serde_json::to_string(&snap).unwrap())).unwrap();
+        block(gw.store.set(key, serde_json::to_string(&snap).unwrap())).unwrap();
         assert!(gw.snapshot_stored(&ch.id, &update));
         sim.block_on(gw.update_channel(&ch, &update)).unwrap();
         assert!(fuse.violations.borrow().is_empty());
