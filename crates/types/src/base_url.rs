@@ -196,6 +196,8 @@ fn is_local_ip(ip: IpAddr) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_non_ascii_url_goes_through_the_shells_converter() {
         fn browser(text: &str) -> Option<String> {
@@ -218,8 +220,6 @@ mod tests {
         let u = parse_url_with("https://例子.test/api", None).unwrap();
         assert_eq!(u.host_str(), Some("xn--fsqu00a.test"));
     }
-
-    use super::*;
 
     #[test]
     fn insecure_means_plain_http_to_a_public_host() {
