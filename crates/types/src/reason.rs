@@ -185,6 +185,76 @@ pub enum RunError {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A run is working on the site (run `run`, `done` of `total` channels, when known), so
+    /// the command waits for it.
+    RunInProgress {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run: Option<RunId>,
+        #[serde(default)]
+        done: usize,
+        #[serde(default)]
+        total: usize,
+    },
+    /// The command found nothing to run.
+    NothingToRun,
+    /// Cancel: no run is working on the site.
+    NoRunInProgress,
+    /// Apply: run `run` stored no plan.
+    NoStoredPlan { run: RunId },
+    /// The redirect preview to apply holds no change.
+    NothingToApply,
+    /// The plan to apply holds no change.
+    PlanHasNoChanges,
+    /// Another run holds the site's lock (run `run`, taken at `since_ms`, when known).
+    SiteLocked {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run: Option<RunId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since_ms: Option<u64>,
+    },
+    /// A run of chosen channels without any channel chosen.
+    NoChannelsSelected,
+    /// Retry failed: there is no earlier sync run.
+    NoRunToRetry,
+    /// Retry failed: the last run, `run`, has no failed channel.
+    NoFailedToRetry { run: RunId },
+    /// Model redirect on a site without per-channel mappings.
+    NoMappingSupport { site: SiteKind },
+    /// Redirect preview `preview` was replaced by a newer one.
+    PreviewStale { preview: String },
+    /// A bulk clear was applied without its second confirmation; nothing was written.
+    ClearNeedsConfirmation,
+    /// Revert: run `run` is not in the history.
+    RunNotInHistory { run: RunId },
+    /// Revert: run `run` wrote no channel.
+    NothingToRevert { run: RunId },
+    /// Revert of one channel: run `run` holds no snapshot of `channel`.
+    NoSnapshot { run: RunId, channel: ChannelId },
+    /// A site is not removed while a run works on it.
+    RemoveWhileRunning,
+    /// An import would change site `site` while a run works on it; nothing was imported.
+    ImportWhileRunning { site: String },
+    /// Notifications need the network, which this context has none of.
+    NoNetwork,
+    /// A settings file to import is not JSON (`detail`: the parser's text); nothing was imported.
+    FileNotJson { detail: String },
+    /// A JSON file to import is not an msync settings file; nothing was imported.
+    FileNotSettings,
+    /// A settings file of file version `version`, newer than the `max` this msync reads.
+    FileTooNew { version: u64, max: u32 },
+    /// A settings file without a valid version; nothing was imported.
+    FileNoVersion,
+    /// A settings file that does not read as one (`detail`: the parser's text).
+    FileDamaged { detail: String },
+    /// A settings file of `bytes`, larger than the `max` bytes one can be.
+    FileTooLarge { bytes: u64, max: u64 },
+    /// The browser's storage was written by a newer msync (schema `schema`; this one is `max`).
+    StorageTooNew { schema: u32, max: u32 },
+}
+
+/// `bytes` in MiB with `decimals` decimals (how file sizes are shown).
+pub fn mib(bytes: u64, decimals: usize) -> String {
+    format!("{:.*}", decimals, bytes as f64 / (1024.0 * 1024.0))
 }
 
 /// Why a failure that could have been retried was not (`Error::gave_up`).
@@ -434,6 +504,87 @@ impl fmt::Display for RunError {
             RunError::NoRatioSync { site } => {
                 write!(f, "{} has no ratio sync to fill prices with", site.label())
             }
+            RunError::RunInProgress { run: Some(run), done, total } => write!(
+                f,
+                "run {run} ({done} of {total} channels done) is in progress on this site; wait for it to finish or cancel it"
+            ),
+            RunError::RunInProgress { run: None, .. } => f.write_str(
+                "a run is in progress on this site; wait for it to finish or cancel it",
+            ),
+            RunError::NothingToRun => f.write_str("there was nothing to run"),
+            RunError::NoRunInProgress => f.write_str("no run is in progress on this site"),
+            RunError::NoStoredPlan { run } => write!(f, "run {run} has no stored plan to apply"),
+            RunError::NothingToApply => f.write_str("the preview has no changes to apply"),
+            RunError::PlanHasNoChanges => f.write_str("the plan has no changes to apply"),
+            RunError::SiteLocked { run, since_ms } => {
+                match (run, since_ms) {
+                    (Some(r), Some(ms)) => write!(f, "run {r} (started at {ms} ms)")?,
+                    (Some(r), None) => write!(f, "run {r}")?,
+                    _ => f.write_str("another run")?,
+                }
+                f.write_str(" is in progress on this site; wait for it to finish or resume it")
+            }
+            RunError::NoChannelsSelected => f.write_str("no channels selected"),
+            RunError::NoRunToRetry => f.write_str("there is no previous run to retry"),
+            RunError::NoFailedToRetry { run } => {
+                write!(f, "the last run ({run}) has no failed channels to retry")
+            }
+            RunError::NoMappingSupport { site } => write!(
+                f,
+                "{} has no per-channel model mapping (it routes models through groups); model redirect is not available for this site",
+                site.label()
+            ),
+            RunError::PreviewStale { preview } => write!(
+                f,
+                "redirect preview {preview} is no longer current (a newer preview replaced it); preview again"
+            ),
+            RunError::ClearNeedsConfirmation => f.write_str(
+                "a bulk clear needs a second confirmation (confirm_clear); nothing was written",
+            ),
+            RunError::RunNotInHistory { run } => write!(f, "run {run} is not in the history"),
+            RunError::NothingToRevert { run } => {
+                write!(f, "run {run} wrote no channel; nothing to revert")
+            }
+            RunError::NoSnapshot { run, channel } => write!(
+                f,
+                "run {run} holds no snapshot of channel {channel}; it did not write that channel"
+            ),
+            RunError::RemoveWhileRunning => f.write_str(
+                "a run of this site is in progress; cancel it before removing the site",
+            ),
+            RunError::ImportWhileRunning { site } => write!(
+                f,
+                "a run of site {site} is in progress; import after it finished. Nothing was imported"
+            ),
+            RunError::NoNetwork => {
+                f.write_str("notifications cannot be sent from here (no network)")
+            }
+            RunError::FileNotJson { detail } => {
+                write!(f, "this is not a JSON file ({detail}); nothing was imported")
+            }
+            RunError::FileNotSettings => f.write_str(
+                "this is not an msync settings file (no \"format\": \"msync-settings\"); nothing was imported",
+            ),
+            RunError::FileTooNew { version, max } => write!(
+                f,
+                "this file was written by a newer msync (file version {version}; this one reads up to {max}); update msync first. Nothing was imported"
+            ),
+            RunError::FileNoVersion => {
+                f.write_str("the file has no valid \"version\"; nothing was imported")
+            }
+            RunError::FileDamaged { detail } => {
+                write!(f, "the file is damaged ({detail}); nothing was imported")
+            }
+            RunError::FileTooLarge { bytes, max } => write!(
+                f,
+                "the file is {} MiB, larger than the {} MiB an msync settings file can be; nothing was imported",
+                mib(*bytes, 1),
+                mib(*max, 0)
+            ),
+            RunError::StorageTooNew { schema, max } => write!(
+                f,
+                "storage was written by a newer msync (schema {schema}); this is {max}. Update msync"
+            ),
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::i18n::{lookup, Lang};
 use msync_types::error::Error;
 use msync_types::hold::RevertHold;
 use msync_types::reason::{
-    GaveUp, ItemNote, ItemReason, LostRoutes, RedirectKind, ReviewReason, RunError, RunNote,
+    mib, GaveUp, ItemNote, ItemReason, LostRoutes, RedirectKind, ReviewReason, RunError, RunNote,
     SkipReason, UNSTORABLE_SHOWN,
 };
 use msync_types::record::ItemResult;
@@ -143,6 +143,50 @@ pub fn run_error_text(lang: Lang, e: &RunError) -> String {
             fill(t("runerr.upstream_unreadable"), &[upstream, error])
         }
         RunError::NoRatioSync { site } => fill(t("runerr.no_ratio_sync"), &[&site.label()]),
+        RunError::RunInProgress {
+            run: Some(run),
+            done,
+            total,
+        } => fill(t("runerr.run_in_progress_of"), &[run, done, total]),
+        RunError::RunInProgress { run: None, .. } => t("runerr.run_in_progress").into(),
+        RunError::NothingToRun => t("runerr.nothing_to_run").into(),
+        RunError::NoRunInProgress => t("runerr.no_run_in_progress").into(),
+        RunError::NoStoredPlan { run } => fill(t("runerr.no_stored_plan"), &[run]),
+        RunError::NothingToApply => t("runerr.nothing_to_apply").into(),
+        RunError::PlanHasNoChanges => t("runerr.plan_has_no_changes").into(),
+        RunError::SiteLocked {
+            run: Some(run),
+            since_ms: Some(ms),
+        } => fill(t("runerr.site_locked_since"), &[run, ms]),
+        RunError::SiteLocked {
+            run: Some(run),
+            since_ms: None,
+        } => fill(t("runerr.site_locked_by"), &[run]),
+        RunError::SiteLocked { run: None, .. } => t("runerr.site_locked").into(),
+        RunError::NoChannelsSelected => t("runerr.no_channels_selected").into(),
+        RunError::NoRunToRetry => t("runerr.no_run_to_retry").into(),
+        RunError::NoFailedToRetry { run } => fill(t("runerr.no_failed_to_retry"), &[run]),
+        RunError::NoMappingSupport { site } => fill(t("reason.no_mapping"), &[&site.label()]),
+        RunError::PreviewStale { preview } => fill(t("runerr.preview_stale"), &[preview]),
+        RunError::ClearNeedsConfirmation => t("runerr.clear_needs_confirmation").into(),
+        RunError::RunNotInHistory { run } => fill(t("runerr.run_not_in_history"), &[run]),
+        RunError::NothingToRevert { run } => fill(t("runerr.nothing_to_revert"), &[run]),
+        RunError::NoSnapshot { run, channel } => fill(t("runerr.no_snapshot"), &[run, channel]),
+        RunError::RemoveWhileRunning => t("runerr.remove_while_running").into(),
+        RunError::ImportWhileRunning { site } => fill(t("runerr.import_while_running"), &[site]),
+        RunError::NoNetwork => t("runerr.no_network").into(),
+        RunError::FileNotJson { detail } => fill(t("runerr.file_not_json"), &[detail]),
+        RunError::FileNotSettings => t("runerr.file_not_settings").into(),
+        RunError::FileTooNew { version, max } => fill(t("runerr.file_too_new"), &[version, max]),
+        RunError::FileNoVersion => t("runerr.file_no_version").into(),
+        RunError::FileDamaged { detail } => fill(t("runerr.file_damaged"), &[detail]),
+        RunError::FileTooLarge { bytes, max } => fill(
+            t("runerr.file_too_large"),
+            &[&mib(*bytes, 1), &mib(*max, 0)],
+        ),
+        RunError::StorageTooNew { schema, max } => {
+            fill(t("runerr.storage_too_new"), &[schema, max])
+        }
     }
 }
 
@@ -385,6 +429,76 @@ mod tests {
             RunError::NoRatioSync {
                 site: SiteKind::Octopus,
             },
+            RunError::RunInProgress {
+                run: Some(RunId("0001700000000-00ab".into())),
+                done: 3,
+                total: 40,
+            },
+            RunError::RunInProgress {
+                run: None,
+                done: 0,
+                total: 0,
+            },
+            RunError::NothingToRun,
+            RunError::NoRunInProgress,
+            RunError::NoStoredPlan {
+                run: RunId("0001700000000-00ab".into()),
+            },
+            RunError::NothingToApply,
+            RunError::PlanHasNoChanges,
+            RunError::SiteLocked {
+                run: Some(RunId("0001700000000-00ab".into())),
+                since_ms: Some(1_700_000_000_000),
+            },
+            RunError::SiteLocked {
+                run: Some(RunId("0001700000000-00ab".into())),
+                since_ms: None,
+            },
+            RunError::SiteLocked {
+                run: None,
+                since_ms: None,
+            },
+            RunError::NoChannelsSelected,
+            RunError::NoRunToRetry,
+            RunError::NoFailedToRetry {
+                run: RunId("0001700000000-00ab".into()),
+            },
+            RunError::NoMappingSupport {
+                site: SiteKind::Octopus,
+            },
+            RunError::PreviewStale {
+                preview: "p-1".into(),
+            },
+            RunError::ClearNeedsConfirmation,
+            RunError::RunNotInHistory {
+                run: RunId("0001700000000-00ab".into()),
+            },
+            RunError::NothingToRevert {
+                run: RunId("0001700000000-00ab".into()),
+            },
+            RunError::NoSnapshot {
+                run: RunId("0001700000000-00ab".into()),
+                channel: ChannelId("12".into()),
+            },
+            RunError::RemoveWhileRunning,
+            RunError::ImportWhileRunning {
+                site: "main".into(),
+            },
+            RunError::NoNetwork,
+            RunError::FileNotJson {
+                detail: "model_mapping is not a JSON object".into(),
+            },
+            RunError::FileNotSettings,
+            RunError::FileTooNew { version: 7, max: 1 },
+            RunError::FileNoVersion,
+            RunError::FileDamaged {
+                detail: "model_mapping is not a JSON object".into(),
+            },
+            RunError::FileTooLarge {
+                bytes: 17 * 1024 * 1024 + 300_000,
+                max: 16 * 1024 * 1024,
+            },
+            RunError::StorageTooNew { schema: 9, max: 4 },
         ]
     }
 
@@ -457,6 +571,10 @@ mod tests {
     #[test]
     fn chinese_has_no_english_words_but_the_values() {
         let values = [
+            "\"format\": \"msync-settings\"",
+            "\"version\"",
+            "MiB",
+            "confirm_clear",
             "gpt-4o",
             "fast",
             "main",
@@ -472,6 +590,7 @@ mod tests {
             "http",
             "p-1",
             "main(-100)",
+            "JSON",
         ];
         for r in reasons() {
             let zh = item_reason_text(Lang::Zh, &r);

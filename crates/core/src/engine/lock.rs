@@ -88,14 +88,11 @@ impl Engine {
         holder: Option<RunLock>,
     ) -> Result<RunRecord> {
         if head.trigger != Trigger::Scheduled {
-            let who = match &holder {
-                Some(l) => format!("run {} (started at {} ms)", l.run, l.acquired_ms),
-                None => "another run".to_string(),
+            let reason = RunError::SiteLocked {
+                run: holder.as_ref().map(|l| l.run.clone()),
+                since_ms: holder.as_ref().map(|l| l.acquired_ms),
             };
-            return Err(Error::validation(format!(
-                "{who} is in progress on this site; wait for it to finish or resume it"
-            ))
-            .not_retryable());
+            return Err(Error::found(ErrorClass::Validation, reason).not_retryable());
         }
         head.state = RunState::Skipped;
         head.queue.clear();

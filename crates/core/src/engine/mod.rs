@@ -398,7 +398,10 @@ impl Engine {
             })
             .collect();
         if entries.is_empty() {
-            return Err(Error::validation("the plan has no changes to apply"));
+            return Err(Error::found(
+                ErrorClass::Validation,
+                RunError::PlanHasNoChanges,
+            ));
         }
         self.run_planned(head, entries, Work::Apply, obs).await
     }
@@ -626,13 +629,16 @@ impl Engine {
             Selection::All => None,
             Selection::Channels(ids) => {
                 if ids.is_empty() {
-                    return Err(Error::validation("no channels selected"));
+                    return Err(Error::found(
+                        ErrorClass::Validation,
+                        RunError::NoChannelsSelected,
+                    ));
                 }
                 Some(ids.clone())
             }
             Selection::FailedOnly => {
                 let Some(last) = h.last_sync_run().await? else {
-                    return Err(Error::validation("there is no previous run to retry"));
+                    return Err(Error::found(ErrorClass::Validation, RunError::NoRunToRetry));
                 };
                 let failed: Vec<ChannelId> = last
                     .items
@@ -641,10 +647,12 @@ impl Engine {
                     .map(|i| i.channel_id.clone())
                     .collect();
                 if failed.is_empty() {
-                    return Err(Error::validation(format!(
-                        "the last run ({}) has no failed channels to retry",
-                        last.head.id
-                    )));
+                    return Err(Error::found(
+                        ErrorClass::Validation,
+                        RunError::NoFailedToRetry {
+                            run: last.head.id.clone(),
+                        },
+                    ));
                 }
                 Some(failed)
             }

@@ -15,10 +15,10 @@ use super::record::{
     ChannelState, ItemResult, ItemStatus, Job, RunId, RunMode, RunRecord, Snapshot, Trigger,
 };
 use super::{not_found, routes_removed, state_of, Engine, Observer, Work};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorClass, Result};
 use crate::gateway::Capabilities;
 use crate::model::{Channel, ChannelId, Mapping, SiteKind};
-use crate::reason::{ItemNote, ItemReason, ReviewReason, RunNote};
+use crate::reason::{ItemNote, ItemReason, ReviewReason, RunError, RunNote};
 use crate::redirect::apply::diff_mapping;
 use crate::redirect::{
     plan_clear, plan_prune, plan_redirect, totals, ApplyOptions as PlanOptions, BlockReason,
@@ -170,11 +170,10 @@ pub(crate) fn same_state(a: &ChannelState, b: &ChannelState) -> bool {
 }
 
 fn no_mapping_error(kind: SiteKind) -> Error {
-    Error::validation(format!(
-        "{} has no per-channel model mapping (it routes models through groups); model redirect \
-         is not available for this site",
-        kind.label()
-    ))
+    Error::found(
+        ErrorClass::Validation,
+        RunError::NoMappingSupport { site: kind },
+    )
     .not_retryable()
 }
 
@@ -234,7 +233,12 @@ impl Engine {
                 .into_iter()
                 .filter(|c| self.redirect_eligible(c))
                 .collect(),
-            Some([]) => return Err(Error::validation("no channels selected")),
+            Some([]) => {
+                return Err(Error::found(
+                    ErrorClass::Validation,
+                    RunError::NoChannelsSelected,
+                ))
+            }
             Some(ids) => {
                 let mut by_id: HashMap<ChannelId, Channel> =
                     listed.into_iter().map(|c| (c.id.clone(), c)).collect();
@@ -273,10 +277,12 @@ impl Engine {
     pub async fn stored_redirect_preview(&self, id: &str) -> Result<RedirectPreview> {
         match self.history().redirect_preview().await? {
             Some(p) if p.id == id => Ok(p),
-            _ => Err(Error::validation(format!(
-                "redirect preview {id} is no longer current (a newer preview replaced it); \
-                 preview again"
-            ))
+            _ => Err(Error::found(
+                ErrorClass::Validation,
+                RunError::PreviewStale {
+                    preview: id.to_string(),
+                },
+            )
             .not_retryable()),
         }
     }
@@ -314,10 +320,10 @@ impl Engine {
             return Err(no_mapping_error(self.gw.site().kind));
         }
         if matches!(preview.op, RedirectOp::Clear { .. }) && !opts.confirm_clear {
-            return Err(Error::validation(
-                "a bulk clear needs a second confirmation (confirm_clear); nothing was written",
-            )
-            .not_retryable());
+            return Err(
+                Error::found(ErrorClass::Validation, RunError::ClearNeedsConfirmation)
+                    .not_retryable(),
+            );
         }
         let entries: Vec<ChannelPlan> = preview
             .channels
@@ -331,7 +337,10 @@ impl Engine {
             .map(plan_entry)
             .collect();
         if entries.is_empty() {
-            return Err(Error::validation("the preview has no changes to apply"));
+            return Err(Error::found(
+                ErrorClass::Validation,
+                RunError::NothingToApply,
+            ));
         }
         let job = Job::Redirect {
             op: preview.op.clone(),

@@ -2,7 +2,7 @@
 //! own snapshots, so a revert can be reverted too).
 
 use super::*;
-use crate::reason::LostRoutes;
+use crate::reason::{LostRoutes, RunError};
 
 impl Engine {
     /// Revert every channel run `run` wrote, restoring each snapshot exactly (models and mapping).
@@ -16,9 +16,10 @@ impl Engine {
     ) -> Result<RunRecord> {
         let h = self.history();
         let Some(target) = h.head(run).await? else {
-            return Err(Error::validation(format!(
-                "run {run} is not in the history"
-            )));
+            return Err(Error::found(
+                ErrorClass::Validation,
+                RunError::RunNotInHistory { run: run.clone() },
+            ));
         };
         let mut snaps = h.snapshots(run).await?;
         let order: HashMap<&ChannelId, usize> = target
@@ -29,9 +30,10 @@ impl Engine {
             .collect();
         snaps.sort_by_key(|s| order.get(&s.channel_id).copied().unwrap_or(usize::MAX));
         if snaps.is_empty() {
-            return Err(Error::validation(format!(
-                "run {run} wrote no channel; nothing to revert"
-            )));
+            return Err(Error::found(
+                ErrorClass::Validation,
+                RunError::NothingToRevert { run: run.clone() },
+            ));
         }
         self.revert(run, snaps, force, obs).await
     }
@@ -45,9 +47,13 @@ impl Engine {
         obs: &dyn Observer,
     ) -> Result<RunRecord> {
         let Some(snap) = self.history().snapshot(run, channel).await? else {
-            return Err(Error::validation(format!(
-                "run {run} holds no snapshot of channel {channel}; it did not write that channel"
-            )));
+            return Err(Error::found(
+                ErrorClass::Validation,
+                RunError::NoSnapshot {
+                    run: run.clone(),
+                    channel: channel.clone(),
+                },
+            ));
         };
         self.revert(run, vec![snap], force, obs).await
     }

@@ -8,8 +8,9 @@ use msync_core::engine::redirect::{RedirectApplyOptions, RedirectOp};
 use msync_core::model::{ChannelId, SiteId};
 use msync_core::protocol::Reply;
 use msync_core::ratio::{FetchRequest, RatioChoice, RatioSync, RatioUpstream, DEFAULT_TIMEOUT_S};
+use msync_core::reason::RunError;
 use msync_core::redirect::{ClearScope, RedirectSettings};
-use msync_core::Error;
+use msync_core::{Error, ErrorClass};
 use std::rc::Rc;
 
 /// A redirect preview request, as the three preview commands give it.
@@ -74,7 +75,10 @@ impl Env {
     ) -> Result<Reply, Error> {
         match self.launch(site, Job::Redirect(preview, opts)).await? {
             Some(run) => Ok(Reply::RunStarted { run }),
-            None => Err(Error::validation("the preview had nothing to apply")),
+            None => Err(Error::found(
+                ErrorClass::Validation,
+                RunError::NothingToApply,
+            )),
         }
     }
 

@@ -10,8 +10,9 @@ use super::{sites, storage, Env};
 use msync_core::import::all_api_hub::{self as aah, SiteAction};
 use msync_core::model::{Site, SiteId};
 use msync_core::protocol::{Reply, SiteInput};
+use msync_core::reason::RunError;
 use msync_core::settings::{SettingsCheck, SettingsIssue, SyncSettings};
-use msync_core::Error;
+use msync_core::{Error, ErrorClass};
 use std::rc::Rc;
 
 impl Env {
@@ -67,10 +68,12 @@ impl Env {
             }
             if let SiteAction::Update { existing, .. } = &plan.action {
                 if self.is_active(existing) {
-                    return Err(Error::validation(format!(
-                        "a run of site {} is in progress; import after it finished. Nothing was imported",
-                        plan.site.name
-                    )));
+                    return Err(Error::found(
+                        ErrorClass::Validation,
+                        RunError::ImportWhileRunning {
+                            site: plan.site.name.clone(),
+                        },
+                    ));
                 }
             }
             let old = match &plan.action {

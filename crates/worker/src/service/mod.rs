@@ -24,6 +24,7 @@ use msync_core::http::Transport;
 use msync_core::model::{Site, SiteId};
 use msync_core::protocol::{Command, Event, Reply};
 use msync_core::ratio::RatioSync;
+use msync_core::reason::RunError;
 use msync_core::settings::{SettingsCheck, SiteDefaults, SyncSettings};
 use msync_core::store::KvStore;
 use msync_core::{Error, ErrorClass};
@@ -546,8 +547,9 @@ impl Env {
             ));
         }
         if self.is_active(id) {
-            return Err(Error::validation(
-                "a run of this site is in progress; cancel it before removing the site",
+            return Err(Error::found(
+                ErrorClass::Validation,
+                RunError::RemoveWhileRunning,
             ));
         }
         storage::save_sites(&*self.store, &all).await?;

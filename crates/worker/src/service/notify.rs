@@ -8,8 +8,9 @@ use super::Env;
 use msync_core::engine::record::{RunMode, RunRecord};
 use msync_core::notify::{events_of_run, Notifier, NotifyEvent, NotifySettings};
 use msync_core::protocol::Reply;
+use msync_core::reason::RunError;
 use msync_core::settings::SettingsIssue;
-use msync_core::Error;
+use msync_core::{Error, ErrorClass};
 
 /// The stored settings, secrets included.
 pub const KEY_NOTIFY: &str = "notify";
@@ -57,9 +58,10 @@ impl Env {
     }
 
     fn notifier(&self, settings: NotifySettings) -> Result<Notifier, Error> {
-        let transport = self.connector.transport().ok_or_else(|| {
-            Error::validation("notifications cannot be sent from here (no network)")
-        })?;
+        let transport = self
+            .connector
+            .transport()
+            .ok_or_else(|| Error::found(ErrorClass::Validation, RunError::NoNetwork))?;
         Ok(Notifier::new(
             transport,
             self.clock.clone(),

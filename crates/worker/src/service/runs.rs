@@ -17,6 +17,7 @@ use msync_core::engine::{ApplyOptions, Engine, Observer, Progress, RunRequest, S
 use msync_core::history::{export_csv, export_json, History, ItemQuery};
 use msync_core::model::{ChannelId, SiteId};
 use msync_core::protocol::{Event, ExportFormat, ItemFilter, Reply, SiteStatus};
+use msync_core::reason::RunError;
 use msync_core::reason::RunNote;
 use msync_core::{Error, ErrorClass};
 use std::cell::{Cell, RefCell};
@@ -96,20 +97,25 @@ impl Observer for Relay {
 const ITEM_PREVIEW: usize = 1_000;
 
 fn busy_error(a: &Active) -> Error {
-    let what = match &a.progress {
-        Some(p) => format!("run {} ({} of {} channels done)", p.run, p.done, p.total),
-        None => "a run".to_string(),
+    let reason = match &a.progress {
+        Some(p) => RunError::RunInProgress {
+            run: Some(p.run.clone()),
+            done: p.done,
+            total: p.total,
+        },
+        None => RunError::RunInProgress {
+            run: None,
+            done: 0,
+            total: 0,
+        },
     };
-    Error::validation(format!(
-        "{what} is in progress on this site; wait for it to finish or cancel it"
-    ))
-    .not_retryable()
+    Error::found(ErrorClass::Validation, reason).not_retryable()
 }
 
 fn run_started(id: Option<RunId>) -> Result<Reply, Error> {
     match id {
         Some(run) => Ok(Reply::RunStarted { run }),
-        None => Err(Error::validation("there was nothing to run")),
+        None => Err(Error::found(ErrorClass::Validation, RunError::NothingToRun)),
     }
 }
 
@@ -317,7 +323,10 @@ impl Env {
                 self.refresh_badge().await;
                 Ok(Reply::Ok)
             }
-            None => Err(Error::validation("no run is in progress on this site")),
+            None => Err(Error::found(
+                ErrorClass::Validation,
+                RunError::NoRunInProgress,
+            )),
         }
     }
 
@@ -333,7 +342,12 @@ impl Env {
             .plan(run)
             .await?
             .filter(|p| !p.channels.is_empty())
-            .ok_or_else(|| Error::validation(format!("run {run} has no stored plan to apply")))?;
+            .ok_or_else(|| {
+                Error::found(
+                    ErrorClass::Validation,
+                    RunError::NoStoredPlan { run: run.clone() },
+                )
+            })?;
         let opts = ApplyOptions { force, channels };
         run_started(self.launch(site, Job::Apply(plan, opts)).await?)
     }
@@ -411,9 +425,9 @@ impl Env {
             .run_matching(&id, &query, &mut ItemBudget::default())
             .await?
             .ok_or_else(|| {
-                Error::new(
+                Error::found(
                     ErrorClass::NotFound,
-                    format!("run {id} is not in the history"),
+                    RunError::RunNotInHistory { run: id.clone() },
                 )
             })?;
         Ok(Reply::Run {
@@ -433,9 +447,9 @@ impl Env {
             .run(run)
             .await?
             .ok_or_else(|| {
-                Error::new(
+                Error::found(
                     ErrorClass::NotFound,
-                    format!("run {run} is not in the history"),
+                    RunError::RunNotInHistory { run: run.clone() },
                 )
             })?;
         let (ext, mime, content) = match format {

@@ -15,9 +15,10 @@
 //! is one function in [`MIGRATIONS`]; a store written by a newer msync is refused, unchanged.
 
 use msync_core::model::{Site, SiteId};
+use msync_core::reason::RunError;
 use msync_core::settings::{SiteDefaults, SyncSettings};
 use msync_core::store::{KvStore, StoreError};
-use msync_core::Error;
+use msync_core::{Error, ErrorClass};
 use serde::{Deserialize, Serialize};
 
 /// Version of the layout of what we keep in storage; bump with a migration.
@@ -147,9 +148,13 @@ pub async fn migrate_2_to_3(_store: &dyn KvStore) -> Result<(), Error> {
 pub async fn migrate(store: &dyn KvStore, meta: &mut Meta) -> Result<u32, Error> {
     let from = meta.schema;
     if from > SCHEMA_VERSION {
-        return Err(Error::validation(format!(
-            "storage was written by a newer msync (schema {from}); this is {SCHEMA_VERSION}. Update msync"
-        )));
+        return Err(Error::found(
+            ErrorClass::Validation,
+            RunError::StorageTooNew {
+                schema: from,
+                max: SCHEMA_VERSION,
+            },
+        ));
     }
     while meta.schema < SCHEMA_VERSION {
         let step = MIGRATIONS

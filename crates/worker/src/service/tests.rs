@@ -398,6 +398,14 @@ fn error_of(r: &Reply) -> (&str, &str) {
     }
 }
 
+/// The typed finding of an error reply.
+fn reason_of(r: &Reply) -> Option<&RunError> {
+    match r {
+        Reply::Error { reason, .. } => reason.as_ref(),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
 fn start_all(site: &SiteId) -> Command {
     Command::StartRun {
         site: site.clone(),
@@ -759,14 +767,21 @@ fn settings_export_leaves_secrets_out_unless_asked_and_import_refuses_bad_files_
     let mut broken_setting = content.clone();
     broken_setting = broken_setting.replace("\"concurrency\": 2", "\"concurrency\": 0");
     assert_ne!(broken_setting, content);
-    for (file, needle) in [
-        ("{not json", "not a JSON file"),
-        ("{\"sites\": []}", "not an msync settings file"),
-        (newer.as_str(), "newer msync"),
+    let damaged = "{\"format\":\"msync-settings\",\"version\":1,\"sites\":[{\"site\":5}]}";
+    for (file, is_why) in [
         (
-            "{\"format\":\"msync-settings\",\"version\":1,\"sites\":[{\"site\":5}]}",
-            "damaged",
+            "{not json",
+            (|r| matches!(r, RunError::FileNotJson { detail } if !detail.is_empty()))
+                as fn(&RunError) -> bool,
         ),
+        ("{\"sites\": []}", |r| *r == RunError::FileNotSettings),
+        (newer.as_str(), |r| {
+            *r == RunError::FileTooNew {
+                version: 7,
+                max: transfer::FILE_VERSION,
+            }
+        }),
+        (damaged, |r| matches!(r, RunError::FileDamaged { .. })),
     ] {
         let r = w.cmd(Command::ImportSettings {
             content: file.into(),
@@ -774,11 +789,9 @@ fn settings_export_leaves_secrets_out_unless_asked_and_import_refuses_bad_files_
         });
         let (class, msg) = error_of(&r);
         assert_eq!(class, "validation");
-        assert!(
-            msg.contains(needle) && msg.contains("Nothing was imported")
-                || msg.contains("nothing was imported"),
-            "{msg}"
-        );
+        assert!(msg.to_lowercase().contains("nothing was imported"), "{msg}");
+        let why = reason_of(&r);
+        assert!(why.is_some_and(is_why), "{why:?}");
     }
     let r = w.cmd(Command::ImportSettings {
         content: broken_setting,
@@ -1103,7 +1116,12 @@ fn dry_run_then_apply_then_revert() {
         channels: None,
         force: false,
     });
-    assert!(error_of(&r).1.contains("no stored plan"));
+    assert_eq!(
+        reason_of(&r),
+        Some(&RunError::NoStoredPlan {
+            run: msync_core::engine::record::RunId("nope".into())
+        })
+    );
 }
 
 #[test]
@@ -1130,6 +1148,10 @@ fn overlapping_runs_are_refused_and_the_scheduled_one_is_recorded_as_skipped() {
 
     let again = w.cmd(start_all(&site));
     assert!(error_of(&again).1.contains("in progress"), "{again:?}");
+    assert!(
+        matches!(reason_of(&again), Some(RunError::RunInProgress { run: Some(r), .. }) if *r == first),
+        "{again:?}"
+    );
     let env = w.env.clone();
     w.pool.run_until(env.on_alarm("msync:sync:s")).unwrap();
 
@@ -1236,7 +1258,7 @@ fn cancel_closes_the_run_and_releases_the_site() {
     assert_eq!(head.note, Some(msync_core::reason::RunNote::Cancelled));
     assert!(w.gw.writes().is_empty());
     let r = w.cmd(Command::CancelRun { site: site.clone() });
-    assert!(error_of(&r).1.contains("no run is in progress"));
+    assert_eq!(reason_of(&r), Some(&RunError::NoRunInProgress));
     // Nothing left to resume; a new run starts at once.
     w.gate.open();
     let env = w.env.clone();
@@ -1610,7 +1632,13 @@ fn redirect_commands_preview_and_apply_through_the_worker() {
         confirm_clear: false,
         force: false,
     });
-    assert!(error_of(&r).1.contains("no longer current"), "{r:?}");
+    assert_eq!(
+        reason_of(&r),
+        Some(&RunError::PreviewStale {
+            preview: "not-the-latest".into()
+        }),
+        "{r:?}"
+    );
     w.settle();
     assert!(!w.env.is_active(&site));
     w.browser.granted.borrow_mut().clear();

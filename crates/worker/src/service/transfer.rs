@@ -9,8 +9,9 @@
 use super::{sites, storage, Env};
 use msync_core::model::Site;
 use msync_core::protocol::{AutoSyncTurnedOn, Reply, SiteInput, UnattendedJob};
+use msync_core::reason::RunError;
 use msync_core::settings::{SettingsCheck, SettingsIssue, SyncSettings};
-use msync_core::Error;
+use msync_core::{Error, ErrorClass};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 
@@ -49,41 +50,43 @@ pub fn parse_file(content: &str) -> Result<SettingsFile, Error> {
     if content.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large(content.len() as u64));
     }
+    let refused = |reason| Error::found(ErrorClass::Validation, reason);
     let value: serde_json::Value = serde_json::from_str(content).map_err(|e| {
-        Error::validation(format!(
-            "this is not a JSON file ({e}); nothing was imported"
-        ))
+        refused(RunError::FileNotJson {
+            detail: e.to_string(),
+        })
     })?;
     if value.get("format").and_then(|f| f.as_str()) != Some(FILE_FORMAT) {
-        return Err(Error::validation(
-            "this is not an msync settings file (no \"format\": \"msync-settings\"); nothing was imported",
-        ));
+        return Err(refused(RunError::FileNotSettings));
     }
     let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
     if version > u64::from(FILE_VERSION) {
-        return Err(Error::validation(format!(
-            "this file was written by a newer msync (file version {version}; this one reads up to {FILE_VERSION}); update msync first. Nothing was imported"
-        )));
+        return Err(refused(RunError::FileTooNew {
+            version,
+            max: FILE_VERSION,
+        }));
     }
     if version == 0 {
-        return Err(Error::validation(
-            "the file has no valid \"version\"; nothing was imported",
-        ));
+        return Err(refused(RunError::FileNoVersion));
     }
     // From the text again, not the value: the sites and settings are then read by the code that
     // reads them from storage, not by a second copy for `serde_json::Value`.
-    serde_json::from_str(content)
-        .map_err(|e| Error::validation(format!("the file is damaged ({e}); nothing was imported")))
+    serde_json::from_str(content).map_err(|e| {
+        refused(RunError::FileDamaged {
+            detail: e.to_string(),
+        })
+    })
 }
 
 /// Why a file was not read.
 pub fn too_large(bytes: u64) -> Error {
-    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
-    Error::validation(format!(
-        "the file is {:.1} MiB, larger than the {:.0} MiB an msync settings file can be; nothing was imported",
-        mib(bytes),
-        mib(MAX_FILE_BYTES)
-    ))
+    Error::found(
+        ErrorClass::Validation,
+        RunError::FileTooLarge {
+            bytes,
+            max: MAX_FILE_BYTES,
+        },
+    )
 }
 
 fn check_entries(file: &SettingsFile) -> Vec<SettingsIssue> {
@@ -246,10 +249,12 @@ impl Env {
             }
         }
         if let Some(e) = file.sites.iter().find(|e| self.is_active(&e.site.id)) {
-            return Err(Error::validation(format!(
-                "a run of site {} is in progress; import after it finished. Nothing was imported",
-                e.site.name
-            )));
+            return Err(Error::found(
+                ErrorClass::Validation,
+                RunError::ImportWhileRunning {
+                    site: e.site.name.clone(),
+                },
+            ));
         }
         // Each site goes through Save Site's checks: a unique name, the credentials its type
         // needs (an entry without secrets keeps the stored ones only for the same address and
