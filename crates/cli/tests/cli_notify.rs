@@ -104,7 +104,7 @@ fn a_run_with_failures_notifies_the_chosen_sinks_once_per_window() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| d["outcome"].as_str().unwrap())
+        .map(|d| kind(&d["outcome"]))
         .collect();
     assert_eq!(outcomes, ["sent", "sent", "suppressed", "suppressed"]);
     for text in [

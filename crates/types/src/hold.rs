@@ -7,13 +7,15 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum RevertHold {
     /// The snapshot holds an empty model list, and no site type can store one through its admin
     /// API (New API, Veloera and DoneHub skip an empty `models`; Octopus would drop every group
     /// route; AxonHub refuses it): nothing is written, forced or not.
     EmptyModelList { site: SiteKind },
 }
+
+crate::stored_enum!(RevertHold, "kind");
 
 impl fmt::Display for RevertHold {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -31,5 +31,6 @@ pub mod record;
 pub mod redirect;
 pub mod run;
 pub mod settings;
+pub mod stored;
 
 pub use error::{Error, ErrorClass, Result};

@@ -321,7 +321,7 @@ impl Site {
 
 /// A channel's model mapping ("requested name → actual upstream name"), as read from the site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum Mapping {
     /// No mapping (absent, `""` or `{}`).
     Empty,
@@ -332,6 +332,8 @@ pub enum Mapping {
     /// The site has no per-channel mapping (Octopus).
     Unsupported,
 }
+
+crate::stored_enum!(Mapping, "state");
 
 impl Mapping {
     pub fn pairs(&self) -> &[(String, String)] {

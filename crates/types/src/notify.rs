@@ -256,7 +256,7 @@ impl fmt::Display for NotifyEvent {
 
 /// One destination, with its secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum Sink {
     Webhook {
         url: String,
@@ -279,6 +279,8 @@ pub enum Sink {
         chat_id: String,
     },
 }
+
+crate::stored_enum!(Sink, "type");
 
 fn ntfy_server() -> String {
     NTFY_SERVER.into()
@@ -474,7 +476,7 @@ impl NotifySettings {
 
 /// What became of one event at one sink.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum DeliveryOutcome {
     Sent,
     /// The same condition was sent less than the suppression time ago.
@@ -487,8 +489,11 @@ pub enum DeliveryOutcome {
     },
 }
 
+crate::stored_enum!(DeliveryOutcome, "outcome");
+
 /// One entry of the delivery log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Delivery {
     pub sink: String,
     pub event: EventKind,
@@ -496,9 +501,10 @@ pub struct Delivery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,
     pub at_ms: u64,
-    #[serde(flatten)]
     pub outcome: DeliveryOutcome,
 }
+
+crate::stored_struct!(Delivery, ["sink", "event", "site", "at_ms"], "outcome");
 
 impl Delivery {
     pub fn sent(&self) -> bool {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// What will (or would) happen to one channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "decision", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum Decision {
     /// The model set changes: write `new`.
     Write,
@@ -28,6 +28,8 @@ pub enum Decision {
     /// The channel could not be planned (fetch failed…).
     Failed { error: Error },
 }
+
+crate::stored_enum!(Decision, "decision");
 
 /// One channel's plan: its state when planned, the new list and the decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -351,7 +351,7 @@ impl Default for UnattendedApply {
 
 /// Why an upstream move was not applied unattended (rendered per language at the edge).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "refusal", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum Refusal {
     /// A raise above the limit (`pct` is the raise over the site's value; `limit` 0 = no raise).
     RaiseOverLimit { pct: i64, limit: u32 },
@@ -362,6 +362,8 @@ pub enum Refusal {
     /// The server marks the value unconfident (New API's 37.5 / 1 default).
     NotConfident,
 }
+
+crate::stored_enum!(Refusal, "refusal");
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -383,13 +385,15 @@ impl fmt::Display for Refusal {
 
 /// One move the unattended apply did not take.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Refused {
     pub model: String,
     pub field: RatioField,
     pub value: f64,
-    #[serde(flatten)]
     pub why: Refusal,
 }
+
+crate::stored_struct!(Refused, ["model", "field", "value"], "why");
 
 /// What one watch run saw and did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -214,7 +214,7 @@ impl ProbeFailure {
 
 /// Why no probe result exists for a model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "why", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum CannotProbe {
     /// This site type has no channel test (`docs/probe.md`).
     NoEndpoint,
@@ -237,9 +237,11 @@ pub enum CannotProbe {
     },
 }
 
+crate::stored_enum!(CannotProbe, "why");
+
 /// One model's probe result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum ProbeOutcome {
     Passed {
         answer: ProbeAnswer,
@@ -249,12 +251,13 @@ pub enum ProbeOutcome {
         answer: ProbeAnswer,
     },
     CannotProbe {
-        #[serde(flatten)]
         why: CannotProbe,
     },
     /// A dry run: this model would be probed (counts toward the estimate).
     WouldProbe,
 }
+
+crate::stored_enum!(ProbeOutcome, "outcome", "cannot_probe" => "why");
 
 impl ProbeOutcome {
     /// Whether the model is held back (not added) with this outcome.
@@ -277,9 +280,9 @@ impl ProbeOutcome {
 
 /// One model's line in a plan, an item, history and `--json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct ModelProbe {
     pub model: String,
-    #[serde(flatten)]
     pub outcome: ProbeOutcome,
     /// Not added in this run.
     pub held_back: bool,
@@ -287,6 +290,12 @@ pub struct ModelProbe {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached_from_ms: Option<u64>,
 }
+
+crate::stored_struct!(
+    ModelProbe,
+    ["model", "held_back", "cached_from_ms"],
+    "outcome"
+);
 
 impl ModelProbe {
     /// Whether a request was (or, in a dry run, would be) sent to the gateway for this model.

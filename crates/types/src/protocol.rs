@@ -585,8 +585,8 @@ mod tests {
                 json!({"error": {
                     "class": "validation",
                     "message": RunError::InsecureRefused.to_string(),
-                    "reason": {"kind": "insecure_refused"},
-                    "gave_up": {"kind": "wait_too_long", "secs": 90},
+                    "reason": "insecure_refused",
+                    "gave_up": {"wait_too_long": {"secs": 90}},
                 }}),
             ),
             (

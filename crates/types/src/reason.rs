@@ -19,7 +19,7 @@ use std::fmt;
 
 /// Why a channel was not synced, on purpose.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum SkipReason {
     /// The channel is excluded in the settings.
     Excluded,
@@ -39,6 +39,8 @@ pub enum SkipReason {
     Text { text: String },
 }
 
+crate::stored_enum!(SkipReason, "kind");
+
 /// A model the removal would take away from the gateway's routes (groups).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LostRoutes {
@@ -48,7 +50,7 @@ pub struct LostRoutes {
 
 /// Why a change was held until the admin confirms it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum ReviewReason {
     /// The removal would delete the gateway's routes to these models.
     RoutesLost { routes: Vec<LostRoutes> },
@@ -81,6 +83,8 @@ pub enum ReviewReason {
     Text { text: String },
 }
 
+crate::stored_enum!(ReviewReason, "kind");
+
 /// What a redirect run did (its label in notes and reasons).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -92,7 +96,7 @@ pub enum RedirectKind {
 
 /// Why a channel that was not written is still fine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum ItemNote {
     /// A dry run: applying the plan would write this channel.
     DryRunWouldWrite,
@@ -103,6 +107,8 @@ pub enum ItemNote {
     /// Model redirect found nothing to change.
     NothingToChange { op: RedirectKind },
 }
+
+crate::stored_enum!(ItemNote, "kind");
 
 /// Why an item ended as it did (`ItemResult::reason`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -117,8 +123,8 @@ pub enum ItemReason {
 }
 
 /// A run's note (`RunHead::note`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum RunNote {
     /// The run failed before its first channel.
     DidNotStart,
@@ -153,7 +159,7 @@ pub enum RunNote {
 /// What msync itself found wrong (`Error::reason`); a server's own failure has none and keeps
 /// its text in `Error::message`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum RunError {
     /// The channel took longer than the per-channel limit.
     ChannelTimeout { secs: u32 },
@@ -252,6 +258,8 @@ pub enum RunError {
     StorageTooNew { schema: u32, max: u32 },
 }
 
+crate::stored_enum!(RunError, "kind");
+
 /// `bytes` in MiB with `decimals` decimals (how file sizes are shown).
 pub fn mib(bytes: u64, decimals: usize) -> String {
     format!("{:.*}", decimals, bytes as f64 / (1024.0 * 1024.0))
@@ -259,13 +267,15 @@ pub fn mib(bytes: u64, decimals: usize) -> String {
 
 /// Why a failure that could have been retried was not (`Error::gave_up`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum GaveUp {
     /// The next wait would end past the channel's `secs` limit.
     NoTimeLeft { secs: u32 },
     /// The server asked to wait `secs`, longer than msync waits.
     WaitTooLong { secs: u64 },
 }
+
+crate::stored_enum!(GaveUp, "kind");
 
 // ----- English ---------------------------------------------------------------------------------
 
@@ -621,8 +631,14 @@ where
     // Buffered as a `serde_json::Value`, not as an untagged enum: that reads `T` from serde's
     // own buffer through a reader compiled for it alone, while from a `Value` the internally
     // tagged `T` shares the reader other tagged records use (worker wasm 1.8 kB gzip smaller).
+    // A string is a unit variant's name (the default form, `crate::stored`) or a sentence.
     match serde_json::Value::deserialize(d)? {
-        serde_json::Value::String(text) => Ok(U::from_sentence(text)),
+        serde_json::Value::String(text) => {
+            match T::deserialize(serde_json::Value::String(text.clone())) {
+                Ok(t) => Ok(typed(t)),
+                Err(_) => Ok(U::from_sentence(text)),
+            }
+        }
         other => T::deserialize(other)
             .map(typed)
             .map_err(serde::de::Error::custom),
@@ -669,60 +685,24 @@ impl<'de> Deserialize<'de> for ItemReason {
     }
 }
 
+impl Serialize for RunNote {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        RunNote::serialize(self, s)
+    }
+}
+
+/// A note in its typed form, either stored form (`crate::stored`).
+struct TypedNote(RunNote);
+
+impl<'de> Deserialize<'de> for TypedNote {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::stored::read(d, "kind", &[], RunNote::deserialize).map(TypedNote)
+    }
+}
+
 impl<'de> Deserialize<'de> for RunNote {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(tag = "kind", rename_all = "snake_case")]
-        enum Typed {
-            DidNotStart,
-            Cancelled,
-            ListFailed,
-            StoreFailed,
-            RevertOf {
-                run: RunId,
-            },
-            ScheduledSkipped {
-                #[serde(default)]
-                holder: Option<RunId>,
-                #[serde(default)]
-                since_ms: Option<u64>,
-            },
-            Superseded {
-                minutes: u64,
-                by: RunId,
-            },
-            RedirectAfterSync {
-                op: RedirectKind,
-                of: RunId,
-            },
-            RedirectFromPreview {
-                op: RedirectKind,
-                preview: String,
-            },
-            RedirectAfterSyncFailed {
-                error: Box<Error>,
-            },
-            Text {
-                text: String,
-            },
-        }
-        stored(d, |t| match t {
-            Typed::DidNotStart => RunNote::DidNotStart,
-            Typed::Cancelled => RunNote::Cancelled,
-            Typed::ListFailed => RunNote::ListFailed,
-            Typed::StoreFailed => RunNote::StoreFailed,
-            Typed::RevertOf { run } => RunNote::RevertOf { run },
-            Typed::ScheduledSkipped { holder, since_ms } => {
-                RunNote::ScheduledSkipped { holder, since_ms }
-            }
-            Typed::Superseded { minutes, by } => RunNote::Superseded { minutes, by },
-            Typed::RedirectAfterSync { op, of } => RunNote::RedirectAfterSync { op, of },
-            Typed::RedirectFromPreview { op, preview } => {
-                RunNote::RedirectFromPreview { op, preview }
-            }
-            Typed::RedirectAfterSyncFailed { error } => RunNote::RedirectAfterSyncFailed { error },
-            Typed::Text { text } => RunNote::Text { text },
-        })
+        stored(d, |TypedNote(n)| n)
     }
 }
 

@@ -358,7 +358,7 @@ pub enum RunState {
 
 /// What a run does; kept in its head so an interrupted run can be resumed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "job", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum Job {
     /// Sync (or plan only). `confirmed`: guards that hold changes for review are lifted.
     Sync { dry_run: bool, confirmed: bool },
@@ -377,6 +377,8 @@ pub enum Job {
         after_sync: Option<RunId>,
     },
 }
+
+crate::stored_enum!(Job, "job");
 
 /// Counts per status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -229,3 +229,14 @@ pub fn all_text(dir: &std::path::Path) -> String {
     }
     out
 }
+
+/// The kind of an enum value in serde's default form (`"sent"` or `{"suppressed": {…}}`), as
+/// `--json` prints typed data (`docs/cli-json.md`).
+#[allow(dead_code)]
+pub fn kind(v: &Value) -> &str {
+    match v {
+        Value::String(kind) => kind,
+        Value::Object(one) if one.len() == 1 => one.keys().next().map_or("", String::as_str),
+        other => panic!("not an enum value: {other}"),
+    }
+}

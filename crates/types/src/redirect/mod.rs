@@ -253,7 +253,7 @@ pub enum BlockReason {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum PlanStatus {
     /// `update` holds the write.
     Change,
@@ -267,6 +267,8 @@ pub enum PlanStatus {
         why: ItemReason,
     },
 }
+
+crate::stored_enum!(PlanStatus, "status");
 
 /// One key's change in the mapping.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -377,7 +379,7 @@ impl RedirectSettings {
 
 /// What a redirect preview / run does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum RedirectOp {
     /// Generate "standard → actual" mappings with `settings` and merge them into each channel
     /// (pruning vanished targets first when `settings.prune_missing_targets`).
@@ -392,6 +394,8 @@ pub enum RedirectOp {
         remove_added_names: bool,
     },
 }
+
+crate::stored_enum!(RedirectOp, "op");
 
 impl RedirectOp {
     /// What the op does, as notes and reasons name it.

@@ -22,7 +22,7 @@ use msync_core::{Error, ErrorClass};
 use serde::{Deserialize, Serialize};
 
 /// Version of the layout of what we keep in storage; bump with a migration.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 pub const KEY_META: &str = "meta";
 pub const KEY_SITES: &str = "sites";
 pub const SETTINGS_PREFIX: &str = "settings/";
@@ -105,9 +105,10 @@ type Migration =
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>> + 'a>>;
 
 /// `MIGRATIONS[i]` takes a store from schema `i + 1` to `i + 2`.
-pub const MIGRATIONS: [Migration; 2] = [
+pub const MIGRATIONS: [Migration; 3] = [
     |s| Box::pin(migrate_1_to_2(s)),
     |s| Box::pin(migrate_2_to_3(s)),
+    |s| Box::pin(migrate_3_to_4(s)),
 ];
 
 /// Schema 1 → 2: site base URLs are normalized (schema 1 stored them as typed, so a trailing
@@ -139,6 +140,17 @@ pub async fn migrate_1_to_2(store: &dyn KvStore) -> Result<(), Error> {
 /// write of a record stores the typed form. The step exists so that an older msync meets schema
 /// 3 and refuses the storage ("written by a newer msync") instead of misreading typed reasons.
 pub async fn migrate_2_to_3(_store: &dyn KvStore) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Schema 3 → 4: the stored enums (reasons, notes, errors, jobs, plan decisions, mappings,
+/// redirect previews, probe outcomes, sinks, deliveries, price watch refusals) are written in
+/// serde's default form (`"excluded"`, `{"gateway_syncs": {…}}`) instead of internally tagged
+/// (`{"kind": "excluded"}`), which took a second reader per type in the wasm modules
+/// (`msync_types::stored`). Nothing is rewritten here: the readers take both forms, and the next
+/// write of a record stores the new one. The step exists so that an older msync meets schema 4
+/// and refuses the storage instead of failing on the new form record by record.
+pub async fn migrate_3_to_4(_store: &dyn KvStore) -> Result<(), Error> {
     Ok(())
 }
 

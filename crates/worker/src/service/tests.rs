@@ -1517,6 +1517,78 @@ fn storage_from_a_newer_version_is_refused_unchanged() {
     assert_eq!(w.store.snapshot(), before);
 }
 
+/// Records and settings stored at schema 3 (enums internally tagged, `{"kind": "excluded"}`)
+/// are read after the 3 → 4 step, which writes serde's default form (`msync_types::stored`;
+/// every variant's two forms are pinned in crates/types/tests/stored_forms.rs).
+#[test]
+fn migration_3_to_4_keeps_tagged_records_and_sinks_readable() {
+    use msync_core::notify::Sink;
+    use msync_core::reason::{GaveUp, ItemReason, RunNote, SkipReason};
+    let mut w = World::new();
+    let sites = r#"[{"id":"s3","name":"s3","kind":"new-api","base_url":"http://127.0.0.1:3000","credentials":{"token":"tok","user_id":1}}]"#;
+    let run = "1796375869742-0000";
+    block(async {
+        for (key, value) in [
+            (
+                KEY_META.to_string(),
+                r#"{"schema":3,"version":"0.1.0","installed_at":5,"last_start":5,"starts":3}"#,
+            ),
+            (KEY_SITES.to_string(), sites),
+            (
+                format!("sync/s3/run/{run}/head"),
+                include_str!("../../../types/tests/schema3/revert_head.json"),
+            ),
+            (
+                format!("sync/s3/run/{run}/item/3"),
+                include_str!("../../../types/tests/schema3/item_excluded.json"),
+            ),
+            (
+                format!("sync/s3/run/{run}/item/4"),
+                include_str!("../../../types/tests/schema3/item_timeout.json"),
+            ),
+            (
+                notify::KEY_NOTIFY.to_string(),
+                include_str!("../../../types/tests/schema3/notify.json"),
+            ),
+        ] {
+            w.store.set(&key, value.to_string()).await.unwrap();
+        }
+    });
+    let meta = block(w.env.record_start()).unwrap();
+    assert_eq!(meta.schema, SCHEMA_VERSION);
+    let site = SiteId("s3".into());
+    let Reply::Run { head, items } = w.cmd(Command::GetRun {
+        site,
+        run: Some(msync_core::engine::record::RunId(run.into())),
+        filter: ItemFilter::default(),
+    }) else {
+        panic!("no run")
+    };
+    let of = msync_core::engine::record::RunId("1796375859584-0000".into());
+    assert_eq!(head.note, Some(RunNote::RevertOf { run: of.clone() }));
+    assert_eq!(
+        head.job,
+        msync_core::engine::record::Job::Revert { of, force: false }
+    );
+    assert_eq!(
+        items[0].reason,
+        Some(ItemReason::Skip(SkipReason::Excluded))
+    );
+    assert_eq!(
+        items[1].error_reason,
+        Some(RunError::ChannelTimeout { secs: 60 })
+    );
+    assert_eq!(items[1].gave_up, Some(GaveUp::NoTimeLeft { secs: 60 }));
+    let Reply::Notify { settings, secrets } = w.cmd(Command::GetNotify) else {
+        panic!("no notify settings")
+    };
+    assert_eq!(secrets, [true, false]);
+    assert!(
+        matches!(&settings.sinks[0].sink, Sink::Webhook { url, .. } if url == "https://hooks.example/x")
+    );
+    assert!(matches!(&settings.sinks[1].sink, Sink::Ntfy { topic, .. } if topic == "t"));
+}
+
 /// A run stored by the worker at schema 2 (English reasons and notes; the same JSON the CLI
 /// stores, see crates/types/tests/schema2.rs) is read after the 2 → 3 step with typed reasons.
 #[test]
