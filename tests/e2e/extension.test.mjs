@@ -19,7 +19,7 @@ test('service worker is the Rust module worker and records its start in chrome.s
   assert.match(ext.sw.url(), /background\.js$/);
   const stored = await ext.sw.evaluate(() => chrome.storage.local.get('meta'));
   const meta = JSON.parse(stored.meta);
-  assert.equal(meta.schema, 3);
+  assert.equal(meta.schema, 4);
   assert.equal(meta.version, '0.1.0');
   assert.ok(meta.starts >= 1);
   assert.ok(meta.installed_at > 1.7e12, 'installed_at is a real epoch time');
@@ -60,7 +60,7 @@ test('malformed and unknown messages get a validation error, not a crash', async
   assert.equal(old.reply, 'error');
   assert.equal(old.class, 'validation');
   // replies as they travel (serde's default enum form, crates/types/src/protocol.rs)
-  assert.deepEqual(await commandRaw(page, 'ping'), { pong: { version: '0.1.0', schema: 3 } });
+  assert.deepEqual(await commandRaw(page, 'ping'), { pong: { version: '0.1.0', schema: 4 } });
   assert.deepEqual(await commandRaw(page, { cmd: 'ping' }), {
     error: { class: 'validation', message: old.message },
   });

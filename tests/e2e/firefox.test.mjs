@@ -70,7 +70,7 @@ test('Firefox ESR runs the package as an event page whose Rust code starts and a
     const bg = await browser.runtime.getBackgroundPage();
     return bg.msyncStarted;
   });
-  assert.equal(meta.schema, 3);
+  assert.equal(meta.schema, 4);
   assert.equal(meta.version, '0.1.0');
   assert.ok(meta.starts >= 1);
   assert.ok(meta.installed_at > 1.7e12, 'installed_at is a real epoch time');
@@ -78,7 +78,7 @@ test('Firefox ESR runs the package as an event page whose Rust code starts and a
   const stored = await page.evaluate(() => browser.storage.local.get('meta'));
   assert.deepEqual(JSON.parse(stored.meta).installed_at, meta.installed_at);
 
-  assert.deepEqual(await cmdRaw(page, 'ping'), { pong: { version: '0.1.0', schema: 3 } });
+  assert.deepEqual(await cmdRaw(page, 'ping'), { pong: { version: '0.1.0', schema: 4 } });
   const unknown = await cmd(page, 'format_disk');
   assert.equal(unknown.reply, 'error');
   assert.equal(unknown.class, 'validation');
