@@ -34,6 +34,7 @@ fn comma(issues: &mut Vec<SettingsIssue>, field: String, name: &str) {
         issues.push(SettingsIssue {
             field,
             message: format!("{:?} contains a comma, which model names cannot hold (gateways store a channel's models as one comma-separated text)", name.trim()),
+            reason: None,
         });
     }
 }
@@ -50,6 +51,7 @@ fn range<T: PartialOrd + fmt::Display + Copy>(
         issues.push(SettingsIssue {
             field: field.into(),
             message: format!("{what} must be between {min} and {max} (got {value})"),
+            reason: None,
         });
     }
 }
@@ -60,6 +62,7 @@ fn check_rules(issues: &mut Vec<SettingsIssue>, field: &str, rules: &[Rule]) {
             issues.push(SettingsIssue {
                 field: format!("{field}[{i}].pattern"),
                 message: e.message,
+                reason: None,
             });
         }
     }
@@ -75,6 +78,7 @@ impl SettingsCheck for SyncSettings {
                     "these settings were written by a newer msync (version {}; this one reads up to {SETTINGS_VERSION}); update msync before using them",
                     self.version
                 ),
+                reason: None,
             });
         }
         let r = &self.rate;
@@ -181,6 +185,7 @@ impl SettingsCheck for SyncSettings {
                 issues.push(SettingsIssue {
                     field: format!("allow_list[{i}]"),
                     message: "an allow-list entry is empty".into(),
+                    reason: None,
                 });
             } else {
                 comma(&mut issues, format!("allow_list[{i}]"), name);
@@ -194,6 +199,7 @@ impl SettingsCheck for SyncSettings {
                     issues.push(SettingsIssue {
                         field: format!("channels.{id}.pinned[{i}]"),
                         message: "a pinned model name is empty".into(),
+                        reason: None,
                     });
                 } else {
                     comma(&mut issues, format!("channels.{id}.pinned[{i}]"), name);
@@ -204,24 +210,28 @@ impl SettingsCheck for SyncSettings {
             issues.push(SettingsIssue {
                 field: "price_watch".into(),
                 message: message.into(),
+                reason: None,
             });
         }
         if let Some(message) = self.price_check.problem() {
             issues.push(SettingsIssue {
                 field: "price_check.fill_from".into(),
                 message: message.into(),
+                reason: None,
             });
         }
         for (field, message) in self.redirect.issues() {
             issues.push(SettingsIssue {
                 field: format!("redirect.{field}"),
                 message,
+                reason: None,
             });
         }
         for (field, problem) in self.probe.issues() {
             issues.push(SettingsIssue {
                 field: field.into(),
                 message: problem.to_string(),
+                reason: None,
             });
         }
         if issues.is_empty() {

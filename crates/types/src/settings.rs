@@ -6,6 +6,7 @@
 //! so the UI can show them next to the inputs.
 
 use crate::filter::Rule;
+use crate::gateway::{CredentialField, CredentialKind};
 use crate::model::SiteKind;
 use crate::redirect::RedirectSettings;
 use serde::{Deserialize, Serialize};
@@ -213,7 +214,141 @@ impl Default for SyncSettings {
 pub struct SettingsIssue {
     /// Dotted path of the field (`rate.rpm`, `channels.12.rules[0].pattern`).
     pub field: String,
+    /// English text (what the CLI shows); the pages word `reason` when there is one.
     pub message: String,
+    /// What is wrong, as data; `None` for checks that still give English text only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<FieldProblem>,
+}
+
+impl SettingsIssue {
+    /// An issue with English `message` only.
+    pub fn text(field: impl Into<String>, message: impl Into<String>) -> SettingsIssue {
+        SettingsIssue {
+            field: field.into(),
+            message: message.into(),
+            reason: None,
+        }
+    }
+
+    /// An issue msync words per language: `message` is its English.
+    pub fn found(field: impl Into<String>, problem: FieldProblem) -> SettingsIssue {
+        SettingsIssue {
+            field: field.into(),
+            message: problem.to_string(),
+            reason: Some(problem),
+        }
+    }
+}
+
+/// What is wrong with a field of a site (Save Site, a settings file's sites), as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldProblem {
+    NameMissing,
+    /// Longer than `max` characters.
+    NameTooLong {
+        max: usize,
+    },
+    /// Another site has this name (compared without case).
+    NameTaken {
+        name: String,
+    },
+    AddressMissing,
+    /// Not parseable as a URL (`detail`: the parser's reason).
+    AddressInvalid {
+        detail: String,
+    },
+    /// Not `http` or `https`.
+    AddressScheme {
+        scheme: String,
+    },
+    AddressNoHost,
+    /// `user:pass@` in the address.
+    AddressCredentials,
+    /// `?query` or `#fragment` in the address.
+    AddressQueryOrFragment,
+    /// Plain http to a non-local host without the user's consent.
+    InsecureNeedsConsent,
+    /// A site id with other characters than letters, digits, `-` and `_`, or too long.
+    BadSiteId,
+    /// A settings file lists site `id` twice.
+    SiteIdTwice {
+        id: String,
+    },
+    /// The address or type changed and no credentials were given: the stored ones stay behind.
+    CredentialsAgain,
+    /// `site` needs the credentials of `need`.
+    CredentialsMissing {
+        site: SiteKind,
+        need: CredentialKind,
+    },
+    UserIdNotPositive,
+}
+
+impl From<crate::base_url::BaseUrlError> for FieldProblem {
+    fn from(e: crate::base_url::BaseUrlError) -> FieldProblem {
+        use crate::base_url::BaseUrlError as E;
+        match e {
+            E::Empty => FieldProblem::AddressMissing,
+            E::Invalid(detail) => FieldProblem::AddressInvalid { detail },
+            E::Scheme(scheme) => FieldProblem::AddressScheme { scheme },
+            E::NoHost => FieldProblem::AddressNoHost,
+            E::Credentials => FieldProblem::AddressCredentials,
+            E::QueryOrFragment => FieldProblem::AddressQueryOrFragment,
+        }
+    }
+}
+
+/// The credentials `need`, in English words ("an access token and the user id").
+pub fn needs_text(need: CredentialKind) -> String {
+    let words: Vec<&str> = need
+        .fields()
+        .iter()
+        .map(|f| match f {
+            CredentialField::Token => "an access token",
+            CredentialField::UserId => "the user id",
+            CredentialField::Username => "a username",
+            CredentialField::Email => "an email",
+            CredentialField::Password => "password",
+        })
+        .collect();
+    words.join(" and ")
+}
+
+impl fmt::Display for FieldProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::base_url::BaseUrlError as E;
+        match self {
+            FieldProblem::NameMissing => f.write_str("enter a name for the site"),
+            FieldProblem::NameTooLong { max } => {
+                write!(f, "the name is longer than {max} characters")
+            }
+            FieldProblem::NameTaken { name } => {
+                write!(f, "another site is already called {name:?}")
+            }
+            FieldProblem::AddressMissing => E::Empty.fmt(f),
+            FieldProblem::AddressInvalid { detail } => E::Invalid(detail.clone()).fmt(f),
+            FieldProblem::AddressScheme { scheme } => E::Scheme(scheme.clone()).fmt(f),
+            FieldProblem::AddressNoHost => E::NoHost.fmt(f),
+            FieldProblem::AddressCredentials => E::Credentials.fmt(f),
+            FieldProblem::AddressQueryOrFragment => E::QueryOrFragment.fmt(f),
+            FieldProblem::InsecureNeedsConsent => f.write_str(
+                "plain http to a non-local host sends the credentials unencrypted: use https, or confirm that you accept this",
+            ),
+            FieldProblem::BadSiteId => {
+                f.write_str("a site id uses only letters, digits, - and _ (at most 64)")
+            }
+            FieldProblem::SiteIdTwice { id } => write!(f, "site id {id} appears twice"),
+            FieldProblem::CredentialsAgain => f.write_str(
+                "the address or type changed: enter the credentials again (the stored ones are not sent to a different server)",
+            ),
+            FieldProblem::CredentialsMissing { site, need } => {
+                write!(f, "{} needs {}", site.label(), needs_text(*need))
+            }
+            FieldProblem::UserIdNotPositive => f.write_str("the user id is a positive number"),
+        }
+    }
 }
 
 impl fmt::Display for SettingsIssue {

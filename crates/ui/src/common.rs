@@ -187,7 +187,7 @@ pub fn reply_problem_in(lang: Lang, r: &Reply) -> String {
         }
         Reply::Invalid { issues } => issues
             .iter()
-            .map(|i| format!("{}: {}", i.field, i.message))
+            .map(|i| format!("{}: {}", i.field, crate::reasons::issue_text(lang, i)))
             .collect::<Vec<_>>()
             .join("; "),
         // Not `{other:?}`: Debug of the whole protocol would be compiled into the page for

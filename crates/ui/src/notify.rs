@@ -494,7 +494,7 @@ pub fn NotifyScreen() -> impl IntoView {
             <NoticeLine notice=notice />
             {move || (!issues.with(|i| i.is_empty())).then(|| view! {
                 <ul class="issues" data-testid="issues">
-                    {issues.get().into_iter().map(|i| view! { <li><code>{i.field}</code>": "{i.message}</li> }).collect_view()}
+                    {issues.get().into_iter().map(|i| view! { <li><code>{i.field.clone()}</code>": "{crate::reasons::issue_text(lang.get(), &i)}</li> }).collect_view()}
                 </ul>
             })}
             <div class="row sticky">

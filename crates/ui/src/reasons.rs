@@ -5,12 +5,14 @@
 use crate::format::fill;
 use crate::i18n::{lookup, Lang};
 use msync_types::error::Error;
+use msync_types::gateway::CredentialField;
 use msync_types::hold::RevertHold;
 use msync_types::reason::{
     mib, GaveUp, ItemNote, ItemReason, LostRoutes, RedirectKind, ReviewReason, RunError, RunNote,
     SkipReason, UNSTORABLE_SHOWN,
 };
 use msync_types::record::ItemResult;
+use msync_types::settings::{FieldProblem, SettingsIssue};
 
 fn op_text(lang: Lang, op: RedirectKind) -> &'static str {
     lookup(
@@ -214,6 +216,51 @@ pub(crate) fn error_parts(
             &[&base, &gave_up_text(lang, g)],
         ),
         None => base,
+    }
+}
+
+/// What a settings or site issue says: msync's finding in `lang`, else its English text.
+pub fn issue_text(lang: Lang, i: &SettingsIssue) -> String {
+    match &i.reason {
+        Some(p) => field_problem_text(lang, p),
+        None => i.message.clone(),
+    }
+}
+
+pub fn field_problem_text(lang: Lang, p: &FieldProblem) -> String {
+    let t = |id: &'static str| lookup(lang, id);
+    match p {
+        FieldProblem::NameMissing => t("issue.name_missing").into(),
+        FieldProblem::NameTooLong { max } => fill(t("issue.name_too_long"), &[max]),
+        FieldProblem::NameTaken { name } => fill(t("issue.name_taken"), &[&format!("{name:?}")]),
+        FieldProblem::AddressMissing => t("issue.address_missing").into(),
+        FieldProblem::AddressInvalid { detail } => fill(t("issue.address_invalid"), &[detail]),
+        FieldProblem::AddressScheme { scheme } => fill(t("issue.address_scheme"), &[scheme]),
+        FieldProblem::AddressNoHost => t("issue.address_no_host").into(),
+        FieldProblem::AddressCredentials => t("issue.address_credentials").into(),
+        FieldProblem::AddressQueryOrFragment => t("issue.address_query").into(),
+        FieldProblem::InsecureNeedsConsent => t("issue.insecure_consent").into(),
+        FieldProblem::BadSiteId => t("issue.bad_site_id").into(),
+        FieldProblem::SiteIdTwice { id } => fill(t("issue.site_id_twice"), &[id]),
+        FieldProblem::CredentialsAgain => t("issue.credentials_again").into(),
+        FieldProblem::CredentialsMissing { site, need } => {
+            let words: Vec<&str> = need
+                .fields()
+                .iter()
+                .map(|f| match f {
+                    CredentialField::Token => t("issue.need_token"),
+                    CredentialField::UserId => t("issue.need_user_id"),
+                    CredentialField::Username => t("issue.need_username"),
+                    CredentialField::Email => t("issue.need_email"),
+                    CredentialField::Password => t("issue.need_password"),
+                })
+                .collect();
+            fill(
+                t("issue.credentials_missing"),
+                &[&site.label(), &words.join(t("issue.need_and"))],
+            )
+        }
+        FieldProblem::UserIdNotPositive => t("issue.user_id_positive").into(),
     }
 }
 
@@ -535,6 +582,56 @@ mod tests {
         ]
     }
 
+    fn problems() -> Vec<FieldProblem> {
+        use msync_types::gateway::CredentialKind;
+        vec![
+            FieldProblem::NameMissing,
+            FieldProblem::NameTooLong { max: 100 },
+            FieldProblem::NameTaken {
+                name: "main".into(),
+            },
+            FieldProblem::AddressMissing,
+            FieldProblem::AddressInvalid {
+                detail: "relative URL without a base".into(),
+            },
+            FieldProblem::AddressScheme {
+                scheme: "ftp".into(),
+            },
+            FieldProblem::AddressNoHost,
+            FieldProblem::AddressCredentials,
+            FieldProblem::AddressQueryOrFragment,
+            FieldProblem::InsecureNeedsConsent,
+            FieldProblem::BadSiteId,
+            FieldProblem::SiteIdTwice { id: "main".into() },
+            FieldProblem::CredentialsAgain,
+            FieldProblem::CredentialsMissing {
+                site: SiteKind::NewApi,
+                need: CredentialKind::TokenAndUserId,
+            },
+            FieldProblem::CredentialsMissing {
+                site: SiteKind::Octopus,
+                need: CredentialKind::UsernamePassword,
+            },
+            FieldProblem::CredentialsMissing {
+                site: SiteKind::AxonHub,
+                need: CredentialKind::EmailPassword,
+            },
+            FieldProblem::UserIdNotPositive,
+        ]
+    }
+
+    /// A site form's issue reads in the page's language; one without a reason as it came.
+    #[test]
+    fn field_problems_are_worded_in_the_pages_language() {
+        for p in problems() {
+            let issue = SettingsIssue::found("name", p.clone());
+            assert_eq!(issue_text(Lang::En, &issue), p.to_string(), "{p:?}");
+            assert_ne!(issue_text(Lang::Zh, &issue), p.to_string(), "{p:?}");
+        }
+        let plain = SettingsIssue::text("rate.rpm", "must be between 1 and 6000 (got 0)");
+        assert_eq!(issue_text(Lang::Zh, &plain), plain.message);
+    }
+
     /// The page's English is the engine's English (the CLI's), word for word.
     #[test]
     fn english_matches_the_engine_display() {
@@ -602,6 +699,24 @@ mod tests {
         }
         for n in notes() {
             let zh = run_note_text(Lang::Zh, &n);
+            assert_eq!(english_words(&zh, &values), Vec::<String>::new(), "{zh}");
+        }
+        let values = [
+            "https://gateway.example.com",
+            "relative URL without a base",
+            "https://",
+            "http://",
+            "ftp://",
+            "https",
+            "http",
+            "New API",
+            "Octopus",
+            "AxonHub",
+            "main",
+            "URL",
+        ];
+        for p in problems() {
+            let zh = field_problem_text(Lang::Zh, &p);
             assert_eq!(english_words(&zh, &values), Vec::<String>::new(), "{zh}");
         }
     }

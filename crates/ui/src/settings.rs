@@ -21,7 +21,7 @@ fn issue_for(issues: Issues, field: &str) -> Option<String> {
     issues.with(|list| {
         list.iter()
             .find(|i| i.field == field)
-            .map(|i| i.message.clone())
+            .map(|i| crate::reasons::issue_text(app().lang.get(), i))
     })
 }
 
@@ -271,7 +271,7 @@ pub fn SettingsScreen() -> impl IntoView {
                 <NoticeLine notice=notice />
                 {move || (!issues.with(|i| i.is_empty())).then(|| view! {
                     <ul class="issues" data-testid="issues">
-                        {issues.get().into_iter().map(|i| view! { <li><code>{i.field}</code>": "{i.message}</li> }).collect_view()}
+                        {issues.get().into_iter().map(|i| view! { <li><code>{i.field.clone()}</code>": "{crate::reasons::issue_text(app().lang.get(), &i)}</li> }).collect_view()}
                     </ul>
                 })}
                 <div class="row sticky">

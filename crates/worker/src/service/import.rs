@@ -103,6 +103,7 @@ impl Env {
                     issues.extend(list.into_iter().map(|i| SettingsIssue {
                         field: at(&i.field),
                         message: i.message,
+                        reason: i.reason,
                     }));
                     continue;
                 }
@@ -111,6 +112,7 @@ impl Env {
                 issues.extend(list.into_iter().map(|i| SettingsIssue {
                     field: at(&format!("settings.{}", i.field)),
                     message: i.message,
+                    reason: i.reason,
                 }));
                 continue;
             }

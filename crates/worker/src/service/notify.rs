@@ -49,6 +49,7 @@ impl Env {
                     .map(|(field, message)| SettingsIssue {
                         field: format!("notify.{field}"),
                         message,
+                        reason: None,
                     })
                     .collect(),
             });

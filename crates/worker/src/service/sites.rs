@@ -3,17 +3,10 @@
 
 use super::storage::normalize_base_url;
 use msync_core::base_url::{is_insecure, BaseUrl};
-use msync_core::gateway::{capabilities, CredentialField, CredentialKind};
+use msync_core::gateway::{capabilities, CredentialField};
 use msync_core::model::{Site, SiteId};
 use msync_core::protocol::{SiteInput, SiteSummary};
-use msync_core::settings::SettingsIssue;
-
-fn issue(field: &str, message: impl Into<String>) -> SettingsIssue {
-    SettingsIssue {
-        field: field.into(),
-        message: message.into(),
-    }
-}
+use msync_core::settings::{FieldProblem, SettingsIssue};
 
 /// Whether `id` is usable as a site id (it becomes part of storage keys and alarm names).
 pub fn valid_id(id: &str) -> bool {
@@ -92,22 +85,6 @@ pub fn summary(site: &Site) -> SiteSummary {
     }
 }
 
-/// What a site type needs, in words ("an access token and the user id").
-fn needs_text(need: CredentialKind) -> String {
-    let words: Vec<&str> = need
-        .fields()
-        .iter()
-        .map(|f| match f {
-            CredentialField::Token => "an access token",
-            CredentialField::UserId => "the user id",
-            CredentialField::Username => "a username",
-            CredentialField::Email => "an email",
-            CredentialField::Password => "password",
-        })
-        .collect();
-    words.join(" and ")
-}
-
 /// Validate `input` against the stored site (`existing`, when editing) and build the record to
 /// store. Empty secrets keep the stored ones — unless the address moved to another origin: then
 /// the stored secrets are not carried over (they would be sent to a different server).
@@ -119,36 +96,36 @@ pub fn build_site(
     let mut issues = Vec::new();
     let name = input.name.trim().to_string();
     if name.is_empty() {
-        issues.push(issue("name", "enter a name for the site"));
+        issues.push(SettingsIssue::found("name", FieldProblem::NameMissing));
     } else if name.chars().count() > 100 {
-        issues.push(issue("name", "the name is longer than 100 characters"));
+        issues.push(SettingsIssue::found(
+            "name",
+            FieldProblem::NameTooLong { max: 100 },
+        ));
     } else if others.iter().any(|o| {
         o.name.trim().eq_ignore_ascii_case(&name) && Some(&o.id) != existing.map(|e| &e.id)
     }) {
-        issues.push(issue(
+        issues.push(SettingsIssue::found(
             "name",
-            format!("another site is already called {name:?}"),
+            FieldProblem::NameTaken { name: name.clone() },
         ));
     }
     let base_url = normalize_base_url(&input.base_url);
-    if let Err(e) = parse_base_url(&base_url) {
-        issues.push(issue("base_url", e));
+    if let Err(e) = BaseUrl::parse(&base_url) {
+        issues.push(SettingsIssue::found("base_url", e.into()));
     }
     // Plain http to a public host needs the user's explicit consent (the form's checkbox);
     // consent is kept only while the address stays insecure.
     let insecure = is_insecure(&base_url);
     if insecure && !input.allow_insecure {
-        issues.push(issue(
+        issues.push(SettingsIssue::found(
             "allow_insecure",
-            "plain http to a non-local host sends the credentials unencrypted: use https, or confirm that you accept this",
+            FieldProblem::InsecureNeedsConsent,
         ));
     }
     if let Some(id) = &input.id {
         if !valid_id(&id.0) {
-            issues.push(issue(
-                "id",
-                "a site id uses only letters, digits, - and _ (at most 64)",
-            ));
+            issues.push(SettingsIssue::found("id", FieldProblem::BadSiteId));
         }
     }
     let mut creds = input.credentials;
@@ -169,9 +146,9 @@ pub fn build_site(
             keep(&mut creds.token, &stored.token);
             keep(&mut creds.password, &stored.password);
         } else if creds.secrets().is_empty() && !old.credentials.secrets().is_empty() {
-            issues.push(issue(
+            issues.push(SettingsIssue::found(
                 "credentials",
-                "the address or type changed: enter the credentials again (the stored ones are not sent to a different server)",
+                FieldProblem::CredentialsAgain,
             ));
         }
     }
@@ -187,17 +164,20 @@ pub fn build_site(
                 CredentialField::Username | CredentialField::Email => "username",
                 CredentialField::Password => "password",
             };
-            issues.push(issue(
-                &format!("credentials.{field}"),
-                format!("{} needs {}", input.kind.label(), needs_text(need)),
+            issues.push(SettingsIssue::found(
+                format!("credentials.{field}"),
+                FieldProblem::CredentialsMissing {
+                    site: input.kind,
+                    need,
+                },
             ));
         }
     }
     if let Some(uid) = creds.user_id() {
         if uid <= 0 {
-            issues.push(issue(
+            issues.push(SettingsIssue::found(
                 "credentials.user_id",
-                "the user id is a positive number",
+                FieldProblem::UserIdNotPositive,
             ));
         }
     }

@@ -450,6 +450,22 @@ fn sites_are_validated_listed_without_secrets_and_keep_secrets_on_edit() {
             "credentials.password"
         ]
     );
+    // What is wrong travels as data, for the pages to word in their language.
+    let missing = Some(msync_core::settings::FieldProblem::CredentialsMissing {
+        site: SiteKind::Octopus,
+        need: msync_core::gateway::CredentialKind::UsernamePassword,
+    });
+    assert_eq!(
+        issues.iter().map(|i| i.reason.clone()).collect::<Vec<_>>(),
+        [
+            Some(msync_core::settings::FieldProblem::NameMissing),
+            Some(msync_core::settings::FieldProblem::AddressScheme {
+                scheme: "ftp".into()
+            }),
+            missing.clone(),
+            missing,
+        ]
+    );
     assert!(
         !w.store.snapshot().contains_key(KEY_SITES),
         "nothing stored"
@@ -468,6 +484,10 @@ fn sites_are_validated_listed_without_secrets_and_keep_secrets_on_edit() {
     assert_eq!(issues.len(), 1, "{issues:?}");
     assert_eq!(issues[0].field, "allow_insecure");
     assert!(issues[0].message.contains("unencrypted"), "{issues:?}");
+    assert_eq!(
+        issues[0].reason,
+        Some(msync_core::settings::FieldProblem::InsecureNeedsConsent)
+    );
     assert!(
         !w.store.snapshot().contains_key(KEY_SITES),
         "nothing stored"

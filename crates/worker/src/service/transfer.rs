@@ -7,13 +7,15 @@
 //! the stored ones when its address and type did not change.
 
 use super::{sites, storage, Env};
+use msync_core::base_url::BaseUrl;
 use msync_core::model::Site;
 use msync_core::protocol::{AutoSyncTurnedOn, Reply, SiteInput, UnattendedJob};
 use msync_core::reason::RunError;
-use msync_core::settings::{SettingsCheck, SettingsIssue, SyncSettings};
+use msync_core::settings::{FieldProblem, SettingsCheck, SettingsIssue, SyncSettings};
 use msync_core::{Error, ErrorClass};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
+use storage::normalize_base_url;
 
 pub const FILE_FORMAT: &str = "msync-settings";
 pub const FILE_VERSION: u32 = 1;
@@ -95,34 +97,31 @@ fn check_entries(file: &SettingsFile) -> Vec<SettingsIssue> {
     for (i, e) in file.sites.iter().enumerate() {
         let at = |f: &str| format!("sites[{i}].{f}");
         if !sites::valid_id(&e.site.id.0) {
-            issues.push(SettingsIssue {
-                field: at("site.id"),
-                message: "a site id uses only letters, digits, - and _ (at most 64)".into(),
-            });
+            issues.push(SettingsIssue::found(at("site.id"), FieldProblem::BadSiteId));
         }
         if seen.contains(&&e.site.id) {
-            issues.push(SettingsIssue {
-                field: at("site.id"),
-                message: format!("site id {} appears twice", e.site.id),
-            });
+            issues.push(SettingsIssue::found(
+                at("site.id"),
+                FieldProblem::SiteIdTwice {
+                    id: e.site.id.0.clone(),
+                },
+            ));
         }
         seen.push(&e.site.id);
         if e.site.name.trim().is_empty() {
-            issues.push(SettingsIssue {
-                field: at("site.name"),
-                message: "the site has no name".into(),
-            });
+            issues.push(SettingsIssue::found(
+                at("site.name"),
+                FieldProblem::NameMissing,
+            ));
         }
-        if let Err(m) = sites::parse_base_url(&e.site.base_url) {
-            issues.push(SettingsIssue {
-                field: at("site.base_url"),
-                message: m,
-            });
+        if let Err(e) = BaseUrl::parse(&normalize_base_url(&e.site.base_url)) {
+            issues.push(SettingsIssue::found(at("site.base_url"), e.into()));
         }
         if let Err(list) = e.settings.validate() {
             issues.extend(list.into_iter().map(|s| SettingsIssue {
                 field: at(&format!("settings.{}", s.field)),
                 message: s.message,
+                reason: s.reason,
             }));
         }
     }
@@ -163,6 +162,7 @@ fn build_entries(file: &SettingsFile, stored: &[Site]) -> (Vec<Site>, Vec<Settin
             Err(list) => issues.extend(list.into_iter().map(|s| SettingsIssue {
                 field: format!("sites[{i}].site.{}", s.field),
                 message: s.message,
+                reason: s.reason,
             })),
         }
     }
