@@ -62,7 +62,10 @@ fn from_js<T: serde::de::DeserializeOwned>(v: &JsValue) -> Result<T, String> {
         .map_err(|e| js_error_text(&e))?
         .as_string()
         .ok_or("not a JSON value")?;
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+    // Through a `Value`: the stored enums are read from a `Value` anyway
+    // (`crates/types/src/stored.rs`), so every type gets one reader, not a text reader too.
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    serde_json::from_value(value).map_err(|e| e.to_string())
 }
 
 fn js_error_text(e: &JsValue) -> String {
