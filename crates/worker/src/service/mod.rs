@@ -589,14 +589,14 @@ impl Env {
 /// `None`: one of the worker's own broadcast [`Event`]s, which reach the worker too when no page
 /// listens; it is not a command and gets no answer.
 pub fn parse_message(text: &str) -> Result<Option<Command>, Error> {
-    // From the text, not a parsed value: the types a command carries are then read by the code
-    // that reads them from storage, not by a second copy for `serde_json::Value`. A command is
-    // parsed once; only what is not a command is looked at again.
-    match serde_json::from_str(text) {
+    // Through a `Value`, like every read of the worker (`crates/types/src/stored.rs` reads the
+    // stored enums from one anyway): one reader per type, not a text reader too.
+    let invalid = |e: serde_json::Error| Error::validation(format!("invalid message: {e}"));
+    let value: serde_json::Value = serde_json::from_str(text).map_err(invalid)?;
+    let event = value.get("event").is_some();
+    match serde_json::from_value(value) {
         Ok(cmd) => Ok(Some(cmd)),
-        Err(e) => match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(v) if v.get("event").is_some() => Ok(None),
-            _ => Err(Error::validation(format!("invalid message: {e}"))),
-        },
+        Err(_) if event => Ok(None),
+        Err(e) => Err(invalid(e)),
     }
 }

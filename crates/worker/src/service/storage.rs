@@ -55,7 +55,10 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(
 ) -> Result<Option<T>, Error> {
     match store.get(key).await.map_err(store_err)? {
         None => Ok(None),
-        Some(text) => serde_json::from_str(&text)
+        // Through a `Value`: the stored enums are read from one anyway
+        // (`crates/types/src/stored.rs`), so each type has one reader, not a text reader too.
+        Some(text) => serde_json::from_str::<serde_json::Value>(&text)
+            .and_then(serde_json::from_value)
             .map(Some)
             .map_err(|e| Error::invalid_response(format!("stored {key} is damaged: {e}"))),
     }

@@ -71,9 +71,9 @@ pub fn parse_file(content: &str) -> Result<SettingsFile, Error> {
     if version == 0 {
         return Err(refused(RunError::FileNoVersion));
     }
-    // From the text again, not the value: the sites and settings are then read by the code that
-    // reads them from storage, not by a second copy for `serde_json::Value`.
-    serde_json::from_str(content).map_err(|e| {
+    // From the value already parsed: every type the worker reads is read from a `Value`
+    // (`crates/types/src/stored.rs`), one reader per type.
+    serde_json::from_value(value).map_err(|e| {
         refused(RunError::FileDamaged {
             detail: e.to_string(),
         })
