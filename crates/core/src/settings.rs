@@ -31,11 +31,7 @@ pub fn from_json(text: &str) -> Result<SyncSettings, Error> {
 /// ([`crate::gateway::ModelListFormat`]).
 fn comma(issues: &mut Vec<SettingsIssue>, field: String, name: &str) {
     if name.contains(',') {
-        issues.push(SettingsIssue {
-            field,
-            message: format!("{:?} contains a comma, which model names cannot hold (gateways store a channel's models as one comma-separated text)", name.trim()),
-            reason: None,
-        });
+        issues.push(SettingsIssue::text(field, format!("{:?} contains a comma, which model names cannot hold (gateways store a channel's models as one comma-separated text)", name.trim())));
     }
 }
 
@@ -48,22 +44,20 @@ fn range<T: PartialOrd + fmt::Display + Copy>(
     what: &str,
 ) {
     if value < min || value > max {
-        issues.push(SettingsIssue {
-            field: field.into(),
-            message: format!("{what} must be between {min} and {max} (got {value})"),
-            reason: None,
-        });
+        issues.push(SettingsIssue::text(
+            field,
+            format!("{what} must be between {min} and {max} (got {value})"),
+        ));
     }
 }
 
 fn check_rules(issues: &mut Vec<SettingsIssue>, field: &str, rules: &[Rule]) {
     for (i, rule) in rules.iter().enumerate() {
         if let Err(e) = crate::filter::Matcher::compile(rule) {
-            issues.push(SettingsIssue {
-                field: format!("{field}[{i}].pattern"),
-                message: e.message,
-                reason: None,
-            });
+            issues.push(SettingsIssue::text(
+                format!("{field}[{i}].pattern"),
+                e.message,
+            ));
         }
     }
 }
@@ -182,11 +176,10 @@ impl SettingsCheck for SyncSettings {
         );
         for (i, name) in self.allow_list.iter().enumerate() {
             if name.trim().is_empty() {
-                issues.push(SettingsIssue {
-                    field: format!("allow_list[{i}]"),
-                    message: "an allow-list entry is empty".into(),
-                    reason: None,
-                });
+                issues.push(SettingsIssue::text(
+                    format!("allow_list[{i}]"),
+                    "an allow-list entry is empty",
+                ));
             } else {
                 comma(&mut issues, format!("allow_list[{i}]"), name);
             }
@@ -196,43 +189,26 @@ impl SettingsCheck for SyncSettings {
             check_rules(&mut issues, &format!("channels.{id}.rules"), &cfg.rules);
             for (i, name) in cfg.pinned.iter().enumerate() {
                 if name.trim().is_empty() {
-                    issues.push(SettingsIssue {
-                        field: format!("channels.{id}.pinned[{i}]"),
-                        message: "a pinned model name is empty".into(),
-                        reason: None,
-                    });
+                    issues.push(SettingsIssue::text(
+                        format!("channels.{id}.pinned[{i}]"),
+                        "a pinned model name is empty",
+                    ));
                 } else {
                     comma(&mut issues, format!("channels.{id}.pinned[{i}]"), name);
                 }
             }
         }
         if let Some(message) = self.price_watch.problem() {
-            issues.push(SettingsIssue {
-                field: "price_watch".into(),
-                message: message.into(),
-                reason: None,
-            });
+            issues.push(SettingsIssue::text("price_watch", message));
         }
         if let Some(message) = self.price_check.problem() {
-            issues.push(SettingsIssue {
-                field: "price_check.fill_from".into(),
-                message: message.into(),
-                reason: None,
-            });
+            issues.push(SettingsIssue::text("price_check.fill_from", message));
         }
         for (field, message) in self.redirect.issues() {
-            issues.push(SettingsIssue {
-                field: format!("redirect.{field}"),
-                message,
-                reason: None,
-            });
+            issues.push(SettingsIssue::text(format!("redirect.{field}"), message));
         }
         for (field, problem) in self.probe.issues() {
-            issues.push(SettingsIssue {
-                field: field.into(),
-                message: problem.to_string(),
-                reason: None,
-            });
+            issues.push(SettingsIssue::text(field, problem.to_string()));
         }
         if issues.is_empty() {
             Ok(())

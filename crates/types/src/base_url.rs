@@ -6,8 +6,11 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 
-/// Why a base URL was refused. English text via `Display`; the variants are what callers match.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a base URL was refused. English text via `Display`; the variants are what callers match
+/// (and what a site form's issue carries, `FieldProblem::Address`, worded per language by the
+/// pages).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BaseUrlError {
     Empty,
     /// Not parseable as a URL (the parser's reason).

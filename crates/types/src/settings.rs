@@ -5,6 +5,7 @@
 //! `msync_core::settings`, what "Save" calls) returns every problem at once, each naming the field,
 //! so the UI can show them next to the inputs.
 
+use crate::base_url::BaseUrlError;
 use crate::filter::Rule;
 use crate::gateway::{CredentialField, CredentialKind};
 use crate::model::SiteKind;
@@ -254,20 +255,8 @@ pub enum FieldProblem {
     NameTaken {
         name: String,
     },
-    AddressMissing,
-    /// Not parseable as a URL (`detail`: the parser's reason).
-    AddressInvalid {
-        detail: String,
-    },
-    /// Not `http` or `https`.
-    AddressScheme {
-        scheme: String,
-    },
-    AddressNoHost,
-    /// `user:pass@` in the address.
-    AddressCredentials,
-    /// `?query` or `#fragment` in the address.
-    AddressQueryOrFragment,
+    /// The base URL (`BaseUrlError` says what is wrong with it).
+    Address(BaseUrlError),
     /// Plain http to a non-local host without the user's consent.
     InsecureNeedsConsent,
     /// A site id with other characters than letters, digits, `-` and `_`, or too long.
@@ -286,17 +275,9 @@ pub enum FieldProblem {
     UserIdNotPositive,
 }
 
-impl From<crate::base_url::BaseUrlError> for FieldProblem {
-    fn from(e: crate::base_url::BaseUrlError) -> FieldProblem {
-        use crate::base_url::BaseUrlError as E;
-        match e {
-            E::Empty => FieldProblem::AddressMissing,
-            E::Invalid(detail) => FieldProblem::AddressInvalid { detail },
-            E::Scheme(scheme) => FieldProblem::AddressScheme { scheme },
-            E::NoHost => FieldProblem::AddressNoHost,
-            E::Credentials => FieldProblem::AddressCredentials,
-            E::QueryOrFragment => FieldProblem::AddressQueryOrFragment,
-        }
+impl From<BaseUrlError> for FieldProblem {
+    fn from(e: BaseUrlError) -> FieldProblem {
+        FieldProblem::Address(e)
     }
 }
 
@@ -318,7 +299,6 @@ pub fn needs_text(need: CredentialKind) -> String {
 
 impl fmt::Display for FieldProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::base_url::BaseUrlError as E;
         match self {
             FieldProblem::NameMissing => f.write_str("enter a name for the site"),
             FieldProblem::NameTooLong { max } => {
@@ -327,12 +307,7 @@ impl fmt::Display for FieldProblem {
             FieldProblem::NameTaken { name } => {
                 write!(f, "another site is already called {name:?}")
             }
-            FieldProblem::AddressMissing => E::Empty.fmt(f),
-            FieldProblem::AddressInvalid { detail } => E::Invalid(detail.clone()).fmt(f),
-            FieldProblem::AddressScheme { scheme } => E::Scheme(scheme.clone()).fmt(f),
-            FieldProblem::AddressNoHost => E::NoHost.fmt(f),
-            FieldProblem::AddressCredentials => E::Credentials.fmt(f),
-            FieldProblem::AddressQueryOrFragment => E::QueryOrFragment.fmt(f),
+            FieldProblem::Address(e) => e.fmt(f),
             FieldProblem::InsecureNeedsConsent => f.write_str(
                 "plain http to a non-local host sends the credentials unencrypted: use https, or confirm that you accept this",
             ),

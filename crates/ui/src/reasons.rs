@@ -4,6 +4,7 @@
 
 use crate::format::fill;
 use crate::i18n::{lookup, Lang};
+use msync_types::base_url::BaseUrlError;
 use msync_types::error::Error;
 use msync_types::gateway::CredentialField;
 use msync_types::hold::RevertHold;
@@ -233,12 +234,14 @@ pub fn field_problem_text(lang: Lang, p: &FieldProblem) -> String {
         FieldProblem::NameMissing => t("issue.name_missing").into(),
         FieldProblem::NameTooLong { max } => fill(t("issue.name_too_long"), &[max]),
         FieldProblem::NameTaken { name } => fill(t("issue.name_taken"), &[&format!("{name:?}")]),
-        FieldProblem::AddressMissing => t("issue.address_missing").into(),
-        FieldProblem::AddressInvalid { detail } => fill(t("issue.address_invalid"), &[detail]),
-        FieldProblem::AddressScheme { scheme } => fill(t("issue.address_scheme"), &[scheme]),
-        FieldProblem::AddressNoHost => t("issue.address_no_host").into(),
-        FieldProblem::AddressCredentials => t("issue.address_credentials").into(),
-        FieldProblem::AddressQueryOrFragment => t("issue.address_query").into(),
+        FieldProblem::Address(e) => match e {
+            BaseUrlError::Empty => t("issue.address_missing").into(),
+            BaseUrlError::Invalid(detail) => fill(t("issue.address_invalid"), &[detail]),
+            BaseUrlError::Scheme(scheme) => fill(t("issue.address_scheme"), &[scheme]),
+            BaseUrlError::NoHost => t("issue.address_no_host").into(),
+            BaseUrlError::Credentials => t("issue.address_credentials").into(),
+            BaseUrlError::QueryOrFragment => t("issue.address_query").into(),
+        },
         FieldProblem::InsecureNeedsConsent => t("issue.insecure_consent").into(),
         FieldProblem::BadSiteId => t("issue.bad_site_id").into(),
         FieldProblem::SiteIdTwice { id } => fill(t("issue.site_id_twice"), &[id]),
@@ -590,16 +593,12 @@ mod tests {
             FieldProblem::NameTaken {
                 name: "main".into(),
             },
-            FieldProblem::AddressMissing,
-            FieldProblem::AddressInvalid {
-                detail: "relative URL without a base".into(),
-            },
-            FieldProblem::AddressScheme {
-                scheme: "ftp".into(),
-            },
-            FieldProblem::AddressNoHost,
-            FieldProblem::AddressCredentials,
-            FieldProblem::AddressQueryOrFragment,
+            FieldProblem::Address(BaseUrlError::Empty),
+            FieldProblem::Address(BaseUrlError::Invalid("relative URL without a base".into())),
+            FieldProblem::Address(BaseUrlError::Scheme("ftp".into())),
+            FieldProblem::Address(BaseUrlError::NoHost),
+            FieldProblem::Address(BaseUrlError::Credentials),
+            FieldProblem::Address(BaseUrlError::QueryOrFragment),
             FieldProblem::InsecureNeedsConsent,
             FieldProblem::BadSiteId,
             FieldProblem::SiteIdTwice { id: "main".into() },

@@ -46,11 +46,7 @@ impl Env {
             return Ok(Reply::Invalid {
                 issues: issues
                     .into_iter()
-                    .map(|(field, message)| SettingsIssue {
-                        field: format!("notify.{field}"),
-                        message,
-                        reason: None,
-                    })
+                    .map(|(field, message)| SettingsIssue::text(format!("notify.{field}"), message))
                     .collect(),
             });
         }

@@ -459,9 +459,9 @@ fn sites_are_validated_listed_without_secrets_and_keep_secrets_on_edit() {
         issues.iter().map(|i| i.reason.clone()).collect::<Vec<_>>(),
         [
             Some(msync_core::settings::FieldProblem::NameMissing),
-            Some(msync_core::settings::FieldProblem::AddressScheme {
-                scheme: "ftp".into()
-            }),
+            Some(msync_core::settings::FieldProblem::Address(
+                msync_core::base_url::BaseUrlError::Scheme("ftp".into())
+            )),
             missing.clone(),
             missing,
         ]
