@@ -126,8 +126,14 @@ test('settings: range and regex problems are shown next to the fields; valid set
   await page.getByTestId('save-settings').click();
   await page.getByText(/Not saved: 2 problem/).waitFor();
   const errors = await page.getByTestId('field-error').allInnerTexts();
-  assert.ok(errors.some((e) => /requests per minute must be between 1 and 600/.test(e)), errors.join('|'));
-  assert.ok(errors.some((e) => /gpt-\(4/.test(e)), errors.join('|'));
+  assert.ok(errors.some((e) => /must be between 1 and 600 \(got 0\)/.test(e)), errors.join('|'));
+  assert.ok(errors.some((e) => /invalid regular expression "gpt-\(4"/.test(e)), errors.join('|'));
+  // The worker's findings travel as data: switching the language rewords them in place.
+  await page.getByTestId('lang').selectOption('zh-CN');
+  const zhErrors = await page.getByTestId('field-error').allInnerTexts();
+  assert.ok(zhErrors.some((e) => /必须在 1 到 600 之间（当前为 0）/.test(e)), zhErrors.join('|'));
+  assert.ok(zhErrors.some((e) => /无效的正则表达式 "gpt-\(4"/.test(e)), zhErrors.join('|'));
+  await page.getByTestId('lang').selectOption('en');
   await shots(page, 'settings-invalid');
 
   // Fix both: fast limits so the runs below take seconds; drop the bad rule.

@@ -154,14 +154,14 @@ impl Loader<'_> {
                 sink,
             });
         }
-        for (field, message) in out.issues() {
+        for (field, problem) in out.issues() {
             // `sinks[2].sink` → the sink's line.
             let idx = field
                 .strip_prefix("sinks[")
                 .and_then(|r| r.split(']').next())
                 .and_then(|n| n.parse::<usize>().ok());
             let at = idx.and_then(|i| lines.get(i).copied()).unwrap_or(line);
-            let e = self.err(at, format!("notify.{field}"), message);
+            let e = self.err(at, format!("notify.{field}"), problem.to_string());
             self.errors.push(e);
         }
         out

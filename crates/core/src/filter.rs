@@ -11,7 +11,7 @@
 //! silently matches nothing (the anchor's behaviour).
 
 use crate::error::{Error, Result};
-use crate::settings::SyncSettings;
+use crate::settings::{FieldProblem, SyncSettings};
 pub use msync_types::filter::{normalize, FilterAction, Rule, RuleKind};
 use regex_lite::{Regex, RegexBuilder};
 use std::collections::{HashMap, HashSet};
@@ -22,18 +22,30 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 impl Matcher {
     /// Compile, or say exactly why not.
     pub fn compile(rule: &Rule) -> Result<Matcher> {
+        Matcher::build(rule).map_err(|p| Error::validation(p.to_string()))
+    }
+
+    fn build(rule: &Rule) -> std::result::Result<Matcher, FieldProblem> {
         let pattern = rule.pattern.trim();
         if pattern.is_empty() {
-            return Err(Error::validation("a rule's pattern is empty"));
+            return Err(FieldProblem::PatternEmpty);
         }
         Ok(match rule.kind {
             RuleKind::Substring => Matcher::Substring(pattern.to_lowercase()),
-            RuleKind::Regex => Matcher::Regex(build_regex(pattern).map_err(|e| {
-                Error::validation(format!("invalid regular expression {pattern:?}: {e}"))
-            })?),
+            RuleKind::Regex => {
+                Matcher::Regex(build_regex(pattern).map_err(|e| FieldProblem::BadRegex {
+                    pattern: pattern.to_string(),
+                    detail: e.to_string(),
+                })?)
+            }
             RuleKind::Glob => Matcher::Glob(pattern.to_lowercase().chars().collect()),
         })
     }
+}
+
+/// What is wrong with `rule`'s pattern (`None` when it compiles).
+pub fn rule_problem(rule: &Rule) -> Option<FieldProblem> {
+    Matcher::build(rule).err()
 }
 
 /// `rule.compile()`: [`Matcher::compile`] as a method of the stored rule.

@@ -8,7 +8,6 @@ pub use msync_types::settings::*;
 use crate::error::Error;
 use crate::filter::Rule;
 use crate::redirect::RedirectCheck;
-use std::fmt;
 
 /// Validation of stored settings: what "Save" calls.
 pub trait SettingsCheck {
@@ -29,34 +28,24 @@ pub fn from_json(text: &str) -> Result<SyncSettings, Error> {
 /// A model name with a comma cannot be stored: New API, Veloera, DoneHub and Octopus keep a
 /// channel's models as one comma-joined text, so it would come back as two names
 /// ([`crate::gateway::ModelListFormat`]).
-fn comma(issues: &mut Vec<SettingsIssue>, field: String, name: &str) {
-    if name.contains(',') {
-        issues.push(SettingsIssue::text(field, format!("{:?} contains a comma, which model names cannot hold (gateways store a channel's models as one comma-separated text)", name.trim())));
-    }
-}
-
-fn range<T: PartialOrd + fmt::Display + Copy>(
-    issues: &mut Vec<SettingsIssue>,
-    field: &str,
-    value: T,
-    min: T,
-    max: T,
-    what: &str,
-) {
-    if value < min || value > max {
-        issues.push(SettingsIssue::text(
+fn model_name(issues: &mut Vec<SettingsIssue>, field: String, name: &str) {
+    if name.trim().is_empty() {
+        issues.push(SettingsIssue::found(field, FieldProblem::ModelNameEmpty));
+    } else if name.contains(',') {
+        let name = name.trim().to_string();
+        issues.push(SettingsIssue::found(
             field,
-            format!("{what} must be between {min} and {max} (got {value})"),
+            FieldProblem::NameHasComma { name },
         ));
     }
 }
 
 fn check_rules(issues: &mut Vec<SettingsIssue>, field: &str, rules: &[Rule]) {
     for (i, rule) in rules.iter().enumerate() {
-        if let Err(e) = crate::filter::Matcher::compile(rule) {
-            issues.push(SettingsIssue::text(
+        if let Some(problem) = crate::filter::rule_problem(rule) {
+            issues.push(SettingsIssue::found(
                 format!("{field}[{i}].pattern"),
-                e.message,
+                problem,
             ));
         }
     }
@@ -66,149 +55,74 @@ impl SettingsCheck for SyncSettings {
     fn validate(&self) -> Result<(), Vec<SettingsIssue>> {
         let mut issues = Vec::new();
         if self.version > SETTINGS_VERSION {
-            issues.push(SettingsIssue {
-                field: "version".into(),
-                message: format!(
-                    "these settings were written by a newer msync (version {}; this one reads up to {SETTINGS_VERSION}); update msync before using them",
-                    self.version
-                ),
-                reason: None,
-            });
+            let problem = FieldProblem::SettingsTooNew {
+                version: self.version,
+                max: SETTINGS_VERSION,
+            };
+            issues.push(SettingsIssue::found("version", problem));
         }
-        let r = &self.rate;
-        range(
-            &mut issues,
-            "rate.rpm",
-            r.rpm,
-            1,
-            600,
-            "requests per minute",
-        );
-        range(&mut issues, "rate.burst", r.burst, 1, 50, "burst");
-        range(
-            &mut issues,
-            "rate.site_rpm",
-            r.site_rpm,
-            1,
-            6000,
-            "site requests per minute",
-        );
-        range(
-            &mut issues,
-            "rate.site_burst",
-            r.site_burst,
-            1,
-            100,
-            "site burst",
-        );
-        range(
-            &mut issues,
-            "concurrency",
-            self.concurrency,
-            1,
-            16,
-            "concurrency",
-        );
-        let t = &self.retry;
-        range(
-            &mut issues,
-            "retry.max_retries",
-            t.max_retries,
-            0,
-            10,
-            "retries",
-        );
-        range(
-            &mut issues,
-            "retry.base_ms",
-            t.base_ms,
-            100,
-            60_000,
-            "backoff base (ms)",
-        );
-        range(
-            &mut issues,
-            "retry.cap_ms",
-            t.cap_ms,
-            t.base_ms.max(100),
-            600_000,
-            "backoff cap (ms)",
-        );
-        range(
-            &mut issues,
-            "channel_timeout_secs",
-            self.channel_timeout_secs,
-            0,
-            3600,
-            "per-channel time limit (s)",
-        );
-        range(
-            &mut issues,
-            "removal_threshold_pct",
-            self.removal_threshold_pct,
-            1,
-            100,
-            "removal threshold (%)",
-        );
-        range(
-            &mut issues,
-            "auto_sync.interval_minutes",
-            self.auto_sync.interval_minutes,
-            60,
-            43_200,
-            "auto-sync interval (minutes)",
-        );
-        range(
-            &mut issues,
-            "history.keep_runs",
-            self.history.keep_runs,
-            1,
-            500,
-            "runs kept",
-        );
-        range(
-            &mut issues,
-            "history.max_bytes",
-            self.history.max_bytes,
-            64 * 1024,
-            1 << 30,
-            "history budget (bytes)",
-        );
-        for (i, name) in self.allow_list.iter().enumerate() {
-            if name.trim().is_empty() {
-                issues.push(SettingsIssue::text(
-                    format!("allow_list[{i}]"),
-                    "an allow-list entry is empty",
-                ));
-            } else {
-                comma(&mut issues, format!("allow_list[{i}]"), name);
+        let (r, t) = (&self.rate, &self.retry);
+        let ranges: [(&str, u64, u64, u64); 13] = [
+            ("rate.rpm", r.rpm.into(), 1, 600),
+            ("rate.burst", r.burst.into(), 1, 50),
+            ("rate.site_rpm", r.site_rpm.into(), 1, 6000),
+            ("rate.site_burst", r.site_burst.into(), 1, 100),
+            ("concurrency", self.concurrency.into(), 1, 16),
+            ("retry.max_retries", t.max_retries.into(), 0, 10),
+            ("retry.base_ms", t.base_ms, 100, 60_000),
+            ("retry.cap_ms", t.cap_ms, t.base_ms.max(100), 600_000),
+            (
+                "channel_timeout_secs",
+                self.channel_timeout_secs.into(),
+                0,
+                3600,
+            ),
+            (
+                "removal_threshold_pct",
+                self.removal_threshold_pct.into(),
+                1,
+                100,
+            ),
+            (
+                "auto_sync.interval_minutes",
+                self.auto_sync.interval_minutes.into(),
+                60,
+                43_200,
+            ),
+            ("history.keep_runs", self.history.keep_runs.into(), 1, 500),
+            (
+                "history.max_bytes",
+                self.history.max_bytes,
+                64 * 1024,
+                1 << 30,
+            ),
+        ];
+        for (field, got, min, max) in ranges {
+            if let Some(problem) = FieldProblem::range(got, min, max) {
+                issues.push(SettingsIssue::found(field, problem));
             }
+        }
+        for (i, name) in self.allow_list.iter().enumerate() {
+            model_name(&mut issues, format!("allow_list[{i}]"), name);
         }
         check_rules(&mut issues, "rules", &self.rules);
         for (id, cfg) in &self.channels {
             check_rules(&mut issues, &format!("channels.{id}.rules"), &cfg.rules);
             for (i, name) in cfg.pinned.iter().enumerate() {
-                if name.trim().is_empty() {
-                    issues.push(SettingsIssue::text(
-                        format!("channels.{id}.pinned[{i}]"),
-                        "a pinned model name is empty",
-                    ));
-                } else {
-                    comma(&mut issues, format!("channels.{id}.pinned[{i}]"), name);
-                }
+                model_name(&mut issues, format!("channels.{id}.pinned[{i}]"), name);
             }
         }
-        if let Some(message) = self.price_watch.problem() {
-            issues.push(SettingsIssue::text("price_watch", message));
+        if let Some(problem) = self.price_watch.problem() {
+            issues.push(SettingsIssue::found("price_watch", problem));
         }
-        if let Some(message) = self.price_check.problem() {
-            issues.push(SettingsIssue::text("price_check.fill_from", message));
+        if let Some(problem) = self.price_check.problem() {
+            issues.push(SettingsIssue::found("price_check.fill_from", problem));
         }
-        for (field, message) in self.redirect.issues() {
-            issues.push(SettingsIssue::text(format!("redirect.{field}"), message));
+        for (field, problem) in self.redirect.issues() {
+            issues.push(SettingsIssue::found(format!("redirect.{field}"), problem));
         }
         for (field, problem) in self.probe.issues() {
-            issues.push(SettingsIssue::text(field, problem.to_string()));
+            issues.push(SettingsIssue::found(field, problem));
         }
         if issues.is_empty() {
             Ok(())
@@ -279,6 +193,18 @@ mod tests {
                 "redirect.standard_models[0]"
             ]
         );
+        let names = [
+            "gpt-4o,o1-pro",
+            "mine, theirs",
+            "fast,cheap",
+            "claude-sonnet-4-5,gpt-4o",
+        ];
+        let want: Vec<FieldProblem> = names
+            .into_iter()
+            .map(|name| FieldProblem::NameHasComma { name: name.into() })
+            .collect();
+        let reasons: Vec<FieldProblem> = issues.iter().map(|i| i.reason.clone()).collect();
+        assert_eq!(reasons, want);
         assert!(
             issues.iter().all(|i| i.message.contains("comma")),
             "{issues:?}"
@@ -338,43 +264,92 @@ mod tests {
         assert_eq!(r.redirect.presets.len(), crate::redirect::PRESETS.len());
     }
 
+    /// Each check names its field and says what is wrong as data (the pages word it).
     #[test]
     fn out_of_range_values_are_named() {
         type Mutate = fn(&mut SyncSettings);
-        let rows: Vec<(Mutate, &str)> = vec![
-            (|s| s.rate.rpm = 0, "rate.rpm"),
-            (|s| s.rate.rpm = 601, "rate.rpm"),
-            (|s| s.rate.burst = 51, "rate.burst"),
-            (|s| s.concurrency = 17, "concurrency"),
-            (|s| s.concurrency = 0, "concurrency"),
-            (|s| s.retry.max_retries = 11, "retry.max_retries"),
-            (|s| s.retry.cap_ms = 500, "retry.cap_ms"),
+        let range = |min, max, got| FieldProblem::OutOfRange { min, max, got };
+        let rows: Vec<(Mutate, &str, FieldProblem)> = vec![
+            (|s| s.rate.rpm = 0, "rate.rpm", range(1, 600, 0)),
+            (|s| s.rate.rpm = 601, "rate.rpm", range(1, 600, 601)),
+            (|s| s.rate.burst = 51, "rate.burst", range(1, 50, 51)),
+            (|s| s.concurrency = 17, "concurrency", range(1, 16, 17)),
+            (|s| s.concurrency = 0, "concurrency", range(1, 16, 0)),
+            (
+                |s| s.retry.max_retries = 11,
+                "retry.max_retries",
+                range(0, 10, 11),
+            ),
+            (
+                |s| s.retry.cap_ms = 500,
+                "retry.cap_ms",
+                range(1000, 600_000, 500),
+            ),
             (
                 |s| s.auto_sync.interval_minutes = 59,
                 "auto_sync.interval_minutes",
+                range(60, 43_200, 59),
             ),
             (
                 |s| s.auto_sync.interval_minutes = 43_201,
                 "auto_sync.interval_minutes",
+                range(60, 43_200, 43_201),
             ),
-            (|s| s.removal_threshold_pct = 0, "removal_threshold_pct"),
-            (|s| s.version = 99, "version"),
-            (|s| s.allow_list = vec!["  ".into()], "allow_list[0]"),
+            (
+                |s| s.removal_threshold_pct = 0,
+                "removal_threshold_pct",
+                range(1, 100, 0),
+            ),
+            (
+                |s| s.probe.timeout_secs = 4,
+                "probe.timeout_secs",
+                range(5, 120, 4),
+            ),
+            (
+                |s| s.version = 99,
+                "version",
+                FieldProblem::SettingsTooNew {
+                    version: 99,
+                    max: SETTINGS_VERSION,
+                },
+            ),
+            (
+                |s| s.allow_list = vec!["  ".into()],
+                "allow_list[0]",
+                FieldProblem::ModelNameEmpty,
+            ),
             (
                 |s| s.redirect.presets = vec!["openai".into(), "nope".into()],
                 "redirect.presets[1]",
+                FieldProblem::UnknownPreset { id: "nope".into() },
             ),
             (
                 |s| s.redirect.standard_models = vec!["vendor/".into()],
                 "redirect.standard_models[0]",
+                FieldProblem::NoModelAfterVendor {
+                    name: "vendor/".into(),
+                },
+            ),
+            (
+                |s| s.price_watch.interval_minutes = 5,
+                "price_watch",
+                FieldProblem::WatchTooOften { min_minutes: 15 },
+            ),
+            (
+                |s| s.rules = vec![Rule::new(RuleKind::Glob, " ", FilterAction::Include)],
+                "rules[0].pattern",
+                FieldProblem::PatternEmpty,
             ),
         ];
-        for (mutate, field) in rows {
+        for (mutate, field, problem) in rows {
             let mut s = SyncSettings::default();
             mutate(&mut s);
             let issues = s.validate().unwrap_err();
-            assert_eq!(issues.len(), 1, "{field}: {issues:?}");
-            assert_eq!(issues[0].field, field);
+            assert_eq!(
+                issues,
+                [SettingsIssue::found(field, problem)],
+                "{field}: {issues:?}"
+            );
         }
     }
 
@@ -390,6 +365,10 @@ mod tests {
         );
         let issues = s.validate().unwrap_err();
         assert_eq!(issues[0].field, "channels.7.rules[0].pattern");
+        let FieldProblem::BadRegex { pattern, .. } = &issues[0].reason else {
+            panic!("{issues:?}")
+        };
+        assert_eq!(pattern, "gpt-(4");
         assert!(
             issues[0].message.contains("gpt-(4"),
             "{}",

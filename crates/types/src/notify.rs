@@ -5,6 +5,7 @@
 use crate::error::{Error, ErrorClass};
 use crate::model::Secret;
 use crate::ratio::RatioField;
+use crate::settings::{FieldProblem, SinkAddress};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -345,33 +346,35 @@ impl Sink {
     }
 
     /// Why this sink cannot be used (`None` when it can).
-    pub fn problem(&self) -> Option<String> {
-        let http = |what: &str, u: &str| {
+    pub fn problem(&self) -> Option<FieldProblem> {
+        let http = |what: SinkAddress, u: &str| {
             let ok = crate::base_url::parse_url(u.trim())
                 .ok()
                 .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-            (!ok).then(|| format!("{what} must be an http(s) URL"))
+            (!ok).then_some(FieldProblem::SinkNotHttp { what })
         };
         match self {
-            Sink::Webhook { url, .. } => http("the webhook URL", url),
-            Sink::Ntfy { server, topic, .. } => http("the ntfy server", server).or_else(|| {
-                let bad = topic.is_empty()
-                    || topic.len() > 64
-                    || !topic
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-                // ntfy topics: `[-_A-Za-z0-9]{1,64}` (ntfy server/server.go `topicRegex`).
-                bad.then(|| "the ntfy topic must be 1–64 of A–Z, a–z, 0–9, - and _".to_string())
-            }),
+            Sink::Webhook { url, .. } => http(SinkAddress::WebhookUrl, url),
+            Sink::Ntfy { server, topic, .. } => {
+                http(SinkAddress::NtfyServer, server).or_else(|| {
+                    let bad = topic.is_empty()
+                        || topic.len() > 64
+                        || !topic
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                    // ntfy topics: `[-_A-Za-z0-9]{1,64}` (ntfy server/server.go `topicRegex`).
+                    bad.then_some(FieldProblem::NtfyTopicInvalid)
+                })
+            }
             Sink::Telegram {
                 api_base,
                 bot_token,
                 chat_id,
-            } => http("the Telegram API base", api_base).or_else(|| {
+            } => http(SinkAddress::TelegramApiBase, api_base).or_else(|| {
                 if bot_token.is_empty() {
-                    Some("a Telegram sink needs the bot token".into())
+                    Some(FieldProblem::TelegramTokenMissing)
                 } else if chat_id.trim().is_empty() {
-                    Some("a Telegram sink needs the chat id".into())
+                    Some(FieldProblem::TelegramChatMissing)
                 } else {
                     None
                 }
@@ -434,23 +437,21 @@ impl Default for NotifySettings {
 }
 
 impl NotifySettings {
-    /// `(field, message)` for every problem.
-    pub fn issues(&self) -> Vec<(String, String)> {
+    /// `(field, problem)` for every problem.
+    pub fn issues(&self) -> Vec<(String, FieldProblem)> {
         let mut out = Vec::new();
         for (i, s) in self.sinks.iter().enumerate() {
             if s.name.trim().is_empty() {
-                out.push((format!("sinks[{i}].name"), "a sink needs a name".into()));
+                out.push((format!("sinks[{i}].name"), FieldProblem::SinkNameMissing));
             } else if self.sinks[..i].iter().any(|o| o.name == s.name) {
+                let name = s.name.clone();
                 out.push((
                     format!("sinks[{i}].name"),
-                    format!("two sinks are named {:?}", s.name),
+                    FieldProblem::SinkNameTwice { name },
                 ));
             }
             if s.events.contains(&EventKind::Test) {
-                out.push((
-                    format!("sinks[{i}].events"),
-                    "test is not an event to choose (every sink can be tested)".into(),
-                ));
+                out.push((format!("sinks[{i}].events"), FieldProblem::TestIsNotAnEvent));
             }
             if let Some(p) = s.sink.problem() {
                 out.push((format!("sinks[{i}].sink"), p));

@@ -8,6 +8,7 @@
 use crate::error::Error;
 use crate::notify::{NotifyEvent, PriceMove};
 use crate::ratio::{RatioChoice, RatioField, RatioUpstream};
+use crate::settings::FieldProblem;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -85,17 +86,15 @@ impl Default for PriceCheckSettings {
 
 impl PriceCheckSettings {
     /// Why these settings cannot be used (`None` when they can).
-    pub fn problem(&self) -> Option<&'static str> {
+    pub fn problem(&self) -> Option<FieldProblem> {
         match (self.mode, &self.fill_from) {
-            (PriceCheckMode::Fill, None) => {
-                Some("filling prices needs an upstream to fill from (price_check.fill_from)")
-            }
+            (PriceCheckMode::Fill, None) => Some(FieldProblem::FillNeedsUpstream),
             (PriceCheckMode::Fill, Some(u)) if u.name.trim().is_empty() => {
-                Some("the upstream to fill prices from needs a name")
+                Some(FieldProblem::FillUpstreamNameMissing)
             }
-            (PriceCheckMode::Fill, Some(u)) if !u.base_url.starts_with("http") => Some(
-                "the upstream to fill prices from needs a base URL starting with http:// or https://",
-            ),
+            (PriceCheckMode::Fill, Some(u)) if !u.base_url.starts_with("http") => {
+                Some(FieldProblem::FillUpstreamNotHttp)
+            }
             _ => None,
         }
     }
@@ -262,6 +261,10 @@ pub struct PriceFill {
 
 // ----- price watch -----
 
+/// The price watch runs at most this often (minutes): each run reads the upstream's whole price
+/// list.
+pub const WATCH_MIN_MINUTES: u32 = 15;
+
 /// Per-site price watch settings (`SyncSettings::price_watch`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -313,12 +316,14 @@ impl PriceWatchSettings {
         out
     }
 
-    pub fn problem(&self) -> Option<&'static str> {
+    pub fn problem(&self) -> Option<FieldProblem> {
         if self.enabled && self.upstream.is_none() {
-            return Some("the price watch needs an upstream to watch (price_watch.upstream)");
+            return Some(FieldProblem::WatchNeedsUpstream);
         }
-        if self.interval_minutes < 15 {
-            return Some("the price watch runs at most every 15 minutes");
+        if self.interval_minutes < WATCH_MIN_MINUTES {
+            return Some(FieldProblem::WatchTooOften {
+                min_minutes: WATCH_MIN_MINUTES,
+            });
         }
         None
     }

@@ -6,6 +6,7 @@
 //! [`std::fmt::Display`] (English), the UI per language.
 
 use crate::error::ErrorClass;
+use crate::settings::FieldProblem;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -82,39 +83,24 @@ impl Default for ProbeSettings {
 
 impl ProbeSettings {
     /// `(field, problem)` pairs for the settings validator.
-    pub fn issues(&self) -> Vec<(&'static str, ProbeSettingIssue)> {
-        let mut out = Vec::new();
-        if !(1..=1000).contains(&self.max_per_run) {
-            out.push(("probe.max_per_run", ProbeSettingIssue::Range(1, 1000)));
-        }
-        if !(1..=100).contains(&self.max_per_channel) {
-            out.push(("probe.max_per_channel", ProbeSettingIssue::Range(1, 100)));
-        }
-        if self.cache_ttl_days > 365 {
-            out.push(("probe.cache_ttl_days", ProbeSettingIssue::Range(0, 365)));
-        }
-        if !(5..=120).contains(&self.timeout_secs) {
-            out.push(("probe.timeout_secs", ProbeSettingIssue::Range(5, 120)));
-        }
-        out
+    pub fn issues(&self) -> Vec<(&'static str, FieldProblem)> {
+        let ranges: [(&str, u32, u64, u64); 4] = [
+            ("probe.max_per_run", self.max_per_run, 1, 1000),
+            ("probe.max_per_channel", self.max_per_channel, 1, 100),
+            ("probe.cache_ttl_days", self.cache_ttl_days, 0, 365),
+            ("probe.timeout_secs", self.timeout_secs, 5, 120),
+        ];
+        ranges
+            .into_iter()
+            .filter_map(|(field, got, min, max)| {
+                let problem = FieldProblem::range(got.into(), min, max)?;
+                Some((field, problem))
+            })
+            .collect()
     }
 
     pub fn ttl_ms(&self) -> u64 {
         u64::from(self.cache_ttl_days) * 86_400_000
-    }
-}
-
-/// A probe setting out of range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProbeSettingIssue {
-    Range(u32, u32),
-}
-
-impl fmt::Display for ProbeSettingIssue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProbeSettingIssue::Range(lo, hi) => write!(f, "must be between {lo} and {hi}"),
-        }
     }
 }
 

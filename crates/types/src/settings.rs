@@ -215,34 +215,26 @@ impl Default for SyncSettings {
 pub struct SettingsIssue {
     /// Dotted path of the field (`rate.rpm`, `channels.12.rules[0].pattern`).
     pub field: String,
-    /// English text (what the CLI shows); the pages word `reason` when there is one.
+    /// English text (what the CLI shows): `reason`'s `Display`.
     pub message: String,
-    /// What is wrong, as data; `None` for checks that still give English text only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<FieldProblem>,
+    /// What is wrong, as data: the pages word it in their language.
+    pub reason: FieldProblem,
 }
 
 impl SettingsIssue {
-    /// An issue with English `message` only.
-    pub fn text(field: impl Into<String>, message: impl Into<String>) -> SettingsIssue {
-        SettingsIssue {
-            field: field.into(),
-            message: message.into(),
-            reason: None,
-        }
-    }
-
-    /// An issue msync words per language: `message` is its English.
+    /// The issue `problem` at `field`; `message` is its English.
     pub fn found(field: impl Into<String>, problem: FieldProblem) -> SettingsIssue {
         SettingsIssue {
             field: field.into(),
             message: problem.to_string(),
-            reason: Some(problem),
+            reason: problem,
         }
     }
 }
 
-/// What is wrong with a field of a site (Save Site, a settings file's sites), as data.
+/// What is wrong with a field of the settings (a site, model sync, redirect, pricing, probe,
+/// notifications), as data. `Display` is the English the CLI prints; the pages word it per
+/// language (`crates/ui/src/reasons.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldProblem {
@@ -273,6 +265,96 @@ pub enum FieldProblem {
         need: CredentialKind,
     },
     UserIdNotPositive,
+    /// Settings written by a newer msync (`version`; this one reads up to `max`).
+    SettingsTooNew {
+        version: u32,
+        max: u32,
+    },
+    /// A number outside `min..=max`.
+    OutOfRange {
+        min: u64,
+        max: u64,
+        got: u64,
+    },
+    /// A model name (allow-list, pinned, alias, standard model) with a comma: New API, Veloera,
+    /// DoneHub and Octopus keep a channel's models as one comma-joined text, so it would come
+    /// back as two names.
+    NameHasComma {
+        name: String,
+    },
+    /// An allow-list entry or pinned model name that is empty.
+    ModelNameEmpty,
+    /// A filter rule without a pattern.
+    PatternEmpty,
+    /// A filter rule's regular expression that does not compile; `detail` is the regex
+    /// library's own text.
+    BadRegex {
+        pattern: String,
+        detail: String,
+    },
+    /// The price check fills prices but names no upstream to fill from.
+    FillNeedsUpstream,
+    /// The upstream to fill prices from has no name.
+    FillUpstreamNameMissing,
+    /// The upstream to fill prices from has no http(s) base URL.
+    FillUpstreamNotHttp,
+    /// The price watch is on without an upstream to watch.
+    WatchNeedsUpstream,
+    /// The price watch runs at most every `min_minutes`.
+    WatchTooOften {
+        min_minutes: u32,
+    },
+    /// A redirect preset id msync does not know.
+    UnknownPreset {
+        id: String,
+    },
+    /// A redirect alias with a pattern and no name.
+    AliasNameMissing {
+        pattern: String,
+    },
+    /// A redirect alias with a name and no pattern.
+    AliasPatternMissing {
+        name: String,
+    },
+    /// A standard model name that is only a vendor path ("openai/").
+    NoModelAfterVendor {
+        name: String,
+    },
+    /// A notification sink without a name.
+    SinkNameMissing,
+    /// Two sinks with one name.
+    SinkNameTwice {
+        name: String,
+    },
+    /// `test` chosen as a sink's event (every sink can be tested; it is not an event).
+    TestIsNotAnEvent,
+    /// A sink's address that is not an http(s) URL.
+    SinkNotHttp {
+        what: SinkAddress,
+    },
+    /// An ntfy topic outside `[-_A-Za-z0-9]{1,64}`.
+    NtfyTopicInvalid,
+    /// A Telegram sink without its bot token.
+    TelegramTokenMissing,
+    /// A Telegram sink without its chat id.
+    TelegramChatMissing,
+}
+
+/// Which address of a notification sink [`FieldProblem::SinkNotHttp`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SinkAddress {
+    WebhookUrl,
+    NtfyServer,
+    TelegramApiBase,
+}
+
+impl FieldProblem {
+    /// [`FieldProblem::OutOfRange`] when `got` is outside `min..=max`.
+    pub fn range(got: u64, min: u64, max: u64) -> Option<FieldProblem> {
+        let outside = !(min..=max).contains(&got);
+        outside.then_some(FieldProblem::OutOfRange { min, max, got })
+    }
 }
 
 impl From<BaseUrlError> for FieldProblem {
@@ -322,6 +404,66 @@ impl fmt::Display for FieldProblem {
                 write!(f, "{} needs {}", site.label(), needs_text(*need))
             }
             FieldProblem::UserIdNotPositive => f.write_str("the user id is a positive number"),
+            FieldProblem::SettingsTooNew { version, max } => write!(
+                f,
+                "these settings were written by a newer msync (version {version}; this one reads up to {max}); update msync before using them"
+            ),
+            FieldProblem::OutOfRange { min, max, got } => {
+                write!(f, "must be between {min} and {max} (got {got})")
+            }
+            FieldProblem::NameHasComma { name } => write!(
+                f,
+                "{:?} contains a comma, which model names cannot hold (gateways store a channel's models as one comma-separated text)",
+                name.trim()
+            ),
+            FieldProblem::ModelNameEmpty => f.write_str("the model name is empty"),
+            FieldProblem::PatternEmpty => f.write_str("a rule's pattern is empty"),
+            FieldProblem::BadRegex { pattern, detail } => {
+                write!(f, "invalid regular expression {pattern:?}: {detail}")
+            }
+            FieldProblem::FillNeedsUpstream => f.write_str(
+                "filling prices needs an upstream to fill from (price_check.fill_from)",
+            ),
+            FieldProblem::FillUpstreamNameMissing => {
+                f.write_str("the upstream to fill prices from needs a name")
+            }
+            FieldProblem::FillUpstreamNotHttp => f.write_str(
+                "the upstream to fill prices from needs a base URL starting with http:// or https://",
+            ),
+            FieldProblem::WatchNeedsUpstream => {
+                f.write_str("the price watch needs an upstream to watch (price_watch.upstream)")
+            }
+            FieldProblem::WatchTooOften { min_minutes } => {
+                write!(f, "the price watch runs at most every {min_minutes} minutes")
+            }
+            FieldProblem::UnknownPreset { id } => write!(f, "unknown preset {id:?}"),
+            FieldProblem::AliasNameMissing { pattern } => {
+                write!(f, "alias for pattern {pattern:?} has no name")
+            }
+            FieldProblem::AliasPatternMissing { name } => {
+                write!(f, "alias {name:?} has no pattern")
+            }
+            FieldProblem::NoModelAfterVendor { name } => {
+                write!(f, "{name:?} has no model name after the vendor path")
+            }
+            FieldProblem::SinkNameMissing => f.write_str("a sink needs a name"),
+            FieldProblem::SinkNameTwice { name } => write!(f, "two sinks are named {name:?}"),
+            FieldProblem::TestIsNotAnEvent => {
+                f.write_str("test is not an event to choose (every sink can be tested)")
+            }
+            FieldProblem::SinkNotHttp { what } => {
+                let what = match what {
+                    SinkAddress::WebhookUrl => "the webhook URL",
+                    SinkAddress::NtfyServer => "the ntfy server",
+                    SinkAddress::TelegramApiBase => "the Telegram API base",
+                };
+                write!(f, "{what} must be an http(s) URL")
+            }
+            FieldProblem::NtfyTopicInvalid => {
+                f.write_str("the ntfy topic must be 1–64 of A–Z, a–z, 0–9, - and _")
+            }
+            FieldProblem::TelegramTokenMissing => f.write_str("a Telegram sink needs the bot token"),
+            FieldProblem::TelegramChatMissing => f.write_str("a Telegram sink needs the chat id"),
         }
     }
 }

@@ -338,7 +338,7 @@ fn issue(issues: RwSignal<Vec<SettingsIssue>>, field: &'static str) -> impl Fn()
         issues.with(|l| {
             l.iter()
                 .find(|i| i.field == field)
-                .map(|i| i.message.clone())
+                .map(|i| crate::reasons::issue_text(app().lang.get(), i))
         })
     }
 }

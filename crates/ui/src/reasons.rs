@@ -13,7 +13,7 @@ use msync_types::reason::{
     SkipReason, UNSTORABLE_SHOWN,
 };
 use msync_types::record::ItemResult;
-use msync_types::settings::{FieldProblem, SettingsIssue};
+use msync_types::settings::{FieldProblem, SettingsIssue, SinkAddress};
 
 fn op_text(lang: Lang, op: RedirectKind) -> &'static str {
     lookup(
@@ -220,12 +220,9 @@ pub(crate) fn error_parts(
     }
 }
 
-/// What a settings or site issue says: msync's finding in `lang`, else its English text.
+/// What a settings or site issue says, in `lang`.
 pub fn issue_text(lang: Lang, i: &SettingsIssue) -> String {
-    match &i.reason {
-        Some(p) => field_problem_text(lang, p),
-        None => i.message.clone(),
-    }
+    field_problem_text(lang, &i.reason)
 }
 
 pub fn field_problem_text(lang: Lang, p: &FieldProblem) -> String {
@@ -264,6 +261,53 @@ pub fn field_problem_text(lang: Lang, p: &FieldProblem) -> String {
             )
         }
         FieldProblem::UserIdNotPositive => t("issue.user_id_positive").into(),
+        FieldProblem::SettingsTooNew { version, max } => {
+            fill(t("issue.settings_too_new"), &[version, max])
+        }
+        FieldProblem::OutOfRange { min, max, got } => {
+            fill(t("issue.out_of_range"), &[min, max, got])
+        }
+        FieldProblem::NameHasComma { name } => {
+            fill(t("issue.name_has_comma"), &[&format!("{:?}", name.trim())])
+        }
+        FieldProblem::ModelNameEmpty => t("issue.model_name_empty").into(),
+        FieldProblem::PatternEmpty => t("issue.pattern_empty").into(),
+        FieldProblem::BadRegex { pattern, detail } => {
+            fill(t("issue.bad_regex"), &[&format!("{pattern:?}"), detail])
+        }
+        FieldProblem::FillNeedsUpstream => t("issue.fill_needs_upstream").into(),
+        FieldProblem::FillUpstreamNameMissing => t("issue.fill_upstream_name").into(),
+        FieldProblem::FillUpstreamNotHttp => t("issue.fill_upstream_http").into(),
+        FieldProblem::WatchNeedsUpstream => t("issue.watch_needs_upstream").into(),
+        FieldProblem::WatchTooOften { min_minutes } => {
+            fill(t("issue.watch_too_often"), &[min_minutes])
+        }
+        FieldProblem::UnknownPreset { id } => {
+            fill(t("issue.unknown_preset"), &[&format!("{id:?}")])
+        }
+        FieldProblem::AliasNameMissing { pattern } => {
+            fill(t("issue.alias_name_missing"), &[&format!("{pattern:?}")])
+        }
+        FieldProblem::AliasPatternMissing { name } => {
+            fill(t("issue.alias_pattern_missing"), &[&format!("{name:?}")])
+        }
+        FieldProblem::NoModelAfterVendor { name } => {
+            fill(t("issue.no_model_after_vendor"), &[&format!("{name:?}")])
+        }
+        FieldProblem::SinkNameMissing => t("issue.sink_name_missing").into(),
+        FieldProblem::SinkNameTwice { name } => {
+            fill(t("issue.sink_name_twice"), &[&format!("{name:?}")])
+        }
+        FieldProblem::TestIsNotAnEvent => t("issue.test_not_event").into(),
+        FieldProblem::SinkNotHttp { what } => t(match what {
+            SinkAddress::WebhookUrl => "issue.webhook_not_http",
+            SinkAddress::NtfyServer => "issue.ntfy_not_http",
+            SinkAddress::TelegramApiBase => "issue.telegram_not_http",
+        })
+        .into(),
+        FieldProblem::NtfyTopicInvalid => t("issue.ntfy_topic").into(),
+        FieldProblem::TelegramTokenMissing => t("issue.telegram_token").into(),
+        FieldProblem::TelegramChatMissing => t("issue.telegram_chat").into(),
     }
 }
 
@@ -616,19 +660,61 @@ mod tests {
                 need: CredentialKind::EmailPassword,
             },
             FieldProblem::UserIdNotPositive,
+            FieldProblem::SettingsTooNew { version: 2, max: 1 },
+            FieldProblem::OutOfRange {
+                min: 1,
+                max: 600,
+                got: 0,
+            },
+            FieldProblem::NameHasComma {
+                name: "gpt-4o,o1".into(),
+            },
+            FieldProblem::ModelNameEmpty,
+            FieldProblem::PatternEmpty,
+            FieldProblem::BadRegex {
+                pattern: "(".into(),
+                detail: "unclosed group".into(),
+            },
+            FieldProblem::FillNeedsUpstream,
+            FieldProblem::FillUpstreamNameMissing,
+            FieldProblem::FillUpstreamNotHttp,
+            FieldProblem::WatchNeedsUpstream,
+            FieldProblem::WatchTooOften { min_minutes: 15 },
+            FieldProblem::UnknownPreset { id: "nope".into() },
+            FieldProblem::AliasNameMissing {
+                pattern: "gpt-*".into(),
+            },
+            FieldProblem::AliasPatternMissing { name: "gpt".into() },
+            FieldProblem::NoModelAfterVendor {
+                name: "openai/".into(),
+            },
+            FieldProblem::SinkNameMissing,
+            FieldProblem::SinkNameTwice { name: "ops".into() },
+            FieldProblem::TestIsNotAnEvent,
+            FieldProblem::SinkNotHttp {
+                what: SinkAddress::WebhookUrl,
+            },
+            FieldProblem::SinkNotHttp {
+                what: SinkAddress::NtfyServer,
+            },
+            FieldProblem::SinkNotHttp {
+                what: SinkAddress::TelegramApiBase,
+            },
+            FieldProblem::NtfyTopicInvalid,
+            FieldProblem::TelegramTokenMissing,
+            FieldProblem::TelegramChatMissing,
         ]
     }
 
-    /// A site form's issue reads in the page's language; one without a reason as it came.
+    /// A settings or site form issue reads in the page's language.
     #[test]
     fn field_problems_are_worded_in_the_pages_language() {
         for p in problems() {
             let issue = SettingsIssue::found("name", p.clone());
             assert_eq!(issue_text(Lang::En, &issue), p.to_string(), "{p:?}");
+            assert_eq!(issue.message, p.to_string(), "{p:?}");
             assert_ne!(issue_text(Lang::Zh, &issue), p.to_string(), "{p:?}");
         }
-        let plain = SettingsIssue::text("rate.rpm", "must be between 1 and 6000 (got 0)");
-        assert_eq!(issue_text(Lang::Zh, &plain), plain.message);
     }
 
     /// The page's English is the engine's English (the CLI's), word for word.
@@ -713,6 +799,20 @@ mod tests {
             "AxonHub",
             "main",
             "URL",
+            "unclosed group",
+            "gpt-4o,o1",
+            "nope",
+            "gpt",
+            "openai/",
+            "ops",
+            "price_check.fill_from",
+            "price_watch.upstream",
+            "msync",
+            "ntfy",
+            "Telegram",
+            "Webhook",
+            "API",
+            "test",
         ];
         for p in problems() {
             let zh = field_problem_text(Lang::Zh, &p);

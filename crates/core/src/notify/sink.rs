@@ -94,7 +94,7 @@ pub fn sign(key: &str, body: &str) -> String {
 /// The request `sink` gets for `event`.
 pub fn request_for(sink: &Sink, event: &NotifyEvent, now_ms: u64) -> Result<Request> {
     if let Some(p) = sink.problem() {
-        return Err(Error::validation(p));
+        return Err(Error::validation(p.to_string()));
     }
     let title = event.title();
     let text = event.to_string();

@@ -191,6 +191,7 @@ pub fn run_pricing<'a>(
 mod tests {
     use super::*;
     use crate::ratio::RatioUpstream;
+    use msync_types::settings::FieldProblem;
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
@@ -294,7 +295,7 @@ mod tests {
             mode: PriceCheckMode::Fill,
             ..Default::default()
         };
-        assert!(s.problem().is_some());
+        assert_eq!(s.problem(), Some(FieldProblem::FillNeedsUpstream));
         s.fill_from = Some(Box::new(RatioUpstream {
             id: -100,
             name: "官方倍率预设".into(),

@@ -28,15 +28,7 @@ pub use normalize::{core_identity, normalize, DateStamp, ParsedName, TokenKey};
 pub use presets::{preset_infos, Preset, PresetInfo, PRESETS};
 
 pub use msync_types::redirect::RedirectSettings;
-
-/// Model names with a comma cannot be stored by the comma-joined gateways (and a mapping
-/// target or alias is listed among the channel's models).
-fn comma_text(name: &str) -> String {
-    format!(
-        "{:?} contains a comma, which model names cannot hold (gateways store a channel's models as one comma-separated text)",
-        name.trim()
-    )
-}
+use msync_types::settings::FieldProblem;
 
 /// What the engine checks and builds from [`RedirectSettings`].
 pub trait RedirectCheck {
@@ -45,46 +37,50 @@ pub trait RedirectCheck {
     fn validate(&self) -> Vec<String>;
     /// [`Self::validate`] with each problem's field path, relative to these settings
     /// (`presets[2]`, `aliases[0].pattern`, `standard_models[1]`).
-    fn issues(&self) -> Vec<(String, String)>;
+    fn issues(&self) -> Vec<(String, FieldProblem)>;
     /// The matcher for these settings.
     fn matcher(&self) -> Matcher;
 }
 
 impl RedirectCheck for RedirectSettings {
     fn validate(&self) -> Vec<String> {
-        self.issues().into_iter().map(|(_, m)| m).collect()
+        self.issues()
+            .into_iter()
+            .map(|(_, p)| p.to_string())
+            .collect()
     }
 
-    fn issues(&self) -> Vec<(String, String)> {
+    fn issues(&self) -> Vec<(String, FieldProblem)> {
         let mut out = Vec::new();
         for (i, id) in self.presets.iter().enumerate() {
             if presets::preset(id.trim()).is_none() {
-                out.push((format!("presets[{i}]"), format!("unknown preset {id:?}")));
+                let id = id.clone();
+                out.push((format!("presets[{i}]"), FieldProblem::UnknownPreset { id }));
             }
         }
         for (i, a) in self.aliases.iter().enumerate() {
+            let (name, pattern) = (a.name.clone(), a.pattern.clone());
             if a.name.trim().is_empty() {
-                out.push((
-                    format!("aliases[{i}].name"),
-                    format!("alias for pattern {:?} has no name", a.pattern),
-                ));
+                let problem = FieldProblem::AliasNameMissing { pattern };
+                out.push((format!("aliases[{i}].name"), problem));
             } else if a.name.contains(',') {
-                out.push((format!("aliases[{i}].name"), comma_text(&a.name)));
+                // The comma-joined gateways cannot store it, and an alias is listed among the
+                // channel's models.
+                let problem = FieldProblem::NameHasComma { name };
+                out.push((format!("aliases[{i}].name"), problem));
             } else if a.pattern.trim().is_empty() {
-                out.push((
-                    format!("aliases[{i}].pattern"),
-                    format!("alias {:?} has no pattern", a.name),
-                ));
+                let problem = FieldProblem::AliasPatternMissing { name };
+                out.push((format!("aliases[{i}].pattern"), problem));
             }
         }
         for (i, s) in self.standard_models.iter().enumerate() {
+            let name = s.clone();
             if s.contains(',') {
-                out.push((format!("standard_models[{i}]"), comma_text(s)));
+                let problem = FieldProblem::NameHasComma { name };
+                out.push((format!("standard_models[{i}]"), problem));
             } else if !s.trim().is_empty() && ParsedName::parse(s).is_none() {
-                out.push((
-                    format!("standard_models[{i}]"),
-                    format!("{s:?} has no model name after the vendor path"),
-                ));
+                let problem = FieldProblem::NoModelAfterVendor { name };
+                out.push((format!("standard_models[{i}]"), problem));
             }
         }
         out

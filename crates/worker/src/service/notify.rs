@@ -46,7 +46,9 @@ impl Env {
             return Ok(Reply::Invalid {
                 issues: issues
                     .into_iter()
-                    .map(|(field, message)| SettingsIssue::text(format!("notify.{field}"), message))
+                    .map(|(field, problem)| {
+                        SettingsIssue::found(format!("notify.{field}"), problem)
+                    })
                     .collect(),
             });
         }

@@ -451,17 +451,17 @@ fn sites_are_validated_listed_without_secrets_and_keep_secrets_on_edit() {
         ]
     );
     // What is wrong travels as data, for the pages to word in their language.
-    let missing = Some(msync_core::settings::FieldProblem::CredentialsMissing {
+    let missing = msync_core::settings::FieldProblem::CredentialsMissing {
         site: SiteKind::Octopus,
         need: msync_core::gateway::CredentialKind::UsernamePassword,
-    });
+    };
     assert_eq!(
         issues.iter().map(|i| i.reason.clone()).collect::<Vec<_>>(),
         [
-            Some(msync_core::settings::FieldProblem::NameMissing),
-            Some(msync_core::settings::FieldProblem::Address(
+            msync_core::settings::FieldProblem::NameMissing,
+            msync_core::settings::FieldProblem::Address(
                 msync_core::base_url::BaseUrlError::Scheme("ftp".into())
-            )),
+            ),
             missing.clone(),
             missing,
         ]
@@ -486,7 +486,7 @@ fn sites_are_validated_listed_without_secrets_and_keep_secrets_on_edit() {
     assert!(issues[0].message.contains("unencrypted"), "{issues:?}");
     assert_eq!(
         issues[0].reason,
-        Some(msync_core::settings::FieldProblem::InsecureNeedsConsent)
+        msync_core::settings::FieldProblem::InsecureNeedsConsent
     );
     assert!(
         !w.store.snapshot().contains_key(KEY_SITES),
