@@ -15,7 +15,7 @@ use msync_types::gateway::capabilities;
 use msync_types::model::SiteId;
 use msync_types::protocol::{Command, Reply};
 use msync_types::ratio::{
-    Cell, DiffFilter, DiffRow, RatioApplyOutcome, RatioDiff, RatioField, RatioPreview,
+    Cell, DiffFilter, DiffRow, DiffWarning, RatioApplyOutcome, RatioDiff, RatioField, RatioPreview,
     RatioSelection, RatioSnapshotHead, RatioSources, RatioUpstream, Resolved, SourceKind,
     UpstreamNote, ENDPOINT_PRICING, ENDPOINT_RATIO_CONFIG,
 };
@@ -76,6 +76,34 @@ fn note_text(lang: Lang, n: &UpstreamNote) -> String {
             lookup(lang, "rt.note_not_exposed"),
             &[&ENDPOINT_RATIO_CONFIG, &ENDPOINT_PRICING, pricing_error],
         ),
+    }
+}
+
+/// A part of the answer msync could not use, in the page's language (the CLI prints its
+/// English `Display`). Model, field key, upstream and value stay as the site sent them.
+fn warning_text(lang: Lang, w: &DiffWarning) -> String {
+    let t = |id: &'static str| lookup(lang, id);
+    match w {
+        DiffWarning::EntryNotObject { model } => fill(t("rt.w_entry"), &[model]),
+        DiffWarning::CurrentUnusable {
+            model,
+            field,
+            value,
+        } => fill(t("rt.w_current"), &[model, field, value]),
+        DiffWarning::WrongKind {
+            model,
+            field,
+            upstream,
+            value,
+        } => {
+            let id = if field.is_text() {
+                "rt.w_not_text"
+            } else {
+                "rt.w_not_number"
+            };
+            fill(t(id), &[model, field, upstream, value])
+        }
+        DiffWarning::UnknownTypes { names } => fill(t("rt.w_unknown"), &[&names.join(", ")]),
     }
 }
 
@@ -564,7 +592,7 @@ fn RatioDiffCard(st: RatioState) -> impl IntoView {
                 })}
                 {(!warnings.is_empty()).then(|| view! {
                     <details class="notice warn"><summary>{let n = warnings.len(); move || fill(lookup(lang.get(), "rt.warnings"), &[&n])}</summary>
-                        <ul class="small">{warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}</ul>
+                        <ul class="small" data-testid="ratio-warnings">{warnings.iter().map(|w| { let w = w.clone(); view! { <li>{move || warning_text(lang.get(), &w)}</li> } }).collect_view()}</ul>
                     </details>
                 })}
                 <div class="filters">
@@ -822,6 +850,59 @@ fn AppliedCard(o: RatioApplyOutcome) -> impl IntoView {
 mod tests {
     use super::*;
     use msync_types::ratio::{RatioChoice, RatioValue};
+
+    /// The page's English is the CLI's; the Chinese keeps only what the site sent.
+    #[test]
+    fn diff_warnings_are_worded_in_the_pages_language() {
+        let warnings = [
+            DiffWarning::EntryNotObject {
+                model: "gpt-4o".into(),
+            },
+            DiffWarning::CurrentUnusable {
+                model: "gpt-4o".into(),
+                field: RatioField::ModelRatio,
+                value: "\"oops\"".into(),
+            },
+            DiffWarning::WrongKind {
+                model: "gpt-4o".into(),
+                field: RatioField::ModelPrice,
+                upstream: "a(3)".into(),
+                value: "\"oops\"".into(),
+            },
+            DiffWarning::WrongKind {
+                model: "gpt-4o".into(),
+                field: RatioField::BillingMode,
+                upstream: "a(3)".into(),
+                value: "7".into(),
+            },
+            DiffWarning::UnknownTypes {
+                names: vec!["future_ratio".into(), "x_ratio".into()],
+            },
+        ];
+        for w in &warnings {
+            assert_eq!(warning_text(Lang::En, w), w.to_string());
+            let zh = warning_text(Lang::Zh, w);
+            let mut rest = zh.clone();
+            let values = [
+                "gpt-4o",
+                "model_ratio",
+                "model_price",
+                "billing_mode",
+                "a(3)",
+                "oops",
+                "future_ratio",
+                "x_ratio",
+                "msync",
+            ];
+            for v in values {
+                rest = rest.replace(v, " ");
+            }
+            assert!(
+                !rest.chars().any(|c| c.is_ascii_alphabetic()),
+                "English left in {zh:?}"
+            );
+        }
+    }
 
     fn diff() -> RatioDiff {
         serde_json::from_value(serde_json::json!({

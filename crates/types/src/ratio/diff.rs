@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 /// One upstream's entry in a row. A diff is never stored, so its enums are in serde's default
 /// form: `{"value": 2.5}`, `"same"`, `"missing"`.
@@ -162,7 +163,66 @@ pub struct RatioDiff {
     pub tests: Vec<UpstreamTest>,
     /// Parts of the answer we could not use (an unknown field, a value of the wrong type).
     #[serde(default)]
-    pub warnings: Vec<String>,
+    pub warnings: Vec<DiffWarning>,
+}
+
+/// A part of a ratio sync answer msync could not use; the rest of the answer is used. Values
+/// are the JSON the site sent, as text. `Display` is the CLI's English; the pages word it per
+/// language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiffWarning {
+    /// `model`'s entry is not an object; skipped.
+    EntryNotObject { model: String },
+    /// The site's current `field` of `model` is not a value of the field's kind; the row is
+    /// skipped.
+    CurrentUnusable {
+        model: String,
+        field: RatioField,
+        value: String,
+    },
+    /// `upstream` sent `value` for `model`'s `field`, which is not of the field's kind (text
+    /// for [`RatioField::is_text`], else a number); the cell is skipped.
+    WrongKind {
+        model: String,
+        field: RatioField,
+        upstream: String,
+        value: String,
+    },
+    /// Ratio types this msync does not know, ignored.
+    UnknownTypes { names: Vec<String> },
+}
+
+impl fmt::Display for DiffWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DiffWarning::EntryNotObject { model } => {
+                write!(f, "{model}: the entry is not an object; skipped")
+            }
+            DiffWarning::CurrentUnusable {
+                model,
+                field,
+                value,
+            } => write!(f, "{model} {field}: current value {value} is not usable"),
+            DiffWarning::WrongKind {
+                model,
+                field,
+                upstream,
+                value,
+            } => {
+                let kind = if field.is_text() { "text" } else { "number" };
+                write!(
+                    f,
+                    "{model} {field}: {upstream} sent {value}, which is not a {kind}"
+                )
+            }
+            DiffWarning::UnknownTypes { names } => write!(
+                f,
+                "ignored ratio types this version of msync does not know: {}",
+                names.join(", ")
+            ),
+        }
+    }
 }
 
 impl RatioDiff {
@@ -358,8 +418,8 @@ pub fn parse_fetch_data(data: &Value) -> Result<RatioDiff> {
     let mut unknown: BTreeSet<String> = BTreeSet::new();
     for (model, fields) in models.into_iter().flatten() {
         let Some(fields) = fields.as_object() else {
-            diff.warnings
-                .push(format!("{model}: the entry is not an object; skipped"));
+            let model = model.clone();
+            diff.warnings.push(DiffWarning::EntryNotObject { model });
             continue;
         };
         for (fname, item) in fields {
@@ -372,8 +432,11 @@ pub fn parse_fetch_data(data: &Value) -> Result<RatioDiff> {
                 Some(v) => match typed_value(field, v) {
                     Some(v) => Some(v),
                     None => {
-                        diff.warnings
-                            .push(format!("{model} {field}: current value {v} is not usable"));
+                        diff.warnings.push(DiffWarning::CurrentUnusable {
+                            model: model.clone(),
+                            field,
+                            value: v.to_string(),
+                        });
                         continue;
                     }
                 },
@@ -387,10 +450,12 @@ pub fn parse_fetch_data(data: &Value) -> Result<RatioDiff> {
                         v => match typed_value(field, v) {
                             Some(value) => Cell::Value(value),
                             None => {
-                                diff.warnings.push(format!(
-                                    "{model} {field}: {name} sent {v}, which is not a {}",
-                                    if field.is_text() { "text" } else { "number" }
-                                ));
+                                diff.warnings.push(DiffWarning::WrongKind {
+                                    model: model.clone(),
+                                    field,
+                                    upstream: name.clone(),
+                                    value: v.to_string(),
+                                });
                                 continue;
                             }
                         },
@@ -424,10 +489,8 @@ pub fn parse_fetch_data(data: &Value) -> Result<RatioDiff> {
         }
     }
     if !unknown.is_empty() {
-        diff.warnings.push(format!(
-            "ignored ratio types this version of msync does not know: {}",
-            unknown.into_iter().collect::<Vec<_>>().join(", ")
-        ));
+        let names = unknown.into_iter().collect();
+        diff.warnings.push(DiffWarning::UnknownTypes { names });
     }
     diff.rows
         .sort_by(|a, b| a.model.cmp(&b.model).then(a.field.cmp(&b.field)));
@@ -497,8 +560,24 @@ mod tests {
         // A string where a price belongs is skipped, not trusted.
         let r = d.row("new-model", RatioField::ModelPrice).unwrap();
         assert!(r.cells.is_empty());
-        assert!(d.warnings.iter().any(|w| w.contains("oops")));
-        assert!(d.warnings.iter().any(|w| w.contains("future_ratio")));
+        let oops = DiffWarning::WrongKind {
+            model: "new-model".into(),
+            field: RatioField::ModelPrice,
+            upstream: "upstream-a(3)".into(),
+            value: "\"oops\"".into(),
+        };
+        assert!(d.warnings.contains(&oops), "{:?}", d.warnings);
+        assert_eq!(
+            oops.to_string(),
+            "new-model model_price: upstream-a(3) sent \"oops\", which is not a number"
+        );
+        assert!(
+            d.warnings.contains(&DiffWarning::UnknownTypes {
+                names: vec!["future_ratio".into()]
+            }),
+            "{:?}",
+            d.warnings
+        );
         assert_eq!(d.failed().count(), 1);
         assert_eq!(d.tests[2].error.as_deref(), Some("403 Forbidden"));
         // Sorted by model, then field order.

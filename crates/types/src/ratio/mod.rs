@@ -8,8 +8,8 @@ mod select;
 mod types;
 
 pub use diff::{
-    parse_fetch_data, Cell, DiffFilter, DiffRow, LockedRatio, RatioDiff, UpstreamCheck,
-    UpstreamNote, UpstreamTest,
+    parse_fetch_data, Cell, DiffFilter, DiffRow, DiffWarning, LockedRatio, RatioDiff,
+    UpstreamCheck, UpstreamNote, UpstreamTest,
 };
 pub use outcome::{
     FieldChange, ModelChange, RatioApplyOutcome, RatioPreview, RatioRevertOutcome, RatioSnapshot,
