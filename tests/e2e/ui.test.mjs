@@ -133,6 +133,8 @@ test('settings: range and regex problems are shown next to the fields; valid set
   const zhErrors = await page.getByTestId('field-error').allInnerTexts();
   assert.ok(zhErrors.some((e) => /必须在 1 到 600 之间（当前为 0）/.test(e)), zhErrors.join('|'));
   assert.ok(zhErrors.some((e) => /无效的正则表达式 "gpt-\(4"/.test(e)), zhErrors.join('|'));
+  // So does the notice above them (it keeps what it says, not the words).
+  await page.getByText('未保存：2 个问题，已在对应字段旁标出。').waitFor();
   await page.getByTestId('lang').selectOption('en');
   await shots(page, 'settings-invalid');
 

@@ -324,14 +324,14 @@ pub fn AllApiHubCard() -> impl IntoView {
                 bytes: size,
                 max: msync_types::import::all_api_hub::MAX_FILE_BYTES,
             };
-            notice.set(Notice::Error(error_text(lang.get_untracked(), &e)));
+            notice.set(Notice::Error(Said::new(move |l| error_text(l, &e))));
             return;
         }
         spawn_local(async move {
             let text = match api::read_file(file).await {
                 Ok(c) => c,
                 Err(e) => {
-                    notice.set(Notice::Error(e));
+                    notice.set(Notice::Error(Said::as_is(e)));
                     return;
                 }
             };
@@ -345,9 +345,9 @@ pub fn AllApiHubCard() -> impl IntoView {
                     preview.set(Some(p));
                 }
                 Reply::ImportRefused { error } => {
-                    notice.set(Notice::Error(error_text(lang.get_untracked(), &error)))
+                    notice.set(Notice::Error(Said::new(move |l| error_text(l, &error))))
                 }
-                other => notice.set(Notice::Error(reply_problem(&other))),
+                other => notice.set(Notice::Error(Said::reply(other))),
             }
         });
     };
@@ -384,18 +384,18 @@ pub fn AllApiHubCard() -> impl IntoView {
                     updated,
                     skipped,
                 } => {
-                    notice.set(Notice::Ok(fill(
-                        lookup(lang.get_untracked(), "aah.done"),
-                        &[&created.len(), &updated.len(), &skipped.len()],
-                    )));
+                    let n = [created.len(), updated.len(), skipped.len()];
+                    notice.set(Notice::Ok(Said::new(move |l| {
+                        fill(lookup(l, "aah.done"), &[&n[0], &n[1], &n[2]])
+                    })));
                     preview.set(None);
                     content.set(None);
                     shell.reload_sites.run(());
                 }
                 Reply::ImportRefused { error } => {
-                    notice.set(Notice::Error(error_text(lang.get_untracked(), &error)))
+                    notice.set(Notice::Error(Said::new(move |l| error_text(l, &error))))
                 }
-                other => notice.set(Notice::Error(reply_problem(&other))),
+                other => notice.set(Notice::Error(Said::reply(other))),
             }
         });
     };

@@ -10,6 +10,7 @@ use msync_types::protocol::{Command, Event, Reply};
 use msync_types::record::ItemStatus;
 use msync_types::run::Progress;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Page-wide state, provided as context.
 #[derive(Clone, Copy)]
@@ -141,33 +142,64 @@ pub fn StatusBadge(status: ItemStatus) -> impl IntoView {
 }
 
 /// A message line: info, ok or error (errors are announced to screen readers).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone)]
 pub enum Notice {
     None,
-    Info(String),
-    Ok(String),
-    Error(String),
+    Info(Said),
+    Ok(Said),
+    Error(Said),
+}
+
+/// What a notice says, worded when it is shown: switching the language rewords a notice
+/// already on screen.
+#[derive(Clone)]
+pub struct Said(Arc<dyn Fn(Lang) -> String + Send + Sync>);
+
+impl Said {
+    pub fn new(text: impl Fn(Lang) -> String + Send + Sync + 'static) -> Said {
+        Said(Arc::new(text))
+    }
+
+    /// The text `id` of the pages' table (`i18n.rs`).
+    pub fn key(id: &'static str) -> Said {
+        Said::new(move |lang| lookup(lang, id).to_string())
+    }
+
+    /// Words that are the same in every language: the browser's or a server's own.
+    pub fn as_is(text: String) -> Said {
+        Said::new(move |_| text.clone())
+    }
+
+    /// What went wrong, from a reply that is not the expected one ([`reply_problem_in`]).
+    pub fn reply(reply: Reply) -> Said {
+        Said::new(move |lang| reply_problem_in(lang, &reply))
+    }
+
+    pub fn text(&self, lang: Lang) -> String {
+        (self.0)(lang)
+    }
 }
 
 #[component]
 pub fn NoticeLine(notice: RwSignal<Notice>) -> impl IntoView {
+    let lang = app().lang;
     move || match notice.get() {
         Notice::None => ().into_any(),
-        Notice::Info(m) => view! { <p class="notice info" role="status">{m}</p> }.into_any(),
-        Notice::Ok(m) => view! { <p class="notice ok" role="status">{m}</p> }.into_any(),
-        Notice::Error(m) => {
-            view! { <p class="notice err" role="alert" data-testid="error">{m}</p> }.into_any()
+        Notice::Info(m) => {
+            view! { <p class="notice info" role="status">{move || m.text(lang.get())}</p> }
+                .into_any()
         }
+        Notice::Ok(m) => {
+            view! { <p class="notice ok" role="status">{move || m.text(lang.get())}</p> }.into_any()
+        }
+        Notice::Error(m) => view! {
+            <p class="notice err" role="alert" data-testid="error">{move || m.text(lang.get())}</p>
+        }
+        .into_any(),
     }
 }
 
-/// Turn a reply that is not the expected one into a notice text.
-pub fn reply_problem(r: &Reply) -> String {
-    let lang = use_context::<App>().map_or(Lang::En, |a| a.lang.get_untracked());
-    reply_problem_in(lang, r)
-}
-
-/// [`reply_problem`] in `lang`: what msync found itself (`reason`, `gave_up`) in that language,
+/// A reply that is not the expected one, as text in `lang`: what msync found itself (`reason`, `gave_up`) in that language,
 /// a server's text as it came.
 pub fn reply_problem_in(lang: Lang, r: &Reply) -> String {
     match r {
@@ -204,13 +236,13 @@ pub fn send_then(cmd: Command, notice: RwSignal<Notice>, ok_text: &'static str) 
         match r {
             Reply::Ok | Reply::RunStarted { .. } => {
                 if !ok_text.is_empty() {
-                    notice.set(Notice::Ok(lookup(app.lang.get_untracked(), ok_text).into()));
+                    notice.set(Notice::Ok(Said::key(ok_text)));
                 } else {
                     notice.set(Notice::None);
                 }
                 app.runs_changed.update(|n| *n += 1);
             }
-            other => notice.set(Notice::Error(reply_problem(&other))),
+            other => notice.set(Notice::Error(Said::reply(other))),
         }
     });
 }

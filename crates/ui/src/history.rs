@@ -47,7 +47,7 @@ pub fn HistoryScreen() -> impl IntoView {
                 Reply::Runs { runs: list } => runs.set(Some(list)),
                 other => {
                     runs.set(Some(Vec::new()));
-                    notice.set(Notice::Error(reply_problem(&other)))
+                    notice.set(Notice::Error(Said::reply(other)))
                 }
             }
         });
@@ -63,7 +63,7 @@ pub fn HistoryScreen() -> impl IntoView {
             .await
             {
                 Reply::Run { head, items } => detail.set(Some((head, items))),
-                other => notice.set(Notice::Error(reply_problem(&other))),
+                other => notice.set(Notice::Error(Said::reply(other))),
             }
         });
     };
@@ -82,7 +82,7 @@ pub fn HistoryScreen() -> impl IntoView {
                     mime,
                     content,
                 } => api::download(&filename, &mime, &content),
-                other => notice.set(Notice::Error(reply_problem(&other))),
+                other => notice.set(Notice::Error(Said::reply(other))),
             }
         });
     };

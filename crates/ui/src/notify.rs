@@ -312,7 +312,7 @@ pub fn NotifyScreen() -> impl IntoView {
                 settings.set(Some(s));
                 secrets.set(k);
             }
-            other => notice.set(Notice::Error(reply_problem(&other))),
+            other => notice.set(Notice::Error(Said::reply(other))),
         }
     });
     load_log();
@@ -338,42 +338,41 @@ pub fn NotifyScreen() -> impl IntoView {
                     issues.set(Vec::new());
                     settings.set(Some(s));
                     secrets.set(k);
-                    notice.set(Notice::Ok(lookup(lang.get_untracked(), "set.saved").into()));
+                    notice.set(Notice::Ok(Said::key("set.saved")));
                 }
                 Reply::Invalid { issues: list } => {
-                    notice.set(Notice::Error(fill(
-                        lookup(lang.get_untracked(), "set.invalid"),
-                        &[&list.len()],
-                    )));
+                    let n = list.len();
+                    notice.set(Notice::Error(Said::new(move |l| {
+                        fill(lookup(l, "set.invalid"), &[&n])
+                    })));
                     issues.set(list);
                 }
-                other => notice.set(Notice::Error(reply_problem(&other))),
+                other => notice.set(Notice::Error(Said::reply(other))),
             }
         });
     };
     let test = move |name: String| {
         spawn_local(async move {
-            notice.set(Notice::Info(
-                lookup(lang.get_untracked(), "notify.testing").into(),
-            ));
+            notice.set(Notice::Info(Said::key("notify.testing")));
             match api::call(&Command::TestNotify { sink: name.clone() }).await {
                 Reply::NotifyDeliveries { deliveries } => {
                     match deliveries.first().map(|d| &d.outcome) {
-                        Some(DeliveryOutcome::Sent) => notice.set(Notice::Ok(fill(
-                            lookup(lang.get_untracked(), "notify.test_sent"),
-                            &[&name],
-                        ))),
-                        Some(DeliveryOutcome::Failed { error }) => notice.set(Notice::Error(fill(
-                            lookup(lang.get_untracked(), "notify.test_failed"),
-                            &[
-                                &name,
-                                &crate::reasons::error_text(lang.get_untracked(), error),
-                            ],
-                        ))),
+                        Some(DeliveryOutcome::Sent) => {
+                            notice.set(Notice::Ok(Said::new(move |l| {
+                                fill(lookup(l, "notify.test_sent"), &[&name])
+                            })))
+                        }
+                        Some(DeliveryOutcome::Failed { error }) => {
+                            let error = error.clone();
+                            notice.set(Notice::Error(Said::new(move |l| {
+                                let why = crate::reasons::error_text(l, &error);
+                                fill(lookup(l, "notify.test_failed"), &[&name, &why])
+                            })))
+                        }
                         _ => {}
                     }
                 }
-                other => notice.set(Notice::Error(reply_problem(&other))),
+                other => notice.set(Notice::Error(Said::reply(other))),
             }
             load_log();
         });

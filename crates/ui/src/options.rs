@@ -131,7 +131,7 @@ pub fn Options() -> impl IntoView {
                 }
                 other => {
                     sites.set(Some(Vec::new()));
-                    load_error.set(Notice::Error(reply_problem(&other)));
+                    load_error.set(Notice::Error(Said::reply(other)));
                 }
             }
         });

@@ -13,14 +13,14 @@ use msync_types::run::Selection;
 #[component]
 pub fn Popup() -> impl IntoView {
     let app = App::start();
-    let status = RwSignal::new(None::<Result<Vec<SiteStatus>, String>>);
+    let status = RwSignal::new(None::<Result<Vec<SiteStatus>, Said>>);
     let notice = RwSignal::new(Notice::None);
     Effect::new(move |_| {
         app.runs_changed.track();
         spawn_local(async move {
             status.set(Some(match api::call(&Command::GetStatus).await {
                 Reply::Status { sites } => Ok(sites),
-                other => Err(reply_problem(&other)),
+                other => Err(Said::reply(other)),
             }));
         });
     });
@@ -34,7 +34,10 @@ pub fn Popup() -> impl IntoView {
             <NoticeLine notice=notice />
             {move || match status.get() {
                 None => view! { <p class="muted">{tr("common.loading")}</p> }.into_any(),
-                Some(Err(m)) => view! { <p class="notice err" role="alert">{m}</p> }.into_any(),
+                Some(Err(m)) => {
+                    view! { <p class="notice err" role="alert">{move || m.text(app.lang.get())}</p> }
+                        .into_any()
+                }
                 Some(Ok(sites)) if sites.is_empty() => view! { <FirstRun /> }.into_any(),
                 Some(Ok(sites)) => sites
                     .into_iter()

@@ -231,7 +231,7 @@ impl RatioState {
             }
             match r {
                 Reply::RatioSources { sources: s } => self.sources.set(Some(s)),
-                other => self.notice.set(Notice::Error(reply_problem(&other))),
+                other => self.notice.set(Notice::Error(Said::reply(other))),
             }
         });
         self.load_snapshots();
@@ -246,14 +246,13 @@ impl RatioState {
             }
             match r {
                 Reply::RatioSnapshots { snapshots: s } => self.snapshots.set(s),
-                other => self.snap_notice.set(Notice::Error(reply_problem(&other))),
+                other => self.snap_notice.set(Notice::Error(Said::reply(other))),
             }
         });
     }
 
     /// Fetch the difference table from the ticked sources and the custom upstreams.
     fn fetch(self) {
-        let lang = app().lang;
         let mut upstreams: Vec<RatioUpstream> = self.sources.with_untracked(|s| {
             s.iter()
                 .flat_map(|s| s.sources.iter())
@@ -264,9 +263,7 @@ impl RatioState {
         upstreams.extend(self.customs.get_untracked());
         let site = self.site.get_untracked();
         self.busy.set(true);
-        self.notice.set(Notice::Info(
-            lookup(lang.get_untracked(), "rt.fetching").into(),
-        ));
+        self.notice.set(Notice::Info(Said::key("rt.fetching")));
         spawn_local(async move {
             let r = api::call(&Command::FetchRatioDiff {
                 site,
@@ -283,7 +280,7 @@ impl RatioState {
                     self.applied.set(None);
                     self.diff.set(Some(d));
                 }
-                other => self.notice.set(Notice::Error(reply_problem(&other))),
+                other => self.notice.set(Notice::Error(Said::reply(other))),
             }
         });
     }
@@ -300,7 +297,7 @@ impl RatioState {
                     self.notice.set(Notice::None);
                     self.preview.set(Some(p));
                 }
-                other => self.notice.set(Notice::Error(reply_problem(&other))),
+                other => self.notice.set(Notice::Error(Said::reply(other))),
             }
         });
     }
@@ -334,13 +331,12 @@ impl RatioState {
                     self.applied.set(Some(outcome));
                     self.load_snapshots();
                 }
-                other => self.notice.set(Notice::Error(reply_problem(&other))),
+                other => self.notice.set(Notice::Error(Said::reply(other))),
             }
         });
     }
 
     fn revert(self, id: String, force: bool) {
-        let lang = app().lang;
         let site = self.site.get_untracked();
         spawn_local(async move {
             match api::call(&Command::RevertRatios {
@@ -351,26 +347,25 @@ impl RatioState {
             .await
             {
                 Reply::RatioReverted { outcome } => {
-                    let l = lang.get_untracked();
                     if outcome.ok() {
-                        self.snap_notice.set(Notice::Ok(fill(
-                            lookup(l, "rt.reverted"),
-                            &[&outcome.snapshot, &outcome.written.join(", ")],
-                        )));
+                        let (snapshot, written) = (outcome.snapshot, outcome.written.join(", "));
+                        self.snap_notice.set(Notice::Ok(Said::new(move |l| {
+                            fill(lookup(l, "rt.reverted"), &[&snapshot, &written])
+                        })));
                     } else {
-                        let why = outcome
-                            .error
-                            .as_ref()
-                            .map(|e| e.message.clone())
-                            .unwrap_or_else(|| outcome.mismatched.join(", "));
-                        self.snap_notice.set(Notice::Error(fill(
-                            lookup(l, "rt.revert_failed"),
-                            &[&outcome.snapshot, &why],
-                        )));
+                        let snapshot = outcome.snapshot;
+                        let (error, mismatched) = (outcome.error, outcome.mismatched.join(", "));
+                        self.snap_notice.set(Notice::Error(Said::new(move |l| {
+                            let why = error
+                                .as_ref()
+                                .map(|e| crate::reasons::error_text(l, e))
+                                .unwrap_or_else(|| mismatched.clone());
+                            fill(lookup(l, "rt.revert_failed"), &[&snapshot, &why])
+                        })));
                     }
                     self.load_snapshots();
                 }
-                other => self.snap_notice.set(Notice::Error(reply_problem(&other))),
+                other => self.snap_notice.set(Notice::Error(Said::reply(other))),
             }
         });
     }
@@ -427,19 +422,18 @@ fn RatioSourcePicker(st: RatioState) -> impl IntoView {
             api::parses_as_url,
         ) {
             Ok(u) => u,
-            Err(e) => return notice.set(Notice::Error(e.message)),
+            Err(e) => return notice.set(Notice::Error(Said::as_is(e.message))),
         };
         // The site reads the upstream once now, so a wrong endpoint shows here, not in the
         // table; a refused /api/ratio_config comes back switched to /api/pricing.
         let site = st.site.get_untracked();
-        let l = lang.get_untracked();
         let typed = (
             c_name.get_untracked(),
             c_base.get_untracked(),
             c_endpoint.get_untracked(),
         );
         st.busy.set(true);
-        notice.set(Notice::Info(lookup(l, "rt.checking").into()));
+        notice.set(Notice::Info(Said::key("rt.checking")));
         spawn_local(async move {
             let r = api::call(&Command::CheckRatioUpstream {
                 site: site.clone(),
@@ -450,7 +444,6 @@ fn RatioSourcePicker(st: RatioState) -> impl IntoView {
             if !st.showing(&site) {
                 return;
             }
-            let l = lang.get_untracked();
             match r {
                 Reply::RatioUpstreamChecked { check } if check.test.ok => {
                     customs.update(|c| c.push(check.upstream));
@@ -465,22 +458,22 @@ fn RatioSourcePicker(st: RatioState) -> impl IntoView {
                         c_base.set(String::new());
                         c_endpoint.set(String::new());
                     }
-                    notice.set(match &check.test.note {
-                        Some(n) => Notice::Info(note_text(l, n)),
+                    notice.set(match check.test.note {
+                        Some(n) => Notice::Info(Said::new(move |l| note_text(l, &n))),
                         None => Notice::None,
                     });
                 }
                 Reply::RatioUpstreamChecked { check } => {
-                    let mut why = check.test.error.clone().unwrap_or_default();
-                    if let Some(n) = &check.test.note {
-                        why = format!("{why} — {}", note_text(l, n));
-                    }
-                    notice.set(Notice::Error(fill(
-                        lookup(l, "rt.check_failed"),
-                        &[&check.upstream.name, &why],
-                    )));
+                    let (name, test) = (check.upstream.name, check.test);
+                    notice.set(Notice::Error(Said::new(move |l| {
+                        let mut why = test.error.clone().unwrap_or_default();
+                        if let Some(n) = &test.note {
+                            why = format!("{why} — {}", note_text(l, n));
+                        }
+                        fill(lookup(l, "rt.check_failed"), &[&name, &why])
+                    })));
                 }
-                other => notice.set(Notice::Error(reply_problem(&other))),
+                other => notice.set(Notice::Error(Said::reply(other))),
             }
         });
     };

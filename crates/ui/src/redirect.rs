@@ -46,7 +46,7 @@ pub fn RedirectScreen() -> impl IntoView {
             }
             match api::call(&Command::GetSettings { site: site.clone() }).await {
                 Reply::Settings { settings: s } => settings.set(Some(s)),
-                other => notice.set(Notice::Error(reply_problem(&other))),
+                other => notice.set(Notice::Error(Said::reply(other))),
             }
             if let Reply::Channels { channels: c } =
                 api::call(&Command::ListChannels { site }).await
@@ -70,7 +70,7 @@ pub fn RedirectScreen() -> impl IntoView {
             notice.set(Notice::None);
             preview.set(Some(p));
         }
-        other => notice.set(Notice::Error(reply_problem(&other))),
+        other => notice.set(Notice::Error(Said::reply(other))),
     };
     // Created here, not inside the dialog: the dialog (and what it owns) is gone when the reply
     // arrives.
@@ -108,9 +108,9 @@ pub fn RedirectScreen() -> impl IntoView {
         spawn_local(async move {
             match api::call(&Command::SaveSettings { site, settings: s }).await {
                 Reply::Settings { .. } | Reply::Ok => {
-                    notice.set(Notice::Ok(lookup(lang.get_untracked(), "set.saved").into()))
+                    notice.set(Notice::Ok(Said::key("set.saved")))
                 }
-                other => notice.set(Notice::Error(reply_problem(&other))),
+                other => notice.set(Notice::Error(Said::reply(other))),
             }
         });
     };

@@ -96,7 +96,6 @@ fn lines(text: &str) -> Vec<String> {
 #[component]
 pub fn SettingsScreen() -> impl IntoView {
     let shell = expect_context::<Shell>();
-    let lang = app().lang;
     let s = RwSignal::new(None::<SyncSettings>);
     let issues: Issues = RwSignal::new(Vec::new());
     let notice = RwSignal::new(Notice::None);
@@ -107,7 +106,7 @@ pub fn SettingsScreen() -> impl IntoView {
         spawn_local(async move {
             match api::call(&Command::GetSettings { site: site.clone() }).await {
                 Reply::Settings { settings } => s.set(Some(settings)),
-                other => notice.set(Notice::Error(reply_problem(&other))),
+                other => notice.set(Notice::Error(Said::reply(other))),
             }
             if let Reply::Channels { channels: list } =
                 api::call(&Command::ListChannels { site }).await
@@ -126,16 +125,16 @@ pub fn SettingsScreen() -> impl IntoView {
             match api::call(&Command::SaveSettings { site, settings }).await {
                 Reply::Ok | Reply::Settings { .. } => {
                     issues.set(Vec::new());
-                    notice.set(Notice::Ok(lookup(lang.get_untracked(), "set.saved").into()));
+                    notice.set(Notice::Ok(Said::key("set.saved")));
                 }
                 Reply::Invalid { issues: list } => {
-                    notice.set(Notice::Error(fill(
-                        lookup(lang.get_untracked(), "set.invalid"),
-                        &[&list.len()],
-                    )));
+                    let n = list.len();
+                    notice.set(Notice::Error(Said::new(move |l| {
+                        fill(lookup(l, "set.invalid"), &[&n])
+                    })));
                     issues.set(list);
                 }
-                other => notice.set(Notice::Error(reply_problem(&other))),
+                other => notice.set(Notice::Error(Said::reply(other))),
             }
         });
     };

@@ -58,9 +58,8 @@ fn SiteRow(
     notice: RwSignal<Notice>,
 ) -> impl IntoView {
     let shell = expect_context::<Shell>();
-    let lang = app().lang;
     let site = status.site.clone();
-    let report = RwSignal::new(None::<Result<ConnectionReport, String>>);
+    let report = RwSignal::new(None::<Result<ConnectionReport, Said>>);
     let testing = RwSignal::new(false);
     let confirm_remove = RwSignal::new(false);
     let id = site.id.clone();
@@ -75,7 +74,7 @@ fn SiteRow(
                 testing.set(false);
                 report.set(Some(match r {
                     Reply::Connection { report } => Ok(report),
-                    other => Err(reply_problem(&other)),
+                    other => Err(Said::reply(other)),
                 }));
             });
         }
@@ -91,12 +90,10 @@ fn SiteRow(
             spawn_local(async move {
                 match api::call(&Command::RemoveSite { site: id }).await {
                     Reply::Ok => {
-                        notice.set(Notice::Ok(
-                            lookup(lang.get_untracked(), "sites.removed").into(),
-                        ));
+                        notice.set(Notice::Ok(Said::key("sites.removed")));
                         shell.reload_sites.run(());
                     }
-                    other => notice.set(Notice::Error(reply_problem(&other))),
+                    other => notice.set(Notice::Error(Said::reply(other))),
                 }
             });
         }
@@ -141,12 +138,15 @@ fn SiteRow(
 }
 
 #[component]
-fn ConnectionResult(report: Result<ConnectionReport, String>) -> impl IntoView {
+fn ConnectionResult(report: Result<ConnectionReport, Said>) -> impl IntoView {
     let r = match report {
         Ok(r) => r,
         Err(m) => {
-            return view! { <p class="notice err" role="alert" data-testid="test-result">{m}</p> }
-                .into_any()
+            let lang = app().lang;
+            return view! {
+                <p class="notice err" role="alert" data-testid="test-result">{move || m.text(lang.get())}</p>
+            }
+            .into_any();
         }
     };
     let check = |ok: bool, label: &'static str| {
@@ -218,20 +218,17 @@ fn SiteForm(
 
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let l = lang.get_untracked();
         let base = url.get_untracked().trim().to_string();
         let Some(pattern) = api::host_pattern_of(&base) else {
-            error.set(Notice::Error(lookup(l, "sites.bad_url").into()));
+            error.set(Notice::Error(Said::key("sites.bad_url")));
             return;
         };
         if name.get_untracked().trim().is_empty() {
-            error.set(Notice::Error(lookup(l, "sites.name_required").into()));
+            error.set(Notice::Error(Said::key("sites.name_required")));
             return;
         }
         if api::is_insecure(&base) && !allow_insecure.get_untracked() {
-            error.set(Notice::Error(
-                lookup(l, "sites.http_consent_required").into(),
-            ));
+            error.set(Notice::Error(Said::key("sites.http_consent_required")));
             return;
         }
         let k = kind.get_untracked();
@@ -240,7 +237,7 @@ fn SiteForm(
             match user_id.get_untracked().trim().parse::<i64>() {
                 Ok(n) => Some(n),
                 Err(_) => {
-                    error.set(Notice::Error(lookup(l, "sites.user_id_required").into()));
+                    error.set(Notice::Error(Said::key("sites.user_id_required")));
                     return;
                 }
             }
@@ -273,16 +270,13 @@ fn SiteForm(
             busy.set(false);
             match r {
                 Reply::Site { site } => {
-                    let l = lang.get_untracked();
-                    let mut msg = lookup(l, "sites.saved").to_string();
-                    if !granted {
-                        msg.push(' ');
-                        msg.push_str(lookup(l, "sites.permission_denied"));
-                    }
                     notice.set(if granted {
-                        Notice::Ok(msg)
+                        Notice::Ok(Said::key("sites.saved"))
                     } else {
-                        Notice::Info(msg)
+                        Notice::Info(Said::new(|l| {
+                            let saved = lookup(l, "sites.saved");
+                            format!("{saved} {}", lookup(l, "sites.permission_denied"))
+                        }))
                     });
                     shell.site.set(Some(site.id.0));
                     editing.set(None);
@@ -290,13 +284,11 @@ fn SiteForm(
                     shell.reload_sites.run(());
                 }
                 Reply::Ok => {
-                    notice.set(Notice::Ok(
-                        lookup(lang.get_untracked(), "sites.saved").into(),
-                    ));
+                    notice.set(Notice::Ok(Said::key("sites.saved")));
                     editing.set(None);
                     shell.reload_sites.run(());
                 }
-                other => error.set(Notice::Error(reply_problem(&other))),
+                other => error.set(Notice::Error(Said::reply(other))),
             }
         });
     };

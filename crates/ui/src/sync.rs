@@ -98,7 +98,7 @@ pub fn SyncScreen() -> impl IntoView {
                     class: ErrorClass::NotFound,
                     ..
                 } => run.set(None),
-                other => notice.set(Notice::Error(reply_problem(&other))),
+                other => notice.set(Notice::Error(Said::reply(other))),
             }
             loaded.set(true);
             if let Reply::Settings { settings } = api::call(&Command::GetSettings { site }).await {
@@ -561,7 +561,7 @@ fn ResultRow(item: ItemResult) -> impl IntoView {
                     spawn_local(async move {
                         match api::call(&Command::SetChannelExcluded { site, channel: ChannelId(id.clone()), excluded }).await {
                             Reply::Ok | Reply::Settings { .. } => ctx.excluded.update(|s| { if excluded { s.insert(id); } else { s.remove(&id); } }),
-                            other => notice.set(Notice::Error(reply_problem(&other))),
+                            other => notice.set(Notice::Error(Said::reply(other))),
                         }
                     });
                 }>{move || if is_excluded.get() { icon(Icon::Include).into_any() } else { icon(Icon::Exclude).into_any() }}</button>

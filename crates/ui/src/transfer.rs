@@ -28,9 +28,7 @@ pub fn TransferScreen() -> impl IntoView {
             match api::call(&cmd).await {
                 Reply::Ok | Reply::Sites { .. } => {
                     pending.set(None);
-                    import_notice.set(Notice::Ok(
-                        lookup(lang.get_untracked(), "io.imported").into(),
-                    ));
+                    import_notice.set(Notice::Ok(Said::key("io.imported")));
                     shell.reload_sites.run(());
                 }
                 Reply::ImportNeedsConfirmation { sites } => {
@@ -39,11 +37,10 @@ pub fn TransferScreen() -> impl IntoView {
                 }
                 other => {
                     pending.set(None);
-                    import_notice.set(Notice::Error(format!(
-                        "{} {}",
-                        lookup(lang.get_untracked(), "io.refused"),
-                        reply_problem(&other)
-                    )))
+                    import_notice.set(Notice::Error(Said::new(move |l| {
+                        let why = reply_problem_in(l, &other);
+                        format!("{} {why}", lookup(l, "io.refused"))
+                    })))
                 }
             }
         });
@@ -58,12 +55,11 @@ pub fn TransferScreen() -> impl IntoView {
                     content,
                 } => {
                     api::download(&filename, &mime, &content);
-                    export_notice.set(Notice::Ok(format!(
-                        "{} {filename}",
-                        lookup(lang.get_untracked(), "io.exported")
-                    )));
+                    export_notice.set(Notice::Ok(Said::new(move |l| {
+                        format!("{} {filename}", lookup(l, "io.exported"))
+                    })));
                 }
-                other => export_notice.set(Notice::Error(reply_problem(&other))),
+                other => export_notice.set(Notice::Error(Said::reply(other))),
             }
         });
     };
@@ -76,17 +72,17 @@ pub fn TransferScreen() -> impl IntoView {
         let max = msync_types::import::all_api_hub::MAX_FILE_BYTES;
         if size > max {
             let mib = |b: u64| format!("{:.1}", b as f64 / (1024.0 * 1024.0));
-            import_notice.set(Notice::Error(fill(
-                lookup(lang.get_untracked(), "io.too_large"),
-                &[&mib(size), &mib(max)],
-            )));
+            let (size, max) = (mib(size), mib(max));
+            import_notice.set(Notice::Error(Said::new(move |l| {
+                fill(lookup(l, "io.too_large"), &[&size, &max])
+            })));
             return;
         }
         spawn_local(async move {
             let content = match api::read_file(file).await {
                 Ok(c) => c,
                 Err(e) => {
-                    import_notice.set(Notice::Error(e));
+                    import_notice.set(Notice::Error(Said::as_is(e)));
                     return;
                 }
             };
