@@ -199,8 +199,8 @@ pub fn NoticeLine(notice: RwSignal<Notice>) -> impl IntoView {
     }
 }
 
-/// A reply that is not the expected one, as text in `lang`: what msync found itself (`reason`, `gave_up`) in that language,
-/// a server's text as it came.
+/// A reply that is not the expected one, as text in `lang`: what msync found itself (`reason`,
+/// `gave_up`) in that language, a server's text as it came.
 pub fn reply_problem_in(lang: Lang, r: &Reply) -> String {
     match r {
         Reply::Error {
